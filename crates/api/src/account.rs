@@ -1,0 +1,444 @@
+//! `DataPlatformAccount`: one AWS account of the platform and everything the platform runs in it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::patterns::{self, cel_all_match, cel_matches};
+
+/// One AWS account of the data platform — a tenant such as a local authority (`Child`) or the
+/// central organisation (`Organisation`) — and the buckets, roles, database, ECS services and
+/// (for the organisation) ECR repositories the operator keeps in it.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "dataplatform.io",
+    version = "v1alpha1",
+    kind = "DataPlatformAccount",
+    namespaced,
+    status = "DataPlatformAccountStatus",
+    shortname = "dpa",
+    category = "dataplatform",
+    derive = "PartialEq",
+    doc = "One AWS account of the data platform and everything the platform runs in it: S3 buckets, IAM roles, an Aurora Serverless v2 PostgreSQL cluster, ECS Fargate services and, for the organisation, ECR repositories.",
+    printcolumn(name = "Account", type_ = "string", json_path = ".spec.accountId", description = "AWS account id"),
+    printcolumn(name = "Tier", type_ = "string", json_path = ".spec.tier"),
+    printcolumn(name = "Region", type_ = "string", json_path = ".spec.region"),
+    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
+    printcolumn(name = "Services", type_ = "string", json_path = ".status.servicesRunning", description = "running/desired tasks over all services"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[x_kube(
+    validation = Rule::new("!has(self.registry) || (has(self.tier) && self.tier == 'Organisation')")
+        .message("spec.registry is only allowed when spec.tier is Organisation: Child accounts pull from the organisation's repositories; remove spec.registry or set spec.tier: Organisation")
+        .field_path(".registry"),
+    validation = Rule::new("!has(self.services) || size(self.services) == 0 || has(self.network)")
+        .message("spec.network is required when spec.services is not empty: Fargate tasks need spec.network.subnetIds and spec.network.securityGroupIds")
+        .field_path(".network")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DataPlatformAccountSpec {
+    /// The 12-digit AWS account id this object manages, as a quoted string (e.g. "111111111111").
+    /// Immutable: one object manages one account for its whole life.
+    #[x_kube(
+        validation = Rule::new(cel_matches(patterns::ACCOUNT_ID)).message("spec.accountId must be exactly 12 digits, e.g. \"111111111111\" (quote it in YAML so it stays a string)"),
+        validation = Rule::new("self == oldSelf").message("spec.accountId is immutable: create a new DataPlatformAccount to manage another account")
+    )]
+    #[schemars(length(max = 12))]
+    pub account_id: String,
+
+    /// AWS region of every regional resource, e.g. eu-west-2. Immutable.
+    #[x_kube(
+        validation = Rule::new(cel_matches(patterns::REGION)).message("spec.region must be an AWS region code such as eu-west-2 or us-east-1"),
+        validation = Rule::new("self == oldSelf").message("spec.region is immutable: create a new DataPlatformAccount to use another region")
+    )]
+    #[schemars(length(max = 32))]
+    pub region: String,
+
+    /// Child (a tenant such as a local authority) or Organisation (the central account that hosts
+    /// the ECR repositories and may be granted access to children's shared buckets).
+    #[serde(default)]
+    pub tier: Tier,
+
+    /// IAM role the operator assumes in this account (sts:AssumeRole). It must be a role in
+    /// spec.accountId. When absent the operator uses its own (ambient) credentials, which must
+    /// belong to spec.accountId.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::ROLE_ARN))
+        .message("spec.roleArn must be an IAM role ARN such as arn:aws:iam::111111111111:role/dataplatform-operator"))]
+    #[schemars(length(max = 600))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+
+    /// External id passed to sts:AssumeRole, when the role's trust policy requires one.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::EXTERNAL_ID))
+        .message("spec.externalId must be 2 to 1224 characters of letters, digits and +=,.@:/-_"))]
+    #[schemars(length(max = 1224))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+
+    /// What happens in AWS when this object is deleted. Retain (default) leaves every AWS resource
+    /// in place, still tagged. Delete removes services, task definitions, the ECS cluster, the
+    /// database (only once deletionProtection is false), the roles, and the buckets that are
+    /// empty; a non-empty bucket is reported and kept, never emptied.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Manage (default) creates and corrects resources. ObserveOnly reads and reports drift in
+    /// status but changes nothing in AWS.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+
+    /// Tags added to every AWS resource the operator creates, beside dataplatform.io/owner.
+    /// Keys may not start with "aws:" nor be "dataplatform.io/owner".
+    #[x_kube(validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 128 && !k.startsWith('aws:') && k != 'dataplatform.io/owner' && size(self[k]) <= 256)")
+        .message("spec.tags keys must be 1-128 characters, must not start with aws: nor be dataplatform.io/owner, and values must be at most 256 characters"))]
+    #[schemars(extend("maxProperties" = 40))]
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+
+    /// Where the ECS tasks run. Required when spec.services is not empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSpec>,
+
+    /// The workspace, datastore and shared S3 buckets.
+    #[serde(default)]
+    pub storage: StorageSpec,
+
+    /// The Aurora Serverless v2 PostgreSQL cluster behind Dagster.
+    #[serde(default)]
+    pub database: DatabaseSpec,
+
+    /// ECS services on Fargate, one per entry, keyed by name. The spec owns each service's
+    /// desiredCount (replicas): a desiredCount changed outside the spec, by a person or by ECS
+    /// Service Auto Scaling, is reported as drift and set back.
+    #[x_kube(
+        validation = Rule::new("self.all(s, self.exists_one(o, o.name == s.name))")
+            .message("spec.services[].name must be unique: two services share a name"),
+        merge_strategy = kube::core::ListMerge::Map(vec!["name".into()])
+    )]
+    #[schemars(length(max = 20))]
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+
+    /// Organisation tier only: ECR repositories that every managed Child account may pull from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistrySpec>,
+}
+
+/// Child (a tenant account) or Organisation (the central account).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Tier {
+    #[default]
+    Child,
+    Organisation,
+}
+
+/// Whether deleting the object deletes AWS resources.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    #[default]
+    Retain,
+    Delete,
+}
+
+/// Whether the operator writes to AWS or only observes.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ManagementPolicy {
+    #[default]
+    Manage,
+    ObserveOnly,
+}
+
+/// Subnets and security groups of the Fargate tasks (awsvpc networking).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkSpec {
+    /// Subnet ids the tasks run in, e.g. subnet-0a1b2c3d.
+    #[x_kube(validation = Rule::new(cel_all_match(patterns::SUBNET_ID))
+        .message("spec.network.subnetIds entries must be subnet ids such as subnet-0a1b2c3d"))]
+    #[schemars(length(min = 1, max = 16), inner(length(max = 24)))]
+    pub subnet_ids: Vec<String>,
+
+    /// Security group ids attached to the tasks, e.g. sg-0a1b2c3d.
+    #[x_kube(validation = Rule::new(cel_all_match(patterns::SECURITY_GROUP_ID))
+        .message("spec.network.securityGroupIds entries must be security group ids such as sg-0a1b2c3d"))]
+    #[schemars(length(min = 1, max = 5), inner(length(max = 24)))]
+    pub security_group_ids: Vec<String>,
+
+    /// Give each task a public IP (needed in public subnets without a NAT gateway to pull images).
+    #[serde(default)]
+    pub assign_public_ip: bool,
+}
+
+/// Settings shared by the three buckets.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageSpec {
+    /// KMS key for SSE-KMS default encryption of all three buckets. When absent, SSE-S3 (AES256).
+    #[x_kube(validation = Rule::new(cel_matches(patterns::KMS_KEY_ARN))
+        .message("spec.storage.kmsKeyArn must be a KMS key ARN such as arn:aws:kms:eu-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab (aliases are not accepted)"))]
+    #[schemars(length(max = 256))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+
+    /// Keep object versions in all three buckets.
+    #[serde(default = "default_true")]
+    pub versioning: bool,
+
+    /// Objects in the workspace bucket expire after this many days; 0 keeps them forever.
+    #[serde(default = "default_workspace_expiration_days")]
+    #[schemars(range(min = 0, max = 3650))]
+    pub workspace_expiration_days: i32,
+}
+
+impl Default for StorageSpec {
+    fn default() -> Self {
+        Self { kms_key_arn: None, versioning: true, workspace_expiration_days: default_workspace_expiration_days() }
+    }
+}
+
+/// The Aurora PostgreSQL Serverless v2 cluster (one db.serverless instance).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new("!has(self.minCapacity) || !has(self.maxCapacity) || self.minCapacity <= self.maxCapacity")
+    .message("spec.database.minCapacity must not exceed spec.database.maxCapacity")
+    .field_path(".minCapacity"))]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseSpec {
+    /// Create the database. false means no database in this account.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+
+    /// aurora-postgresql engine version, e.g. "16.6".
+    #[x_kube(validation = Rule::new(cel_matches(patterns::ENGINE_VERSION))
+        .message("spec.database.engineVersion must be an aurora-postgresql version such as \"16.6\""))]
+    #[schemars(length(max = 16))]
+    #[serde(default = "default_engine_version")]
+    pub engine_version: String,
+
+    /// Minimum Aurora Serverless v2 capacity in ACUs, 0 to 256 in steps of 0.5; 0 lets the cluster
+    /// pause when idle.
+    #[serde(default = "default_min_capacity")]
+    #[schemars(range(min = 0.0, max = 256.0), extend("multipleOf" = 0.5))]
+    pub min_capacity: f64,
+
+    /// Maximum capacity in ACUs, 1 to 256 in steps of 0.5, and at least minCapacity.
+    #[serde(default = "default_max_capacity")]
+    #[schemars(range(min = 1.0, max = 256.0), extend("multipleOf" = 0.5))]
+    pub max_capacity: f64,
+
+    /// Refuse to delete the cluster. While true, deletionPolicy Delete waits (reason Deleting).
+    #[serde(default = "default_true")]
+    pub deletion_protection: bool,
+
+    /// Days of automated backups, 1 to 35.
+    #[serde(default = "default_backup_retention_days")]
+    #[schemars(range(min = 1, max = 35))]
+    pub backup_retention_days: i32,
+}
+
+impl Default for DatabaseSpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            engine_version: default_engine_version(),
+            min_capacity: default_min_capacity(),
+            max_capacity: default_max_capacity(),
+            deletion_protection: true,
+            backup_retention_days: default_backup_retention_days(),
+        }
+    }
+}
+
+/// One ECS service on Fargate and the task definition it runs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// Service name: a DNS-1123 label (lowercase letters, digits and '-'), unique in the list.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::DNS_LABEL))
+        .message("spec.services[].name must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"))]
+    #[schemars(length(min = 1, max = 63))]
+    pub name: String,
+
+    /// Container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0.
+    /// Changing it rolls the service to a new task-definition revision.
+    #[schemars(length(min = 1, max = 1024))]
+    pub image: String,
+
+    /// Task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384. Must form a valid Fargate pair with memory.
+    #[schemars(range(min = 256, max = 16384))]
+    pub cpu: i32,
+
+    /// Task memory in MiB; must form a valid Fargate pair with cpu (e.g. cpu 256: 512, 1024 or 2048).
+    #[schemars(range(min = 512, max = 122880))]
+    pub memory: i32,
+
+    /// ECS desiredCount. 0 scales the service to zero; it stays defined and can be scaled up again.
+    #[serde(default = "default_replicas")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub replicas: i32,
+
+    /// Container port, when the service listens on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i32>,
+
+    /// Command that overrides the image's default command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), inner(length(max = 4096)))]
+    pub command: Option<Vec<String>>,
+
+    /// Environment variables of the container.
+    #[x_kube(validation = Rule::new(cel_all_match(patterns::ENV_NAME))
+        .message("spec.services[].env names must be letters, digits and '_', not starting with a digit"))]
+    #[schemars(extend("maxProperties" = 100))]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+
+    /// Spot (FARGATE_SPOT, default, cheaper, may be interrupted) or OnDemand (FARGATE).
+    #[serde(default)]
+    pub capacity: Capacity,
+
+    /// Inject the database host, port and name as environment variables and the Secrets Manager
+    /// master secret as an ECS secret (never its value).
+    #[serde(default)]
+    pub database_access: bool,
+}
+
+/// Fargate capacity provider of a service.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Capacity {
+    #[default]
+    Spot,
+    OnDemand,
+}
+
+/// ECR repositories hosted by the organisation account.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrySpec {
+    /// Repository names, e.g. dagster. Every managed Child account may pull from them.
+    #[x_kube(validation = Rule::new(cel_all_match(patterns::ECR_REPOSITORY))
+        .message("spec.registry.repositories entries must be ECR repository names: lowercase letters and digits, separated by '.', '_', '-' or '/'"))]
+    #[schemars(length(min = 1, max = 50), inner(length(min = 2, max = 256)))]
+    pub repositories: Vec<String>,
+}
+
+/// What the operator last saw of the account in AWS.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataPlatformAccountStatus {
+    /// The metadata.generation the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready: every part exists and AWS reports it available. Synced: the last reconcile finished
+    /// without error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<BucketsStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceStatus>,
+    /// Running over desired tasks, summed over all services, e.g. "2/3".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services_running: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RolesStatus>,
+    /// When the last reconcile that reached AWS finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<Time>,
+    /// What the last reconcile found changed outside the spec and corrected, e.g.
+    /// "s3:datastore.versioning".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<String>,
+}
+
+/// The three buckets.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct BucketsStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<BucketStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datastore: Option<BucketStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<BucketStatus>,
+}
+
+/// One bucket.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct BucketStatus {
+    pub name: String,
+    pub arn: String,
+}
+
+/// The Aurora cluster. The master password lives in Secrets Manager; only its ARN is shown.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseStatus {
+    pub cluster_identifier: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+    /// RDS status, e.g. creating, available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_arn: Option<String>,
+}
+
+/// The ECS cluster.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct ClusterStatus {
+    pub name: String,
+    pub arn: String,
+}
+
+/// One ECS service.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    pub name: String,
+    pub desired: i32,
+    pub running: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition_arn: Option<String>,
+}
+
+/// The two IAM roles of the ECS tasks.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolesStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_execution_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_workspace_expiration_days() -> i32 {
+    30
+}
+fn default_engine_version() -> String {
+    "16.6".to_owned()
+}
+fn default_min_capacity() -> f64 {
+    0.5
+}
+fn default_max_capacity() -> f64 {
+    4.0
+}
+fn default_backup_retention_days() -> i32 {
+    7
+}
+fn default_replicas() -> i32 {
+    1
+}

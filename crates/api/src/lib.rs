@@ -1,0 +1,23 @@
+//! The public contract of the operator (`dataplatform.io/v1alpha1`): the two custom resources,
+//! their defaults and validation, condition helpers, and the deterministic names every AWS resource
+//! gets. Nothing here knows of AWS SDKs or of a Kubernetes client.
+
+pub mod account;
+pub mod conditions;
+pub mod grant;
+pub mod meta;
+pub mod names;
+pub mod patterns;
+pub mod validation;
+
+pub use account::{
+    Capacity, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, DatabaseSpec,
+    DeletionPolicy, ManagementPolicy, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec, Tier,
+};
+pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};
+pub use validation::{InvalidSpec, SpecProblem};
+
+/// API group of both kinds.
+pub const GROUP: &str = "dataplatform.io";
+/// API version of both kinds.
+pub const VERSION: &str = "v1alpha1";

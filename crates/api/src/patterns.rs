@@ -1,0 +1,94 @@
+//! The formats fields must have. Each pattern is used twice from this one place: inside the CRD's
+//! CEL rules (so the API server refuses bad input at admission) and by [`crate::validation`] (so
+//! `plan` and `apply`, which never pass through an API server, refuse the same input). Patterns
+//! avoid backslashes and quotes so they embed in CEL string literals unchanged.
+
+pub const ACCOUNT_ID: &str = "^[0-9]{12}$";
+pub const REGION: &str = "^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$";
+pub const ROLE_ARN: &str = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$";
+pub const EXTERNAL_ID: &str = "^[A-Za-z0-9+=,.@:/_-]{2,1224}$";
+pub const KMS_KEY_ARN: &str = "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$";
+pub const SUBNET_ID: &str = "^subnet-[0-9a-f]{8,17}$";
+pub const SECURITY_GROUP_ID: &str = "^sg-[0-9a-f]{8,17}$";
+pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
+pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+pub const ENV_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]{0,254}$";
+pub const ECR_REPOSITORY: &str = "^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$";
+pub const PRINCIPAL_ARN: &str = "^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]+|user/[A-Za-z0-9+=,.@_/-]+)$";
+
+/// CEL: the string `self` matches `pattern`.
+pub fn cel_matches(pattern: &str) -> String {
+    format!("self.matches('{pattern}')")
+}
+
+/// CEL: every element of the list `self` (every key, for a map) matches `pattern`.
+pub fn cel_all_match(pattern: &str) -> String {
+    format!("self.all(x, x.matches('{pattern}'))")
+}
+
+/// Whether `value` matches `pattern` (one of the constants above).
+pub fn matches(pattern: &str, value: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static COMPILED: LazyLock<Mutex<HashMap<String, regex::Regex>>> = LazyLock::new(Default::default);
+    let mut compiled = COMPILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let regex = compiled
+        .entry(pattern.to_owned())
+        .or_insert_with(|| regex::Regex::new(pattern).unwrap_or_else(|e| panic!("pattern {pattern} does not compile: {e}")));
+    regex.is_match(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_accept_and_refuse() {
+        let cases: &[(&str, &str, bool)] = &[
+            (ACCOUNT_ID, "111111111111", true),
+            (ACCOUNT_ID, "11111111111", false),
+            (ACCOUNT_ID, "11111111111a", false),
+            (REGION, "eu-west-2", true),
+            (REGION, "us-gov-west-1", true),
+            (REGION, "ap-southeast-12", true),
+            (REGION, "EU-WEST-2", false),
+            (REGION, "europe", false),
+            (ROLE_ARN, "arn:aws:iam::111111111111:role/dataplatform-operator", true),
+            (ROLE_ARN, "arn:aws:iam::111111111111:user/bob", false),
+            (KMS_KEY_ARN, "arn:aws:kms:eu-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab", true),
+            (KMS_KEY_ARN, "arn:aws:kms:eu-west-2:111111111111:alias/mine", false),
+            (SUBNET_ID, "subnet-0a1b2c3d", true),
+            (SUBNET_ID, "subnet-xyz", false),
+            (SECURITY_GROUP_ID, "sg-0a1b2c3d", true),
+            (SECURITY_GROUP_ID, "sg-1", false),
+            (ENGINE_VERSION, "16.6", true),
+            (ENGINE_VERSION, "16", false),
+            (ENGINE_VERSION, "16x6", false),
+            (DNS_LABEL, "daemon", true),
+            (DNS_LABEL, "code-server", true),
+            (DNS_LABEL, "Daemon", false),
+            (DNS_LABEL, "-daemon", false),
+            (ENV_NAME, "DAGSTER_HOME", true),
+            (ENV_NAME, "1X", false),
+            (ECR_REPOSITORY, "dagster", true),
+            (ECR_REPOSITORY, "team/code-server", true),
+            (ECR_REPOSITORY, "Dagster", false),
+            (ECR_REPOSITORY, "a//b", false),
+            (PRINCIPAL_ARN, "arn:aws:iam::999999999999:root", true),
+            (PRINCIPAL_ARN, "arn:aws:iam::999999999999:role/org-daemon", true),
+            (PRINCIPAL_ARN, "arn:aws:s3:::bucket", false),
+            (EXTERNAL_ID, "camden-7f3a", true),
+            (EXTERNAL_ID, "x", false),
+        ];
+        for (pattern, value, expected) in cases {
+            assert_eq!(matches(pattern, value), *expected, "{value} against {pattern}");
+        }
+    }
+
+    #[test]
+    fn patterns_embed_in_cel_string_literals() {
+        for p in [ACCOUNT_ID, REGION, ROLE_ARN, EXTERNAL_ID, KMS_KEY_ARN, SUBNET_ID, SECURITY_GROUP_ID, ENGINE_VERSION, DNS_LABEL, ENV_NAME, ECR_REPOSITORY, PRINCIPAL_ARN] {
+            assert!(!p.contains('\'') && !p.contains('\\'), "{p} would need escaping inside CEL");
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Checks made before any AWS call: everything the CRD schema checks at admission (the CLI's
+//! `plan`/`apply` never pass an API server, and an object may predate a schema change), plus what
+//! only code can check (api.md "Validation"): Fargate cpu/memory pairs, a role in another account,
+//! a grant to the grantor's own account. Every problem names the field and what is allowed.
+
+use std::collections::BTreeSet;
+
+use crate::account::{DataPlatformAccountSpec, Tier};
+use crate::grant::SharedBucketGrantSpec;
+use crate::meta::OWNER_TAG;
+use crate::patterns::{self, matches};
+
+/// One thing wrong with a spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecProblem {
+    /// Path of the field, e.g. `spec.services[daemon].memory`.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+/// A spec that must not reach AWS; reported as `Synced=False`, reason `InvalidSpec`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "))]
+pub struct InvalidSpec {
+    pub problems: Vec<SpecProblem>,
+}
+
+#[derive(Default)]
+struct Problems(Vec<SpecProblem>);
+
+impl Problems {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(SpecProblem { field: field.into(), message: message.into() });
+    }
+
+    fn check_format(&mut self, field: impl Into<String>, value: &str, pattern: &str, what: &str) {
+        if !matches(pattern, value) {
+            self.add(field, format!("{value:?} is not {what}"));
+        }
+    }
+
+    fn finish(self) -> Result<(), InvalidSpec> {
+        if self.0.is_empty() { Ok(()) } else { Err(InvalidSpec { problems: self.0 }) }
+    }
+}
+
+/// Fargate's valid task sizes: for each cpu value, the memory values (MiB) it accepts.
+pub fn fargate_memory_for_cpu(cpu: i32) -> Option<Vec<i32>> {
+    let steps = |from: i32, to: i32, step: i32| (from..=to).step_by(step as usize).collect::<Vec<_>>();
+    Some(match cpu {
+        256 => vec![512, 1024, 2048],
+        512 => steps(1024, 4096, 1024),
+        1024 => steps(2048, 8192, 1024),
+        2048 => steps(4096, 16384, 1024),
+        4096 => steps(8192, 30720, 1024),
+        8192 => steps(16384, 61440, 4096),
+        16384 => steps(32768, 122880, 8192),
+        _ => return None,
+    })
+}
+
+fn describe_memory(values: &[i32]) -> String {
+    match values {
+        [only] => only.to_string(),
+        [first, second, .., last] => format!("{first} to {last} in steps of {}", second - first),
+        _ => String::new(),
+    }
+}
+
+impl DataPlatformAccountSpec {
+    /// Every problem in the spec, or `Ok`.
+    pub fn validate(&self) -> Result<(), InvalidSpec> {
+        let mut p = Problems::default();
+        p.check_format("spec.accountId", &self.account_id, patterns::ACCOUNT_ID, "12 digits (quote it in YAML)");
+        p.check_format("spec.region", &self.region, patterns::REGION, "an AWS region code such as eu-west-2");
+        if let Some(role_arn) = &self.role_arn {
+            p.check_format("spec.roleArn", role_arn, patterns::ROLE_ARN, "an IAM role ARN");
+            let role_account = role_arn.split(':').nth(4).unwrap_or_default();
+            if matches(patterns::ROLE_ARN, role_arn) && role_account != self.account_id {
+                p.add(
+                    "spec.roleArn",
+                    format!("the role is in account {role_account}, not in spec.accountId {}; name a role in the account this object manages", self.account_id),
+                );
+            }
+        }
+        if let Some(external_id) = &self.external_id {
+            p.check_format("spec.externalId", external_id, patterns::EXTERNAL_ID, "2 to 1224 characters of letters, digits and +=,.@:/-_");
+        }
+        for (key, value) in &self.tags {
+            if key.is_empty() || key.len() > 128 || key.starts_with("aws:") || key == OWNER_TAG || value.len() > 256 {
+                p.add(
+                    format!("spec.tags[{key}]"),
+                    "keys must be 1-128 characters, must not start with aws: nor be dataplatform.io/owner; values at most 256 characters",
+                );
+            }
+        }
+        self.validate_network(&mut p);
+        self.validate_storage(&mut p);
+        self.validate_database(&mut p);
+        self.validate_services(&mut p);
+        self.validate_registry(&mut p);
+        p.finish()
+    }
+
+    fn validate_network(&self, p: &mut Problems) {
+        match &self.network {
+            None if !self.services.is_empty() => p.add(
+                "spec.network",
+                "required when spec.services is not empty: Fargate tasks need subnetIds and securityGroupIds",
+            ),
+            None => {}
+            Some(network) => {
+                if network.subnet_ids.is_empty() {
+                    p.add("spec.network.subnetIds", "name at least one subnet, e.g. subnet-0a1b2c3d");
+                }
+                for (i, subnet) in network.subnet_ids.iter().enumerate() {
+                    p.check_format(format!("spec.network.subnetIds[{i}]"), subnet, patterns::SUBNET_ID, "a subnet id such as subnet-0a1b2c3d");
+                }
+                if network.security_group_ids.is_empty() {
+                    p.add("spec.network.securityGroupIds", "name at least one security group, e.g. sg-0a1b2c3d");
+                }
+                for (i, group) in network.security_group_ids.iter().enumerate() {
+                    p.check_format(format!("spec.network.securityGroupIds[{i}]"), group, patterns::SECURITY_GROUP_ID, "a security group id such as sg-0a1b2c3d");
+                }
+            }
+        }
+    }
+
+    fn validate_storage(&self, p: &mut Problems) {
+        if let Some(key) = &self.storage.kms_key_arn {
+            p.check_format("spec.storage.kmsKeyArn", key, patterns::KMS_KEY_ARN, "a KMS key ARN (aliases are not accepted)");
+            let key_region = key.split(':').nth(3).unwrap_or_default();
+            if matches(patterns::KMS_KEY_ARN, key) && key_region != self.region {
+                p.add(
+                    "spec.storage.kmsKeyArn",
+                    format!("the key is in {key_region} but the buckets are in spec.region {}; S3 needs a key in the bucket's region", self.region),
+                );
+            }
+        }
+        if !(0..=3650).contains(&self.storage.workspace_expiration_days) {
+            p.add("spec.storage.workspaceExpirationDays", "must be 0 (never) to 3650 days");
+        }
+    }
+
+    fn validate_database(&self, p: &mut Problems) {
+        let db = &self.database;
+        p.check_format("spec.database.engineVersion", &db.engine_version, patterns::ENGINE_VERSION, "an aurora-postgresql version such as 16.6");
+        let half_steps = |v: f64| (v * 2.0).fract() == 0.0;
+        if !(0.0..=256.0).contains(&db.min_capacity) || !half_steps(db.min_capacity) {
+            p.add("spec.database.minCapacity", "must be 0 to 256 ACUs in steps of 0.5");
+        }
+        if !(1.0..=256.0).contains(&db.max_capacity) || !half_steps(db.max_capacity) {
+            p.add("spec.database.maxCapacity", "must be 1 to 256 ACUs in steps of 0.5");
+        }
+        if db.min_capacity > db.max_capacity {
+            p.add(
+                "spec.database.minCapacity",
+                format!("{} must not exceed spec.database.maxCapacity {}", db.min_capacity, db.max_capacity),
+            );
+        }
+        if !(1..=35).contains(&db.backup_retention_days) {
+            p.add("spec.database.backupRetentionDays", "must be 1 to 35 days");
+        }
+    }
+
+    fn validate_services(&self, p: &mut Problems) {
+        let mut seen = BTreeSet::new();
+        for service in &self.services {
+            let at = format!("spec.services[{}]", service.name);
+            p.check_format(format!("{at}.name"), &service.name, patterns::DNS_LABEL, "a DNS-1123 label (lowercase letters, digits and '-', at most 63)");
+            if !seen.insert(service.name.as_str()) {
+                p.add(format!("{at}.name"), "service names must be unique; two services share this name");
+            }
+            if service.image.trim().is_empty() {
+                p.add(format!("{at}.image"), "name a container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0");
+            }
+            match fargate_memory_for_cpu(service.cpu) {
+                None => p.add(format!("{at}.cpu"), format!("{} is not a Fargate cpu value; use 256, 512, 1024, 2048, 4096, 8192 or 16384", service.cpu)),
+                Some(allowed) if !allowed.contains(&service.memory) => p.add(
+                    format!("{at}.memory"),
+                    format!("{} MiB is not valid with cpu {}; Fargate allows {} MiB", service.memory, service.cpu, describe_memory(&allowed)),
+                ),
+                Some(_) => {}
+            }
+            if !(0..=1000).contains(&service.replicas) {
+                p.add(format!("{at}.replicas"), "must be 0 (scaled to zero) to 1000");
+            }
+            if service.port.is_some_and(|port| !(1..=65535).contains(&port)) {
+                p.add(format!("{at}.port"), "must be 1 to 65535");
+            }
+            for name in service.env.keys() {
+                p.check_format(format!("{at}.env[{name}]"), name, patterns::ENV_NAME, "an environment variable name (letters, digits, '_', not starting with a digit)");
+            }
+            if service.database_access && !self.database.enabled {
+                p.add(format!("{at}.databaseAccess"), "needs spec.database.enabled: true; there is no database to connect to");
+            }
+        }
+    }
+
+    fn validate_registry(&self, p: &mut Problems) {
+        let Some(registry) = &self.registry else { return };
+        if self.tier != Tier::Organisation {
+            p.add("spec.registry", "only allowed when spec.tier is Organisation: Child accounts pull from the organisation's repositories");
+        }
+        for (i, repository) in registry.repositories.iter().enumerate() {
+            p.check_format(format!("spec.registry.repositories[{i}]"), repository, patterns::ECR_REPOSITORY, "an ECR repository name (lowercase letters and digits separated by '.', '_', '-' or '/')");
+        }
+    }
+}
+
+impl SharedBucketGrantSpec {
+    /// Every problem in the grant. `namespace` is the grant's own; `grantor_account_id` is the
+    /// referenced account's `spec.accountId` once it is known.
+    pub fn validate(&self, namespace: &str, grantor_account_id: Option<&str>) -> Result<(), InvalidSpec> {
+        let mut p = Problems::default();
+        if self.account_ref.name.is_empty() {
+            p.add("spec.accountRef.name", "name the DataPlatformAccount whose shared bucket is granted");
+        }
+        if let Some(ref_namespace) = self.account_ref.namespace.as_deref().filter(|ns| *ns != namespace) {
+            p.add(
+                "spec.accountRef.namespace",
+                format!("{ref_namespace:?} is not this grant's namespace {namespace:?}; a grant can only share an account in its own namespace"),
+            );
+        }
+        let grantee = &self.grantee.account_id;
+        p.check_format("spec.grantee.accountId", grantee, patterns::ACCOUNT_ID, "12 digits (quote it in YAML)");
+        if grantor_account_id == Some(grantee.as_str()) {
+            p.add("spec.grantee.accountId", "is the grantor's own account; a grant shares the bucket with another account");
+        }
+        for (i, principal) in self.grantee.principals.iter().enumerate() {
+            let field = format!("spec.grantee.principals[{i}]");
+            if !matches(patterns::PRINCIPAL_ARN, principal) {
+                p.add(field, format!("{principal:?} is not the ARN of a role, a user or the root of an account"));
+            } else if principal.split(':').nth(4) != Some(grantee.as_str()) {
+                p.add(field, format!("{principal:?} is outside spec.grantee.accountId {grantee}; principals must belong to the grantee account"));
+            }
+        }
+        for (i, prefix) in self.prefixes.iter().enumerate() {
+            if prefix.is_empty() || prefix.starts_with('/') || prefix.contains(['*', '?']) || prefix.len() > 1024 {
+                p.add(format!("spec.prefixes[{i}]"), format!("{prefix:?} must be a key prefix such as exports/, without a leading '/' and without wildcards (* or ?)"));
+            }
+        }
+        p.finish()
+    }
+}

@@ -1,0 +1,5 @@
+//! The `dataplatform-operator` binary's pieces, as a library so tests can reach them.
+
+pub mod crds;
+pub mod manifests;
+pub mod plan_preview;

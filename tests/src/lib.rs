@@ -1,0 +1,130 @@
+//! Test harness: one moto server (AWS protocols over HTTP on 127.0.0.1) per test process, and
+//! helpers that give each test its own AWS account and names, so tests run in parallel without
+//! sharing state or resetting the server.
+//!
+//! Moto comes from the virtualenv the README's test command creates (`.venv`, pinned in
+//! `tests/requirements.txt`); `DATAPLATFORM_TEST_PYTHON` points at another interpreter.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+
+/// Region every test account uses unless it asks for another.
+pub const TEST_REGION: &str = "eu-west-2";
+
+/// A running moto server. It stops when the test process exits: it serves until its stdin, a pipe
+/// held here, closes.
+pub struct Moto {
+    endpoint: String,
+    // Never read: kept so the pipe (and so the server) lives as long as the process.
+    _stdin: Mutex<ChildStdin>,
+    _child: Mutex<Child>,
+}
+
+impl Moto {
+    /// The process's moto server, started on first use.
+    pub fn shared() -> &'static Moto {
+        static MOTO: OnceLock<Moto> = OnceLock::new();
+        MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// Starts a server of its own: for tests that must not share one with the rest of the process.
+    pub fn start() -> Result<Moto, String> {
+        let python = python();
+        let script = workspace_root().join("tests/support/moto_server.py");
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "could not start moto with {}: {e}. Run the README's test command (scripts/test), which installs moto into .venv, or set DATAPLATFORM_TEST_PYTHON",
+                    python.display()
+                )
+            })?;
+        let stdout = child.stdout.take().ok_or("moto's stdout was not captured")?;
+        let mut first_line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first_line)
+            .map_err(|e| format!("reading moto's port: {e}"))?;
+        let port: u16 = first_line.trim().parse().map_err(|_| {
+            format!("moto did not print its port (got {first_line:?}); is moto[server] installed for {}?", python.display())
+        })?;
+        let stdin = child.stdin.take().ok_or("moto's stdin was not captured")?;
+        Ok(Moto { endpoint: format!("http://127.0.0.1:{port}"), _stdin: Mutex::new(stdin), _child: Mutex::new(child) })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// SDK configuration with moto's default account (123456789012) and dummy credentials.
+    pub async fn base_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(TEST_REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto-harness"))
+            .load()
+            .await
+    }
+
+    /// SDK configuration whose calls act in `account_id`: moto scopes everything made with
+    /// credentials from sts:AssumeRole to the role's account, as AWS does.
+    pub async fn account_config(&self, account_id: &str) -> SdkConfig {
+        let base = self.base_config().await;
+        let assumed = aws_sdk_sts::Client::new(&base)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account_id}:role/dataplatform-test"))
+            .role_session_name("dataplatform-test")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("sts:AssumeRole into {account_id} on moto: {e:?}"));
+        let creds = assumed.credentials().unwrap_or_else(|| panic!("AssumeRole into {account_id} returned no credentials"));
+        base.into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                creds.access_key_id(),
+                creds.secret_access_key(),
+                Some(creds.session_token().to_owned()),
+                None,
+                "moto-assumed-role",
+            )))
+            .build()
+    }
+}
+
+/// An S3 client for moto: path-style addressing, since `<bucket>.127.0.0.1` does not resolve.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
+}
+
+/// A 12-digit account id no other test in this process uses.
+pub fn unique_account_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{:012}", 100_000_000_000 + u64::from(std::process::id() % 10_000) * 10_000 + n)
+}
+
+/// A name (lowercase, bucket-safe) no other test in this process uses; `prefix` says which test.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn python() -> PathBuf {
+    match std::env::var_os("DATAPLATFORM_TEST_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => workspace_root().join(".venv/bin/python"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+}

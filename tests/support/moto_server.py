@@ -1,0 +1,23 @@
+"""Start moto in server mode on a free 127.0.0.1 port for one test process.
+
+Prints the port on the first line of stdout once the server accepts connections, then serves until
+stdin reaches end-of-file: the test process holds the other end of that pipe, so the server ends
+with it, however it ends (success, panic, or a kill).
+"""
+
+import os
+import sys
+
+from moto.server import ThreadedMotoServer
+
+
+def main() -> None:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    print(server.get_host_and_port()[1], flush=True)
+    sys.stdin.read()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
