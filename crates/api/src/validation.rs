@@ -61,10 +61,10 @@ pub fn fargate_memory_for_cpu(cpu: i32) -> Option<Vec<i32>> {
 }
 
 fn describe_memory(values: &[i32]) -> String {
+    let evenly_stepped = values.len() > 3 && values.windows(2).all(|w| w[1] - w[0] == values[1] - values[0]);
     match values {
-        [only] => only.to_string(),
-        [first, second, .., last] => format!("{first} to {last} in steps of {}", second - first),
-        _ => String::new(),
+        [first, second, .., last] if evenly_stepped => format!("{first} to {last} in steps of {}", second - first),
+        _ => values.iter().map(i32::to_string).collect::<Vec<_>>().join(", "),
     }
 }
 
@@ -242,5 +242,17 @@ impl SharedBucketGrantSpec {
             }
         }
         p.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fargate_sizes_are_described_as_fargate_lists_them() {
+        assert_eq!(describe_memory(&fargate_memory_for_cpu(256).expect("256")), "512, 1024, 2048");
+        assert_eq!(describe_memory(&fargate_memory_for_cpu(1024).expect("1024")), "2048 to 8192 in steps of 1024");
+        assert_eq!(fargate_memory_for_cpu(300), None);
     }
 }
