@@ -55,10 +55,17 @@ impl Moto {
             .read_line(&mut first_line)
             .map_err(|e| format!("reading moto's port: {e}"))?;
         let port: u16 = first_line.trim().parse().map_err(|_| {
-            format!("moto did not print its port (got {first_line:?}); is moto[server] installed for {}?", python.display())
+            format!(
+                "moto did not print its port (got {first_line:?}); is moto[server] installed for {}?",
+                python.display()
+            )
         })?;
         let stdin = child.stdin.take().ok_or("moto's stdin was not captured")?;
-        Ok(Moto { endpoint: format!("http://127.0.0.1:{port}"), _stdin: Mutex::new(stdin), _child: Mutex::new(child) })
+        Ok(Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _stdin: Mutex::new(stdin),
+            _child: Mutex::new(child),
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -87,7 +94,9 @@ impl Moto {
             .send()
             .await
             .unwrap_or_else(|e| panic!("sts:AssumeRole into {account_id} on moto: {e:?}"));
-        let creds = assumed.credentials().unwrap_or_else(|| panic!("AssumeRole into {account_id} returned no credentials"));
+        let creds = assumed
+            .credentials()
+            .unwrap_or_else(|| panic!("AssumeRole into {account_id} returned no credentials"));
         base.into_builder()
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 creds.access_key_id(),
@@ -109,13 +118,20 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
 pub fn unique_account_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{:012}", 100_000_000_000 + u64::from(std::process::id() % 10_000) * 10_000 + n)
+    format!(
+        "{:012}",
+        100_000_000_000 + u64::from(std::process::id() % 10_000) * 10_000 + n
+    )
 }
 
 /// A name (lowercase, bucket-safe) no other test in this process uses; `prefix` says which test.
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn python() -> PathBuf {
@@ -126,5 +142,8 @@ fn python() -> PathBuf {
 }
 
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
 }

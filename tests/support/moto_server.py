@@ -5,6 +5,7 @@ stdin reaches end-of-file: the test process holds the other end of that pipe, so
 with it, however it ends (success, panic, or a kill).
 """
 
+import logging
 import os
 import sys
 
@@ -12,6 +13,8 @@ from moto.server import ThreadedMotoServer
 
 
 def main() -> None:
+    # One line per request drowns the test output; errors still reach stderr.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print(server.get_host_and_port()[1], flush=True)

@@ -20,19 +20,37 @@ async fn creates_a_bucket_and_reads_back_its_versioning() {
         .send()
         .await
         .expect("create bucket");
-    let before = s3.get_bucket_versioning().bucket(&bucket).send().await.expect("get versioning");
+    let before = s3
+        .get_bucket_versioning()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("get versioning");
     assert_eq!(before.status(), None, "a new bucket has never had versioning");
 
     s3.put_bucket_versioning()
         .bucket(&bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .expect("enable versioning");
-    let after = s3.get_bucket_versioning().bucket(&bucket).send().await.expect("get versioning");
+    let after = s3
+        .get_bucket_versioning()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("get versioning");
     assert_eq!(after.status(), Some(&BucketVersioningStatus::Enabled));
 
-    s3.head_bucket().bucket(&bucket).send().await.expect("the bucket exists");
+    s3.head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the bucket exists");
 }
 
 #[tokio::test]
@@ -54,7 +72,10 @@ async fn each_account_sees_only_its_own_buckets() {
         .expect("create bucket");
 
     let listed = |out: aws_sdk_s3::operation::list_buckets::ListBucketsOutput| {
-        out.buckets().iter().filter_map(|b| b.name().map(str::to_owned)).collect::<Vec<_>>()
+        out.buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_owned))
+            .collect::<Vec<_>>()
     };
     assert!(listed(owner.list_buckets().send().await.expect("list")).contains(&bucket));
     assert!(!listed(other.list_buckets().send().await.expect("list")).contains(&bucket));
@@ -65,6 +86,10 @@ async fn assumed_credentials_act_in_the_requested_account() {
     let moto = Moto::shared();
     let account = unique_account_id();
     let config = moto.account_config(&account).await;
-    let identity = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.expect("get caller identity");
+    let identity = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("get caller identity");
     assert_eq!(identity.account(), Some(account.as_str()));
 }

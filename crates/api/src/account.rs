@@ -1,5 +1,9 @@
 //! `DataPlatformAccount`: one AWS account of the platform and everything the platform runs in it.
 
+// `printcolumn(type_ = ...)` repeats inside the kube attribute by design; clippy reads it as a
+// duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -23,11 +27,25 @@ use crate::patterns::{self, cel_all_match, cel_matches};
     category = "dataplatform",
     derive = "PartialEq",
     doc = "One AWS account of the data platform and everything the platform runs in it: S3 buckets, IAM roles, an Aurora Serverless v2 PostgreSQL cluster, ECS Fargate services and, for the organisation, ECR repositories.",
-    printcolumn(name = "Account", type_ = "string", json_path = ".spec.accountId", description = "AWS account id"),
+    printcolumn(
+        name = "Account",
+        type_ = "string",
+        json_path = ".spec.accountId",
+        description = "AWS account id"
+    ),
     printcolumn(name = "Tier", type_ = "string", json_path = ".spec.tier"),
     printcolumn(name = "Region", type_ = "string", json_path = ".spec.region"),
-    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
-    printcolumn(name = "Services", type_ = "string", json_path = ".status.servicesRunning", description = "running/desired tasks over all services"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Services",
+        type_ = "string",
+        json_path = ".status.servicesRunning",
+        description = "running/desired tasks over all services"
+    ),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[x_kube(
@@ -195,7 +213,11 @@ pub struct StorageSpec {
 
 impl Default for StorageSpec {
     fn default() -> Self {
-        Self { kms_key_arn: None, versioning: true, workspace_expiration_days: default_workspace_expiration_days() }
+        Self {
+            kms_key_arn: None,
+            versioning: true,
+            workspace_expiration_days: default_workspace_expiration_days(),
+        }
     }
 }
 

@@ -82,13 +82,23 @@ pub struct ConditionState {
 
 impl ConditionState {
     pub fn new(type_: &'static str, status: bool, reason: Reason, message: impl Into<String>) -> Self {
-        Self { type_, status, reason, message: message.into() }
+        Self {
+            type_,
+            status,
+            reason,
+            message: message.into(),
+        }
     }
 }
 
 /// Sets `state` in `conditions`, keeping `lastTransitionTime` when the status did not change.
 /// Returns whether anything in the list changed, so callers can skip a status write when not.
-pub fn set_condition(conditions: &mut Vec<Condition>, state: &ConditionState, generation: Option<i64>, now: &Time) -> bool {
+pub fn set_condition(
+    conditions: &mut Vec<Condition>,
+    state: &ConditionState,
+    generation: Option<i64>,
+    now: &Time,
+) -> bool {
     let status = if state.status { "True" } else { "False" };
     match conditions.iter_mut().find(|c| c.type_ == state.type_) {
         Some(existing) => {
@@ -138,7 +148,12 @@ mod tests {
     #[test]
     fn adds_a_missing_condition() {
         let mut list = Vec::new();
-        let changed = set_condition(&mut list, &ConditionState::new(READY, false, Reason::Creating, "bucket"), Some(1), &at(10));
+        let changed = set_condition(
+            &mut list,
+            &ConditionState::new(READY, false, Reason::Creating, "bucket"),
+            Some(1),
+            &at(10),
+        );
         assert!(changed);
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].status, "False");
@@ -158,10 +173,29 @@ mod tests {
     #[test]
     fn transition_time_moves_only_when_status_flips() {
         let mut list = Vec::new();
-        set_condition(&mut list, &ConditionState::new(READY, false, Reason::Creating, "a"), Some(1), &at(10));
-        assert!(set_condition(&mut list, &ConditionState::new(READY, false, Reason::Updating, "b"), Some(1), &at(20)));
-        assert_eq!(list[0].last_transition_time, at(10), "reason change alone keeps the transition time");
-        assert!(set_condition(&mut list, &ConditionState::new(READY, true, Reason::Available, ""), Some(1), &at(30)));
+        set_condition(
+            &mut list,
+            &ConditionState::new(READY, false, Reason::Creating, "a"),
+            Some(1),
+            &at(10),
+        );
+        assert!(set_condition(
+            &mut list,
+            &ConditionState::new(READY, false, Reason::Updating, "b"),
+            Some(1),
+            &at(20)
+        ));
+        assert_eq!(
+            list[0].last_transition_time,
+            at(10),
+            "reason change alone keeps the transition time"
+        );
+        assert!(set_condition(
+            &mut list,
+            &ConditionState::new(READY, true, Reason::Available, ""),
+            Some(1),
+            &at(30)
+        ));
         assert_eq!(list[0].last_transition_time, at(30));
         assert_eq!(list[0].reason, "Available");
     }
@@ -172,8 +206,20 @@ mod tests {
         assert_eq!(
             words,
             [
-                "Available", "Creating", "Updating", "Deleting", "ReconcileSuccess", "ReconcileError", "Throttled",
-                "AccessDenied", "InvalidSpec", "AccountMismatch", "Conflict", "Paused", "ObserveOnly", "DependencyNotReady"
+                "Available",
+                "Creating",
+                "Updating",
+                "Deleting",
+                "ReconcileSuccess",
+                "ReconcileError",
+                "Throttled",
+                "AccessDenied",
+                "InvalidSpec",
+                "AccountMismatch",
+                "Conflict",
+                "Paused",
+                "ObserveOnly",
+                "DependencyNotReady"
             ]
         );
     }

@@ -1,5 +1,9 @@
 //! `SharedBucketGrant`: a tenant lets another account read (or read and write) its `shared` bucket.
 
+// `printcolumn(type_ = ...)` repeats inside the kube attribute by design; clippy reads it as a
+// duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -20,10 +24,19 @@ use crate::patterns::{self, cel_all_match, cel_matches};
     category = "dataplatform",
     derive = "PartialEq",
     doc = "Lets another AWS account read (or read and write) the shared bucket of a DataPlatformAccount in the same namespace. Deleting the grant revokes it; so does expiresAt passing.",
-    printcolumn(name = "Account", type_ = "string", json_path = ".spec.accountRef.name", description = "the granting DataPlatformAccount"),
+    printcolumn(
+        name = "Account",
+        type_ = "string",
+        json_path = ".spec.accountRef.name",
+        description = "the granting DataPlatformAccount"
+    ),
     printcolumn(name = "Grantee", type_ = "string", json_path = ".spec.grantee.accountId"),
     printcolumn(name = "Access", type_ = "string", json_path = ".spec.access"),
-    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
     printcolumn(name = "Expires", type_ = "date", json_path = ".spec.expiresAt"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]

@@ -11,8 +11,8 @@ pub mod patterns;
 pub mod validation;
 
 pub use account::{
-    Capacity, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, DatabaseSpec,
-    DeletionPolicy, ManagementPolicy, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec, Tier,
+    Capacity, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, DatabaseSpec, DeletionPolicy,
+    ManagementPolicy, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec, Tier,
 };
 pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};
 pub use validation::{InvalidSpec, SpecProblem};

@@ -22,7 +22,11 @@ pub enum BucketPurpose {
 }
 
 impl BucketPurpose {
-    pub const ALL: [BucketPurpose; 3] = [BucketPurpose::Workspace, BucketPurpose::Datastore, BucketPurpose::Shared];
+    pub const ALL: [BucketPurpose; 3] = [
+        BucketPurpose::Workspace,
+        BucketPurpose::Datastore,
+        BucketPurpose::Shared,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,7 +48,10 @@ impl AccountNames {
     /// `account_id` is part of the identity because bucket names are global: the same
     /// namespace/name in two clusters managing two accounts must not claim the same buckets.
     pub fn new(namespace: &str, name: &str, account_id: &str) -> Self {
-        Self { slug: slug(name), hash: short_hash(&format!("{namespace}/{name}@{account_id}")) }
+        Self {
+            slug: slug(name),
+            hash: short_hash(&format!("{namespace}/{name}@{account_id}")),
+        }
     }
 
     /// S3 bucket: 3-63 characters, lowercase letters, digits and '-'.
@@ -65,7 +72,11 @@ impl AccountNames {
     /// Aurora cluster identifier: must start with a letter, so a slug that starts with a digit gets
     /// a `db-` prefix.
     pub fn db_cluster(&self) -> String {
-        let prefix = if self.slug.starts_with(|c: char| c.is_ascii_digit()) { "db-" } else { "" };
+        let prefix = if self.slug.starts_with(|c: char| c.is_ascii_digit()) {
+            "db-"
+        } else {
+            ""
+        };
         format!("{prefix}{}-{}-db", self.slug, self.hash)
     }
 
@@ -105,7 +116,9 @@ pub struct GrantNames {
 
 impl GrantNames {
     pub fn new(namespace: &str, name: &str) -> Self {
-        Self { hash: long_hash(&format!("{namespace}/{name}")) }
+        Self {
+            hash: long_hash(&format!("{namespace}/{name}")),
+        }
     }
 
     /// Sid of a bucket-policy statement the grant owns; `part` tells the grant's statements apart
@@ -117,7 +130,8 @@ impl GrantNames {
 
     /// Whether a Sid belongs to this grant.
     pub fn owns_statement(&self, sid: &str) -> bool {
-        sid.strip_prefix(GRANT_SID_PREFIX).is_some_and(|rest| rest.starts_with(&self.hash))
+        sid.strip_prefix(GRANT_SID_PREFIX)
+            .is_some_and(|rest| rest.starts_with(&self.hash))
     }
 
     /// Name of the KMS grant on the grantor's key.
@@ -139,7 +153,11 @@ pub const DENY_INSECURE_TRANSPORT_SID: &str = "DataPlatformDenyInsecureTransport
 fn slug(name: &str) -> String {
     let mut out = String::with_capacity(SLUG_MAX);
     for c in name.chars().map(|c| c.to_ascii_lowercase()) {
-        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' };
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
         if c == '-' && (out.is_empty() || out.ends_with('-')) {
             continue;
         }
@@ -147,11 +165,18 @@ fn slug(name: &str) -> String {
     }
     out.truncate(SLUG_MAX);
     let out = out.trim_end_matches('-');
-    if out.is_empty() { "dp".to_owned() } else { out.to_owned() }
+    if out.is_empty() {
+        "dp".to_owned()
+    } else {
+        out.to_owned()
+    }
 }
 
 fn hex_digest(input: &str) -> String {
-    Sha256::digest(input.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(input.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn short_hash(input: &str) -> String {
@@ -181,7 +206,8 @@ mod tests {
 
     fn is_bucket_name(n: &str) -> bool {
         (3..=63).contains(&n.len())
-            && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && n.starts_with(|c: char| c.is_ascii_alphanumeric())
             && n.ends_with(|c: char| c.is_ascii_alphanumeric())
             && !n.starts_with("xn--")
@@ -197,7 +223,8 @@ mod tests {
     fn is_rds_identifier(n: &str) -> bool {
         (1..=63).contains(&n.len())
             && n.starts_with(|c: char| c.is_ascii_lowercase())
-            && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !n.ends_with('-')
             && !n.contains("--")
     }
@@ -232,7 +259,10 @@ mod tests {
         let b = AccountNames::new("la-camden", "camden", "111111111111");
         assert_eq!(a, b);
         // Pinned: a change here renames every resource of every existing account.
-        assert_eq!(a.bucket(BucketPurpose::Shared), format!("camden-shared-{}", short_hash("la-camden/camden@111111111111")));
+        assert_eq!(
+            a.bucket(BucketPurpose::Shared),
+            format!("camden-shared-{}", short_hash("la-camden/camden@111111111111"))
+        );
         assert_eq!(&short_hash("la-camden/camden@111111111111"), "dd14cfb6");
     }
 

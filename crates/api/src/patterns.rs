@@ -14,7 +14,8 @@ pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 pub const ENV_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]{0,254}$";
 pub const ECR_REPOSITORY: &str = "^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$";
-pub const PRINCIPAL_ARN: &str = "^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]+|user/[A-Za-z0-9+=,.@_/-]+)$";
+pub const PRINCIPAL_ARN: &str =
+    "^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]+|user/[A-Za-z0-9+=,.@_/-]+)$";
 
 /// CEL: the string `self` matches `pattern`.
 pub fn cel_matches(pattern: &str) -> String {
@@ -32,9 +33,9 @@ pub fn matches(pattern: &str, value: &str) -> bool {
     use std::sync::{LazyLock, Mutex};
     static COMPILED: LazyLock<Mutex<HashMap<String, regex::Regex>>> = LazyLock::new(Default::default);
     let mut compiled = COMPILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let regex = compiled
-        .entry(pattern.to_owned())
-        .or_insert_with(|| regex::Regex::new(pattern).unwrap_or_else(|e| panic!("pattern {pattern} does not compile: {e}")));
+    let regex = compiled.entry(pattern.to_owned()).or_insert_with(|| {
+        regex::Regex::new(pattern).unwrap_or_else(|e| panic!("pattern {pattern} does not compile: {e}"))
+    });
     regex.is_match(value)
 }
 
@@ -55,7 +56,11 @@ mod tests {
             (REGION, "europe", false),
             (ROLE_ARN, "arn:aws:iam::111111111111:role/dataplatform-operator", true),
             (ROLE_ARN, "arn:aws:iam::111111111111:user/bob", false),
-            (KMS_KEY_ARN, "arn:aws:kms:eu-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab", true),
+            (
+                KMS_KEY_ARN,
+                "arn:aws:kms:eu-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                true,
+            ),
             (KMS_KEY_ARN, "arn:aws:kms:eu-west-2:111111111111:alias/mine", false),
             (SUBNET_ID, "subnet-0a1b2c3d", true),
             (SUBNET_ID, "subnet-xyz", false),
@@ -87,8 +92,24 @@ mod tests {
 
     #[test]
     fn patterns_embed_in_cel_string_literals() {
-        for p in [ACCOUNT_ID, REGION, ROLE_ARN, EXTERNAL_ID, KMS_KEY_ARN, SUBNET_ID, SECURITY_GROUP_ID, ENGINE_VERSION, DNS_LABEL, ENV_NAME, ECR_REPOSITORY, PRINCIPAL_ARN] {
-            assert!(!p.contains('\'') && !p.contains('\\'), "{p} would need escaping inside CEL");
+        for p in [
+            ACCOUNT_ID,
+            REGION,
+            ROLE_ARN,
+            EXTERNAL_ID,
+            KMS_KEY_ARN,
+            SUBNET_ID,
+            SECURITY_GROUP_ID,
+            ENGINE_VERSION,
+            DNS_LABEL,
+            ENV_NAME,
+            ECR_REPOSITORY,
+            PRINCIPAL_ARN,
+        ] {
+            assert!(
+                !p.contains('\'') && !p.contains('\\'),
+                "{p} would need escaping inside CEL"
+            );
         }
     }
 }

@@ -31,7 +31,10 @@ struct Problems(Vec<SpecProblem>);
 
 impl Problems {
     fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(SpecProblem { field: field.into(), message: message.into() });
+        self.0.push(SpecProblem {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     fn check_format(&mut self, field: impl Into<String>, value: &str, pattern: &str, what: &str) {
@@ -41,7 +44,11 @@ impl Problems {
     }
 
     fn finish(self) -> Result<(), InvalidSpec> {
-        if self.0.is_empty() { Ok(()) } else { Err(InvalidSpec { problems: self.0 }) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidSpec { problems: self.0 })
+        }
     }
 }
 
@@ -72,8 +79,18 @@ impl DataPlatformAccountSpec {
     /// Every problem in the spec, or `Ok`.
     pub fn validate(&self) -> Result<(), InvalidSpec> {
         let mut p = Problems::default();
-        p.check_format("spec.accountId", &self.account_id, patterns::ACCOUNT_ID, "12 digits (quote it in YAML)");
-        p.check_format("spec.region", &self.region, patterns::REGION, "an AWS region code such as eu-west-2");
+        p.check_format(
+            "spec.accountId",
+            &self.account_id,
+            patterns::ACCOUNT_ID,
+            "12 digits (quote it in YAML)",
+        );
+        p.check_format(
+            "spec.region",
+            &self.region,
+            patterns::REGION,
+            "an AWS region code such as eu-west-2",
+        );
         if let Some(role_arn) = &self.role_arn {
             p.check_format("spec.roleArn", role_arn, patterns::ROLE_ARN, "an IAM role ARN");
             let role_account = role_arn.split(':').nth(4).unwrap_or_default();
@@ -85,7 +102,12 @@ impl DataPlatformAccountSpec {
             }
         }
         if let Some(external_id) = &self.external_id {
-            p.check_format("spec.externalId", external_id, patterns::EXTERNAL_ID, "2 to 1224 characters of letters, digits and +=,.@:/-_");
+            p.check_format(
+                "spec.externalId",
+                external_id,
+                patterns::EXTERNAL_ID,
+                "2 to 1224 characters of letters, digits and +=,.@:/-_",
+            );
         }
         for (key, value) in &self.tags {
             if key.is_empty() || key.len() > 128 || key.starts_with("aws:") || key == OWNER_TAG || value.len() > 256 {
@@ -112,16 +134,32 @@ impl DataPlatformAccountSpec {
             None => {}
             Some(network) => {
                 if network.subnet_ids.is_empty() {
-                    p.add("spec.network.subnetIds", "name at least one subnet, e.g. subnet-0a1b2c3d");
+                    p.add(
+                        "spec.network.subnetIds",
+                        "name at least one subnet, e.g. subnet-0a1b2c3d",
+                    );
                 }
                 for (i, subnet) in network.subnet_ids.iter().enumerate() {
-                    p.check_format(format!("spec.network.subnetIds[{i}]"), subnet, patterns::SUBNET_ID, "a subnet id such as subnet-0a1b2c3d");
+                    p.check_format(
+                        format!("spec.network.subnetIds[{i}]"),
+                        subnet,
+                        patterns::SUBNET_ID,
+                        "a subnet id such as subnet-0a1b2c3d",
+                    );
                 }
                 if network.security_group_ids.is_empty() {
-                    p.add("spec.network.securityGroupIds", "name at least one security group, e.g. sg-0a1b2c3d");
+                    p.add(
+                        "spec.network.securityGroupIds",
+                        "name at least one security group, e.g. sg-0a1b2c3d",
+                    );
                 }
                 for (i, group) in network.security_group_ids.iter().enumerate() {
-                    p.check_format(format!("spec.network.securityGroupIds[{i}]"), group, patterns::SECURITY_GROUP_ID, "a security group id such as sg-0a1b2c3d");
+                    p.check_format(
+                        format!("spec.network.securityGroupIds[{i}]"),
+                        group,
+                        patterns::SECURITY_GROUP_ID,
+                        "a security group id such as sg-0a1b2c3d",
+                    );
                 }
             }
         }
@@ -129,7 +167,12 @@ impl DataPlatformAccountSpec {
 
     fn validate_storage(&self, p: &mut Problems) {
         if let Some(key) = &self.storage.kms_key_arn {
-            p.check_format("spec.storage.kmsKeyArn", key, patterns::KMS_KEY_ARN, "a KMS key ARN (aliases are not accepted)");
+            p.check_format(
+                "spec.storage.kmsKeyArn",
+                key,
+                patterns::KMS_KEY_ARN,
+                "a KMS key ARN (aliases are not accepted)",
+            );
             let key_region = key.split(':').nth(3).unwrap_or_default();
             if matches(patterns::KMS_KEY_ARN, key) && key_region != self.region {
                 p.add(
@@ -145,7 +188,12 @@ impl DataPlatformAccountSpec {
 
     fn validate_database(&self, p: &mut Problems) {
         let db = &self.database;
-        p.check_format("spec.database.engineVersion", &db.engine_version, patterns::ENGINE_VERSION, "an aurora-postgresql version such as 16.6");
+        p.check_format(
+            "spec.database.engineVersion",
+            &db.engine_version,
+            patterns::ENGINE_VERSION,
+            "an aurora-postgresql version such as 16.6",
+        );
         let half_steps = |v: f64| (v * 2.0).fract() == 0.0;
         if !(0.0..=256.0).contains(&db.min_capacity) || !half_steps(db.min_capacity) {
             p.add("spec.database.minCapacity", "must be 0 to 256 ACUs in steps of 0.5");
@@ -156,7 +204,10 @@ impl DataPlatformAccountSpec {
         if db.min_capacity > db.max_capacity {
             p.add(
                 "spec.database.minCapacity",
-                format!("{} must not exceed spec.database.maxCapacity {}", db.min_capacity, db.max_capacity),
+                format!(
+                    "{} must not exceed spec.database.maxCapacity {}",
+                    db.min_capacity, db.max_capacity
+                ),
             );
         }
         if !(1..=35).contains(&db.backup_retention_days) {
@@ -168,18 +219,40 @@ impl DataPlatformAccountSpec {
         let mut seen = BTreeSet::new();
         for service in &self.services {
             let at = format!("spec.services[{}]", service.name);
-            p.check_format(format!("{at}.name"), &service.name, patterns::DNS_LABEL, "a DNS-1123 label (lowercase letters, digits and '-', at most 63)");
+            p.check_format(
+                format!("{at}.name"),
+                &service.name,
+                patterns::DNS_LABEL,
+                "a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
+            );
             if !seen.insert(service.name.as_str()) {
-                p.add(format!("{at}.name"), "service names must be unique; two services share this name");
+                p.add(
+                    format!("{at}.name"),
+                    "service names must be unique; two services share this name",
+                );
             }
             if service.image.trim().is_empty() {
-                p.add(format!("{at}.image"), "name a container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0");
+                p.add(
+                    format!("{at}.image"),
+                    "name a container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0",
+                );
             }
             match fargate_memory_for_cpu(service.cpu) {
-                None => p.add(format!("{at}.cpu"), format!("{} is not a Fargate cpu value; use 256, 512, 1024, 2048, 4096, 8192 or 16384", service.cpu)),
+                None => p.add(
+                    format!("{at}.cpu"),
+                    format!(
+                        "{} is not a Fargate cpu value; use 256, 512, 1024, 2048, 4096, 8192 or 16384",
+                        service.cpu
+                    ),
+                ),
                 Some(allowed) if !allowed.contains(&service.memory) => p.add(
                     format!("{at}.memory"),
-                    format!("{} MiB is not valid with cpu {}; Fargate allows {} MiB", service.memory, service.cpu, describe_memory(&allowed)),
+                    format!(
+                        "{} MiB is not valid with cpu {}; Fargate allows {} MiB",
+                        service.memory,
+                        service.cpu,
+                        describe_memory(&allowed)
+                    ),
                 ),
                 Some(_) => {}
             }
@@ -190,10 +263,18 @@ impl DataPlatformAccountSpec {
                 p.add(format!("{at}.port"), "must be 1 to 65535");
             }
             for name in service.env.keys() {
-                p.check_format(format!("{at}.env[{name}]"), name, patterns::ENV_NAME, "an environment variable name (letters, digits, '_', not starting with a digit)");
+                p.check_format(
+                    format!("{at}.env[{name}]"),
+                    name,
+                    patterns::ENV_NAME,
+                    "an environment variable name (letters, digits, '_', not starting with a digit)",
+                );
             }
             if service.database_access && !self.database.enabled {
-                p.add(format!("{at}.databaseAccess"), "needs spec.database.enabled: true; there is no database to connect to");
+                p.add(
+                    format!("{at}.databaseAccess"),
+                    "needs spec.database.enabled: true; there is no database to connect to",
+                );
             }
         }
     }
@@ -201,10 +282,18 @@ impl DataPlatformAccountSpec {
     fn validate_registry(&self, p: &mut Problems) {
         let Some(registry) = &self.registry else { return };
         if self.tier != Tier::Organisation {
-            p.add("spec.registry", "only allowed when spec.tier is Organisation: Child accounts pull from the organisation's repositories");
+            p.add(
+                "spec.registry",
+                "only allowed when spec.tier is Organisation: Child accounts pull from the organisation's repositories",
+            );
         }
         for (i, repository) in registry.repositories.iter().enumerate() {
-            p.check_format(format!("spec.registry.repositories[{i}]"), repository, patterns::ECR_REPOSITORY, "an ECR repository name (lowercase letters and digits separated by '.', '_', '-' or '/')");
+            p.check_format(
+                format!("spec.registry.repositories[{i}]"),
+                repository,
+                patterns::ECR_REPOSITORY,
+                "an ECR repository name (lowercase letters and digits separated by '.', '_', '-' or '/')",
+            );
         }
     }
 }
@@ -215,7 +304,10 @@ impl SharedBucketGrantSpec {
     pub fn validate(&self, namespace: &str, grantor_account_id: Option<&str>) -> Result<(), InvalidSpec> {
         let mut p = Problems::default();
         if self.account_ref.name.is_empty() {
-            p.add("spec.accountRef.name", "name the DataPlatformAccount whose shared bucket is granted");
+            p.add(
+                "spec.accountRef.name",
+                "name the DataPlatformAccount whose shared bucket is granted",
+            );
         }
         if let Some(ref_namespace) = self.account_ref.namespace.as_deref().filter(|ns| *ns != namespace) {
             p.add(
@@ -224,14 +316,25 @@ impl SharedBucketGrantSpec {
             );
         }
         let grantee = &self.grantee.account_id;
-        p.check_format("spec.grantee.accountId", grantee, patterns::ACCOUNT_ID, "12 digits (quote it in YAML)");
+        p.check_format(
+            "spec.grantee.accountId",
+            grantee,
+            patterns::ACCOUNT_ID,
+            "12 digits (quote it in YAML)",
+        );
         if grantor_account_id == Some(grantee.as_str()) {
-            p.add("spec.grantee.accountId", "is the grantor's own account; a grant shares the bucket with another account");
+            p.add(
+                "spec.grantee.accountId",
+                "is the grantor's own account; a grant shares the bucket with another account",
+            );
         }
         for (i, principal) in self.grantee.principals.iter().enumerate() {
             let field = format!("spec.grantee.principals[{i}]");
             if !matches(patterns::PRINCIPAL_ARN, principal) {
-                p.add(field, format!("{principal:?} is not the ARN of a role, a user or the root of an account"));
+                p.add(
+                    field,
+                    format!("{principal:?} is not the ARN of a role, a user or the root of an account"),
+                );
             } else if principal.split(':').nth(4) != Some(grantee.as_str()) {
                 p.add(field, format!("{principal:?} is outside spec.grantee.accountId {grantee}; principals must belong to the grantee account"));
             }
@@ -251,8 +354,14 @@ mod tests {
 
     #[test]
     fn fargate_sizes_are_described_as_fargate_lists_them() {
-        assert_eq!(describe_memory(&fargate_memory_for_cpu(256).expect("256")), "512, 1024, 2048");
-        assert_eq!(describe_memory(&fargate_memory_for_cpu(1024).expect("1024")), "2048 to 8192 in steps of 1024");
+        assert_eq!(
+            describe_memory(&fargate_memory_for_cpu(256).expect("256")),
+            "512, 1024, 2048"
+        );
+        assert_eq!(
+            describe_memory(&fargate_memory_for_cpu(1024).expect("1024")),
+            "2048 to 8192 in steps of 1024"
+        );
         assert_eq!(fargate_memory_for_cpu(300), None);
     }
 }

@@ -17,10 +17,15 @@ struct Admission {
 
 impl Admission {
     fn new(crd: CustomResourceDefinition) -> Self {
-        let schema = crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()).expect("schema");
+        let schema = crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref())
+            .expect("schema");
         let schema = serde_json::to_value(schema).expect("schema as JSON");
         // `nullable` is OpenAPI's; JSON Schema spells it as a type union.
-        let openapi = jsonschema::draft4::new(&nullable_as_type_union(schema.clone())).expect("the CRD schema is a valid JSON schema");
+        let openapi = jsonschema::draft4::new(&nullable_as_type_union(schema.clone()))
+            .expect("the CRD schema is a valid JSON schema");
         Self { schema, openapi }
     }
 
@@ -41,14 +46,21 @@ impl Admission {
             .map(|e| {
                 let mut field = e.instance_path().to_string().trim_start_matches('/').replace('/', ".");
                 // The API server reports a missing property at the property's own path.
-                if let jsonschema::error::ValidationErrorKind::Required { property: Value::String(property) } = e.kind() {
+                if let jsonschema::error::ValidationErrorKind::Required {
+                    property: Value::String(property),
+                } = e.kind()
+                {
                     field = format!("{field}.{property}");
                 }
                 format!("{field}: {e}")
             })
             .collect();
         if let Err(cel) = Validator::new().validate(&self.schema, &defaulted, old) {
-            errors.extend(cel.into_vec().into_iter().map(|e| format!("{}: {}", e.field_path, e.message)));
+            errors.extend(
+                cel.into_vec()
+                    .into_iter()
+                    .map(|e| format!("{}: {}", e.field_path, e.message)),
+            );
         }
         errors
     }
@@ -135,52 +147,178 @@ struct Case {
 }
 
 fn invalid_accounts() -> Vec<Case> {
-    let case = |what, pointer: &str, value: Value, field| Case { what, object: with(account(), pointer, Some(value)), field };
+    let case = |what, pointer: &str, value: Value, field| Case {
+        what,
+        object: with(account(), pointer, Some(value)),
+        field,
+    };
     vec![
-        case("account id too short", "/spec/accountId", json!("12345"), "spec.accountId"),
-        case("account id with letters", "/spec/accountId", json!("11111111111a"), "spec.accountId"),
-        case("region not a region code", "/spec/region", json!("Europe (London)"), "spec.region"),
+        case(
+            "account id too short",
+            "/spec/accountId",
+            json!("12345"),
+            "spec.accountId",
+        ),
+        case(
+            "account id with letters",
+            "/spec/accountId",
+            json!("11111111111a"),
+            "spec.accountId",
+        ),
+        case(
+            "region not a region code",
+            "/spec/region",
+            json!("Europe (London)"),
+            "spec.region",
+        ),
         case("unknown tier", "/spec/tier", json!("Parent"), "spec.tier"),
-        case("unknown deletion policy", "/spec/deletionPolicy", json!("Orphan"), "spec.deletionPolicy"),
-        case("role ARN not a role", "/spec/roleArn", json!("arn:aws:iam::111111111111:user/bob"), "spec.roleArn"),
+        case(
+            "unknown deletion policy",
+            "/spec/deletionPolicy",
+            json!("Orphan"),
+            "spec.deletionPolicy",
+        ),
+        case(
+            "role ARN not a role",
+            "/spec/roleArn",
+            json!("arn:aws:iam::111111111111:user/bob"),
+            "spec.roleArn",
+        ),
         case(
             "KMS alias instead of a key",
             "/spec/storage",
             json!({"kmsKeyArn": "arn:aws:kms:eu-west-2:111111111111:alias/x"}),
             "spec.storage.kmsKeyArn",
         ),
-        case("negative expiry", "/spec/storage", json!({"workspaceExpirationDays": -1}), "spec.storage.workspaceExpirationDays"),
-        case("min capacity above max", "/spec/database", json!({"minCapacity": 8, "maxCapacity": 4}), "spec.database.minCapacity"),
-        case("capacity not in half steps", "/spec/database", json!({"minCapacity": 0.3}), "spec.database.minCapacity"),
-        case("max capacity below 1", "/spec/database", json!({"minCapacity": 0, "maxCapacity": 0.5}), "spec.database.maxCapacity"),
-        case("backup retention too long", "/spec/database", json!({"backupRetentionDays": 40}), "spec.database.backupRetentionDays"),
-        case("engine version not a version", "/spec/database", json!({"engineVersion": "latest"}), "spec.database.engineVersion"),
+        case(
+            "negative expiry",
+            "/spec/storage",
+            json!({"workspaceExpirationDays": -1}),
+            "spec.storage.workspaceExpirationDays",
+        ),
+        case(
+            "min capacity above max",
+            "/spec/database",
+            json!({"minCapacity": 8, "maxCapacity": 4}),
+            "spec.database.minCapacity",
+        ),
+        case(
+            "capacity not in half steps",
+            "/spec/database",
+            json!({"minCapacity": 0.3}),
+            "spec.database.minCapacity",
+        ),
+        case(
+            "max capacity below 1",
+            "/spec/database",
+            json!({"minCapacity": 0, "maxCapacity": 0.5}),
+            "spec.database.maxCapacity",
+        ),
+        case(
+            "backup retention too long",
+            "/spec/database",
+            json!({"backupRetentionDays": 40}),
+            "spec.database.backupRetentionDays",
+        ),
+        case(
+            "engine version not a version",
+            "/spec/database",
+            json!({"engineVersion": "latest"}),
+            "spec.database.engineVersion",
+        ),
         case(
             "duplicate service names",
             "/spec/services/1",
             json!({"name": "daemon", "image": "x", "cpu": 256, "memory": 512}),
             "spec.services",
         ),
-        case("service name not a DNS label", "/spec/services/0/name", json!("Daemon_1"), "spec.services"),
-        case("negative replicas", "/spec/services/0/replicas", json!(-1), "spec.services"),
-        case("unknown capacity", "/spec/services/0/capacity", json!("Reserved"), "spec.services"),
-        case("malformed subnet", "/spec/network/subnetIds", json!(["vpc-123"]), "spec.network.subnetIds"),
-        case("no security group", "/spec/network/securityGroupIds", json!([]), "spec.network.securityGroupIds"),
-        case("registry on a Child account", "/spec/registry", json!({"repositories": ["dagster"]}), "spec.registry"),
-        case("reserved tag key", "/spec/tags", json!({"aws:createdBy": "me"}), "spec.tags"),
-        Case { what: "services without network", object: with(account(), "/spec/network", None), field: "spec.network" },
+        case(
+            "service name not a DNS label",
+            "/spec/services/0/name",
+            json!("Daemon_1"),
+            "spec.services",
+        ),
+        case(
+            "negative replicas",
+            "/spec/services/0/replicas",
+            json!(-1),
+            "spec.services",
+        ),
+        case(
+            "unknown capacity",
+            "/spec/services/0/capacity",
+            json!("Reserved"),
+            "spec.services",
+        ),
+        case(
+            "malformed subnet",
+            "/spec/network/subnetIds",
+            json!(["vpc-123"]),
+            "spec.network.subnetIds",
+        ),
+        case(
+            "no security group",
+            "/spec/network/securityGroupIds",
+            json!([]),
+            "spec.network.securityGroupIds",
+        ),
+        case(
+            "registry on a Child account",
+            "/spec/registry",
+            json!({"repositories": ["dagster"]}),
+            "spec.registry",
+        ),
+        case(
+            "reserved tag key",
+            "/spec/tags",
+            json!({"aws:createdBy": "me"}),
+            "spec.tags",
+        ),
+        Case {
+            what: "services without network",
+            object: with(account(), "/spec/network", None),
+            field: "spec.network",
+        },
     ]
 }
 
 fn invalid_grants() -> Vec<Case> {
-    let case = |what, pointer: &str, value: Value, field| Case { what, object: with(grant(), pointer, Some(value)), field };
+    let case = |what, pointer: &str, value: Value, field| Case {
+        what,
+        object: with(grant(), pointer, Some(value)),
+        field,
+    };
     vec![
-        case("grantee account id malformed", "/spec/grantee/accountId", json!("99999"), "spec.grantee.accountId"),
-        case("grantee principal not an IAM ARN", "/spec/grantee/principals", json!(["org-daemon"]), "spec.grantee.principals"),
+        case(
+            "grantee account id malformed",
+            "/spec/grantee/accountId",
+            json!("99999"),
+            "spec.grantee.accountId",
+        ),
+        case(
+            "grantee principal not an IAM ARN",
+            "/spec/grantee/principals",
+            json!(["org-daemon"]),
+            "spec.grantee.principals",
+        ),
         case("unknown access", "/spec/access", json!("Admin"), "spec.access"),
-        case("prefix with a wildcard", "/spec/prefixes", json!(["exports/*"]), "spec.prefixes"),
-        case("prefix with a leading slash", "/spec/prefixes", json!(["/exports/"]), "spec.prefixes"),
-        Case { what: "no grantee", object: with(grant(), "/spec/grantee", None), field: "spec.grantee" },
+        case(
+            "prefix with a wildcard",
+            "/spec/prefixes",
+            json!(["exports/*"]),
+            "spec.prefixes",
+        ),
+        case(
+            "prefix with a leading slash",
+            "/spec/prefixes",
+            json!(["/exports/"]),
+            "spec.prefixes",
+        ),
+        Case {
+            what: "no grantee",
+            object: with(grant(), "/spec/grantee", None),
+            field: "spec.grantee",
+        },
     ]
 }
 
@@ -227,10 +365,21 @@ fn the_examples_pass_admission() {
             other => panic!("{}: unexpected kind {other:?}", path.display()),
         };
         assert_eq!(admission.create(&object), Vec::<String>::new(), "{}", path.display());
-        seen.push(format!("{}/{}", object["kind"].as_str().unwrap_or_default(), object["spec"]["tier"].as_str().unwrap_or("-")));
+        seen.push(format!(
+            "{}/{}",
+            object["kind"].as_str().unwrap_or_default(),
+            object["spec"]["tier"].as_str().unwrap_or("-")
+        ));
     }
     seen.sort();
-    assert_eq!(seen, ["DataPlatformAccount/Child", "DataPlatformAccount/Organisation", "SharedBucketGrant/-"]);
+    assert_eq!(
+        seen,
+        [
+            "DataPlatformAccount/Child",
+            "DataPlatformAccount/Organisation",
+            "SharedBucketGrant/-"
+        ]
+    );
 }
 
 #[test]
@@ -255,9 +404,15 @@ fn account_id_and_region_are_immutable() {
     let old = account();
     let retagged = with(old.clone(), "/spec/tags", Some(json!({"team": "data"})));
     assert_eq!(admission.review(&retagged, Some(&old)), Vec::<String>::new());
-    for (pointer, value, field) in [("/spec/accountId", "222222222222", "spec.accountId"), ("/spec/region", "eu-west-1", "spec.region")] {
+    for (pointer, value, field) in [
+        ("/spec/accountId", "222222222222", "spec.accountId"),
+        ("/spec/region", "eu-west-1", "spec.region"),
+    ] {
         let errors = admission.review(&with(old.clone(), pointer, Some(json!(value))), Some(&old));
-        assert!(errors.iter().any(|e| e.contains(field) && e.contains("immutable")), "{field}: {errors:#?}");
+        assert!(
+            errors.iter().any(|e| e.contains(field) && e.contains("immutable")),
+            "{field}: {errors:#?}"
+        );
     }
 }
 
@@ -266,16 +421,28 @@ fn the_controller_refuses_what_admission_refuses() {
     for case in invalid_accounts() {
         let refused = match serde_json::from_value::<DataPlatformAccountSpec>(case.object["spec"].clone()) {
             Err(_) => true, // an unknown enum value never becomes a spec
-            Ok(spec) => spec.validate().is_err_and(|e| e.problems.iter().any(|p| p.field.starts_with(case.field))),
+            Ok(spec) => spec
+                .validate()
+                .is_err_and(|e| e.problems.iter().any(|p| p.field.starts_with(case.field))),
         };
-        assert!(refused, "{}: admission refuses it, validate() must too, naming {}", case.what, case.field);
+        assert!(
+            refused,
+            "{}: admission refuses it, validate() must too, naming {}",
+            case.what, case.field
+        );
     }
     for case in invalid_grants() {
         let refused = match serde_json::from_value::<SharedBucketGrantSpec>(case.object["spec"].clone()) {
             Err(_) => true,
-            Ok(spec) => spec.validate("la-camden", None).is_err_and(|e| e.problems.iter().any(|p| p.field.starts_with(case.field))),
+            Ok(spec) => spec
+                .validate("la-camden", None)
+                .is_err_and(|e| e.problems.iter().any(|p| p.field.starts_with(case.field))),
         };
-        assert!(refused, "{}: admission refuses it, validate() must too, naming {}", case.what, case.field);
+        assert!(
+            refused,
+            "{}: admission refuses it, validate() must too, naming {}",
+            case.what, case.field
+        );
     }
 }
 

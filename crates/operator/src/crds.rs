@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use dataplatform_api::{DataPlatformAccount, SharedBucketGrant};
-use kube::CustomResourceExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
 
 /// Every CRD of the operator with the file name it is committed under in `crds/`.
 pub fn all() -> Vec<(&'static str, CustomResourceDefinition)> {
@@ -22,7 +22,10 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml_ng::
 
 /// All CRDs as one multi-document YAML stream, for `kubectl apply -f -`.
 pub fn render_all() -> Result<String, serde_yaml_ng::Error> {
-    let documents = all().iter().map(|(_, crd)| to_yaml(crd)).collect::<Result<Vec<_>, _>>()?;
+    let documents = all()
+        .iter()
+        .map(|(_, crd)| to_yaml(crd))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(documents.iter().map(|doc| format!("---\n{doc}")).collect())
 }
 

@@ -9,8 +9,8 @@ use serde::Deserialize;
 /// One object of a manifest.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Manifest {
-    Account(DataPlatformAccount),
-    Grant(SharedBucketGrant),
+    Account(Box<DataPlatformAccount>),
+    Grant(Box<SharedBucketGrant>),
 }
 
 /// A manifest that cannot be read, with the file and document it came from.
@@ -19,7 +19,11 @@ pub enum ManifestError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}, document {index}: {message}")]
-    Invalid { path: PathBuf, index: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        index: usize,
+        message: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -34,7 +38,10 @@ struct TypeMeta {
 pub fn load(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Manifest>, ManifestError> {
     let mut manifests = Vec::new();
     for file in yaml_files(paths)? {
-        let text = std::fs::read_to_string(&file).map_err(|source| ManifestError::Io { path: file.clone(), source })?;
+        let text = std::fs::read_to_string(&file).map_err(|source| ManifestError::Io {
+            path: file.clone(),
+            source,
+        })?;
         manifests.extend(parse(&file, &text, default_namespace)?);
     }
     Ok(manifests)
@@ -44,7 +51,11 @@ pub fn load(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Manifest>,
 pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Vec<Manifest>, ManifestError> {
     let mut manifests = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let invalid = |message: String| ManifestError::Invalid { path: path.to_owned(), index: index + 1, message };
+        let invalid = |message: String| ManifestError::Invalid {
+            path: path.to_owned(),
+            index: index + 1,
+            message,
+        };
         let value = serde_yaml_ng::Value::deserialize(document).map_err(|e| invalid(e.to_string()))?;
         if value.is_null() {
             continue;
@@ -59,10 +70,16 @@ pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Vec<Man
             )));
         }
         let mut manifest = match meta.kind.as_deref() {
-            Some("DataPlatformAccount") => Manifest::Account(serde_yaml_ng::from_value(value).map_err(|e| invalid(e.to_string()))?),
-            Some("SharedBucketGrant") => Manifest::Grant(serde_yaml_ng::from_value(value).map_err(|e| invalid(e.to_string()))?),
+            Some("DataPlatformAccount") => {
+                Manifest::Account(serde_yaml_ng::from_value(value).map_err(|e| invalid(e.to_string()))?)
+            }
+            Some("SharedBucketGrant") => {
+                Manifest::Grant(serde_yaml_ng::from_value(value).map_err(|e| invalid(e.to_string()))?)
+            }
             other => {
-                return Err(invalid(format!("kind {other:?} is not DataPlatformAccount or SharedBucketGrant")));
+                return Err(invalid(format!(
+                    "kind {other:?} is not DataPlatformAccount or SharedBucketGrant"
+                )));
             }
         };
         let metadata = match &mut manifest {
@@ -82,7 +99,10 @@ fn yaml_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|source| ManifestError::Io { path: path.clone(), source })?;
+            let entries = std::fs::read_dir(path).map_err(|source| ManifestError::Io {
+                path: path.clone(),
+                source,
+            })?;
             let mut found: Vec<PathBuf> = entries
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
                 .filter(|p| p.is_file() && p.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
@@ -109,12 +129,22 @@ spec: {accountId: "111111111111", region: eu-west-2}
 
     #[test]
     fn reads_several_documents_and_defaults_the_namespace() {
-        let text = format!("{ACCOUNT}---\n---\n{}", ACCOUNT.replace("camden", "barnet").replace("111111111111", "222222222222"));
+        let text = format!(
+            "{ACCOUNT}---\n---\n{}",
+            ACCOUNT
+                .replace("camden", "barnet")
+                .replace("111111111111", "222222222222")
+        );
         let manifests = parse(Path::new("m.yaml"), &text, "tenants").expect("parses");
         assert_eq!(manifests.len(), 2);
-        let Manifest::Account(first) = &manifests[0] else { panic!("an account") };
+        let Manifest::Account(first) = &manifests[0] else {
+            panic!("an account")
+        };
         assert_eq!(first.metadata.namespace.as_deref(), Some("tenants"));
-        assert_eq!(first.spec.database.backup_retention_days, 7, "defaults are applied as the API server would");
+        assert_eq!(
+            first.spec.database.backup_retention_days, 7,
+            "defaults are applied as the API server would"
+        );
     }
 
     #[test]
@@ -129,7 +159,9 @@ spec: {accountId: "111111111111", region: eu-west-2}
     #[test]
     fn refuses_a_malformed_spec_with_the_reason() {
         let text = ACCOUNT.replace("region: eu-west-2", "region: eu-west-2, tier: Parent");
-        let message = parse(Path::new("m.yaml"), &text, "default").expect_err("unknown tier").to_string();
+        let message = parse(Path::new("m.yaml"), &text, "default")
+            .expect_err("unknown tier")
+            .to_string();
         assert!(message.contains("Parent"), "{message}");
     }
 }

@@ -30,13 +30,20 @@ pub fn render(manifests: &[Manifest]) -> Result<String, String> {
 }
 
 fn namespace_and_name(meta: &kube::core::ObjectMeta) -> (&str, &str) {
-    (meta.namespace.as_deref().unwrap_or("default"), meta.name.as_deref().unwrap_or_default())
+    (
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default(),
+    )
 }
 
 fn account_preview(out: &mut String, account: &DataPlatformAccount) -> Result<(), dataplatform_api::InvalidSpec> {
     let (namespace, name) = namespace_and_name(&account.metadata);
     let spec = &account.spec;
-    let _ = writeln!(out, "DataPlatformAccount {namespace}/{name} (account {}, {}, {:?})", spec.account_id, spec.region, spec.tier);
+    let _ = writeln!(
+        out,
+        "DataPlatformAccount {namespace}/{name} (account {}, {}, {:?})",
+        spec.account_id, spec.region, spec.tier
+    );
     spec.validate()?;
     let names = AccountNames::new(namespace, name, &spec.account_id);
     let mut line = |kind: &str, value: String| {
@@ -48,7 +55,14 @@ fn account_preview(out: &mut String, account: &DataPlatformAccount) -> Result<()
     line("iam role", names.task_execution_role());
     line("iam role", names.task_role());
     if spec.database.enabled {
-        line("rds cluster", format!("{} (aurora-postgresql {})", names.db_cluster(), spec.database.engine_version));
+        line(
+            "rds cluster",
+            format!(
+                "{} (aurora-postgresql {})",
+                names.db_cluster(),
+                spec.database.engine_version
+            ),
+        );
         line("rds instance", format!("{} (db.serverless)", names.db_instance()));
     }
     if !spec.services.is_empty() {
@@ -57,7 +71,13 @@ fn account_preview(out: &mut String, account: &DataPlatformAccount) -> Result<()
     for service in &spec.services {
         line(
             "ecs service",
-            format!("{} (family {}, {} replicas, {:?})", names.ecs_service(&service.name), names.task_family(&service.name), service.replicas, service.capacity),
+            format!(
+                "{} (family {}, {} replicas, {:?})",
+                names.ecs_service(&service.name),
+                names.task_family(&service.name),
+                service.replicas,
+                service.capacity
+            ),
         );
     }
     if spec.tier == Tier::Organisation {
@@ -68,7 +88,11 @@ fn account_preview(out: &mut String, account: &DataPlatformAccount) -> Result<()
     Ok(())
 }
 
-fn grant_preview(out: &mut String, grant: &SharedBucketGrant, manifests: &[Manifest]) -> Result<(), dataplatform_api::InvalidSpec> {
+fn grant_preview(
+    out: &mut String,
+    grant: &SharedBucketGrant,
+    manifests: &[Manifest],
+) -> Result<(), dataplatform_api::InvalidSpec> {
     let (namespace, name) = namespace_and_name(&grant.metadata);
     let spec = &grant.spec;
     let _ = writeln!(
@@ -77,18 +101,25 @@ fn grant_preview(out: &mut String, grant: &SharedBucketGrant, manifests: &[Manif
         spec.account_ref.name, spec.grantee.account_id, spec.access
     );
     let grantor = manifests.iter().find_map(|m| match m {
-        Manifest::Account(a) if namespace_and_name(&a.metadata) == (namespace, spec.account_ref.name.as_str()) => Some(a),
+        Manifest::Account(a) if namespace_and_name(&a.metadata) == (namespace, spec.account_ref.name.as_str()) => {
+            Some(a)
+        }
         _ => None,
     });
     spec.validate(namespace, grantor.map(|a| a.spec.account_id.as_str()))?;
     let names = GrantNames::new(namespace, name);
     match grantor {
         Some(account) => {
-            let bucket = AccountNames::new(namespace, &spec.account_ref.name, &account.spec.account_id).bucket(BucketPurpose::Shared);
+            let bucket = AccountNames::new(namespace, &spec.account_ref.name, &account.spec.account_id)
+                .bucket(BucketPurpose::Shared);
             let _ = writeln!(out, "  {:<22} {bucket}", "shared bucket");
         }
         None => {
-            let _ = writeln!(out, "  waits for DataPlatformAccount {namespace}/{} (not in these manifests)", spec.account_ref.name);
+            let _ = writeln!(
+                out,
+                "  waits for DataPlatformAccount {namespace}/{} (not in these manifests)",
+                spec.account_ref.name
+            );
         }
     }
     let _ = writeln!(out, "  {:<22} {}*", "policy statements", names.statement_id(""));
