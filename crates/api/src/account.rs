@@ -13,9 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::patterns::{self, cel_all_match, cel_matches};
 
-/// One AWS account of the data platform — a tenant such as a local authority (`Child`) or the
-/// central organisation (`Organisation`) — and the buckets, roles, database, ECS services and
-/// (for the organisation) ECR repositories the operator keeps in it.
+/// What the account should hold. The operator creates what is missing, corrects what drifted and
+/// reports both in status; names of AWS resources derive from namespace/name and accountId.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "dataplatform.io",
@@ -359,17 +358,22 @@ pub struct DataPlatformAccountStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
+    /// The three buckets' names and ARNs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<BucketsStatus>,
+    /// The Aurora cluster, when spec.database.enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseStatus>,
+    /// The ECS cluster, when spec.services is not empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterStatus>,
+    /// One entry per ECS service: desired and running tasks and the task definition in use.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceStatus>,
     /// Running over desired tasks, summed over all services, e.g. "2/3".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services_running: Option<String>,
+    /// The ARNs of the task-execution and task roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesStatus>,
     /// When the last reconcile that reached AWS finished.
@@ -395,7 +399,9 @@ pub struct BucketsStatus {
 /// One bucket.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct BucketStatus {
+    /// Bucket name.
     pub name: String,
+    /// Bucket ARN, for IAM and bucket policies.
     pub arn: String,
 }
 
@@ -403,14 +409,18 @@ pub struct BucketStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseStatus {
+    /// RDS DB cluster identifier.
     pub cluster_identifier: String,
+    /// Writer endpoint host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// PostgreSQL port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
     /// RDS status, e.g. creating, available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// ARN of the Secrets Manager secret holding the master credentials (never its value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_arn: Option<String>,
 }
@@ -418,7 +428,9 @@ pub struct DatabaseStatus {
 /// The ECS cluster.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct ClusterStatus {
+    /// ECS cluster name.
     pub name: String,
+    /// ECS cluster ARN.
     pub arn: String,
 }
 
@@ -426,9 +438,13 @@ pub struct ClusterStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceStatus {
+    /// The service's name in spec.services.
     pub name: String,
+    /// ECS desiredCount.
     pub desired: i32,
+    /// ECS runningCount.
     pub running: i32,
+    /// Task-definition revision the service runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition_arn: Option<String>,
 }
@@ -437,8 +453,10 @@ pub struct ServiceStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RolesStatus {
+    /// Role ECS uses to pull images and inject secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_execution_role_arn: Option<String>,
+    /// Role the containers run as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
 }

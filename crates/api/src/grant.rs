@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::patterns::{self, cel_all_match, cel_matches};
 
-/// Lets another AWS account read (or read and write) the shared bucket of a DataPlatformAccount in
-/// the same namespace. Deleting the grant revokes it; so does expiresAt passing.
+/// Who may reach the shared bucket, how, and until when.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "dataplatform.io",
