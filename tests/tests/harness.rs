@@ -1,7 +1,7 @@
 //! Proves the harness: moto starts, speaks S3 to aws-sdk-s3, and keeps accounts apart.
 
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use dataplatform_tests::{Moto, s3_client, unique_account_id, unique_name};
+use dataplatform_tests::{Moto, create_bucket, s3_client, unique_account_id, unique_name};
 
 #[tokio::test]
 async fn creates_a_bucket_and_reads_back_its_versioning() {
@@ -10,16 +10,7 @@ async fn creates_a_bucket_and_reads_back_its_versioning() {
     let s3 = s3_client(&config);
     let bucket = unique_name("harness");
 
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest2)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
+    create_bucket(&s3, &bucket).await;
     let before = s3
         .get_bucket_versioning()
         .bucket(&bucket)
@@ -59,17 +50,7 @@ async fn each_account_sees_only_its_own_buckets() {
     let owner = s3_client(&moto.account_config(&unique_account_id()).await);
     let other = s3_client(&moto.account_config(&unique_account_id()).await);
     let bucket = unique_name("scoped");
-    owner
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest2)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
+    create_bucket(&owner, &bucket).await;
 
     let listed = |out: aws_sdk_s3::operation::list_buckets::ListBucketsOutput| {
         out.buckets()

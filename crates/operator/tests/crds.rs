@@ -9,6 +9,18 @@ fn committed_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crds")
 }
 
+/// Runs the built binary with `args`.
+fn operator<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"))
+        .args(args)
+        .output()
+        .expect("run the binary")
+}
+
 const REGENERATE: &str = "regenerate with: cargo run -p dataplatform-operator -- crds --write-dir crds";
 
 #[test]
@@ -38,10 +50,7 @@ fn crds_dir_holds_no_stale_files() {
 
 #[test]
 fn crds_command_prints_both_definitions() {
-    let output = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"))
-        .arg("crds")
-        .output()
-        .expect("run the binary");
+    let output = operator(["crds"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     let names: Vec<String> = serde_yaml_ng::Deserializer::from_str(&stdout)
@@ -62,11 +71,7 @@ fn crds_command_prints_both_definitions() {
 #[test]
 fn plan_previews_the_examples() {
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let output = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"))
-        .args(["plan", "-f"])
-        .arg(&examples)
-        .output()
-        .expect("run");
+    let output = operator([PathBuf::from("plan"), PathBuf::from("-f"), examples]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -93,11 +98,7 @@ fn plan_refuses_an_invalid_manifest_naming_the_field() {
         "apiVersion: dataplatform.io/v1alpha1\nkind: DataPlatformAccount\nmetadata: {name: bad}\nspec:\n  accountId: \"111111111111\"\n  region: eu-west-2\n  services:\n  - {name: daemon, image: x, cpu: 256, memory: 4096}\n  network: {subnetIds: [subnet-0a1b2c3d], securityGroupIds: [sg-0a1b2c3d]}\n",
     )
     .expect("write manifest");
-    let output = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"))
-        .args(["plan", "-f"])
-        .arg(&manifest)
-        .output()
-        .expect("run");
+    let output = operator([PathBuf::from("plan"), PathBuf::from("-f"), manifest]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!output.status.success());
     assert!(
