@@ -114,8 +114,21 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
 }
 
-/// Creates `bucket` in the test region.
+/// Creates `bucket` in the test region; panics when AWS refuses.
 pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
+    try_create_bucket(s3, bucket)
+        .await
+        .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
+}
+
+/// Creates `bucket` in the test region, returning AWS's answer.
+pub async fn try_create_bucket(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<
+    aws_sdk_s3::operation::create_bucket::CreateBucketOutput,
+    aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::create_bucket::CreateBucketError>,
+> {
     use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     s3.create_bucket()
         .bucket(bucket)
@@ -126,7 +139,6 @@ pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
 }
 
 /// A 12-digit account id no other test in this process uses.
