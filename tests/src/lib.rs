@@ -109,9 +109,15 @@ impl Moto {
     }
 }
 
-/// An S3 client for moto: path-style addressing, since `<bucket>.127.0.0.1` does not resolve.
+/// S3 client configuration for moto: path-style addressing, since `<bucket>.127.0.0.1` does not
+/// resolve. Tests add what they need (an interceptor, say) before building.
+pub fn s3_config(config: &SdkConfig) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::from(config).force_path_style(true)
+}
+
+/// An S3 client for moto.
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
+    aws_sdk_s3::Client::from_conf(s3_config(config).build())
 }
 
 /// Creates `bucket` in the test region; panics when AWS refuses.

@@ -1,16 +1,11 @@
 //! The call counter and the error classification against moto's real answers.
 
 use dataplatform_aws::{AwsError, CallCounter, ErrorClass, Outcome};
-use dataplatform_tests::{Moto, create_bucket, try_create_bucket, unique_account_id, unique_name};
+use dataplatform_tests::{Moto, create_bucket, s3_config, try_create_bucket, unique_account_id, unique_name};
 
 async fn counted_s3(counter: &CallCounter) -> aws_sdk_s3::Client {
     let config = Moto::shared().account_config(&unique_account_id()).await;
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .interceptor(counter.clone())
-            .build(),
-    )
+    aws_sdk_s3::Client::from_conf(s3_config(&config).interceptor(counter.clone()).build())
 }
 
 #[tokio::test]

@@ -303,7 +303,7 @@ mod tests {
         assert_eq!(slug("Camden_Council..2"), "camden-council-2");
         assert_eq!(slug("--x--"), "x");
         assert_eq!(slug("---"), "dp");
-        assert_eq!(slug(LONG).len(), SLUG_MAX.min(slug(LONG).len()));
+        assert_eq!(slug(LONG).len(), SLUG_MAX, "a long name is cut to exactly SLUG_MAX");
         assert!(!slug(&format!("{}-b", "a".repeat(SLUG_MAX - 1))).ends_with('-'));
     }
 

@@ -49,6 +49,7 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let status = error.raw_response().map(|r| r.status().as_u16());
+        let described = || aws_smithy_types::error::display::DisplayErrorContext(&error).to_string();
         let (class, code, message) = match &error {
             SdkError::ServiceError(service_error) => {
                 let code = service_error.err().code().map(str::to_owned);
@@ -59,21 +60,13 @@ impl AwsError {
                     .unwrap_or_else(|| service_error.err().to_string());
                 (classify(code.as_deref(), status), code, message)
             }
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (
-                ErrorClass::Retryable,
-                None,
-                aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
-            ),
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (ErrorClass::Retryable, None, described()),
             SdkError::ResponseError(_) => (
                 status.map_or(ErrorClass::Retryable, |s| classify(None, Some(s))),
                 None,
-                aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+                described(),
             ),
-            _ => (
-                ErrorClass::Invalid,
-                None,
-                aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
-            ),
+            _ => (ErrorClass::Invalid, None, described()),
         };
         Self {
             service,
