@@ -80,6 +80,28 @@ impl AwsError {
 
 /// Classifies by AWS error code first (codes are precise; several services answer throttling with
 /// 400), then by HTTP status.
+/// A read whose "not found" answer means "absent" or "not configured".
+pub fn optional<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl AwsError {
+    /// A request we could not even build (a value the SDK refuses before sending).
+    pub fn request(service: &'static str, operation: &'static str, error: impl std::fmt::Display) -> Self {
+        Self {
+            service,
+            operation,
+            class: ErrorClass::Invalid,
+            code: None,
+            message: format!("could not build the request: {error}"),
+        }
+    }
+}
+
 pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorClass {
     if let Some(class) = code.and_then(classify_code) {
         return class;

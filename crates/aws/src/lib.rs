@@ -1,9 +1,18 @@
-//! Per-account AWS sessions and typed adapters (`s3`, `iam`, `rds`, `ecs`, `ecr`, `kms`), each with
-//! observe/create/update/delete, and the one error type that classifies AWS errors. Knows nothing of
-//! Kubernetes; its only arrow into our code is `dataplatform-api` (names, spec types).
+//! Per-account AWS sessions and typed adapters (`s3`, `iam`, `rds`, and later `ecs`, `ecr`, `kms`),
+//! each with observe/create/update/delete, and the one error type that classifies AWS errors. Knows
+//! nothing of Kubernetes; its only arrow into our code is `dataplatform-api` (names, spec types).
 
+pub mod budget;
 pub mod calls;
 pub mod error;
+pub mod iam;
+pub mod rds;
+pub mod retry;
+pub mod s3;
+pub mod session;
 
+pub use budget::BudgetConfig;
 pub use calls::{CallCounter, CallCounts, Outcome};
 pub use error::{AwsError, ErrorClass};
+pub use retry::RetryPolicy;
+pub use session::{AccountSession, AccountTarget, AwsSettings, IdentityError, Sessions};

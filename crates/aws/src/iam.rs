@@ -1,0 +1,208 @@
+//! IAM roles: the trust policy, the one inline policy the operator owns, and tags. Policies the
+//! operator did not write (other inline or attached policies) are never read into a decision.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::Tag;
+
+use crate::error::{AwsError, optional};
+use crate::session::AccountSession;
+
+const SERVICE: &str = "iam";
+
+/// Name of the inline policy the operator writes on each of its roles.
+pub const INLINE_POLICY_NAME: &str = "dataplatform";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoleObservation {
+    pub name: String,
+    pub arn: String,
+    pub trust_policy: String,
+    pub tags: BTreeMap<String, String>,
+    /// Our inline policy's document, when present.
+    pub inline_policy: Option<String>,
+}
+
+pub struct Iam<'a> {
+    session: &'a AccountSession,
+}
+
+impl AccountSession {
+    pub fn iam(&self) -> Iam<'_> {
+        Iam { session: self }
+    }
+}
+
+impl Iam<'_> {
+    pub async fn observe_role(&self, role: &str) -> Result<Option<RoleObservation>, AwsError> {
+        let iam = &self.session.iam;
+        let Some(output) = optional(
+            self.session
+                .call(SERVICE, "GetRole", || iam.get_role().role_name(role).send())
+                .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        let Some(found) = output.role() else {
+            return Ok(None);
+        };
+        let inline_policy = optional(
+            self.session
+                .call(SERVICE, "GetRolePolicy", || {
+                    iam.get_role_policy()
+                        .role_name(role)
+                        .policy_name(INLINE_POLICY_NAME)
+                        .send()
+                })
+                .await,
+        )?
+        .map(|p| url_decode(p.policy_document()));
+        Ok(Some(RoleObservation {
+            name: found.role_name().to_owned(),
+            arn: found.arn().to_owned(),
+            trust_policy: found.assume_role_policy_document().map(url_decode).unwrap_or_default(),
+            tags: found
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+            inline_policy,
+        }))
+    }
+
+    /// Creates the role with its tags in the same request. Returns its ARN.
+    pub async fn create_role(
+        &self,
+        role: &str,
+        description: &str,
+        trust_policy: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        let iam = &self.session.iam;
+        let tags = to_tags(tags)?;
+        let output = self
+            .session
+            .call(SERVICE, "CreateRole", || {
+                iam.create_role()
+                    .role_name(role)
+                    .description(description)
+                    .assume_role_policy_document(trust_policy)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await?;
+        Ok(output.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+    }
+
+    pub async fn update_trust_policy(&self, role: &str, trust_policy: &str) -> Result<(), AwsError> {
+        let iam = &self.session.iam;
+        self.session
+            .call(SERVICE, "UpdateAssumeRolePolicy", || {
+                iam.update_assume_role_policy()
+                    .role_name(role)
+                    .policy_document(trust_policy)
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn put_inline_policy(&self, role: &str, document: &str) -> Result<(), AwsError> {
+        let iam = &self.session.iam;
+        self.session
+            .call(SERVICE, "PutRolePolicy", || {
+                iam.put_role_policy()
+                    .role_name(role)
+                    .policy_name(INLINE_POLICY_NAME)
+                    .policy_document(document)
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let iam = &self.session.iam;
+        let tags = to_tags(tags)?;
+        self.session
+            .call(SERVICE, "TagRole", || {
+                iam.tag_role().role_name(role).set_tags(Some(tags.clone())).send()
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Deletes our inline policy, then the role. A role that still has policies somebody else put on
+    /// it fails with a Conflict (DeleteConflict) and is left in place.
+    pub async fn delete_role(&self, role: &str) -> Result<(), AwsError> {
+        let iam = &self.session.iam;
+        optional(
+            self.session
+                .call(SERVICE, "DeleteRolePolicy", || {
+                    iam.delete_role_policy()
+                        .role_name(role)
+                        .policy_name(INLINE_POLICY_NAME)
+                        .send()
+                })
+                .await,
+        )?;
+        optional(
+            self.session
+                .call(SERVICE, "DeleteRole", || iam.delete_role().role_name(role).send())
+                .await,
+        )
+        .map(drop)
+    }
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| AwsError::request(SERVICE, "TagRole", e))
+        })
+        .collect()
+}
+
+/// IAM returns policy documents percent-encoded (RFC 3986).
+fn url_decode(encoded: &str) -> String {
+    let bytes = encoded.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_decode;
+
+    #[test]
+    fn policy_documents_are_percent_decoded_and_plain_ones_pass_through() {
+        assert_eq!(
+            url_decode("%7B%22Version%22%3A%222012-10-17%22%7D"),
+            r#"{"Version":"2012-10-17"}"#
+        );
+        assert_eq!(url_decode(r#"{"a": "100%"}"#), r#"{"a": "100%"}"#);
+    }
+}

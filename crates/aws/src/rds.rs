@@ -1,0 +1,264 @@
+//! Aurora PostgreSQL Serverless v2: the cluster, its one `db.serverless` instance, and the settings
+//! the spec owns (engine version, ACU range, backups, deletion protection, tags).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
+
+use crate::error::{AwsError, optional};
+use crate::session::AccountSession;
+
+const SERVICE: &str = "rds";
+pub const ENGINE: &str = "aurora-postgresql";
+pub const INSTANCE_CLASS: &str = "db.serverless";
+pub const MASTER_USERNAME: &str = "dataplatform";
+pub const DATABASE_NAME: &str = "dagster";
+
+/// What the spec owns on the cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterSettings {
+    pub engine_version: String,
+    pub min_capacity: f64,
+    pub max_capacity: f64,
+    pub backup_retention_days: i32,
+    pub deletion_protection: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterObservation {
+    pub identifier: String,
+    pub arn: String,
+    pub status: String,
+    pub settings: ClusterSettings,
+    pub endpoint: Option<String>,
+    pub port: Option<i32>,
+    pub secret_arn: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceObservation {
+    pub identifier: String,
+    pub arn: String,
+    pub status: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+pub struct Rds<'a> {
+    session: &'a AccountSession,
+}
+
+impl AccountSession {
+    pub fn rds(&self) -> Rds<'_> {
+        Rds { session: self }
+    }
+}
+
+impl Rds<'_> {
+    pub async fn observe_cluster(&self, identifier: &str) -> Result<Option<ClusterObservation>, AwsError> {
+        let rds = &self.session.rds;
+        let output = optional(
+            self.session
+                .call(SERVICE, "DescribeDBClusters", || {
+                    rds.describe_db_clusters().db_cluster_identifier(identifier).send()
+                })
+                .await,
+        )?;
+        let Some(cluster) = output.as_ref().and_then(|o| o.db_clusters().first()) else {
+            return Ok(None);
+        };
+        let scaling = cluster.serverless_v2_scaling_configuration();
+        Ok(Some(ClusterObservation {
+            identifier: cluster.db_cluster_identifier().unwrap_or(identifier).to_owned(),
+            arn: cluster.db_cluster_arn().unwrap_or_default().to_owned(),
+            status: cluster.status().unwrap_or_default().to_owned(),
+            settings: ClusterSettings {
+                engine_version: cluster.engine_version().unwrap_or_default().to_owned(),
+                min_capacity: scaling.and_then(|s| s.min_capacity()).unwrap_or_default(),
+                max_capacity: scaling.and_then(|s| s.max_capacity()).unwrap_or_default(),
+                backup_retention_days: cluster.backup_retention_period().unwrap_or_default(),
+                deletion_protection: cluster.deletion_protection().unwrap_or(false),
+            },
+            endpoint: cluster.endpoint().map(str::to_owned),
+            port: cluster.port(),
+            secret_arn: cluster
+                .master_user_secret()
+                .and_then(|s| s.secret_arn())
+                .map(str::to_owned),
+            tags: from_tags(cluster.tag_list()),
+        }))
+    }
+
+    pub async fn observe_instance(&self, identifier: &str) -> Result<Option<InstanceObservation>, AwsError> {
+        let rds = &self.session.rds;
+        let output = optional(
+            self.session
+                .call(SERVICE, "DescribeDBInstances", || {
+                    rds.describe_db_instances().db_instance_identifier(identifier).send()
+                })
+                .await,
+        )?;
+        let Some(instance) = output.as_ref().and_then(|o| o.db_instances().first()) else {
+            return Ok(None);
+        };
+        Ok(Some(InstanceObservation {
+            identifier: instance.db_instance_identifier().unwrap_or(identifier).to_owned(),
+            arn: instance.db_instance_arn().unwrap_or_default().to_owned(),
+            status: instance.db_instance_status().unwrap_or_default().to_owned(),
+            tags: from_tags(instance.tag_list()),
+        }))
+    }
+
+    /// Storage encrypted, master password generated and kept by Secrets Manager (the operator never
+    /// sees it), tags set in the same request.
+    pub async fn create_cluster(
+        &self,
+        identifier: &str,
+        settings: &ClusterSettings,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        let tags = to_tags(tags);
+        self.session
+            .call(SERVICE, "CreateDBCluster", || {
+                rds.create_db_cluster()
+                    .db_cluster_identifier(identifier)
+                    .engine(ENGINE)
+                    .engine_version(&settings.engine_version)
+                    .database_name(DATABASE_NAME)
+                    .master_username(MASTER_USERNAME)
+                    .manage_master_user_password(true)
+                    .storage_encrypted(true)
+                    .copy_tags_to_snapshot(true)
+                    .serverless_v2_scaling_configuration(scaling(settings))
+                    .backup_retention_period(settings.backup_retention_days)
+                    .deletion_protection(settings.deletion_protection)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Applies only the settings that differ (`None` = leave as is), immediately rather than in the
+    /// next maintenance window, because the spec is the source of truth now.
+    pub async fn modify_cluster(&self, identifier: &str, changes: &ClusterChanges) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        self.session
+            .call(SERVICE, "ModifyDBCluster", || {
+                let mut request = rds
+                    .modify_db_cluster()
+                    .db_cluster_identifier(identifier)
+                    .apply_immediately(true)
+                    .set_backup_retention_period(changes.backup_retention_days)
+                    .set_deletion_protection(changes.deletion_protection);
+                if let Some(version) = &changes.engine_version {
+                    request = request.engine_version(version).allow_major_version_upgrade(true);
+                }
+                if let Some((min, max)) = changes.capacity {
+                    request = request.serverless_v2_scaling_configuration(
+                        ServerlessV2ScalingConfiguration::builder()
+                            .min_capacity(min)
+                            .max_capacity(max)
+                            .build(),
+                    );
+                }
+                request.send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn add_tags(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        let tags = to_tags(tags);
+        self.session
+            .call(SERVICE, "AddTagsToResource", || {
+                rds.add_tags_to_resource()
+                    .resource_name(arn)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn create_instance(
+        &self,
+        identifier: &str,
+        cluster: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        let tags = to_tags(tags);
+        self.session
+            .call(SERVICE, "CreateDBInstance", || {
+                rds.create_db_instance()
+                    .db_instance_identifier(identifier)
+                    .db_cluster_identifier(cluster)
+                    .engine(ENGINE)
+                    .db_instance_class(INSTANCE_CLASS)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_instance(&self, identifier: &str) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        optional(
+            self.session
+                .call(SERVICE, "DeleteDBInstance", || {
+                    rds.delete_db_instance().db_instance_identifier(identifier).send()
+                })
+                .await,
+        )
+        .map(drop)
+    }
+
+    /// Deletes without a final snapshot: the engine calls this only when the spec turned deletion
+    /// protection off, which is the user saying the data may go.
+    pub async fn delete_cluster(&self, identifier: &str) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        optional(
+            self.session
+                .call(SERVICE, "DeleteDBCluster", || {
+                    rds.delete_db_cluster()
+                        .db_cluster_identifier(identifier)
+                        .skip_final_snapshot(true)
+                        .send()
+                })
+                .await,
+        )
+        .map(drop)
+    }
+}
+
+/// Settings to change on an existing cluster; `None` leaves a setting alone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterChanges {
+    pub engine_version: Option<String>,
+    pub capacity: Option<(f64, f64)>,
+    pub backup_retention_days: Option<i32>,
+    pub deletion_protection: Option<bool>,
+}
+
+fn scaling(settings: &ClusterSettings) -> ServerlessV2ScalingConfiguration {
+    ServerlessV2ScalingConfiguration::builder()
+        .min_capacity(settings.min_capacity)
+        .max_capacity(settings.max_capacity)
+        .build()
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn from_tags(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect()
+}

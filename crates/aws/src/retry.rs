@@ -1,0 +1,147 @@
+//! One retry loop for every AWS call: throttling and transient faults back off exponentially with full
+//! jitter; everything else (access denied, invalid input, not found, conflict) is returned at once so
+//! the caller decides, and nothing spins in a hot loop. The SDK's own retries are switched off on our
+//! clients so a call is never retried twice over.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::budget::AccountBudget;
+use crate::error::AwsError;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a random delay between zero and the exponential ceiling for this attempt.
+    pub fn backoff(&self, failed_attempts: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(failed_attempts.saturating_sub(1)))
+            .min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// Makes one AWS call within the account's budget, retrying what is worth retrying.
+pub async fn call<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    budget: &AccountBudget,
+    service: &'static str,
+    operation: &'static str,
+    mut send: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, Response>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut attempt = 1;
+    loop {
+        budget.acquire(service).await;
+        match send().await {
+            Ok(output) => return Ok(output),
+            Err(error) => {
+                let error = AwsError::from_sdk(service, operation, error);
+                if !error.class.is_retryable() || attempt >= policy.max_attempts {
+                    return Err(error);
+                }
+                let delay = policy.backoff(attempt);
+                tracing::debug!(service, operation, attempt, ?delay, error = %error, "retrying AWS call");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+    use crate::budget::BudgetConfig;
+    use crate::error::ErrorClass;
+
+    fn service_error(code: &str, status: u16) -> SdkError<GetCallerIdentityError, Response> {
+        let error = GetCallerIdentityError::generic(ErrorMetadata::builder().code(code).message("injected").build());
+        let response = Response::new(StatusCode::try_from(status).expect("status"), SdkBody::empty());
+        SdkError::service_error(error, response)
+    }
+
+    async fn attempts_until_done(code: &str, status: u16, failures: u32) -> (u32, Result<(), AwsError>) {
+        let policy = RetryPolicy {
+            max_attempts: 4,
+            ..RetryPolicy::default()
+        };
+        let budget = AccountBudget::new(BudgetConfig::default());
+        let attempts = AtomicU32::new(0);
+        let result = call(&policy, &budget, "sts", "GetCallerIdentity", || {
+            let n = attempts.fetch_add(1, Ordering::SeqCst);
+            let code = code.to_owned();
+            async move {
+                if n < failures {
+                    Err(service_error(&code, status))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        (attempts.load(Ordering::SeqCst), result)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_and_server_errors_are_retried_until_they_pass() {
+        assert_eq!(attempts_until_done("Throttling", 400, 2).await.0, 3);
+        assert_eq!(attempts_until_done("InternalError", 500, 3).await.0, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_stop_at_the_attempt_limit_with_the_classified_error() {
+        let (attempts, result) = attempts_until_done("Throttling", 400, 10).await;
+        assert_eq!(attempts, 4);
+        assert_eq!(result.unwrap_err().class, ErrorClass::Throttled);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn access_denied_and_invalid_input_are_not_retried() {
+        let (attempts, result) = attempts_until_done("AccessDenied", 403, 10).await;
+        assert_eq!((attempts, result.unwrap_err().class), (1, ErrorClass::AccessDenied));
+        let (attempts, result) = attempts_until_done("ValidationError", 400, 10).await;
+        assert_eq!((attempts, result.unwrap_err().class), (1, ErrorClass::Invalid));
+    }
+
+    #[test]
+    fn backoff_is_jittered_below_an_exponential_ceiling() {
+        let policy = RetryPolicy::default();
+        let delays: Vec<_> = (0..50).map(|_| policy.backoff(3)).collect();
+        assert!(delays.iter().all(|d| *d <= Duration::from_millis(800)));
+        assert!(delays.windows(2).any(|w| w[0] != w[1]), "delays must vary");
+        assert!(policy.backoff(30) <= policy.max_delay);
+    }
+}

@@ -1,0 +1,238 @@
+//! Per-account sessions: credentials for one account (sts:AssumeRole with the spec's role and external
+//! id, or the ambient credentials), its clients, its request budget, and the check that the identity
+//! really is the account the spec names before anything is written.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::budget::{AccountBudget, BudgetConfig};
+use crate::calls::CallCounter;
+use crate::error::AwsError;
+use crate::retry::{self, RetryPolicy};
+
+/// Session name the operator uses in CloudTrail, so its calls are easy to find.
+pub const ROLE_SESSION_NAME: &str = "dataplatform-operator";
+
+#[derive(Clone, Debug, Default)]
+pub struct AwsSettings {
+    /// Sends every client to this endpoint (moto, LocalStack). The SDK's own `AWS_ENDPOINT_URL`
+    /// variable is honoured as well when this is not set.
+    pub endpoint_url: Option<String>,
+    pub budget: BudgetConfig,
+    pub retry: RetryPolicy,
+}
+
+/// Which account to reach and how.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AccountTarget {
+    pub account_id: String,
+    pub region: String,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum IdentityError {
+    #[error(
+        "the credentials for account {expected} belong to account {actual} ({arn}); check spec.roleArn and the operator's own credentials"
+    )]
+    AccountMismatch {
+        expected: String,
+        actual: String,
+        arn: String,
+    },
+    #[error(transparent)]
+    Call(#[from] AwsError),
+}
+
+/// Sessions for every account the process manages, made once and reused.
+pub struct Sessions {
+    base: SdkConfig,
+    settings: AwsSettings,
+    counter: CallCounter,
+    sessions: Mutex<HashMap<AccountTarget, Arc<AccountSession>>>,
+    budgets: Mutex<HashMap<String, Arc<AccountBudget>>>,
+}
+
+impl Sessions {
+    /// Credentials, region and endpoint from the standard AWS sources (environment, profile, IRSA,
+    /// instance role), with `settings.endpoint_url` taking precedence over `AWS_ENDPOINT_URL`.
+    pub async fn from_environment(settings: AwsSettings) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(url) = &settings.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        Self::new(loader.load().await, settings)
+    }
+
+    pub fn new(base: SdkConfig, settings: AwsSettings) -> Self {
+        Self {
+            base,
+            settings,
+            counter: CallCounter::new(),
+            sessions: Mutex::new(HashMap::new()),
+            budgets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn counter(&self) -> &CallCounter {
+        &self.counter
+    }
+
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.base.endpoint_url()
+    }
+
+    pub async fn session(&self, target: &AccountTarget) -> Arc<AccountSession> {
+        let mut sessions = self.sessions.lock().await;
+        if let Some(session) = sessions.get(target) {
+            return session.clone();
+        }
+        let budget = self
+            .budgets
+            .lock()
+            .await
+            .entry(target.account_id.clone())
+            .or_insert_with(|| Arc::new(AccountBudget::new(self.settings.budget)))
+            .clone();
+        let config = self.account_config(target).await;
+        let session = Arc::new(AccountSession::new(
+            target.clone(),
+            &config,
+            budget,
+            self.settings.retry,
+            self.counter.clone(),
+        ));
+        sessions.insert(target.clone(), session.clone());
+        session
+    }
+
+    async fn account_config(&self, target: &AccountTarget) -> SdkConfig {
+        let region = Region::new(target.region.clone());
+        let builder = self.base.clone().into_builder().region(region.clone());
+        match &target.role_arn {
+            None => builder.build(),
+            Some(role_arn) => {
+                let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+                    .session_name(ROLE_SESSION_NAME)
+                    .region(region)
+                    .configure(&self.base);
+                if let Some(external_id) = &target.external_id {
+                    provider = provider.external_id(external_id);
+                }
+                // The SDK's identity cache keeps the assumed credentials and refreshes them before
+                // they expire.
+                builder
+                    .credentials_provider(SharedCredentialsProvider::new(provider.build().await))
+                    .build()
+            }
+        }
+    }
+}
+
+/// One account: its clients (all counted, all without SDK retries), budget and retry policy.
+pub struct AccountSession {
+    pub target: AccountTarget,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) rds: aws_sdk_rds::Client,
+    sts: aws_sdk_sts::Client,
+    budget: Arc<AccountBudget>,
+    retry: RetryPolicy,
+    verified_identity: OnceCell<String>,
+}
+
+impl AccountSession {
+    fn new(
+        target: AccountTarget,
+        config: &SdkConfig,
+        budget: Arc<AccountBudget>,
+        retry: RetryPolicy,
+        counter: CallCounter,
+    ) -> Self {
+        let custom_endpoint = config.endpoint_url().is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(config)
+            // Custom endpoints (moto, LocalStack) serve buckets by path, not by virtual host.
+            .force_path_style(custom_endpoint)
+            .retry_config(RetryConfig::disabled())
+            .interceptor(counter.clone())
+            .build();
+        let iam = aws_sdk_iam::config::Builder::from(config)
+            .retry_config(RetryConfig::disabled())
+            .interceptor(counter.clone())
+            .build();
+        let rds = aws_sdk_rds::config::Builder::from(config)
+            .retry_config(RetryConfig::disabled())
+            .interceptor(counter.clone())
+            .build();
+        let sts = aws_sdk_sts::config::Builder::from(config)
+            .retry_config(RetryConfig::disabled())
+            .interceptor(counter)
+            .build();
+        Self {
+            target,
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            iam: aws_sdk_iam::Client::from_conf(iam),
+            rds: aws_sdk_rds::Client::from_conf(rds),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            budget,
+            retry,
+            verified_identity: OnceCell::new(),
+        }
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.target.account_id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.target.region
+    }
+
+    /// sts:GetCallerIdentity must name the spec's account. Checked once per session (the role and
+    /// credentials source never change within one); a failed check is asked again next time.
+    pub async fn verify_identity(&self) -> Result<&str, IdentityError> {
+        self.verified_identity
+            .get_or_try_init(|| async {
+                let identity = self
+                    .call("sts", "GetCallerIdentity", || self.sts.get_caller_identity().send())
+                    .await?;
+                let actual = identity.account().unwrap_or_default();
+                let arn = identity.arn().unwrap_or_default().to_owned();
+                if actual != self.target.account_id {
+                    return Err(IdentityError::AccountMismatch {
+                        expected: self.target.account_id.clone(),
+                        actual: actual.to_owned(),
+                        arn,
+                    });
+                }
+                Ok(arn)
+            })
+            .await
+            .map(String::as_str)
+    }
+
+    /// Every AWS call of the adapters goes through here: budget, retry, classification.
+    pub(crate) async fn call<T, E, F, Fut>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, Response>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        retry::call(&self.retry, &self.budget, service, operation, send).await
+    }
+}
