@@ -180,3 +180,57 @@ fn workspace_root() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_default()
 }
+
+/// An engine whose sessions start from moto's endpoint and test credentials, like the CLI with
+/// `--aws-endpoint-url`. Each engine has its own call counter.
+pub async fn engine() -> dataplatform_engine::Engine {
+    engine_with(dataplatform_aws::AwsSettings::default()).await
+}
+
+pub async fn engine_with(settings: dataplatform_aws::AwsSettings) -> dataplatform_engine::Engine {
+    let sessions = dataplatform_aws::Sessions::new(Moto::shared().base_config().await, settings);
+    dataplatform_engine::Engine::new(std::sync::Arc::new(sessions))
+}
+
+/// A DataPlatformAccount object for `account_id`, reached through a role in that account (moto's
+/// AssumeRole gives credentials scoped to it), with `extra_spec` YAML merged into the spec.
+pub fn account_object(account_id: &str, extra_spec: &str) -> dataplatform_engine::AccountObject {
+    let mut spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(&format!(
+        "accountId: \"{account_id}\"\nregion: {TEST_REGION}\nroleArn: arn:aws:iam::{account_id}:role/dataplatform-operator\n"
+    ))
+    .expect("base spec");
+    if !extra_spec.trim().is_empty() {
+        let extra: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(extra_spec).expect("extra spec is YAML");
+        if let serde_yaml_ng::Value::Mapping(map) = &mut spec {
+            map.extend(extra);
+        }
+    }
+    dataplatform_engine::AccountObject {
+        id: dataplatform_engine::ObjectId {
+            namespace: "tenant".to_owned(),
+            name: unique_name("acct"),
+        },
+        generation: Some(1),
+        annotations: Default::default(),
+        spec: serde_yaml_ng::from_value(spec).expect("spec deserializes"),
+        status: None,
+    }
+}
+
+/// Runs passes until one makes no change, feeding each status into the next as the controller would.
+pub async fn converge(
+    engine: &dataplatform_engine::Engine,
+    object: &mut dataplatform_engine::AccountObject,
+) -> dataplatform_engine::Reconciled {
+    for _ in 0..5 {
+        let pass = engine.reconcile(object, Default::default()).await;
+        object.status = Some(pass.status.clone());
+        if let Some(error) = &pass.error {
+            panic!("reconcile of {} failed: {error}", object.id);
+        }
+        if pass.applied.is_empty() && pass.ready {
+            return pass;
+        }
+    }
+    panic!("{} did not converge in 5 passes", object.id);
+}

@@ -15,6 +15,9 @@ pub use account::{
     ManagementPolicy, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec, Tier,
 };
 pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};
+pub use meta::{
+    ADOPT_ANNOTATION, CLEANUP_FINALIZER, OWNER_TAG, PAUSED_ANNOTATION, annotation_is_true, owner_tag_value,
+};
 pub use validation::{InvalidSpec, SpecProblem};
 
 /// API group of both kinds.

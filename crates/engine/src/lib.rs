@@ -1,4 +1,20 @@
-//! Observe, plan, act: desired state per part, the field-by-field diff, `Plan`/`Action`, the
-//! executor, grant merging and status assembly. Depends on `dataplatform-api` and
-//! `dataplatform-aws`, never on kube-runtime, so the CLI, the controller and the tests run the same
-//! code. Filled by the account-engine issue.
+//! Observe, plan, act: for one account, the desired state from its spec, what AWS holds, the diff
+//! between them as a plan of actions, the executor that carries it out, and the status it reports.
+//! Knows nothing of kube-runtime: the controller and the CLI both drive it through [`Engine`].
+
+pub mod deletion;
+pub mod desired;
+pub mod diff;
+pub mod error;
+pub mod execute;
+pub mod observe;
+pub mod plan;
+pub mod policy;
+pub mod reconcile;
+pub mod status;
+
+pub use desired::{DesiredAccount, ObjectId};
+pub use error::ReconcileError;
+pub use execute::ExecuteOptions;
+pub use plan::{Action, ActionKind, FieldChange, Part, Plan};
+pub use reconcile::{AccountObject, AccountPlan, Engine, Reconciled};

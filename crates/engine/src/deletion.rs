@@ -1,0 +1,221 @@
+//! Deleting an account object: `Retain` leaves AWS as it is; `Delete` removes what the engine owns in
+//! dependency order (database, roles, buckets), waits while deletion protection is on or RDS is still
+//! deleting, and never empties a bucket: a bucket with objects is reported and kept.
+
+use dataplatform_api::conditions::Reason;
+use dataplatform_api::{DeletionPolicy, ManagementPolicy, OWNER_TAG};
+use std::collections::BTreeMap;
+
+use crate::desired::DesiredAccount;
+use crate::error::ReconcileError;
+use crate::execute::{ExecuteOptions, execute};
+use crate::observe::ObservedAccount;
+use crate::plan::{Action, ActionKind, Op, Part};
+use crate::reconcile::{AccountObject, Engine, PROGRESS_REQUEUE};
+
+#[derive(Debug, Default)]
+pub struct Deleted {
+    /// Cleanup is complete: the finalizer may go.
+    pub finished: bool,
+    pub deleted: Vec<Action>,
+    /// Resources deliberately left in place, with why (non-empty buckets).
+    pub kept: Vec<String>,
+    /// Why deletion cannot finish yet (reported with reason `Deleting`).
+    pub waiting: Vec<String>,
+    pub error: Option<ReconcileError>,
+}
+
+impl Deleted {
+    pub fn reason(&self) -> Reason {
+        self.error.as_ref().map_or(Reason::Deleting, ReconcileError::reason)
+    }
+
+    pub fn message(&self) -> String {
+        match &self.error {
+            Some(error) => error.to_string(),
+            None => self.waiting.join("; "),
+        }
+    }
+
+    pub fn requeue_after(&self) -> Option<std::time::Duration> {
+        (!self.finished).then_some(PROGRESS_REQUEUE)
+    }
+}
+
+impl Engine {
+    pub async fn delete(&self, object: &AccountObject) -> Deleted {
+        // ObserveOnly never writes, so it deletes nothing either.
+        if object.spec.deletion_policy == DeletionPolicy::Retain
+            || object.spec.management_policy == ManagementPolicy::ObserveOnly
+        {
+            return Deleted {
+                finished: true,
+                ..Default::default()
+            };
+        }
+        if object.paused() {
+            return Deleted {
+                waiting: vec![
+                    "annotation dataplatform.io/paused is \"true\": deletion waits until it is removed".into(),
+                ],
+                ..Default::default()
+            };
+        }
+        let plan = match self.plan(object).await {
+            Ok(plan) => plan,
+            Err(error) => {
+                return Deleted {
+                    error: Some(error),
+                    ..Default::default()
+                };
+            }
+        };
+        let mut deleted = Deleted::default();
+        let actions = deletion_actions(&plan.desired, &plan.observed, &mut deleted);
+        let mut to_run = Vec::new();
+        for action in actions {
+            if let Some(Op::DeleteBucket { bucket }) = action.ops.first() {
+                match plan.session.s3().is_empty(bucket).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        deleted.kept.push(format!(
+                            "{} ({bucket}) is not empty and was kept; the operator never deletes objects",
+                            action.resource
+                        ));
+                        continue;
+                    }
+                    Err(error) => {
+                        deleted.error = Some(error.into());
+                        return deleted;
+                    }
+                }
+            }
+            to_run.push(action);
+        }
+        let executed = execute(&plan.session, to_run, ExecuteOptions::default(), |_| {}).await;
+        deleted.deleted = executed.done;
+        if let Some((action, error)) = executed.failed {
+            if error.class == dataplatform_aws::ErrorClass::Conflict {
+                // e.g. the cluster still has an instance being deleted: try again shortly.
+                deleted.waiting.push(format!(
+                    "{} ({}) cannot be deleted yet: {}",
+                    action.resource, action.name, error
+                ));
+            } else {
+                deleted.error = Some(error.into());
+            }
+        }
+        deleted.finished = deleted.waiting.is_empty() && deleted.error.is_none();
+        for kept in &deleted.kept {
+            tracing::warn!(object = %object.id, account = %object.spec.account_id, "{kept}");
+        }
+        deleted
+    }
+}
+
+fn ours(tags: &BTreeMap<String, String>, owner: &str) -> bool {
+    tags.get(OWNER_TAG).is_some_and(|v| v == owner)
+}
+
+fn delete_action(part: Part, resource: &str, name: &str, ops: Vec<Op>) -> Action {
+    Action {
+        part,
+        resource: resource.to_owned(),
+        name: name.to_owned(),
+        kind: ActionKind::Delete,
+        changes: vec![],
+        ops,
+    }
+}
+
+/// The deletions, in dependency order, of resources that carry our owner tag; resources of others
+/// are left alone. Pushes onto `deleted.waiting` what blocks the database.
+fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, deleted: &mut Deleted) -> Vec<Action> {
+    let owner = desired.owner.as_str();
+    let mut actions = Vec::new();
+    let wants_protection = desired
+        .database
+        .as_ref()
+        .is_none_or(|db| db.settings.deletion_protection);
+
+    let instance = observed.instance.as_ref().filter(|i| ours(&i.tags, owner));
+    let cluster = observed.cluster.as_ref().filter(|c| ours(&c.tags, owner));
+    if let Some(cluster) = cluster {
+        if cluster.settings.deletion_protection && wants_protection {
+            deleted.waiting.push(format!(
+                "rds:cluster ({}) has deletion protection on; set spec.database.deletionProtection: false to delete it (no final snapshot is taken), or spec.deletionPolicy: Retain to keep it",
+                cluster.identifier
+            ));
+        } else {
+            if let Some(instance) = instance.filter(|i| i.status != "deleting") {
+                actions.push(delete_action(
+                    Part::Database,
+                    "rds:instance",
+                    &instance.identifier,
+                    vec![Op::DeleteDbInstance {
+                        instance: instance.identifier.clone(),
+                    }],
+                ));
+            }
+            if cluster.status == "deleting" {
+                deleted
+                    .waiting
+                    .push(format!("rds:cluster ({}) is being deleted", cluster.identifier));
+            } else {
+                let mut ops = Vec::new();
+                if cluster.settings.deletion_protection {
+                    ops.push(Op::ModifyDbCluster {
+                        cluster: cluster.identifier.clone(),
+                        changes: dataplatform_aws::rds::ClusterChanges {
+                            deletion_protection: Some(false),
+                            ..Default::default()
+                        },
+                    });
+                }
+                ops.push(Op::DeleteDbCluster {
+                    cluster: cluster.identifier.clone(),
+                });
+                actions.push(delete_action(Part::Database, "rds:cluster", &cluster.identifier, ops));
+            }
+        }
+    } else if let Some(instance) = instance {
+        actions.push(delete_action(
+            Part::Database,
+            "rds:instance",
+            &instance.identifier,
+            vec![Op::DeleteDbInstance {
+                instance: instance.identifier.clone(),
+            }],
+        ));
+    }
+    if !deleted.waiting.is_empty() {
+        // Nothing after the database goes while it stays.
+        return actions;
+    }
+
+    for (role, seen) in desired.roles.iter().zip(&observed.roles) {
+        if let Some(seen) = seen.as_ref().filter(|r| ours(&r.tags, owner)) {
+            actions.push(delete_action(
+                Part::Identity,
+                &format!("iam:{}", role.kind.label()),
+                &seen.name,
+                vec![Op::DeleteRole {
+                    role: seen.name.clone(),
+                }],
+            ));
+        }
+    }
+    for (bucket, seen) in desired.buckets.iter().zip(&observed.buckets) {
+        if let Some(seen) = seen.as_ref().filter(|b| ours(&b.tags, owner)) {
+            actions.push(delete_action(
+                Part::Storage,
+                &format!("s3:{}", bucket.purpose.as_str()),
+                &seen.name,
+                vec![Op::DeleteBucket {
+                    bucket: seen.name.clone(),
+                }],
+            ));
+        }
+    }
+    actions
+}

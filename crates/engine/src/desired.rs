@@ -1,0 +1,236 @@
+//! What the spec wants in AWS, as plain values: a pure function of the object's identity and spec.
+
+use std::collections::BTreeMap;
+
+use dataplatform_api::names::{AccountNames, BucketPurpose, DENY_INSECURE_TRANSPORT_SID};
+use dataplatform_api::{DataPlatformAccountSpec, OWNER_TAG, owner_tag_value};
+use dataplatform_aws::rds::ClusterSettings;
+use dataplatform_aws::s3::{Encryption, ExpirationRule};
+use serde_json::{Value, json};
+
+use crate::policy;
+
+/// The identity of one DataPlatformAccount object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectId {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredAccount {
+    pub account_id: String,
+    pub region: String,
+    pub partition: &'static str,
+    pub owner: String,
+    /// Owner tag plus `spec.tags`: what every resource carries.
+    pub tags: BTreeMap<String, String>,
+    pub buckets: Vec<DesiredBucket>,
+    pub roles: Vec<DesiredRole>,
+    pub database: Option<DesiredDatabase>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredBucket {
+    pub purpose: BucketPurpose,
+    pub name: String,
+    pub encryption: Encryption,
+    pub versioning: bool,
+    /// Our TLS-only statement; other statements in the policy belong to others.
+    pub tls_statement: Value,
+    /// `None`: the bucket has no rule of ours (only the workspace expires objects).
+    pub expiration: Option<ExpirationRule>,
+}
+
+impl DesiredBucket {
+    pub fn arn(&self, partition: &str) -> String {
+        format!("arn:{partition}:s3:::{}", self.name)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleKind {
+    TaskExecution,
+    Task,
+}
+
+impl RoleKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            RoleKind::TaskExecution => "task-execution-role",
+            RoleKind::Task => "task-role",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            RoleKind::TaskExecution => {
+                "dataplatform-operator: lets ECS pull images and read the database secret for the account's tasks"
+            }
+            RoleKind::Task => {
+                "dataplatform-operator: what the account's tasks may do: its three buckets and the database secret"
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredRole {
+    pub kind: RoleKind,
+    pub name: String,
+    pub trust_policy: Value,
+    pub inline_policy: Value,
+}
+
+impl DesiredRole {
+    pub fn arn(&self, partition: &str, account_id: &str) -> String {
+        format!("arn:{partition}:iam::{account_id}:role/{}", self.name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredDatabase {
+    pub cluster: String,
+    pub instance: String,
+    pub settings: ClusterSettings,
+}
+
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+impl DesiredAccount {
+    pub fn new(id: &ObjectId, spec: &DataPlatformAccountSpec) -> Self {
+        let names = AccountNames::new(&id.namespace, &id.name, &spec.account_id);
+        let owner = owner_tag_value(&id.namespace, &id.name);
+        let mut tags = spec.tags.clone();
+        tags.insert(OWNER_TAG.to_owned(), owner.clone());
+        let partition = partition(&spec.region);
+
+        let buckets: Vec<DesiredBucket> = BucketPurpose::ALL
+            .into_iter()
+            .map(|purpose| {
+                let name = names.bucket(purpose);
+                let arn = format!("arn:{partition}:s3:::{name}");
+                DesiredBucket {
+                    purpose,
+                    encryption: match &spec.storage.kms_key_arn {
+                        Some(key) => Encryption::Kms { key_id: key.clone() },
+                        None => Encryption::Aes256,
+                    },
+                    versioning: spec.storage.versioning,
+                    tls_statement: json!({
+                        "Sid": DENY_INSECURE_TRANSPORT_SID,
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [arn.clone(), format!("{arn}/*")],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+                    }),
+                    expiration: (purpose == BucketPurpose::Workspace && spec.storage.workspace_expiration_days > 0)
+                        .then_some(ExpirationRule {
+                            days: spec.storage.workspace_expiration_days,
+                        }),
+                    name,
+                }
+            })
+            .collect();
+
+        let database = spec.database.enabled.then(|| DesiredDatabase {
+            cluster: names.db_cluster(),
+            instance: names.db_instance(),
+            settings: ClusterSettings {
+                engine_version: spec.database.engine_version.clone(),
+                min_capacity: spec.database.min_capacity,
+                max_capacity: spec.database.max_capacity,
+                backup_retention_days: spec.database.backup_retention_days,
+                deletion_protection: spec.database.deletion_protection,
+            },
+        });
+
+        let secret_statement = database.as_ref().map(|db| {
+            // The secret's name is chosen by RDS; RDS tags it with the cluster's ARN, which we know.
+            json!({
+                "Sid": "ReadDatabaseSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                "Resource": format!("arn:{partition}:secretsmanager:{}:{}:secret:rds!cluster-*", spec.region, spec.account_id),
+                "Condition": {"StringEquals": {"aws:ResourceTag/aws:rds:primaryDBClusterArn":
+                    format!("arn:{partition}:rds:{}:{}:cluster:{}", spec.region, spec.account_id, db.cluster)}}
+            })
+        });
+        let trust_policy = policy::document(vec![json!({
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            // Only ECS acting for this account may use the role (confused-deputy protection).
+            "Condition": {"StringEquals": {"aws:SourceAccount": spec.account_id}}
+        })]);
+
+        let mut execution_statements = vec![
+            json!({"Sid": "AuthenticateToRegistries", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}),
+            json!({
+                "Sid": "PullImages",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                // Images come from the organisation account's registry, whose repository policy
+                // decides which accounts may pull.
+                "Resource": format!("arn:{partition}:ecr:{}:*:repository/*", spec.region)
+            }),
+        ];
+        execution_statements.extend(secret_statement.clone());
+
+        let bucket_arns: Vec<String> = buckets.iter().map(|b| b.arn(partition)).collect();
+        let object_arns: Vec<String> = bucket_arns.iter().map(|arn| format!("{arn}/*")).collect();
+        let mut task_statements = vec![
+            json!({"Sid": "ListAccountBuckets", "Effect": "Allow",
+                   "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arns}),
+            json!({"Sid": "UseAccountObjects", "Effect": "Allow",
+                   "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                   "Resource": object_arns}),
+        ];
+        task_statements.extend(secret_statement);
+        if let Some(key) = &spec.storage.kms_key_arn {
+            task_statements.push(json!({"Sid": "UseBucketKey", "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key}));
+        }
+
+        let roles = vec![
+            DesiredRole {
+                kind: RoleKind::TaskExecution,
+                name: names.task_execution_role(),
+                trust_policy: trust_policy.clone(),
+                inline_policy: policy::document(execution_statements),
+            },
+            DesiredRole {
+                kind: RoleKind::Task,
+                name: names.task_role(),
+                trust_policy,
+                inline_policy: policy::document(task_statements),
+            },
+        ];
+
+        Self {
+            account_id: spec.account_id.clone(),
+            region: spec.region.clone(),
+            partition,
+            owner,
+            tags,
+            buckets,
+            roles,
+            database,
+        }
+    }
+}

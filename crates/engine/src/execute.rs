@@ -1,0 +1,90 @@
+//! Carries out a plan, action by action, in the plan's order (which is dependency order). Every
+//! operation is safe to repeat, so a run cut short anywhere is finished by the next one.
+
+use dataplatform_aws::{AccountSession, AwsError};
+
+use crate::plan::{Action, Op};
+
+impl Op {
+    pub async fn run(&self, session: &AccountSession) -> Result<(), AwsError> {
+        let (s3, iam, rds) = (session.s3(), session.iam(), session.rds());
+        match self {
+            Op::CreateBucket { bucket, tags } => s3.create_bucket(bucket, tags).await,
+            Op::PutBucketTags { bucket, tags } => s3.put_tags(bucket, tags).await,
+            Op::PutBucketEncryption { bucket, encryption } => s3.put_encryption(bucket, encryption).await,
+            Op::PutBucketVersioning { bucket, enabled } => s3.put_versioning(bucket, *enabled).await,
+            Op::BlockPublicAccess { bucket } => {
+                s3.put_public_access_block(bucket, dataplatform_aws::s3::PublicAccessBlock::ALL_BLOCKED)
+                    .await
+            }
+            Op::EnforceBucketOwner { bucket } => s3.put_ownership(bucket, crate::diff::BUCKET_OWNER_ENFORCED).await,
+            Op::PutBucketPolicy { bucket, document } => s3.put_policy(bucket, document).await,
+            Op::DeleteBucketPolicy { bucket } => s3.delete_policy(bucket).await,
+            Op::PutBucketLifecycle { bucket, lifecycle } => s3.put_lifecycle(bucket, lifecycle).await,
+            Op::DeleteBucket { bucket } => s3.delete_bucket(bucket).await,
+            Op::CreateRole {
+                role,
+                description,
+                trust_policy,
+                tags,
+            } => iam.create_role(role, description, trust_policy, tags).await.map(drop),
+            Op::UpdateTrustPolicy { role, trust_policy } => iam.update_trust_policy(role, trust_policy).await,
+            Op::PutRolePolicy { role, document } => iam.put_inline_policy(role, document).await,
+            Op::TagRole { role, tags } => iam.tag_role(role, tags).await,
+            Op::DeleteRole { role } => iam.delete_role(role).await,
+            Op::CreateDbCluster {
+                cluster,
+                settings,
+                tags,
+            } => rds.create_cluster(cluster, settings, tags).await,
+            Op::ModifyDbCluster { cluster, changes } => rds.modify_cluster(cluster, changes).await,
+            Op::TagDbResource { arn, tags } => rds.add_tags(arn, tags).await,
+            Op::CreateDbInstance {
+                instance,
+                cluster,
+                tags,
+            } => rds.create_instance(instance, cluster, tags).await,
+            Op::DeleteDbInstance { instance } => rds.delete_instance(instance).await,
+            Op::DeleteDbCluster { cluster } => rds.delete_cluster(cluster).await,
+        }
+    }
+}
+
+/// Where a run stops early: used by tests to play a crash after any number of actions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecuteOptions {
+    pub stop_after_actions: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Executed {
+    pub done: Vec<Action>,
+    pub failed: Option<(Action, AwsError)>,
+    pub stopped_early: bool,
+}
+
+pub async fn execute(
+    session: &AccountSession,
+    actions: Vec<Action>,
+    options: ExecuteOptions,
+    mut on_done: impl FnMut(&Action),
+) -> Executed {
+    let mut executed = Executed::default();
+    for (index, action) in actions.into_iter().enumerate() {
+        if options.stop_after_actions.is_some_and(|limit| index >= limit) {
+            executed.stopped_early = true;
+            break;
+        }
+        for op in &action.ops {
+            if let Err(error) = op.run(session).await {
+                tracing::warn!(resource = %action.resource, name = %action.name, %error, "AWS action failed");
+                executed.failed = Some((action, error));
+                return executed;
+            }
+        }
+        tracing::info!(resource = %action.resource, name = %action.name, kind = ?action.kind, "AWS action done");
+        on_done(&action);
+        executed.done.push(action);
+    }
+    executed
+}

@@ -1,0 +1,203 @@
+//! A plan: the actions that bring AWS to the spec, each with the fields it changes (for people) and
+//! the AWS writes that carry it out (for the executor).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use dataplatform_aws::rds::{ClusterChanges, ClusterSettings};
+use dataplatform_aws::s3::{Encryption, Lifecycle};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    Storage,
+    Identity,
+    Database,
+}
+
+impl Part {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Storage => "storage",
+            Part::Identity => "identity",
+            Part::Database => "database",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionKind {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl FieldChange {
+    pub fn new(field: impl Into<String>, from: impl Into<String>, to: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            from: from.into(),
+            to: to.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    pub part: Part,
+    /// Service and role of the resource, e.g. `s3:datastore`, `rds:cluster`.
+    pub resource: String,
+    /// Its AWS name.
+    pub name: String,
+    pub kind: ActionKind,
+    pub changes: Vec<FieldChange>,
+    pub ops: Vec<Op>,
+}
+
+impl Action {
+    /// `s3:datastore.versioning` for each field an update puts right.
+    pub fn changed_fields(&self) -> impl Iterator<Item = String> + '_ {
+        self.changes
+            .iter()
+            .filter(move |_| self.kind == ActionKind::Update)
+            .map(|c| format!("{}.{}", self.resource, c.field))
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ActionKind::Create => write!(f, "+ create {} ({})", self.resource, self.name),
+            ActionKind::Delete => write!(f, "- delete {} ({})", self.resource, self.name),
+            ActionKind::Update => {
+                for (i, change) in self.changes.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(
+                        f,
+                        "~ update {}.{}: {} -> {}",
+                        self.resource, change.field, change.from, change.to
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One AWS write.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    CreateBucket {
+        bucket: String,
+        tags: BTreeMap<String, String>,
+    },
+    PutBucketTags {
+        bucket: String,
+        tags: BTreeMap<String, String>,
+    },
+    PutBucketEncryption {
+        bucket: String,
+        encryption: Encryption,
+    },
+    PutBucketVersioning {
+        bucket: String,
+        enabled: bool,
+    },
+    BlockPublicAccess {
+        bucket: String,
+    },
+    EnforceBucketOwner {
+        bucket: String,
+    },
+    PutBucketPolicy {
+        bucket: String,
+        document: String,
+    },
+    DeleteBucketPolicy {
+        bucket: String,
+    },
+    PutBucketLifecycle {
+        bucket: String,
+        lifecycle: Lifecycle,
+    },
+    DeleteBucket {
+        bucket: String,
+    },
+    CreateRole {
+        role: String,
+        description: String,
+        trust_policy: String,
+        tags: BTreeMap<String, String>,
+    },
+    UpdateTrustPolicy {
+        role: String,
+        trust_policy: String,
+    },
+    PutRolePolicy {
+        role: String,
+        document: String,
+    },
+    TagRole {
+        role: String,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteRole {
+        role: String,
+    },
+    CreateDbCluster {
+        cluster: String,
+        settings: ClusterSettings,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyDbCluster {
+        cluster: String,
+        changes: ClusterChanges,
+    },
+    TagDbResource {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    CreateDbInstance {
+        instance: String,
+        cluster: String,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteDbInstance {
+        instance: String,
+    },
+    DeleteDbCluster {
+        cluster: String,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    pub fn writes(&self) -> usize {
+        self.actions.iter().map(|a| a.ops.len()).sum()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for action in &self.actions {
+            writeln!(f, "{action}")?;
+        }
+        Ok(())
+    }
+}

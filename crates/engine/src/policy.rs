@@ -1,0 +1,194 @@
+//! IAM policy documents compared by meaning, not by text: AWS reorders keys, turns one-element lists
+//! into strings and reformats whitespace, and none of that may look like drift. Bucket policies are
+//! shared between owners (the TLS rule, each grant, statements people add by hand), so statements
+//! are merged by Sid and only the ones a caller owns are ever replaced.
+
+use serde_json::{Map, Value, json};
+
+pub const VERSION: &str = "2012-10-17";
+
+/// Canonical form: `Statement` always a list, and every value that IAM lets be "a string or a list"
+/// a sorted, de-duplicated list.
+pub fn normalize(document: &Value) -> Value {
+    match document {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| {
+                    let value = match key.as_str() {
+                        "Statement" => Value::Array(as_list(value).iter().map(normalize_statement).collect()),
+                        _ => value.clone(),
+                    };
+                    (key.clone(), value)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn normalize_statement(statement: &Value) -> Value {
+    let Value::Object(map) = statement else {
+        return statement.clone();
+    };
+    Value::Object(
+        map.iter()
+            .map(|(key, value)| {
+                let value = match key.as_str() {
+                    "Action" | "NotAction" | "Resource" | "NotResource" => sorted_list(value),
+                    "Principal" | "NotPrincipal" => match value {
+                        Value::Object(principals) => {
+                            Value::Object(principals.iter().map(|(k, v)| (k.clone(), sorted_list(v))).collect())
+                        }
+                        other => other.clone(),
+                    },
+                    "Condition" => match value {
+                        Value::Object(operators) => Value::Object(
+                            operators
+                                .iter()
+                                .map(|(op, keys)| {
+                                    let keys = match keys {
+                                        Value::Object(keys) => Value::Object(
+                                            keys.iter().map(|(k, v)| (k.clone(), sorted_list(v))).collect(),
+                                        ),
+                                        other => other.clone(),
+                                    };
+                                    (op.clone(), keys)
+                                })
+                                .collect(),
+                        ),
+                        other => other.clone(),
+                    },
+                    _ => value.clone(),
+                };
+                (key.clone(), value)
+            })
+            .collect(),
+    )
+}
+
+fn as_list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+fn sorted_list(value: &Value) -> Value {
+    let mut items: Vec<String> = as_list(value)
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    items.sort();
+    items.dedup();
+    Value::Array(items.into_iter().map(Value::String).collect())
+}
+
+/// Two documents mean the same (statement order aside).
+pub fn same_document(a: &Value, b: &Value) -> bool {
+    let (mut a, mut b) = (normalize(a), normalize(b));
+    for doc in [&mut a, &mut b] {
+        if let Some(Value::Array(statements)) = doc.get_mut("Statement") {
+            statements.sort_by_key(|s| s.to_string());
+        }
+    }
+    a == b
+}
+
+pub fn parse(text: &str) -> Option<Value> {
+    serde_json::from_str(text).ok()
+}
+
+pub fn document(statements: Vec<Value>) -> Value {
+    json!({"Version": VERSION, "Statement": statements})
+}
+
+pub fn sid(statement: &Value) -> Option<&str> {
+    statement.get("Sid").and_then(Value::as_str)
+}
+
+/// The result of putting a caller's statements into a shared policy.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Merged {
+    /// The policy already holds exactly these statements.
+    Unchanged,
+    /// Write this document.
+    Put(Value),
+    /// No statement is left: remove the policy.
+    Delete,
+}
+
+/// Replaces the statements `owns` claims with `wanted`, keeping every other statement as it is.
+/// An unreadable existing document is replaced only if nothing but ours was in it — we cannot tell,
+/// so it is kept and reported by the caller as a conflict instead.
+pub fn merge_owned(existing: Option<&Value>, owns: impl Fn(&str) -> bool, wanted: &[Value]) -> Merged {
+    let current: Vec<Value> = existing
+        .and_then(|doc| doc.get("Statement"))
+        .map(as_list)
+        .unwrap_or_default();
+    let (ours, others): (Vec<Value>, Vec<Value>) = current.into_iter().partition(|s| sid(s).is_some_and(&owns));
+    if same_document(&document(ours), &document(wanted.to_vec())) {
+        return Merged::Unchanged;
+    }
+    let mut statements = others;
+    statements.extend(wanted.iter().cloned());
+    if statements.is_empty() {
+        return Merged::Delete;
+    }
+    let mut merged = existing.and_then(Value::as_object).cloned().unwrap_or_else(Map::new);
+    merged.insert("Version".into(), Value::String(VERSION.into()));
+    merged.insert("Statement".into(), Value::Array(statements));
+    Merged::Put(Value::Object(merged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reformatted_and_reordered_documents_are_the_same() {
+        let ours = json!({"Version": VERSION, "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "arn:aws:s3:::b",
+             "Principal": {"AWS": ["arn:aws:iam::1:root"]}},
+            {"Sid": "B", "Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::b"],
+             "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}}
+        ]});
+        let as_aws_returns_it = json!({"Statement": [
+            {"Condition": {"Bool": {"aws:SecureTransport": "false"}}, "Resource": "arn:aws:s3:::b", "Action": "s3:*",
+             "Effect": "Deny", "Sid": "B"},
+            {"Principal": {"AWS": "arn:aws:iam::1:root"}, "Sid": "A", "Effect": "Allow",
+             "Resource": ["arn:aws:s3:::b"], "Action": ["s3:ListBucket", "s3:GetObject"]}
+        ], "Version": VERSION});
+        assert!(same_document(&ours, &as_aws_returns_it));
+        let widened = json!({"Version": VERSION, "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b",
+             "Principal": {"AWS": "arn:aws:iam::1:root"}}]});
+        assert!(!same_document(&ours, &widened));
+    }
+
+    #[test]
+    fn merging_replaces_only_owned_statements() {
+        let by_hand = json!({"Sid": "HandWritten", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "x"});
+        let old_ours = json!({"Sid": "Ours", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "old"});
+        let new_ours = json!({"Sid": "Ours", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "new"});
+        let existing = document(vec![by_hand.clone(), old_ours.clone()]);
+        let owns = |sid: &str| sid == "Ours";
+
+        assert_eq!(merge_owned(Some(&existing), owns, &[old_ours]), Merged::Unchanged);
+        let Merged::Put(merged) = merge_owned(Some(&existing), owns, std::slice::from_ref(&new_ours)) else {
+            panic!("a changed statement must be written");
+        };
+        assert!(same_document(&merged, &document(vec![by_hand.clone(), new_ours])));
+        let Merged::Put(without_ours) = merge_owned(Some(&existing), owns, &[]) else {
+            panic!("removing ours keeps the hand-written statement");
+        };
+        assert!(same_document(&without_ours, &document(vec![by_hand])));
+        assert_eq!(
+            merge_owned(Some(&document(vec![json!({"Sid": "Ours"})])), owns, &[]),
+            Merged::Delete
+        );
+        assert_eq!(merge_owned(None, owns, &[]), Merged::Unchanged);
+    }
+}

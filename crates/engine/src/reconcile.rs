@@ -1,0 +1,242 @@
+//! One pass over one account: validate, reach the account, observe, plan, act, report. The same code
+//! serves the controller, the CLI's `plan`/`apply`, and the tests.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dataplatform_api::conditions::Reason;
+use dataplatform_api::{
+    ADOPT_ANNOTATION, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, ManagementPolicy,
+    PAUSED_ANNOTATION, annotation_is_true,
+};
+use dataplatform_aws::{AccountSession, AccountTarget, Sessions};
+
+use crate::desired::{DesiredAccount, ObjectId};
+use crate::diff::{Diff, diff};
+use crate::error::ReconcileError;
+use crate::execute::{ExecuteOptions, execute};
+use crate::observe::{ObservedAccount, observe};
+use crate::plan::{Action, Plan};
+use crate::status::{StatusBuilder, readiness};
+
+/// How soon to look again while something is still being created or changed in AWS.
+pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
+
+/// The parts of a DataPlatformAccount the engine reads.
+#[derive(Clone, Debug)]
+pub struct AccountObject {
+    pub id: ObjectId,
+    pub generation: Option<i64>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: DataPlatformAccountSpec,
+    pub status: Option<DataPlatformAccountStatus>,
+}
+
+impl AccountObject {
+    pub fn from_resource(account: &DataPlatformAccount) -> Self {
+        Self {
+            id: ObjectId {
+                namespace: account
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".to_owned()),
+                name: account.metadata.name.clone().unwrap_or_default(),
+            },
+            generation: account.metadata.generation,
+            annotations: account.metadata.annotations.clone().unwrap_or_default(),
+            spec: account.spec.clone(),
+            status: account.status.clone(),
+        }
+    }
+
+    pub fn paused(&self) -> bool {
+        annotation_is_true(Some(&self.annotations), PAUSED_ANNOTATION)
+    }
+
+    pub fn adopt(&self) -> bool {
+        annotation_is_true(Some(&self.annotations), ADOPT_ANNOTATION)
+    }
+
+    pub fn target(&self) -> AccountTarget {
+        AccountTarget {
+            account_id: self.spec.account_id.clone(),
+            region: self.spec.region.clone(),
+            role_arn: self.spec.role_arn.clone(),
+            external_id: self.spec.external_id.clone(),
+        }
+    }
+
+    /// The spec is the one the last reconcile saw, so differences in AWS are drift, not updates.
+    fn spec_unchanged(&self) -> bool {
+        self.generation.is_some() && self.status.as_ref().and_then(|s| s.observed_generation) == self.generation
+    }
+}
+
+/// What AWS holds and what it should: the input of both `plan` and a reconcile.
+pub struct AccountPlan {
+    pub desired: DesiredAccount,
+    pub observed: ObservedAccount,
+    pub diff: Diff,
+    pub session: Arc<AccountSession>,
+}
+
+#[derive(Debug)]
+pub struct Reconciled {
+    pub status: DataPlatformAccountStatus,
+    /// Actions carried out this pass.
+    pub applied: Vec<Action>,
+    /// Actions not carried out: what observe-only found, or what was left after a failure.
+    pub not_applied: Vec<Action>,
+    pub error: Option<ReconcileError>,
+    pub ready: bool,
+    /// Look again this soon (something is in progress); `None`: the normal resync interval.
+    pub requeue_after: Option<Duration>,
+}
+
+pub struct Engine {
+    sessions: Arc<Sessions>,
+}
+
+impl Engine {
+    pub fn new(sessions: Arc<Sessions>) -> Self {
+        Self { sessions }
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Everything up to the plan, with no write: validation, identity, observation, diff.
+    pub async fn plan(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
+        object.spec.validate()?;
+        let session = self.sessions.session(&object.target()).await;
+        session.verify_identity().await?;
+        let desired = DesiredAccount::new(&object.id, &object.spec);
+        let observed = observe(&session, &object.id, &desired).await?;
+        let diff = diff(&desired, &observed, object.adopt());
+        Ok(AccountPlan {
+            desired,
+            observed,
+            diff,
+            session,
+        })
+    }
+
+    pub async fn reconcile(&self, object: &AccountObject, options: ExecuteOptions) -> Reconciled {
+        self.reconcile_with_progress(object, options, |_| {}).await
+    }
+
+    /// `on_done` hears of each action as it completes (the CLI prints a line per action).
+    pub async fn reconcile_with_progress(
+        &self,
+        object: &AccountObject,
+        options: ExecuteOptions,
+        on_done: impl FnMut(&Action),
+    ) -> Reconciled {
+        let status = StatusBuilder::new(object.status.as_ref(), object.generation);
+        if object.paused() {
+            return Reconciled {
+                status: status.paused(),
+                applied: vec![],
+                not_applied: vec![],
+                error: None,
+                ready: false,
+                requeue_after: None,
+            };
+        }
+        let span = tracing::info_span!("reconcile", object = %object.id, account = %object.spec.account_id);
+        let _entered = span.enter();
+        let plan = match self.plan(object).await {
+            Ok(plan) => plan,
+            Err(error) => return failed(status, error, vec![], vec![]),
+        };
+        if !plan.diff.conflicts.is_empty() {
+            let error = ReconcileError::Conflict(plan.diff.conflicts.clone());
+            return failed(status, error, vec![], plan.diff.plan.actions);
+        }
+
+        if object.spec.management_policy == ManagementPolicy::ObserveOnly {
+            let found: Vec<String> = plan.diff.plan.actions.iter().flat_map(|a| a.changed_fields()).collect();
+            let message = match plan.diff.plan.actions.len() {
+                0 => "managementPolicy is ObserveOnly: AWS matches the spec".to_owned(),
+                n => format!("managementPolicy is ObserveOnly: {n} change(s) not made, see status.drift"),
+            };
+            let readiness = readiness(&plan.desired, &plan.observed, &Plan::default(), &plan.diff.waiting);
+            let mut readiness = readiness;
+            readiness.pending.extend(
+                plan.diff
+                    .plan
+                    .actions
+                    .iter()
+                    .filter(|a| a.kind == crate::plan::ActionKind::Create)
+                    .map(|a| format!("{} does not exist", a.resource)),
+            );
+            let ready = readiness.is_ready();
+            return Reconciled {
+                status: status.synced(
+                    &plan.desired,
+                    &plan.observed,
+                    &readiness,
+                    Reason::ObserveOnly,
+                    message,
+                    found,
+                ),
+                applied: vec![],
+                not_applied: plan.diff.plan.actions,
+                error: None,
+                ready,
+                requeue_after: None,
+            };
+        }
+
+        let drift_counts = object.spec_unchanged();
+        let executed = execute(&plan.session, plan.diff.plan.actions.clone(), options, on_done).await;
+        let applied = Plan {
+            actions: executed.done.clone(),
+        };
+        let not_applied: Vec<Action> = plan.diff.plan.actions[executed.done.len()..].to_vec();
+        if let Some((_, error)) = executed.failed {
+            return failed(status, ReconcileError::Aws(error), executed.done, not_applied);
+        }
+        let drift = if drift_counts {
+            applied.actions.iter().flat_map(|a| a.changed_fields()).collect()
+        } else {
+            vec![]
+        };
+        let readiness = readiness(&plan.desired, &plan.observed, &applied, &plan.diff.waiting);
+        let ready = readiness.is_ready() && !executed.stopped_early;
+        let message = match applied.actions.len() {
+            0 => String::new(),
+            n => format!("{n} change(s) made"),
+        };
+        Reconciled {
+            status: status.synced(
+                &plan.desired,
+                &plan.observed,
+                &readiness,
+                Reason::ReconcileSuccess,
+                message,
+                drift,
+            ),
+            applied: executed.done,
+            not_applied,
+            error: None,
+            ready,
+            requeue_after: (!ready).then_some(PROGRESS_REQUEUE),
+        }
+    }
+}
+
+fn failed(status: StatusBuilder, error: ReconcileError, applied: Vec<Action>, not_applied: Vec<Action>) -> Reconciled {
+    tracing::warn!(reason = %error.reason(), %error, "reconcile failed");
+    Reconciled {
+        status: status.failed(&error),
+        applied,
+        not_applied,
+        requeue_after: error.is_transient().then_some(PROGRESS_REQUEUE),
+        error: Some(error),
+        ready: false,
+    }
+}

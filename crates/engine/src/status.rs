@@ -1,0 +1,206 @@
+//! The status an account reports: conditions with the contract's reasons, what exists per part, and
+//! the drift the last reconcile corrected. Built from the previous status so a reconcile that changes
+//! nothing produces an identical status (no write).
+
+use dataplatform_api::DataPlatformAccountStatus;
+use dataplatform_api::account::{BucketStatus, BucketsStatus, DatabaseStatus, RolesStatus};
+use dataplatform_api::conditions::{self, ConditionState, Reason, set_condition};
+use dataplatform_api::names::BucketPurpose;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::desired::DesiredAccount;
+use crate::error::ReconcileError;
+use crate::observe::ObservedAccount;
+use crate::plan::{ActionKind, Plan};
+
+/// Where the account's parts stand after a pass.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Readiness {
+    /// Parts that are not there or not yet available, in words.
+    pub pending: Vec<String>,
+    /// Something was created this pass (Creating) rather than changed (Updating).
+    pub creating: bool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+pub struct StatusBuilder {
+    status: DataPlatformAccountStatus,
+    generation: Option<i64>,
+    now: Time,
+    changed: bool,
+}
+
+impl StatusBuilder {
+    pub fn new(previous: Option<&DataPlatformAccountStatus>, generation: Option<i64>) -> Self {
+        Self {
+            status: previous.cloned().unwrap_or_default(),
+            generation,
+            now: Time(k8s_openapi::jiff::Timestamp::now()),
+            changed: false,
+        }
+    }
+
+    fn set(&mut self, type_: &'static str, status: bool, reason: Reason, message: impl Into<String>) {
+        let state = ConditionState::new(type_, status, reason, message);
+        self.changed |= set_condition(&mut self.status.conditions, &state, self.generation, &self.now);
+    }
+
+    pub fn paused(mut self) -> DataPlatformAccountStatus {
+        self.set(
+            conditions::SYNCED,
+            false,
+            Reason::Paused,
+            "annotation dataplatform.io/paused is \"true\": no AWS calls until it is removed",
+        );
+        if conditions::find(&self.status.conditions, conditions::READY).is_none() {
+            self.set(
+                conditions::READY,
+                false,
+                Reason::Paused,
+                "paused before the first reconcile",
+            );
+        }
+        self.finish()
+    }
+
+    pub fn failed(mut self, error: &ReconcileError) -> DataPlatformAccountStatus {
+        let message = error.to_string();
+        self.set(conditions::SYNCED, false, error.reason(), message.clone());
+        let has_ready = conditions::find(&self.status.conditions, conditions::READY).is_some();
+        if error.blocks_readiness() || !has_ready {
+            self.set(conditions::READY, false, error.reason(), message);
+        }
+        self.status.observed_generation = self.generation;
+        self.finish()
+    }
+
+    /// After a successful pass. `drift` is what this pass corrected (or, observe-only, found).
+    pub fn synced(
+        mut self,
+        desired: &DesiredAccount,
+        observed: &ObservedAccount,
+        readiness: &Readiness,
+        synced_reason: Reason,
+        synced_message: String,
+        drift: Vec<String>,
+    ) -> DataPlatformAccountStatus {
+        self.set(conditions::SYNCED, true, synced_reason, synced_message);
+        if readiness.is_ready() {
+            self.set(conditions::READY, true, Reason::Available, "");
+        } else {
+            let reason = if readiness.creating {
+                Reason::Creating
+            } else {
+                Reason::Updating
+            };
+            self.set(conditions::READY, false, reason, readiness.pending.join("; "));
+        }
+        let status = &mut self.status;
+        status.observed_generation = self.generation;
+        let bucket = |purpose: BucketPurpose| {
+            desired
+                .buckets
+                .iter()
+                .zip(&observed.buckets)
+                .find(|(b, _)| b.purpose == purpose)
+                .map(|(b, _)| BucketStatus {
+                    name: b.name.clone(),
+                    arn: b.arn(desired.partition),
+                })
+        };
+        let buckets = Some(BucketsStatus {
+            workspace: bucket(BucketPurpose::Workspace),
+            datastore: bucket(BucketPurpose::Datastore),
+            shared: bucket(BucketPurpose::Shared),
+        });
+        let role_arn = |i: usize| {
+            desired
+                .roles
+                .get(i)
+                .map(|r| r.arn(desired.partition, &desired.account_id))
+        };
+        let roles = Some(RolesStatus {
+            task_execution_role_arn: role_arn(0),
+            task_role_arn: role_arn(1),
+        });
+        let database = desired.database.as_ref().map(|db| {
+            let seen = observed.cluster.as_ref();
+            DatabaseStatus {
+                cluster_identifier: db.cluster.clone(),
+                endpoint: seen.and_then(|c| c.endpoint.clone()),
+                port: seen.and_then(|c| c.port),
+                status: Some(seen.map_or_else(|| "creating".to_owned(), |c| c.status.clone())),
+                secret_arn: seen.and_then(|c| c.secret_arn.clone()),
+            }
+        });
+        self.changed |= replace(&mut status.buckets, buckets);
+        self.changed |= replace(&mut status.roles, roles);
+        self.changed |= replace(&mut status.database, database);
+        self.changed |= replace(&mut status.drift, drift);
+        self.finish()
+    }
+
+    fn finish(mut self) -> DataPlatformAccountStatus {
+        // Moves only when something changed, so a steady state patches nothing.
+        if self.changed {
+            self.status.last_sync_time = Some(self.now.clone());
+        }
+        self.status
+    }
+}
+
+fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
+    if *slot == value {
+        false
+    } else {
+        *slot = value;
+        true
+    }
+}
+
+/// What is still missing or busy once `applied` has run against what was `observed`.
+pub fn readiness(
+    desired: &DesiredAccount,
+    observed: &ObservedAccount,
+    applied: &Plan,
+    waiting: &[String],
+) -> Readiness {
+    let mut readiness = Readiness {
+        pending: waiting.to_vec(),
+        creating: applied.actions.iter().any(|a| a.kind == ActionKind::Create),
+    };
+    if desired.database.is_some() {
+        let created_now = |resource: &str| {
+            applied
+                .actions
+                .iter()
+                .any(|a| a.resource == resource && a.kind == ActionKind::Create)
+        };
+        match (&observed.cluster, created_now("rds:cluster")) {
+            (_, true) | (None, _) => readiness.pending.push("rds:cluster is being created".to_owned()),
+            (Some(cluster), false) if cluster.status != "available" => {
+                readiness.creating |= cluster.status == "creating";
+                readiness
+                    .pending
+                    .push(format!("rds:cluster is {} (waiting for available)", cluster.status));
+            }
+            _ => {}
+        }
+        match (&observed.instance, created_now("rds:instance")) {
+            (_, true) | (None, _) => readiness.pending.push("rds:instance is being created".to_owned()),
+            (Some(instance), false) if instance.status != "available" => {
+                readiness.creating |= instance.status == "creating";
+                readiness
+                    .pending
+                    .push(format!("rds:instance is {} (waiting for available)", instance.status));
+            }
+            _ => {}
+        }
+    }
+    readiness
+}
