@@ -127,7 +127,8 @@ impl Intercept for CallCounter {
             },
         };
         let key = CallKey {
-            service: service.to_owned(),
+            // The SDK names services "S3", "IAM"; metrics and our adapters use lowercase.
+            service: service.to_ascii_lowercase(),
             operation: operation.to_owned(),
             outcome,
         };
