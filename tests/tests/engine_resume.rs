@@ -1,0 +1,79 @@
+//! A run cut short after any action, then resumed, ends in the same state as an uninterrupted one:
+//! no second bucket, role, cluster or instance, and a steady state afterwards.
+
+use dataplatform_api::names::AccountNames;
+use dataplatform_engine::ExecuteOptions;
+use dataplatform_tests::{Moto, account_object, converge, engine, s3_client, unique_account_id};
+
+/// Buckets, our roles, clusters and instances in the account, by name.
+async fn inventory(account: &str, names: &AccountNames) -> Vec<String> {
+    let config = Moto::shared().account_config(account).await;
+    let mut found = Vec::new();
+    let buckets = s3_client(&config).list_buckets().send().await.expect("list buckets");
+    found.extend(buckets.buckets().iter().filter_map(|b| b.name().map(|n| format!("s3:{n}"))));
+    let roles = aws_sdk_iam::Client::new(&config).list_roles().send().await.expect("list roles");
+    found.extend(
+        roles
+            .roles()
+            .iter()
+            .filter(|r| [names.task_role(), names.task_execution_role()].contains(&r.role_name().to_owned()))
+            .map(|r| format!("iam:{}", r.role_name())),
+    );
+    let rds = aws_sdk_rds::Client::new(&config);
+    let clusters = rds.describe_db_clusters().send().await.expect("clusters");
+    found.extend(
+        clusters
+            .db_clusters()
+            .iter()
+            .filter_map(|c| c.db_cluster_identifier().map(|n| format!("rds-cluster:{n}"))),
+    );
+    let instances = rds.describe_db_instances().send().await.expect("instances");
+    found.extend(
+        instances
+            .db_instances()
+            .iter()
+            .filter_map(|i| i.db_instance_identifier().map(|n| format!("rds-instance:{n}"))),
+    );
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn a_run_interrupted_after_each_action_resumes_to_the_same_state() {
+    let engine = engine().await;
+
+    let reference_account = unique_account_id();
+    let mut reference = account_object(&reference_account, "");
+    let full_plan = engine.plan(&reference).await.expect("plan").diff.plan;
+    converge(&engine, &mut reference).await;
+    let reference_names = AccountNames::new(&reference.id.namespace, &reference.id.name, &reference_account);
+    let expected = inventory(&reference_account, &reference_names).await.len();
+    assert_eq!(expected, 3 + 2 + 1 + 1);
+
+    for stop_after in 1..full_plan.actions.len() {
+        let account = unique_account_id();
+        let mut object = account_object(&account, "");
+        let cut = engine
+            .reconcile(
+                &object,
+                ExecuteOptions {
+                    stop_after_actions: Some(stop_after),
+                },
+            )
+            .await;
+        assert!(cut.error.is_none(), "{:?}", cut.error);
+        assert_eq!(cut.applied.len(), stop_after);
+        assert!(!cut.ready, "a run cut short is not Ready");
+        object.status = Some(cut.status);
+
+        converge(&engine, &mut object).await;
+        let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
+        let found = inventory(&account, &names).await;
+        assert_eq!(found.len(), expected, "after a stop at {stop_after}: {found:?}");
+
+        engine.sessions().counter().reset();
+        engine.reconcile(&object, Default::default()).await;
+        let calls = engine.sessions().counter().snapshot();
+        assert_eq!(calls.writes(), 0, "stop at {stop_after}: {:?}", calls.write_operations());
+    }
+}
