@@ -47,7 +47,11 @@ async fn delete_waits_for_deletion_protection_then_removes_all_but_a_non_empty_b
     let datastore = names.bucket(BucketPurpose::Datastore);
     let s3 = s3_client(&Moto::shared().account_config(&account).await);
     // Our policy denies plain HTTP, and moto enforces it; moto only speaks HTTP, so lift it to upload.
-    s3.delete_bucket_policy().bucket(&datastore).send().await.expect("lift policy");
+    s3.delete_bucket_policy()
+        .bucket(&datastore)
+        .send()
+        .await
+        .expect("lift policy");
     s3.put_object()
         .bucket(&datastore)
         .key("uploads/report.csv")
@@ -59,7 +63,11 @@ async fn delete_waits_for_deletion_protection_then_removes_all_but_a_non_empty_b
     let waiting: Deleted = engine.delete(&object).await;
     assert!(!waiting.finished);
     assert_eq!(waiting.reason().as_str(), "Deleting");
-    assert!(waiting.message().contains("spec.database.deletionProtection: false"), "{}", waiting.message());
+    assert!(
+        waiting.message().contains("spec.database.deletionProtection: false"),
+        "{}",
+        waiting.message()
+    );
     assert!(waiting.deleted.is_empty(), "nothing goes while the database must stay");
     assert!(cluster_exists(&account, &names.db_cluster()).await);
 
@@ -79,8 +87,15 @@ async fn delete_waits_for_deletion_protection_then_removes_all_but_a_non_empty_b
         ]
     );
     assert_eq!(done.kept.len(), 1);
-    assert!(done.kept[0].contains(&datastore) && done.kept[0].contains("not empty"), "{:?}", done.kept);
-    assert!(bucket_exists(&account, &datastore).await, "a bucket with objects is never emptied");
+    assert!(
+        done.kept[0].contains(&datastore) && done.kept[0].contains("not empty"),
+        "{:?}",
+        done.kept
+    );
+    assert!(
+        bucket_exists(&account, &datastore).await,
+        "a bucket with objects is never emptied"
+    );
     assert!(!bucket_exists(&account, &names.bucket(BucketPurpose::Workspace)).await);
     assert!(!cluster_exists(&account, &names.db_cluster()).await);
 }

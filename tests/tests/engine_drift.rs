@@ -37,7 +37,11 @@ async fn out_of_band_changes_are_corrected_and_listed_as_drift() {
         .bucket(names.bucket(BucketPurpose::Workspace))
         .server_side_encryption_configuration(
             ServerSideEncryptionConfiguration::builder()
-                .rules(ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(kms).build())
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(kms)
+                        .build(),
+                )
                 .build()
                 .expect("sse config"),
         )
@@ -97,8 +101,16 @@ async fn out_of_band_changes_are_corrected_and_listed_as_drift() {
     engine.sessions().counter().reset();
     let after = engine.reconcile(&object, Default::default()).await;
     let calls = engine.sessions().counter().snapshot();
-    assert_eq!(calls.writes(), 0, "corrected drift came back: {:?}", calls.write_operations());
-    assert!(after.status.drift.is_empty(), "drift lists what the last pass corrected");
+    assert_eq!(
+        calls.writes(),
+        0,
+        "corrected drift came back: {:?}",
+        calls.write_operations()
+    );
+    assert!(
+        after.status.drift.is_empty(),
+        "drift lists what the last pass corrected"
+    );
 }
 
 #[tokio::test]

@@ -30,9 +30,15 @@ async fn two_accounts_reached_through_assume_role_stay_separate() {
     let in_first = buckets_in(first.clone()).await;
     let in_second = buckets_in(second.clone()).await;
     assert!(in_first.contains(&names_a.bucket(BucketPurpose::Shared)));
-    assert!(!in_first.contains(&names_b.bucket(BucketPurpose::Shared)), "{in_first:?}");
+    assert!(
+        !in_first.contains(&names_b.bucket(BucketPurpose::Shared)),
+        "{in_first:?}"
+    );
     assert!(in_second.contains(&names_b.bucket(BucketPurpose::Shared)));
-    assert!(!in_second.contains(&names_a.bucket(BucketPurpose::Shared)), "{in_second:?}");
+    assert!(
+        !in_second.contains(&names_a.bucket(BucketPurpose::Shared)),
+        "{in_second:?}"
+    );
 }
 
 #[tokio::test]
@@ -53,7 +59,10 @@ async fn credentials_for_another_account_are_refused_before_any_write() {
     assert_eq!(calls.writes(), 0);
     assert_eq!(calls.total(), 1, "only sts:GetCallerIdentity: {calls:?}");
     let synced = conditions::find(&pass.status.conditions, SYNCED).expect("Synced");
-    assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("False", "AccountMismatch"));
+    assert_eq!(
+        (synced.status.as_str(), synced.reason.as_str()),
+        ("False", "AccountMismatch")
+    );
 }
 
 #[tokio::test]
@@ -73,6 +82,9 @@ async fn an_invalid_spec_makes_no_aws_call_and_names_the_field() {
     assert!(fields.contains(&"spec.roleArn"), "{fields:?}");
     assert!(fields.iter().any(|f| f.starts_with("spec.database")), "{fields:?}");
     let synced = conditions::find(&pass.status.conditions, SYNCED).expect("Synced");
-    assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("False", "InvalidSpec"));
+    assert_eq!(
+        (synced.status.as_str(), synced.reason.as_str()),
+        ("False", "InvalidSpec")
+    );
     assert!(synced.message.contains("spec.roleArn"));
 }

@@ -10,7 +10,11 @@ use dataplatform_tests::{Moto, account_object, converge, create_bucket, engine, 
 async fn bucket_tags(account: &str, bucket: &str) -> Vec<(String, String)> {
     let s3 = s3_client(&Moto::shared().account_config(account).await);
     match s3.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(t) => t.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
+        Ok(t) => t
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect(),
         Err(_) => vec![],
     }
 }
@@ -31,8 +35,16 @@ async fn a_bucket_under_our_name_without_our_tag_is_a_conflict_and_nothing_is_wr
         panic!("expected a Conflict, got {:?}", pass.error);
     };
     assert_eq!(conflicts.len(), 1);
-    assert!(conflicts[0].contains(&squatted) && conflicts[0].contains(ADOPT_ANNOTATION), "{conflicts:?}");
-    assert_eq!(calls.writes(), 0, "a conflict writes nothing: {:?}", calls.write_operations());
+    assert!(
+        conflicts[0].contains(&squatted) && conflicts[0].contains(ADOPT_ANNOTATION),
+        "{conflicts:?}"
+    );
+    assert_eq!(
+        calls.writes(),
+        0,
+        "a conflict writes nothing: {:?}",
+        calls.write_operations()
+    );
     let synced = conditions::find(&pass.status.conditions, SYNCED).expect("Synced");
     assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("False", "Conflict"));
     assert!(bucket_tags(&account, &squatted).await.is_empty());
@@ -51,7 +63,10 @@ async fn the_adopt_annotation_takes_the_resource_over_by_tagging_it() {
     converge(&engine, &mut object).await;
     let tags = bucket_tags(&account, &existing).await;
     assert!(
-        tags.contains(&(OWNER_TAG.to_owned(), format!("{}/{}", object.id.namespace, object.id.name))),
+        tags.contains(&(
+            OWNER_TAG.to_owned(),
+            format!("{}/{}", object.id.namespace, object.id.name)
+        )),
         "{tags:?}"
     );
 }
@@ -71,7 +86,10 @@ async fn observe_only_reports_what_differs_and_writes_nothing() {
     assert_eq!(calls.writes(), 0, "{:?}", calls.write_operations());
     assert_eq!(pass.status.drift, ["s3:workspace.lifecycle"]);
     let synced = conditions::find(&pass.status.conditions, SYNCED).expect("Synced");
-    assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("True", "ObserveOnly"));
+    assert_eq!(
+        (synced.status.as_str(), synced.reason.as_str()),
+        ("True", "ObserveOnly")
+    );
 }
 
 #[tokio::test]

@@ -10,8 +10,17 @@ async fn inventory(account: &str, names: &AccountNames) -> Vec<String> {
     let config = Moto::shared().account_config(account).await;
     let mut found = Vec::new();
     let buckets = s3_client(&config).list_buckets().send().await.expect("list buckets");
-    found.extend(buckets.buckets().iter().filter_map(|b| b.name().map(|n| format!("s3:{n}"))));
-    let roles = aws_sdk_iam::Client::new(&config).list_roles().send().await.expect("list roles");
+    found.extend(
+        buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(|n| format!("s3:{n}"))),
+    );
+    let roles = aws_sdk_iam::Client::new(&config)
+        .list_roles()
+        .send()
+        .await
+        .expect("list roles");
     found.extend(
         roles
             .roles()
@@ -74,6 +83,11 @@ async fn a_run_interrupted_after_each_action_resumes_to_the_same_state() {
         engine.sessions().counter().reset();
         engine.reconcile(&object, Default::default()).await;
         let calls = engine.sessions().counter().snapshot();
-        assert_eq!(calls.writes(), 0, "stop at {stop_after}: {:?}", calls.write_operations());
+        assert_eq!(
+            calls.writes(),
+            0,
+            "stop at {stop_after}: {:?}",
+            calls.write_operations()
+        );
     }
 }

@@ -70,6 +70,19 @@ impl Action {
     }
 }
 
+impl Action {
+    /// One line: what happens to which resource (the fields, for an update).
+    pub fn summary(&self) -> String {
+        match self.kind {
+            ActionKind::Update => {
+                let fields: Vec<&str> = self.changes.iter().map(|c| c.field.as_str()).collect();
+                format!("~ update {} ({}): {}", self.resource, self.name, fields.join(", "))
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
@@ -190,6 +203,12 @@ impl Plan {
 
     pub fn writes(&self) -> usize {
         self.actions.iter().map(|a| a.ops.len()).sum()
+    }
+}
+
+impl Plan {
+    pub fn count(&self, kind: ActionKind) -> usize {
+        self.actions.iter().filter(|a| a.kind == kind).count()
     }
 }
 

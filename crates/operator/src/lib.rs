@@ -1,5 +1,6 @@
-//! The `dataplatform-operator` binary's pieces, as a library so tests can reach them.
+//! The dataplatform-operator binary's library: CRD rendering, manifest loading, and the `plan` and
+//! `apply` commands over the engine.
 
+pub mod cli;
 pub mod crds;
 pub mod manifests;
-pub mod plan_preview;

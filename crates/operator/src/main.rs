@@ -2,7 +2,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use dataplatform_operator::{crds, manifests, plan_preview};
+use dataplatform_operator::cli::{self, AwsArgs};
+use dataplatform_operator::{crds, manifests};
 
 /// Runs a multi-account AWS data platform from two Kubernetes custom resources.
 #[derive(Parser)]
@@ -10,6 +11,16 @@ use dataplatform_operator::{crds, manifests, plan_preview};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(clap::Args)]
+struct ManifestArgs {
+    /// Manifest files or directories of them.
+    #[arg(short = 'f', long = "filename", required = true)]
+    paths: Vec<PathBuf>,
+    /// Namespace for objects that name none.
+    #[arg(short = 'n', long, default_value = "default")]
+    namespace: String,
 }
 
 #[derive(Subcommand)]
@@ -20,20 +31,29 @@ enum Command {
         #[arg(long)]
         write_dir: Option<PathBuf>,
     },
-    /// Show what the operator would manage for the manifests in files or directories.
+    /// Compare the manifests with AWS and print what `apply` would change. Makes no change.
+    /// Exits 0 when there is nothing to do, 2 when there are changes, 1 on errors.
     Plan {
-        /// Manifest files or directories of them.
-        #[arg(short = 'f', long = "filename", required = true)]
-        paths: Vec<PathBuf>,
-        /// Namespace for objects that name none.
-        #[arg(short = 'n', long, default_value = "default")]
-        namespace: String,
+        #[command(flatten)]
+        manifests: ManifestArgs,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Make AWS match the manifests, printing each action and a table of the result.
+    Apply {
+        #[command(flatten)]
+        manifests: ManifestArgs,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
@@ -48,23 +68,36 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&format!("writing the CRDs to {}: {e}", dir.display())),
         },
-        Command::Plan { paths, namespace } => {
-            let manifests = match manifests::load(&paths, &namespace) {
-                Ok(m) => m,
-                Err(e) => return fail(&e.to_string()),
-            };
-            println!("Preview (names only): comparing with AWS arrives with the account engine.\n");
-            match plan_preview::render(&manifests) {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(text) => {
-                    print!("{text}");
-                    fail("some manifests are invalid; see InvalidSpec above")
-                }
-            }
+        Command::Plan { manifests, aws } => run_against_aws(manifests, aws, Mode::Plan),
+        Command::Apply { manifests, aws } => run_against_aws(manifests, aws, Mode::Apply),
+    }
+}
+
+enum Mode {
+    Plan,
+    Apply,
+}
+
+fn run_against_aws(manifest_args: ManifestArgs, aws: AwsArgs, mode: Mode) -> ExitCode {
+    let manifests = match manifests::load(&manifest_args.paths, &manifest_args.namespace) {
+        Ok(m) => m,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("starting the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        let engine = aws.engine().await;
+        let mut out = std::io::stdout().lock();
+        match mode {
+            Mode::Plan => cli::plan(&engine, &manifests, &mut out).await,
+            Mode::Apply => cli::apply(&engine, &manifests, &mut out).await,
         }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(&format!("writing the output: {e}")),
     }
 }
 

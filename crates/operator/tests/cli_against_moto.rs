@@ -1,0 +1,61 @@
+//! `plan` and `apply` on the examples against moto, as the README's demo runs them.
+
+use std::process::{Command, Output};
+
+use dataplatform_tests::Moto;
+
+fn operator(args: &[&str], endpoint_env: Option<&str>) -> Output {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"));
+    command
+        .args(args)
+        .args(["-f", examples])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "eu-west-2")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE");
+    if let Some(endpoint) = endpoint_env {
+        command.env("AWS_ENDPOINT_URL", endpoint);
+    }
+    command.output().expect("run dataplatform-operator")
+}
+
+fn stdout(output: &Output) -> String {
+    format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
+    let endpoint = Moto::start().expect("own moto: the examples use fixed account ids");
+    let endpoint = endpoint.endpoint().to_owned();
+
+    // The SDK's standard variable alone reaches moto.
+    let before = operator(&["plan"], Some(&endpoint));
+    let text = stdout(&before);
+    assert_eq!(before.status.code(), Some(2), "changes pending: exit 2\n{text}");
+    assert!(text.contains("+ create s3:workspace (camden-workspace-"), "{text}");
+    assert!(text.contains("+ create rds:cluster (region-"), "{text}");
+    assert!(text.contains("Plan: 14 to create, 0 to update, 0 to delete."), "{text}");
+
+    let applied = operator(&["apply", "--aws-endpoint-url", &endpoint], None);
+    let text = stdout(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("la-camden/camden: + create s3:shared (camden-shared-"),
+        "{text}"
+    );
+    assert!(text.contains("... done"), "{text}");
+    let table = text.split("ACCOUNT").nth(1).expect("a table at the end");
+    assert!(table.contains("PART") && table.contains("STATE"), "{text}");
+    assert!(table.contains("la-camden/camden   storage   created"), "{text}");
+
+    let after = operator(&["plan", "--aws-endpoint-url", &endpoint], None);
+    let text = stdout(&after);
+    assert_eq!(after.status.code(), Some(0), "nothing to do: exit 0\n{text}");
+    assert!(text.contains("Plan: 0 to create, 0 to update, 0 to delete."), "{text}");
+}
