@@ -7,6 +7,7 @@ pub mod calls;
 pub mod error;
 pub mod iam;
 pub mod rds;
+pub mod recorder;
 pub mod retry;
 pub mod s3;
 pub mod session;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -29,6 +30,8 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
     pub budget: BudgetConfig,
     pub retry: RetryPolicy,
+    /// Added to every client, e.g. the benchmark's request recorder.
+    pub interceptors: Vec<SharedInterceptor>,
 }
 
 /// Which account to reach and how.
@@ -111,6 +114,7 @@ impl Sessions {
             budget,
             self.settings.retry,
             self.counter.clone(),
+            &self.settings.interceptors,
         ));
         sessions.insert(target.clone(), session.clone());
         session
@@ -158,26 +162,25 @@ impl AccountSession {
         budget: Arc<AccountBudget>,
         retry: RetryPolicy,
         counter: CallCounter,
+        interceptors: &[SharedInterceptor],
     ) -> Self {
+        let mut interceptors = interceptors.to_vec();
+        interceptors.push(SharedInterceptor::new(counter));
         let custom_endpoint = config.endpoint_url().is_some();
-        let s3 = aws_sdk_s3::config::Builder::from(config)
+        let mut s3 = aws_sdk_s3::config::Builder::from(config)
             // Custom endpoints (moto, LocalStack) serve buckets by path, not by virtual host.
             .force_path_style(custom_endpoint)
-            .retry_config(RetryConfig::disabled())
-            .interceptor(counter.clone())
-            .build();
-        let iam = aws_sdk_iam::config::Builder::from(config)
-            .retry_config(RetryConfig::disabled())
-            .interceptor(counter.clone())
-            .build();
-        let rds = aws_sdk_rds::config::Builder::from(config)
-            .retry_config(RetryConfig::disabled())
-            .interceptor(counter.clone())
-            .build();
-        let sts = aws_sdk_sts::config::Builder::from(config)
-            .retry_config(RetryConfig::disabled())
-            .interceptor(counter)
-            .build();
+            .retry_config(RetryConfig::disabled());
+        let mut iam = aws_sdk_iam::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        let mut rds = aws_sdk_rds::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        let mut sts = aws_sdk_sts::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        for interceptor in interceptors {
+            s3.push_interceptor(interceptor.clone());
+            iam.push_interceptor(interceptor.clone());
+            rds.push_interceptor(interceptor.clone());
+            sts.push_interceptor(interceptor);
+        }
+        let (s3, iam, rds, sts) = (s3.build(), iam.build(), rds.build(), sts.build());
         Self {
             target,
             s3: aws_sdk_s3::Client::from_conf(s3),

@@ -1,6 +1,7 @@
 //! The dataplatform-operator binary's library: CRD rendering, manifest loading, and the `plan` and
 //! `apply` commands over the engine.
 
+pub mod bench;
 pub mod cli;
 pub mod crds;
 pub mod manifests;

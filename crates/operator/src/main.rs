@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use dataplatform_operator::cli::{self, AwsArgs};
-use dataplatform_operator::{crds, manifests};
+use dataplatform_operator::{bench, crds, manifests};
 
 /// Runs a multi-account AWS data platform from two Kubernetes custom resources.
 #[derive(Parser)]
@@ -46,6 +46,14 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Benchmark against a local endpoint (moto): converge N accounts, then a steady-state pass,
+    /// with calls per account, peak RSS and the endpoint's own time for the same requests.
+    Bench {
+        #[command(flatten)]
+        bench: bench::BenchArgs,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,6 +78,13 @@ fn main() -> ExitCode {
         },
         Command::Plan { manifests, aws } => run_against_aws(manifests, aws, Mode::Plan),
         Command::Apply { manifests, aws } => run_against_aws(manifests, aws, Mode::Apply),
+        Command::Bench { bench, aws } => match runtime() {
+            Ok(runtime) => match runtime.block_on(bench::run(&bench, &aws)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            },
+            Err(e) => fail(&e),
+        },
     }
 }
 
@@ -83,9 +98,9 @@ fn run_against_aws(manifest_args: ManifestArgs, aws: AwsArgs, mode: Mode) -> Exi
         Ok(m) => m,
         Err(e) => return fail(&e.to_string()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => return fail(&format!("starting the async runtime: {e}")),
+        Err(e) => return fail(&e),
     };
     let result = runtime.block_on(async {
         let engine = aws.engine().await;
@@ -99,6 +114,13 @@ fn run_against_aws(manifest_args: ManifestArgs, aws: AwsArgs, mode: Mode) -> Exi
         Ok(code) => ExitCode::from(code),
         Err(e) => fail(&format!("writing the output: {e}")),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the async runtime: {e}"))
 }
 
 fn fail(message: &str) -> ExitCode {
