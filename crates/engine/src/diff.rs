@@ -550,3 +550,139 @@ mod tests {
         assert!(!version_newer("16.6", "16.8"), "AWS's own minor upgrade is not drift");
     }
 }
+
+#[cfg(test)]
+mod owned_fields_only {
+    use std::collections::BTreeMap;
+
+    use dataplatform_aws::iam::RoleObservation;
+    use dataplatform_aws::rds::{ClusterObservation, InstanceObservation};
+    use dataplatform_aws::s3::{BucketObservation, Lifecycle, PublicAccessBlock, Versioning};
+    use serde_json::json;
+
+    use super::*;
+    use crate::desired::ObjectId;
+    use crate::status::readiness;
+
+    fn desired() -> DesiredAccount {
+        let spec = serde_json::from_value(json!({"accountId": "111111111111", "region": "eu-west-2"})).expect("spec");
+        DesiredAccount::new(
+            &ObjectId {
+                namespace: "ns".into(),
+                name: "camden".into(),
+            },
+            &spec,
+        )
+    }
+
+    /// What AWS would hold after our own creation, plus what AWS and people add on their own.
+    fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> ObservedAccount {
+        let mut tags = desired.tags.clone();
+        tags.insert("aws:cloudformation:stack-name".into(), "someone-elses".into());
+        let by_hand = json!({"Sid": "HandWritten", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+                             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*"});
+        ObservedAccount {
+            buckets: desired
+                .buckets
+                .iter()
+                .map(|b| {
+                    Some(BucketObservation {
+                        name: b.name.clone(),
+                        tags: tags.clone(),
+                        encryption: Some(b.encryption.clone()),
+                        versioning: Versioning::Enabled,
+                        public_access_block: PublicAccessBlock::ALL_BLOCKED,
+                        ownership: Some(BUCKET_OWNER_ENFORCED.into()),
+                        policy: Some(policy::document(vec![by_hand.clone(), b.tls_statement.clone()]).to_string()),
+                        lifecycle: Lifecycle::default().with_ours(b.expiration),
+                    })
+                })
+                .collect(),
+            roles: desired
+                .roles
+                .iter()
+                .map(|r| {
+                    Some(RoleObservation {
+                        name: r.name.clone(),
+                        arn: r.arn("aws", "111111111111"),
+                        trust_policy: r.trust_policy.to_string(),
+                        tags: tags.clone(),
+                        inline_policy: Some(r.inline_policy.to_string()),
+                    })
+                })
+                .collect(),
+            cluster: desired.database.as_ref().map(|db| {
+                let mut settings = db.settings.clone();
+                settings.engine_version = "16.8".into();
+                ClusterObservation {
+                    identifier: db.cluster.clone(),
+                    arn: format!("arn:aws:rds:eu-west-2:111111111111:cluster:{}", db.cluster),
+                    status: cluster_status.into(),
+                    settings,
+                    endpoint: Some("db.example".into()),
+                    port: Some(5432),
+                    secret_arn: Some("arn:aws:secretsmanager:eu-west-2:111111111111:secret:rds!cluster-1".into()),
+                    tags: tags.clone(),
+                }
+            }),
+            instance: desired.database.as_ref().map(|db| InstanceObservation {
+                identifier: db.instance.clone(),
+                arn: "arn:aws:rds:eu-west-2:111111111111:db:x".into(),
+                status: "available".into(),
+                tags: BTreeMap::from([(OWNER_TAG.to_owned(), desired.owner.clone())])
+                    .into_iter()
+                    .chain(tags.clone())
+                    .collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn extra_tags_statements_and_a_newer_minor_version_are_not_drift() {
+        let desired = desired();
+        let diff = diff(&desired, &matching_with_extras(&desired, "available"), false);
+        assert!(diff.plan.is_empty(), "{}", diff.plan);
+        assert!(diff.conflicts.is_empty() && diff.waiting.is_empty());
+    }
+
+    #[test]
+    fn a_policy_change_keeps_the_hand_written_statement() {
+        let desired = desired();
+        let mut observed = matching_with_extras(&desired, "available");
+        let shared = observed.buckets[2].as_mut().expect("shared");
+        shared.policy = Some(
+            policy::document(vec![
+                json!({"Sid": "HandWritten", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "x"}),
+            ])
+            .to_string(),
+        );
+        let diff = diff(&desired, &observed, false);
+        let [action] = diff.plan.actions.as_slice() else {
+            panic!("one action expected: {}", diff.plan);
+        };
+        let Some(Op::PutBucketPolicy { document, .. }) = action.ops.first() else {
+            panic!("a policy write expected: {:?}", action.ops);
+        };
+        assert!(
+            document.contains("HandWritten") && document.contains(DENY_INSECURE_TRANSPORT_SID),
+            "{document}"
+        );
+    }
+
+    #[test]
+    fn ready_waits_for_the_cluster_to_be_available() {
+        let desired = desired();
+        let observed = matching_with_extras(&desired, "creating");
+        let diff = diff(&desired, &observed, false);
+        let state = readiness(&desired, &observed, &diff.plan, &diff.waiting);
+        assert!(!state.is_ready());
+        assert!(state.creating, "a cluster still creating reports Creating");
+        assert!(
+            state.pending.iter().any(|p| p.contains("rds:cluster is creating")),
+            "{:?}",
+            state.pending
+        );
+        let available = matching_with_extras(&desired, "available");
+        assert!(readiness(&desired, &available, &Plan::default(), &[]).is_ready());
+    }
+}
