@@ -11,6 +11,7 @@ use dataplatform_api::{
     PAUSED_ANNOTATION, annotation_is_true,
 };
 use dataplatform_aws::{AccountSession, AccountTarget, Sessions};
+use tracing::Instrument;
 
 use crate::desired::{DesiredAccount, ObjectId};
 use crate::diff::{Diff, diff};
@@ -146,15 +147,15 @@ impl Engine {
                 requeue_after: None,
             };
         }
+        // Every log line of the pass (adapters and executor included) carries the object and account.
         let span = tracing::info_span!("reconcile", object = %object.id, account = %object.spec.account_id);
-        let _entered = span.enter();
-        let plan = match self.plan(object).await {
+        let plan = match self.plan(object).instrument(span.clone()).await {
             Ok(plan) => plan,
-            Err(error) => return failed(status, error, vec![], vec![]),
+            Err(error) => return failed(object, status, error, vec![], vec![]),
         };
         if !plan.diff.conflicts.is_empty() {
             let error = ReconcileError::Conflict(plan.diff.conflicts.clone());
-            return failed(status, error, vec![], plan.diff.plan.actions);
+            return failed(object, status, error, vec![], plan.diff.plan.actions);
         }
 
         if object.spec.management_policy == ManagementPolicy::ObserveOnly {
@@ -192,13 +193,15 @@ impl Engine {
         }
 
         let drift_counts = object.spec_unchanged();
-        let executed = execute(&plan.session, plan.diff.plan.actions.clone(), options, on_done).await;
+        let executed = execute(&plan.session, plan.diff.plan.actions.clone(), options, on_done)
+            .instrument(span)
+            .await;
         let applied = Plan {
             actions: executed.done.clone(),
         };
         let not_applied: Vec<Action> = plan.diff.plan.actions[executed.done.len()..].to_vec();
         if let Some((_, error)) = executed.failed {
-            return failed(status, ReconcileError::Aws(error), executed.done, not_applied);
+            return failed(object, status, ReconcileError::Aws(error), executed.done, not_applied);
         }
         let drift = if drift_counts {
             applied.actions.iter().flat_map(|a| a.changed_fields()).collect()
@@ -229,8 +232,14 @@ impl Engine {
     }
 }
 
-fn failed(status: StatusBuilder, error: ReconcileError, applied: Vec<Action>, not_applied: Vec<Action>) -> Reconciled {
-    tracing::warn!(reason = %error.reason(), %error, "reconcile failed");
+fn failed(
+    object: &AccountObject,
+    status: StatusBuilder,
+    error: ReconcileError,
+    applied: Vec<Action>,
+    not_applied: Vec<Action>,
+) -> Reconciled {
+    tracing::warn!(object = %object.id, account = %object.spec.account_id, reason = %error.reason(), %error, "reconcile failed");
     Reconciled {
         status: status.failed(&error),
         applied,
