@@ -6,6 +6,8 @@ use dataplatform_api::conditions::Reason;
 use dataplatform_api::{DeletionPolicy, ManagementPolicy, OWNER_TAG};
 use std::collections::BTreeMap;
 
+use dataplatform_aws::rds::InstanceObservation;
+
 use crate::desired::DesiredAccount;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
@@ -128,6 +130,17 @@ fn delete_action(part: Part, resource: &str, name: &str, ops: Vec<Op>) -> Action
     }
 }
 
+fn delete_instance(instance: &InstanceObservation) -> Action {
+    delete_action(
+        Part::Database,
+        "rds:instance",
+        &instance.identifier,
+        vec![Op::DeleteDbInstance {
+            instance: instance.identifier.clone(),
+        }],
+    )
+}
+
 /// The deletions, in dependency order, of resources that carry our owner tag; resources of others
 /// are left alone. Pushes onto `deleted.waiting` what blocks the database.
 fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, deleted: &mut Deleted) -> Vec<Action> {
@@ -148,14 +161,7 @@ fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, delete
             ));
         } else {
             if let Some(instance) = instance.filter(|i| i.status != "deleting") {
-                actions.push(delete_action(
-                    Part::Database,
-                    "rds:instance",
-                    &instance.identifier,
-                    vec![Op::DeleteDbInstance {
-                        instance: instance.identifier.clone(),
-                    }],
-                ));
+                actions.push(delete_instance(instance));
             }
             if cluster.status == "deleting" {
                 deleted
@@ -179,14 +185,7 @@ fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, delete
             }
         }
     } else if let Some(instance) = instance {
-        actions.push(delete_action(
-            Part::Database,
-            "rds:instance",
-            &instance.identifier,
-            vec![Op::DeleteDbInstance {
-                instance: instance.identifier.clone(),
-            }],
-        ));
+        actions.push(delete_instance(instance));
     }
     if !deleted.waiting.is_empty() {
         // Nothing after the database goes while it stays.
