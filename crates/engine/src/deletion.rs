@@ -12,7 +12,7 @@ use crate::desired::DesiredAccount;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
 use crate::observe::ObservedAccount;
-use crate::plan::{Action, ActionKind, Op, Part};
+use crate::plan::{Action, Op, Part};
 use crate::reconcile::{AccountObject, Engine, PROGRESS_REQUEUE};
 
 #[derive(Debug, Default)]
@@ -119,19 +119,8 @@ fn ours(tags: &BTreeMap<String, String>, owner: &str) -> bool {
     tags.get(OWNER_TAG).is_some_and(|v| v == owner)
 }
 
-fn delete_action(part: Part, resource: &str, name: &str, ops: Vec<Op>) -> Action {
-    Action {
-        part,
-        resource: resource.to_owned(),
-        name: name.to_owned(),
-        kind: ActionKind::Delete,
-        changes: vec![],
-        ops,
-    }
-}
-
 fn delete_instance(instance: &InstanceObservation) -> Action {
-    delete_action(
+    Action::delete(
         Part::Database,
         "rds:instance",
         &instance.identifier,
@@ -181,7 +170,7 @@ fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, delete
                 ops.push(Op::DeleteDbCluster {
                     cluster: cluster.identifier.clone(),
                 });
-                actions.push(delete_action(Part::Database, "rds:cluster", &cluster.identifier, ops));
+                actions.push(Action::delete(Part::Database, "rds:cluster", &cluster.identifier, ops));
             }
         }
     } else if let Some(instance) = instance {
@@ -194,9 +183,9 @@ fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, delete
 
     for (role, seen) in desired.roles.iter().zip(&observed.roles) {
         if let Some(seen) = seen.as_ref().filter(|r| ours(&r.tags, owner)) {
-            actions.push(delete_action(
+            actions.push(Action::delete(
                 Part::Identity,
-                &format!("iam:{}", role.kind.label()),
+                format!("iam:{}", role.kind.label()),
                 &seen.name,
                 vec![Op::DeleteRole {
                     role: seen.name.clone(),
@@ -206,9 +195,9 @@ fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, delete
     }
     for (bucket, seen) in desired.buckets.iter().zip(&observed.buckets) {
         if let Some(seen) = seen.as_ref().filter(|b| ours(&b.tags, owner)) {
-            actions.push(delete_action(
+            actions.push(Action::delete(
                 Part::Storage,
-                &format!("s3:{}", bucket.purpose.as_str()),
+                format!("s3:{}", bucket.purpose.as_str()),
                 &seen.name,
                 vec![Op::DeleteBucket {
                     bucket: seen.name.clone(),

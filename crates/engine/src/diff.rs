@@ -54,6 +54,22 @@ struct Outcome {
     waiting: Option<String>,
 }
 
+impl Outcome {
+    fn create(action: Action) -> Self {
+        Self {
+            action: Some(action),
+            ..Default::default()
+        }
+    }
+
+    fn conflict(message: String) -> Self {
+        Self {
+            conflict: Some(message),
+            ..Default::default()
+        }
+    }
+}
+
 impl Diff {
     fn add(&mut self, outcome: Outcome) {
         self.plan.actions.extend(outcome.action);
@@ -174,23 +190,10 @@ fn bucket_actions(
                 lifecycle: Lifecycle::default().with_ours(bucket.expiration),
             });
         }
-        return Outcome {
-            action: Some(Action {
-                part: Part::Storage,
-                resource,
-                name,
-                kind: ActionKind::Create,
-                changes: vec![],
-                ops,
-            }),
-            ..Default::default()
-        };
+        return Outcome::create(Action::create(Part::Storage, resource, name, ops));
     };
     if let Err(conflict) = owner.check(&resource, &name, &observed.tags) {
-        return Outcome {
-            conflict: Some(conflict),
-            ..Default::default()
-        };
+        return Outcome::conflict(conflict);
     }
 
     let mut changes = tag_changes(&desired.tags, &observed.tags);
@@ -316,34 +319,26 @@ fn role_actions(
 ) -> Outcome {
     let resource = format!("iam:{}", role.kind.label());
     let Some(observed) = observed else {
-        return Outcome {
-            action: Some(Action {
-                part: Part::Identity,
-                resource,
-                name: role.name.clone(),
-                kind: ActionKind::Create,
-                changes: vec![],
-                ops: vec![
-                    Op::CreateRole {
-                        role: role.name.clone(),
-                        description: role.kind.description().to_owned(),
-                        trust_policy: role.trust_policy.to_string(),
-                        tags: desired.tags.clone(),
-                    },
-                    Op::PutRolePolicy {
-                        role: role.name.clone(),
-                        document: role.inline_policy.to_string(),
-                    },
-                ],
-            }),
-            ..Default::default()
-        };
+        return Outcome::create(Action::create(
+            Part::Identity,
+            resource,
+            role.name.clone(),
+            vec![
+                Op::CreateRole {
+                    role: role.name.clone(),
+                    description: role.kind.description().to_owned(),
+                    trust_policy: role.trust_policy.to_string(),
+                    tags: desired.tags.clone(),
+                },
+                Op::PutRolePolicy {
+                    role: role.name.clone(),
+                    document: role.inline_policy.to_string(),
+                },
+            ],
+        ));
     };
     if let Err(conflict) = owner.check(&resource, &role.name, &observed.tags) {
-        return Outcome {
-            conflict: Some(conflict),
-            ..Default::default()
-        };
+        return Outcome::conflict(conflict);
     }
     let mut changes = tag_changes(&desired.tags, &observed.tags);
     let mut ops = Vec::new();
@@ -404,27 +399,19 @@ fn cluster_actions(
     let resource = "rds:cluster".to_owned();
     let name = database.cluster.clone();
     let Some(observed) = observed else {
-        return Outcome {
-            action: Some(Action {
-                part: Part::Database,
-                resource,
-                name: name.clone(),
-                kind: ActionKind::Create,
-                changes: vec![],
-                ops: vec![Op::CreateDbCluster {
-                    cluster: name,
-                    settings: database.settings.clone(),
-                    tags: desired.tags.clone(),
-                }],
-            }),
-            ..Default::default()
-        };
+        return Outcome::create(Action::create(
+            Part::Database,
+            resource,
+            name.clone(),
+            vec![Op::CreateDbCluster {
+                cluster: name,
+                settings: database.settings.clone(),
+                tags: desired.tags.clone(),
+            }],
+        ));
     };
     if let Err(conflict) = owner.check(&resource, &name, &observed.tags) {
-        return Outcome {
-            conflict: Some(conflict),
-            ..Default::default()
-        };
+        return Outcome::conflict(conflict);
     }
     let mut changes = tag_changes(&desired.tags, &observed.tags);
     let mut ops = Vec::new();
@@ -502,27 +489,19 @@ fn instance_actions(
     let resource = "rds:instance".to_owned();
     let name = database.instance.clone();
     let Some(observed) = observed else {
-        return Outcome {
-            action: Some(Action {
-                part: Part::Database,
-                resource,
-                name: name.clone(),
-                kind: ActionKind::Create,
-                changes: vec![],
-                ops: vec![Op::CreateDbInstance {
-                    instance: name,
-                    cluster: database.cluster.clone(),
-                    tags: desired.tags.clone(),
-                }],
-            }),
-            ..Default::default()
-        };
+        return Outcome::create(Action::create(
+            Part::Database,
+            resource,
+            name.clone(),
+            vec![Op::CreateDbInstance {
+                instance: name,
+                cluster: database.cluster.clone(),
+                tags: desired.tags.clone(),
+            }],
+        ));
     };
     if let Err(conflict) = owner.check(&resource, &name, &observed.tags) {
-        return Outcome {
-            conflict: Some(conflict),
-            ..Default::default()
-        };
+        return Outcome::conflict(conflict);
     }
     let changes = tag_changes(&desired.tags, &observed.tags);
     let ops = if changes.is_empty() {

@@ -71,6 +71,31 @@ impl Action {
 }
 
 impl Action {
+    pub fn create(part: Part, resource: impl Into<String>, name: impl Into<String>, ops: Vec<Op>) -> Self {
+        Self::without_field_changes(part, resource, name, ActionKind::Create, ops)
+    }
+
+    pub fn delete(part: Part, resource: impl Into<String>, name: impl Into<String>, ops: Vec<Op>) -> Self {
+        Self::without_field_changes(part, resource, name, ActionKind::Delete, ops)
+    }
+
+    fn without_field_changes(
+        part: Part,
+        resource: impl Into<String>,
+        name: impl Into<String>,
+        kind: ActionKind,
+        ops: Vec<Op>,
+    ) -> Self {
+        Self {
+            part,
+            resource: resource.into(),
+            name: name.into(),
+            kind,
+            changes: vec![],
+            ops,
+        }
+    }
+
     /// One line: what happens to which resource (the fields, for an update).
     pub fn summary(&self) -> String {
         match self.kind {
