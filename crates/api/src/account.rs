@@ -127,9 +127,19 @@ pub struct DataPlatformAccountSpec {
     #[serde(default)]
     pub database: DatabaseSpec,
 
-    /// ECS services on Fargate, one per entry, keyed by name. The spec owns each service's
-    /// desiredCount (replicas): a desiredCount changed outside the spec, by a person or by ECS
-    /// Service Auto Scaling, is reported as drift and set back.
+    /// ECS services on Fargate, one per entry, keyed by name, all in one ECS cluster of the account
+    /// (capacity providers FARGATE and FARGATE_SPOT). Each runs one container from its own
+    /// task-definition family; a new revision is registered only when what the container runs
+    /// changes, and the last 3 revisions stay registered for rollback. Deployments use the ECS
+    /// circuit breaker with rollback.
+    ///
+    /// The spec owns each service's desiredCount (replicas): a desiredCount changed outside the
+    /// spec, by a person or by ECS Service Auto Scaling, is reported in status.drift and set back on
+    /// the next reconcile. Do not attach an Application Auto Scaling policy to these services; change
+    /// replicas in Git instead (0 scales a service to zero and keeps it defined).
+    ///
+    /// A service removed from this list is scaled to 0 and deleted, and its task definitions are
+    /// deregistered.
     #[x_kube(
         validation = Rule::new("self.all(s, self.exists_one(o, o.name == s.name))")
             .message("spec.services[].name must be unique: two services share a name"),
@@ -142,6 +152,26 @@ pub struct DataPlatformAccountSpec {
     /// Organisation tier only: ECR repositories that every managed Child account may pull from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<RegistrySpec>,
+
+    /// Where container output goes. Absent (the default): nowhere, and the operator creates no
+    /// CloudWatch Logs group, so an account costs nothing in CloudWatch. To keep the output, set
+    /// logging.logGroup: every service then logs to that group with the awslogs driver (stream
+    /// prefix = service name). ECS creates the group on the first task start if it does not
+    /// exist, without expiry; create it beforehand to choose its retention and encryption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<LoggingSpec>,
+}
+
+/// Container logs in CloudWatch Logs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggingSpec {
+    /// CloudWatch Logs group name, e.g. /dataplatform/tenant-a. The task-execution role may write
+    /// to this group only.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::LOG_GROUP))
+        .message("spec.logging.logGroup must be 1-512 characters of letters, digits and _-./#"))]
+    #[schemars(length(min = 1, max = 512))]
+    pub log_group: String,
 }
 
 /// Child (a tenant account) or Organisation (the central account).
@@ -321,8 +351,11 @@ pub struct ServiceSpec {
     #[serde(default)]
     pub capacity: Capacity,
 
-    /// Inject the database host, port and name as environment variables and the Secrets Manager
-    /// master secret as an ECS secret (never its value).
+    /// Connect the container to the account's database: the operator sets DAGSTER_PG_HOST,
+    /// DAGSTER_PG_PORT, DAGSTER_PG_DB and DAGSTER_PG_USERNAME, and DAGSTER_PG_PASSWORD as an ECS
+    /// secret read from the Secrets Manager master secret at task start (its value never appears
+    /// in the task definition). These names may not also be set in env. The service is created
+    /// once the database reports its endpoint.
     #[serde(default)]
     pub database_access: bool,
 }

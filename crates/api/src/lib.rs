@@ -12,7 +12,7 @@ pub mod validation;
 
 pub use account::{
     Capacity, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, DatabaseSpec, DeletionPolicy,
-    ManagementPolicy, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec, Tier,
+    LoggingSpec, ManagementPolicy, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec, Tier,
 };
 pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};
 pub use meta::{

@@ -146,6 +146,21 @@ impl GrantNames {
 }
 
 /// Every Sid a grant owns starts with this; statements without it are never touched.
+/// Environment variables `databaseAccess: true` sets (Dagster's own names for its PostgreSQL
+/// settings), and the one it injects as an ECS secret from the master secret's `password` key.
+pub const DATABASE_HOST_ENV: &str = "DAGSTER_PG_HOST";
+pub const DATABASE_PORT_ENV: &str = "DAGSTER_PG_PORT";
+pub const DATABASE_NAME_ENV: &str = "DAGSTER_PG_DB";
+pub const DATABASE_USERNAME_ENV: &str = "DAGSTER_PG_USERNAME";
+pub const DATABASE_PASSWORD_SECRET: &str = "DAGSTER_PG_PASSWORD";
+pub const DATABASE_VARIABLES: [&str; 5] = [
+    DATABASE_HOST_ENV,
+    DATABASE_PORT_ENV,
+    DATABASE_NAME_ENV,
+    DATABASE_USERNAME_ENV,
+    DATABASE_PASSWORD_SECRET,
+];
+
 pub const GRANT_SID_PREFIX: &str = "DataPlatformGrant";
 /// Sid of the statement that denies non-TLS access to every bucket.
 pub const DENY_INSECURE_TRANSPORT_SID: &str = "DataPlatformDenyInsecureTransport";

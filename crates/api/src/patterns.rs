@@ -13,6 +13,7 @@ pub const SECURITY_GROUP_ID: &str = "^sg-[0-9a-f]{8,17}$";
 pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 pub const ENV_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]{0,254}$";
+pub const LOG_GROUP: &str = "^[A-Za-z0-9_./#-]{1,512}$";
 pub const ECR_REPOSITORY: &str = "^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$";
 pub const PRINCIPAL_ARN: &str =
     "^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]+|user/[A-Za-z0-9+=,.@_/-]+)$";

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use crate::account::{DataPlatformAccountSpec, Tier};
 use crate::grant::SharedBucketGrantSpec;
 use crate::meta::OWNER_TAG;
+use crate::names::DATABASE_VARIABLES;
 use crate::patterns::{self, matches};
 
 /// One thing wrong with a spec.
@@ -122,6 +123,14 @@ impl DataPlatformAccountSpec {
         self.validate_database(&mut p);
         self.validate_services(&mut p);
         self.validate_registry(&mut p);
+        if let Some(logging) = &self.logging {
+            p.check_format(
+                "spec.logging.logGroup",
+                &logging.log_group,
+                patterns::LOG_GROUP,
+                "a CloudWatch Logs group name (1-512 characters of letters, digits and _-./#)",
+            );
+        }
         p.finish()
     }
 
@@ -269,6 +278,17 @@ impl DataPlatformAccountSpec {
                     patterns::ENV_NAME,
                     "an environment variable name (letters, digits, '_', not starting with a digit)",
                 );
+            }
+            if service.database_access {
+                for name in DATABASE_VARIABLES
+                    .iter()
+                    .filter(|name| service.env.contains_key(**name))
+                {
+                    p.add(
+                        format!("{at}.env[{name}]"),
+                        "is set by databaseAccess: true; remove it from env, or set databaseAccess: false to wire the database yourself",
+                    );
+                }
             }
             if service.database_access && !self.database.enabled {
                 p.add(

@@ -134,6 +134,8 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "DBInstanceNotFoundFault",
         "ClusterNotFoundException",
         "ServiceNotFoundException",
+        "InvalidSubnetID.NotFound",
+        "InvalidGroup.NotFound",
         "RepositoryNotFoundException",
         "RepositoryPolicyNotFoundException",
         "NotFoundException",
@@ -195,6 +197,10 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "InvalidDBInstanceStateFault",
         "RepositoryAlreadyExistsException",
         "ResourceInUseException",
+        "ClusterContainsServicesException",
+        "ClusterContainsTasksException",
+        "ServiceNotActiveException",
+        "UpdateInProgressException",
         "ConflictException",
     ];
     const RETRYABLE: &[&str] = &[

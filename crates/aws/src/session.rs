@@ -149,6 +149,8 @@ pub struct AccountSession {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) rds: aws_sdk_rds::Client,
+    pub(crate) ecs: aws_sdk_ecs::Client,
+    pub(crate) ec2: aws_sdk_ec2::Client,
     sts: aws_sdk_sts::Client,
     budget: Arc<AccountBudget>,
     retry: RetryPolicy,
@@ -174,10 +176,14 @@ impl AccountSession {
         let mut iam = aws_sdk_iam::config::Builder::from(config).retry_config(RetryConfig::disabled());
         let mut rds = aws_sdk_rds::config::Builder::from(config).retry_config(RetryConfig::disabled());
         let mut sts = aws_sdk_sts::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        let mut ecs = aws_sdk_ecs::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(config).retry_config(RetryConfig::disabled());
         for interceptor in interceptors {
             s3.push_interceptor(interceptor.clone());
             iam.push_interceptor(interceptor.clone());
             rds.push_interceptor(interceptor.clone());
+            ecs.push_interceptor(interceptor.clone());
+            ec2.push_interceptor(interceptor.clone());
             sts.push_interceptor(interceptor);
         }
         let (s3, iam, rds, sts) = (s3.build(), iam.build(), rds.build(), sts.build());
@@ -186,6 +192,8 @@ impl AccountSession {
             s3: aws_sdk_s3::Client::from_conf(s3),
             iam: aws_sdk_iam::Client::from_conf(iam),
             rds: aws_sdk_rds::Client::from_conf(rds),
+            ecs: aws_sdk_ecs::Client::from_conf(ecs.build()),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
             sts: aws_sdk_sts::Client::from_conf(sts),
             budget,
             retry,

@@ -1,0 +1,699 @@
+//! ECS on Fargate: the account's cluster, one task-definition family and one service per spec entry.
+//! A task definition is read back into the same [`TaskDefinitionContent`] the engine renders, so
+//! "does AWS already hold this revision?" is an equality test, across restarts too.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, Compatibility, ContainerDefinition,
+    DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LogConfiguration, LogDriver, NetworkConfiguration,
+    NetworkMode, PortMapping, PropagateTags, Secret, Tag, TaskDefinitionStatus,
+};
+use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField};
+
+use crate::error::{AwsError, optional};
+use crate::session::AccountSession;
+
+const SERVICE: &str = "ecs";
+/// DescribeServices takes at most this many services per call.
+const DESCRIBE_SERVICES_BATCH: usize = 10;
+pub const FARGATE: &str = "FARGATE";
+pub const FARGATE_SPOT: &str = "FARGATE_SPOT";
+pub const CLUSTER_CAPACITY_PROVIDERS: [&str; 2] = [FARGATE, FARGATE_SPOT];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterObservation {
+    pub name: String,
+    pub arn: String,
+    pub capacity_providers: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Everything a revision says about what runs, in a form that compares equal to what we render.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskDefinitionContent {
+    pub family: String,
+    /// Task size, e.g. "512" CPU units and "1024" MiB, as ECS stores them.
+    pub cpu: String,
+    pub memory: String,
+    pub execution_role_arn: String,
+    pub task_role_arn: String,
+    /// awsvpc networking and Fargate compatibility: always true for what we register.
+    pub fargate: bool,
+    pub container: ContainerContent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerContent {
+    pub name: String,
+    pub image: String,
+    /// Empty: the image's own command.
+    pub command: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+    /// Variable name → Secrets Manager reference (`valueFrom`), never a value.
+    pub secrets: BTreeMap<String, String>,
+    pub port: Option<i32>,
+    pub log: Option<AwsLogs>,
+}
+
+/// awslogs driver settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsLogs {
+    pub group: String,
+    pub region: String,
+    pub stream_prefix: String,
+}
+
+impl AwsLogs {
+    fn options(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("awslogs-group".to_owned(), self.group.clone()),
+            ("awslogs-region".to_owned(), self.region.clone()),
+            ("awslogs-stream-prefix".to_owned(), self.stream_prefix.clone()),
+            // ECS makes the group on first use when it is missing; the operator itself creates no
+            // CloudWatch resources.
+            ("awslogs-create-group".to_owned(), "true".to_owned()),
+        ])
+    }
+}
+
+/// One ACTIVE revision of a family.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Revision {
+    pub number: i32,
+    pub arn: String,
+}
+
+/// A family's ACTIVE revisions (newest first) and the content and tags of the newest.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FamilyObservation {
+    pub revisions: Vec<Revision>,
+    /// `None` when the newest revision is not one container on Fargate (someone else's shape).
+    pub latest: Option<TaskDefinitionContent>,
+    pub latest_tags: BTreeMap<String, String>,
+}
+
+impl FamilyObservation {
+    pub fn latest_arn(&self) -> Option<&str> {
+        self.revisions.first().map(|r| r.arn.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deployment {
+    pub status: String,
+    pub task_definition: String,
+    /// IN_PROGRESS, COMPLETED or FAILED; absent where AWS does not report it.
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceObservation {
+    pub name: String,
+    pub arn: String,
+    /// ACTIVE or DRAINING (INACTIVE services are reported as absent).
+    pub status: String,
+    pub desired_count: i32,
+    pub running_count: i32,
+    pub task_definition: String,
+    /// `None` when AWS does not report a strategy.
+    pub capacity_provider: Option<String>,
+    pub network: Option<ServiceNetwork>,
+    /// `None` when AWS does not report a deployment configuration.
+    pub circuit_breaker_with_rollback: Option<bool>,
+    pub deployments: Vec<Deployment>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceNetwork {
+    /// Sorted, so the order people list them in does not matter.
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+impl ServiceNetwork {
+    pub fn new(mut subnets: Vec<String>, mut security_groups: Vec<String>, assign_public_ip: bool) -> Self {
+        subnets.sort();
+        subnets.dedup();
+        security_groups.sort();
+        security_groups.dedup();
+        Self {
+            subnets,
+            security_groups,
+            assign_public_ip,
+        }
+    }
+
+    fn to_sdk(&self) -> Result<NetworkConfiguration, AwsError> {
+        let vpc = AwsVpcConfiguration::builder()
+            .set_subnets(Some(self.subnets.clone()))
+            .set_security_groups(Some(self.security_groups.clone()))
+            .assign_public_ip(if self.assign_public_ip {
+                AssignPublicIp::Enabled
+            } else {
+                AssignPublicIp::Disabled
+            })
+            .build()
+            .map_err(|e| AwsError::request(SERVICE, "CreateService", e))?;
+        Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
+    }
+}
+
+/// How a service should run, beside its task definition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceSettings {
+    pub desired_count: i32,
+    /// FARGATE or FARGATE_SPOT.
+    pub capacity_provider: String,
+    pub network: ServiceNetwork,
+}
+
+/// What to change on an existing service; `None` leaves it alone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServiceChanges {
+    /// Roll to the newest ACTIVE revision of this family.
+    pub task_definition_family: Option<String>,
+    pub desired_count: Option<i32>,
+    pub capacity_provider: Option<String>,
+    pub network: Option<ServiceNetwork>,
+    pub circuit_breaker: bool,
+}
+
+pub struct Ecs<'a> {
+    session: &'a AccountSession,
+}
+
+impl AccountSession {
+    pub fn ecs(&self) -> Ecs<'_> {
+        Ecs { session: self }
+    }
+}
+
+impl Ecs<'_> {
+    /// `None` when the cluster does not exist or is INACTIVE (deleted clusters stay visible a while).
+    pub async fn observe_cluster(&self, name: &str) -> Result<Option<ClusterObservation>, AwsError> {
+        let ecs = &self.session.ecs;
+        let output = self
+            .session
+            .call(SERVICE, "DescribeClusters", || {
+                ecs.describe_clusters()
+                    .clusters(name)
+                    .include(ClusterField::Tags)
+                    .send()
+            })
+            .await?;
+        Ok(output
+            .clusters()
+            .iter()
+            .find(|c| c.cluster_name() == Some(name) && c.status() == Some("ACTIVE"))
+            .map(|c| ClusterObservation {
+                name: name.to_owned(),
+                arn: c.cluster_arn().unwrap_or_default().to_owned(),
+                capacity_providers: c.capacity_providers().to_vec(),
+                tags: from_tags(c.tags()),
+            }))
+    }
+
+    pub async fn create_cluster(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let ecs = &self.session.ecs;
+        let tags = to_tags(tags);
+        self.session
+            .call(SERVICE, "CreateCluster", || {
+                ecs.create_cluster()
+                    .cluster_name(name)
+                    .set_capacity_providers(Some(CLUSTER_CAPACITY_PROVIDERS.map(str::to_owned).to_vec()))
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn put_cluster_capacity_providers(&self, name: &str) -> Result<(), AwsError> {
+        let ecs = &self.session.ecs;
+        self.session
+            .call(SERVICE, "PutClusterCapacityProviders", || {
+                ecs.put_cluster_capacity_providers()
+                    .cluster(name)
+                    .set_capacity_providers(Some(CLUSTER_CAPACITY_PROVIDERS.map(str::to_owned).to_vec()))
+                    // Every service names its own strategy; the cluster needs no default.
+                    .set_default_capacity_provider_strategy(Some(vec![]))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let ecs = &self.session.ecs;
+        let tags = to_tags(tags);
+        self.session
+            .call(SERVICE, "TagResource", || {
+                ecs.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Succeeds when the cluster is already gone.
+    pub async fn delete_cluster(&self, name: &str) -> Result<(), AwsError> {
+        let ecs = &self.session.ecs;
+        optional(
+            self.session
+                .call(SERVICE, "DeleteCluster", || ecs.delete_cluster().cluster(name).send())
+                .await,
+        )
+        .map(drop)
+    }
+
+    /// The family's ACTIVE revisions, newest first, and what the newest holds.
+    pub async fn observe_family(&self, family: &str) -> Result<FamilyObservation, AwsError> {
+        let revisions = self.active_revisions(family).await?;
+        let Some(newest) = revisions.first() else {
+            return Ok(FamilyObservation::default());
+        };
+        let ecs = &self.session.ecs;
+        let output = self
+            .session
+            .call(SERVICE, "DescribeTaskDefinition", || {
+                ecs.describe_task_definition()
+                    .task_definition(&newest.arn)
+                    .include(TaskDefinitionField::Tags)
+                    .send()
+            })
+            .await?;
+        let latest = output.task_definition().and_then(content_of);
+        Ok(FamilyObservation {
+            latest,
+            latest_tags: from_tags(output.tags()),
+            revisions,
+        })
+    }
+
+    async fn active_revisions(&self, family: &str) -> Result<Vec<Revision>, AwsError> {
+        let ecs = &self.session.ecs;
+        let mut revisions = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let token = next_token.clone();
+            let page = self
+                .session
+                .call(SERVICE, "ListTaskDefinitions", || {
+                    ecs.list_task_definitions()
+                        .family_prefix(family)
+                        .status(TaskDefinitionStatus::Active)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            // familyPrefix matches by prefix: "x-daemon" would also list "x-daemon-2".
+            revisions.extend(page.task_definition_arns().iter().filter_map(|arn| {
+                let (arn_family, number) = parse_revision(arn)?;
+                (arn_family == family).then(|| Revision {
+                    number,
+                    arn: arn.clone(),
+                })
+            }));
+            next_token = page.next_token().map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        revisions.sort_by(|a, b| b.number.cmp(&a.number));
+        Ok(revisions)
+    }
+
+    pub async fn register_task_definition(
+        &self,
+        content: &TaskDefinitionContent,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        let ecs = &self.session.ecs;
+        let container = container_definition(&content.container)?;
+        let tags = to_tags(tags);
+        let output = self
+            .session
+            .call(SERVICE, "RegisterTaskDefinition", || {
+                ecs.register_task_definition()
+                    .family(&content.family)
+                    .network_mode(NetworkMode::Awsvpc)
+                    .requires_compatibilities(Compatibility::Fargate)
+                    .cpu(&content.cpu)
+                    .memory(&content.memory)
+                    .execution_role_arn(&content.execution_role_arn)
+                    .task_role_arn(&content.task_role_arn)
+                    .container_definitions(container.clone())
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await?;
+        Ok(output
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Succeeds when the revision is already INACTIVE or gone.
+    pub async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
+        let ecs = &self.session.ecs;
+        optional(
+            self.session
+                .call(SERVICE, "DeregisterTaskDefinition", || {
+                    ecs.deregister_task_definition().task_definition(arn).send()
+                })
+                .await,
+        )
+        .map(drop)
+    }
+
+    /// Every ACTIVE or DRAINING service in the cluster, ours or not.
+    pub async fn observe_services(&self, cluster: &str) -> Result<Vec<ServiceObservation>, AwsError> {
+        let ecs = &self.session.ecs;
+        let mut arns = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let token = next_token.clone();
+            let page = self
+                .session
+                .call(SERVICE, "ListServices", || {
+                    ecs.list_services()
+                        .cluster(cluster)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            arns.extend(page.service_arns().iter().cloned());
+            next_token = page.next_token().map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        let mut services = Vec::new();
+        for batch in arns.chunks(DESCRIBE_SERVICES_BATCH) {
+            let output = self
+                .session
+                .call(SERVICE, "DescribeServices", || {
+                    ecs.describe_services()
+                        .cluster(cluster)
+                        .set_services(Some(batch.to_vec()))
+                        .include(ServiceField::Tags)
+                        .send()
+                })
+                .await?;
+            services.extend(
+                output
+                    .services()
+                    .iter()
+                    .filter(|s| s.status() != Some("INACTIVE"))
+                    .map(service_observation),
+            );
+        }
+        Ok(services)
+    }
+
+    /// The task definition is given by family: ECS runs the family's newest ACTIVE revision.
+    pub async fn create_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        family: &str,
+        settings: &ServiceSettings,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let ecs = &self.session.ecs;
+        let network = settings.network.to_sdk()?;
+        let strategy = strategy(&settings.capacity_provider)?;
+        let breaker = circuit_breaker();
+        let tags = to_tags(tags);
+        self.session
+            .call(SERVICE, "CreateService", || {
+                ecs.create_service()
+                    .cluster(cluster)
+                    .service_name(name)
+                    .task_definition(family)
+                    .desired_count(settings.desired_count)
+                    .capacity_provider_strategy(strategy.clone())
+                    .network_configuration(network.clone())
+                    .deployment_configuration(breaker.clone())
+                    // Tasks carry the service's tags, so cost reports split by owner.
+                    .propagate_tags(PropagateTags::Service)
+                    .enable_ecs_managed_tags(true)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn update_service(&self, cluster: &str, name: &str, changes: &ServiceChanges) -> Result<(), AwsError> {
+        let ecs = &self.session.ecs;
+        // Pinned to the exact revision ARN, so status and drift checks compare like with like.
+        let task_definition = match &changes.task_definition_family {
+            Some(family) => Some(self.newest_revision_arn(family).await?),
+            None => None,
+        };
+        let network = changes.network.as_ref().map(ServiceNetwork::to_sdk).transpose()?;
+        let strategy = changes.capacity_provider.as_deref().map(strategy).transpose()?;
+        let breaker = changes.circuit_breaker.then(circuit_breaker);
+        self.session
+            .call(SERVICE, "UpdateService", || {
+                ecs.update_service()
+                    .cluster(cluster)
+                    .service(name)
+                    .set_task_definition(task_definition.clone())
+                    .set_desired_count(changes.desired_count)
+                    .set_network_configuration(network.clone())
+                    .set_capacity_provider_strategy(strategy.clone().map(|s| vec![s]))
+                    .set_deployment_configuration(breaker.clone())
+                    // ECS applies a new capacity provider strategy only with a new deployment.
+                    .set_force_new_deployment(strategy.is_some().then_some(true))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    async fn newest_revision_arn(&self, family: &str) -> Result<String, AwsError> {
+        let ecs = &self.session.ecs;
+        let output = self
+            .session
+            .call(SERVICE, "DescribeTaskDefinition", || {
+                ecs.describe_task_definition().task_definition(family).send()
+            })
+            .await?;
+        Ok(output
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .unwrap_or(family)
+            .to_owned())
+    }
+
+    /// Scaled to zero first, so ECS stops the tasks in order, then deleted. Succeeds when the
+    /// service is already gone.
+    pub async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
+        let ecs = &self.session.ecs;
+        let scaled = optional(
+            self.session
+                .call(SERVICE, "UpdateService", || {
+                    ecs.update_service()
+                        .cluster(cluster)
+                        .service(name)
+                        .desired_count(0)
+                        .send()
+                })
+                .await,
+        )?;
+        if scaled.is_none() {
+            return Ok(());
+        }
+        optional(
+            self.session
+                .call(SERVICE, "DeleteService", || {
+                    ecs.delete_service().cluster(cluster).service(name).force(true).send()
+                })
+                .await,
+        )
+        .map(drop)
+    }
+}
+
+/// `family` and revision number of a task-definition ARN (`...:task-definition/family:12`).
+pub fn parse_revision(arn: &str) -> Option<(String, i32)> {
+    let (family, number) = arn.rsplit('/').next()?.rsplit_once(':')?;
+    Some((family.to_owned(), number.parse().ok()?))
+}
+
+fn strategy(capacity_provider: &str) -> Result<CapacityProviderStrategyItem, AwsError> {
+    CapacityProviderStrategyItem::builder()
+        .capacity_provider(capacity_provider)
+        .weight(1)
+        .build()
+        .map_err(|e| AwsError::request(SERVICE, "CreateService", e))
+}
+
+fn circuit_breaker() -> DeploymentConfiguration {
+    let breaker = DeploymentCircuitBreaker::builder().enable(true).rollback(true).build();
+    DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(breaker)
+        .build()
+}
+
+fn container_definition(container: &ContainerContent) -> Result<ContainerDefinition, AwsError> {
+    let request_error = |e| AwsError::request(SERVICE, "RegisterTaskDefinition", e);
+    let secrets = container
+        .secrets
+        .iter()
+        .map(|(name, value_from)| Secret::builder().name(name).value_from(value_from).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(request_error)?;
+    let log = match &container.log {
+        Some(log) => Some(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .set_options(Some(log.options().into_iter().collect()))
+                .build()
+                .map_err(request_error)?,
+        ),
+        None => None,
+    };
+    Ok(ContainerDefinition::builder()
+        .name(&container.name)
+        .image(&container.image)
+        .essential(true)
+        .set_command((!container.command.is_empty()).then(|| container.command.clone()))
+        .set_environment(Some(
+            container
+                .environment
+                .iter()
+                .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
+                .collect(),
+        ))
+        .set_secrets(Some(secrets))
+        .set_port_mappings(
+            container
+                .port
+                .map(|port| vec![PortMapping::builder().container_port(port).build()]),
+        )
+        .set_log_configuration(log)
+        .build())
+}
+
+fn content_of(definition: &aws_sdk_ecs::types::TaskDefinition) -> Option<TaskDefinitionContent> {
+    let [container] = definition.container_definitions() else {
+        return None;
+    };
+    let log = container.log_configuration().and_then(|log| {
+        let options = log.options()?;
+        Some(AwsLogs {
+            group: options.get("awslogs-group")?.clone(),
+            region: options.get("awslogs-region").cloned().unwrap_or_default(),
+            stream_prefix: options.get("awslogs-stream-prefix").cloned().unwrap_or_default(),
+        })
+    });
+    Some(TaskDefinitionContent {
+        family: definition.family().unwrap_or_default().to_owned(),
+        cpu: definition.cpu().unwrap_or_default().to_owned(),
+        memory: definition.memory().unwrap_or_default().to_owned(),
+        execution_role_arn: definition.execution_role_arn().unwrap_or_default().to_owned(),
+        task_role_arn: definition.task_role_arn().unwrap_or_default().to_owned(),
+        fargate: definition.network_mode() == Some(&NetworkMode::Awsvpc)
+            && definition.requires_compatibilities().contains(&Compatibility::Fargate),
+        container: ContainerContent {
+            name: container.name().unwrap_or_default().to_owned(),
+            image: container.image().unwrap_or_default().to_owned(),
+            command: container.command().to_vec(),
+            environment: container
+                .environment()
+                .iter()
+                .filter_map(|kv| Some((kv.name()?.to_owned(), kv.value().unwrap_or_default().to_owned())))
+                .collect(),
+            secrets: container
+                .secrets()
+                .iter()
+                .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
+                .collect(),
+            port: container.port_mappings().first().and_then(|p| p.container_port()),
+            log,
+        },
+    })
+}
+
+fn service_observation(service: &aws_sdk_ecs::types::Service) -> ServiceObservation {
+    let network = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|vpc| {
+            ServiceNetwork::new(
+                vpc.subnets().to_vec(),
+                vpc.security_groups().to_vec(),
+                vpc.assign_public_ip() == Some(&AssignPublicIp::Enabled),
+            )
+        });
+    let strategy = service.capacity_provider_strategy();
+    ServiceObservation {
+        name: service.service_name().unwrap_or_default().to_owned(),
+        arn: service.service_arn().unwrap_or_default().to_owned(),
+        status: service.status().unwrap_or_default().to_owned(),
+        desired_count: service.desired_count(),
+        running_count: service.running_count(),
+        task_definition: service.task_definition().unwrap_or_default().to_owned(),
+        capacity_provider: match strategy {
+            [] => None,
+            [only] => Some(only.capacity_provider().to_owned()),
+            // A mixed strategy is not one we set: reported as such so it is put back.
+            several => Some(
+                several
+                    .iter()
+                    .map(|s| s.capacity_provider())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+            ),
+        },
+        network,
+        circuit_breaker_with_rollback: service.deployment_configuration().map(|c| {
+            c.deployment_circuit_breaker()
+                .is_some_and(|b| b.enable() && b.rollback())
+        }),
+        deployments: service
+            .deployments()
+            .iter()
+            .map(|d| Deployment {
+                status: d.status().unwrap_or_default().to_owned(),
+                task_definition: d.task_definition().unwrap_or_default().to_owned(),
+                rollout_state: d.rollout_state().map(|s| s.as_str().to_owned()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
+            })
+            .collect(),
+        tags: from_tags(service.tags()),
+    }
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn from_tags(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revisions_are_read_from_their_arn() {
+        assert_eq!(
+            parse_revision("arn:aws:ecs:eu-west-2:111111111111:task-definition/acct-1a2b-daemon:12"),
+            Some(("acct-1a2b-daemon".to_owned(), 12))
+        );
+        assert_eq!(parse_revision("acct-1a2b-daemon"), None);
+    }
+}
