@@ -234,3 +234,106 @@ pub async fn converge(
     }
     panic!("{} did not converge in 5 passes", object.id);
 }
+
+/// A default subnet and security group of `account_id` in moto (every moto account has a default
+/// VPC with its own random ids), as YAML for `spec.network`.
+pub async fn default_network_yaml(account_id: &str) -> String {
+    let config = Moto::shared().account_config(account_id).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let subnets = ec2.describe_subnets().send().await.expect("moto DescribeSubnets");
+    let subnet = subnets.subnets().first().expect("moto's default VPC has subnets");
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(subnet.vpc_id().unwrap_or_default())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("moto DescribeSecurityGroups");
+    let group = groups
+        .security_groups()
+        .first()
+        .expect("the default VPC has a security group");
+    format!(
+        "network:\n  subnetIds: [{}]\n  securityGroupIds: [{}]\n",
+        subnet.subnet_id().unwrap_or_default(),
+        group.group_id().unwrap_or_default()
+    )
+}
+
+/// An ECS client acting in `account_id`, for tests that look at or change ECS behind the operator.
+pub async fn ecs_client(account_id: &str) -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::new(&Moto::shared().account_config(account_id).await)
+}
+
+/// Plays ECS's scheduler, which moto does not run: moto reports no running task for a new service
+/// until an UpdateService sets a desired count, and then reports exactly that many. Setting every
+/// service's desired count to itself is what "the tasks have started" looks like there.
+pub async fn start_tasks(account_id: &str, cluster: &str) {
+    let ecs = ecs_client(account_id).await;
+    let arns = ecs
+        .list_services()
+        .cluster(cluster)
+        .send()
+        .await
+        .expect("moto ListServices");
+    for arn in arns.service_arns() {
+        let described = ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(arn)
+            .send()
+            .await
+            .expect("moto DescribeServices");
+        for service in described.services().iter().filter(|s| s.status() == Some("ACTIVE")) {
+            ecs.update_service()
+                .cluster(cluster)
+                .service(arn)
+                .desired_count(service.desired_count())
+                .send()
+                .await
+                .expect("moto UpdateService");
+        }
+    }
+}
+
+/// [`converge`] for an account with services: after every pass the test plays ECS's scheduler
+/// ([`start_tasks`]), since Ready waits for the tasks to run.
+pub async fn converge_running(
+    engine: &dataplatform_engine::Engine,
+    object: &mut dataplatform_engine::AccountObject,
+) -> dataplatform_engine::Reconciled {
+    let cluster =
+        dataplatform_api::names::AccountNames::new(&object.id.namespace, &object.id.name, &object.spec.account_id)
+            .ecs_cluster();
+    for _ in 0..6 {
+        let pass = engine.reconcile(object, Default::default()).await;
+        object.status = Some(pass.status.clone());
+        if let Some(error) = &pass.error {
+            panic!("reconcile of {} failed: {error}", object.id);
+        }
+        if pass.applied.is_empty() && pass.ready {
+            return pass;
+        }
+        start_tasks(&object.spec.account_id, &cluster).await;
+    }
+    panic!("{} did not converge in 6 passes", object.id);
+}
+
+/// examples/ copied to a fresh directory with the placeholder subnet and security group replaced by
+/// real ones of `endpoint`'s accounts (tests/support/localize_examples.py, which the demo runs too).
+pub fn localized_examples(endpoint: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_name("examples"));
+    let status = Command::new(python())
+        .arg(workspace_root().join("tests/support/localize_examples.py"))
+        .args([endpoint, &dir.to_string_lossy()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .status()
+        .expect("run localize_examples.py");
+    assert!(status.success(), "localize_examples.py failed");
+    dir
+}

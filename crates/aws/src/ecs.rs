@@ -322,7 +322,7 @@ impl Ecs<'_> {
                 break;
             }
         }
-        revisions.sort_by(|a, b| b.number.cmp(&a.number));
+        revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
         Ok(revisions)
     }
 

@@ -1,12 +1,16 @@
 //! Deleting an account object: `Retain` leaves AWS as it is; `Delete` removes what the engine owns in
-//! dependency order (database, roles, buckets), waits while deletion protection is on or RDS is still
+//! dependency order (services, task definitions, ECS cluster, database, roles, buckets), waits while deletion protection is on or RDS is still
 //! deleting, and never empties a bucket: a bucket with objects is reported and kept.
 
 use dataplatform_api::conditions::Reason;
-use dataplatform_api::{DeletionPolicy, ManagementPolicy, OWNER_TAG};
-use std::collections::BTreeMap;
+use dataplatform_api::{DeletionPolicy, ManagementPolicy};
+use std::collections::BTreeSet;
 
+use dataplatform_aws::ecs::parse_revision;
 use dataplatform_aws::rds::InstanceObservation;
+
+use crate::compute::{deregister, service_deletion};
+use crate::diff::ours;
 
 use crate::desired::DesiredAccount;
 use crate::error::ReconcileError;
@@ -63,7 +67,7 @@ impl Engine {
                 ..Default::default()
             };
         }
-        let plan = match self.plan(object).await {
+        let plan = match self.observe(object).await {
             Ok(plan) => plan,
             Err(error) => {
                 return Deleted {
@@ -115,10 +119,6 @@ impl Engine {
     }
 }
 
-fn ours(tags: &BTreeMap<String, String>, owner: &str) -> bool {
-    tags.get(OWNER_TAG).is_some_and(|v| v == owner)
-}
-
 fn delete_instance(instance: &InstanceObservation) -> Action {
     Action::delete(
         Part::Database,
@@ -134,7 +134,7 @@ fn delete_instance(instance: &InstanceObservation) -> Action {
 /// are left alone. Pushes onto `deleted.waiting` what blocks the database.
 fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, deleted: &mut Deleted) -> Vec<Action> {
     let owner = desired.owner.as_str();
-    let mut actions = Vec::new();
+    let mut actions = compute_deletion_actions(desired, observed);
     let wants_protection = desired
         .database
         .as_ref()
@@ -204,6 +204,47 @@ fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, delete
                 }],
             ));
         }
+    }
+    actions
+}
+
+/// Services (scaled to zero, then deleted), every revision of our families, then the cluster.
+fn compute_deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount) -> Vec<Action> {
+    let owner = desired.owner.as_str();
+    let seen = &observed.compute;
+    let mut actions = Vec::new();
+    let mut deregistered = BTreeSet::new();
+    for service in seen
+        .services
+        .iter()
+        .filter(|s| s.status == "ACTIVE" && ours(&s.tags, owner))
+    {
+        if let Some((family, _)) = parse_revision(&service.task_definition) {
+            deregistered.insert(family);
+        }
+        actions.push(service_deletion(desired, observed, service));
+    }
+    for service in &desired.compute.services {
+        let Some(family) = seen.families.get(&service.family) else {
+            continue;
+        };
+        if deregistered.contains(&service.family) || !ours(&family.latest_tags, owner) {
+            continue;
+        }
+        let arns: Vec<&str> = family.revisions.iter().map(|r| r.arn.as_str()).collect();
+        if !arns.is_empty() {
+            actions.push(deregister(&service.name, &arns));
+        }
+    }
+    if let Some(cluster) = seen.cluster.as_ref().filter(|c| ours(&c.tags, owner)) {
+        actions.push(Action::delete(
+            Part::Compute,
+            "ecs:cluster",
+            &cluster.name,
+            vec![Op::DeleteEcsCluster {
+                cluster: cluster.name.clone(),
+            }],
+        ));
     }
     actions
 }

@@ -2,9 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_api::names::{AccountNames, BucketPurpose, DENY_INSECURE_TRANSPORT_SID};
-use dataplatform_api::{DataPlatformAccountSpec, OWNER_TAG, owner_tag_value};
-use dataplatform_aws::rds::ClusterSettings;
+use dataplatform_api::names::{
+    AccountNames, BucketPurpose, DATABASE_HOST_ENV, DATABASE_NAME_ENV, DATABASE_PASSWORD_SECRET, DATABASE_PORT_ENV,
+    DATABASE_USERNAME_ENV, DENY_INSECURE_TRANSPORT_SID,
+};
+use dataplatform_api::{Capacity, DataPlatformAccountSpec, OWNER_TAG, owner_tag_value};
+use dataplatform_aws::ecs::{
+    AwsLogs, ContainerContent, FARGATE, FARGATE_SPOT, ServiceNetwork, ServiceSettings, TaskDefinitionContent,
+};
+use dataplatform_aws::rds::{self, ClusterObservation, ClusterSettings};
 use dataplatform_aws::s3::{Encryption, ExpirationRule};
 use serde_json::{Value, json};
 
@@ -34,6 +40,7 @@ pub struct DesiredAccount {
     pub buckets: Vec<DesiredBucket>,
     pub roles: Vec<DesiredRole>,
     pub database: Option<DesiredDatabase>,
+    pub compute: DesiredCompute,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -99,6 +106,62 @@ pub struct DesiredDatabase {
     pub cluster: String,
     pub instance: String,
     pub settings: ClusterSettings,
+}
+
+/// The ECS cluster and its services. The cluster is made only once there is a service to run; its
+/// name is known either way, so services removed from the spec are still found and deleted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredCompute {
+    pub cluster: String,
+    pub services: Vec<DesiredService>,
+}
+
+impl DesiredCompute {
+    pub fn cluster_arn(&self, partition: &str, region: &str, account_id: &str) -> String {
+        format!("arn:{partition}:ecs:{region}:{account_id}:cluster/{}", self.cluster)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredService {
+    /// The name in spec.services, and of the ECS service.
+    pub name: String,
+    pub family: String,
+    pub settings: ServiceSettings,
+    /// The task definition before the database wiring, which needs the cluster's endpoint.
+    pub content: TaskDefinitionContent,
+    pub database_access: bool,
+}
+
+impl DesiredService {
+    /// `resource` in plans and drift: `ecs:daemon`.
+    pub fn resource(&self) -> String {
+        format!("ecs:{}", self.name)
+    }
+
+    /// The full task definition, or `None` while the database it connects to has no endpoint yet.
+    pub fn render(&self, database: Option<&ClusterObservation>) -> Option<TaskDefinitionContent> {
+        let mut content = self.content.clone();
+        if self.database_access {
+            let database = database?;
+            let (endpoint, port, secret) = (
+                database.endpoint.as_ref()?,
+                database.port?,
+                database.secret_arn.as_ref()?,
+            );
+            let environment = &mut content.container.environment;
+            environment.insert(DATABASE_HOST_ENV.to_owned(), endpoint.clone());
+            environment.insert(DATABASE_PORT_ENV.to_owned(), port.to_string());
+            environment.insert(DATABASE_NAME_ENV.to_owned(), rds::DATABASE_NAME.to_owned());
+            environment.insert(DATABASE_USERNAME_ENV.to_owned(), rds::MASTER_USERNAME.to_owned());
+            // A reference into the secret's JSON, resolved by ECS at task start.
+            content
+                .container
+                .secrets
+                .insert(DATABASE_PASSWORD_SECRET.to_owned(), format!("{secret}:password::"));
+        }
+        Some(content)
+    }
 }
 
 pub fn partition(region: &str) -> &'static str {
@@ -191,6 +254,18 @@ impl DesiredAccount {
             }),
         ];
         execution_statements.extend(secret_statement.clone());
+        if let Some(logging) = &spec.logging {
+            let group = format!(
+                "arn:{partition}:logs:{}:{}:log-group:{}",
+                spec.region, spec.account_id, logging.log_group
+            );
+            execution_statements.push(json!({
+                "Sid": "WriteContainerLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [group.clone(), format!("{group}:*")]
+            }));
+        }
 
         let bucket_arns: Vec<String> = buckets.iter().map(|b| b.arn(partition)).collect();
         let object_arns: Vec<String> = bucket_arns.iter().map(|arn| format!("{arn}/*")).collect();
@@ -222,6 +297,8 @@ impl DesiredAccount {
             },
         ];
 
+        let compute = desired_compute(spec, &names, &roles, partition);
+
         Self {
             account_id: spec.account_id.clone(),
             region: spec.region.clone(),
@@ -231,6 +308,72 @@ impl DesiredAccount {
             buckets,
             roles,
             database,
+            compute,
         }
+    }
+}
+
+fn desired_compute(
+    spec: &DataPlatformAccountSpec,
+    names: &AccountNames,
+    roles: &[DesiredRole],
+    partition: &str,
+) -> DesiredCompute {
+    let role_arn = |kind: RoleKind| {
+        roles
+            .iter()
+            .find(|r| r.kind == kind)
+            .map(|r| r.arn(partition, &spec.account_id))
+            .unwrap_or_default()
+    };
+    let network = spec.network.as_ref().map_or_else(
+        || ServiceNetwork::new(vec![], vec![], false),
+        |n| ServiceNetwork::new(n.subnet_ids.clone(), n.security_group_ids.clone(), n.assign_public_ip),
+    );
+    let services = spec
+        .services
+        .iter()
+        .map(|service| {
+            let family = names.task_family(&service.name);
+            DesiredService {
+                name: names.ecs_service(&service.name),
+                settings: ServiceSettings {
+                    desired_count: service.replicas,
+                    capacity_provider: match service.capacity {
+                        Capacity::Spot => FARGATE_SPOT,
+                        Capacity::OnDemand => FARGATE,
+                    }
+                    .to_owned(),
+                    network: network.clone(),
+                },
+                content: TaskDefinitionContent {
+                    family: family.clone(),
+                    cpu: service.cpu.to_string(),
+                    memory: service.memory.to_string(),
+                    execution_role_arn: role_arn(RoleKind::TaskExecution),
+                    task_role_arn: role_arn(RoleKind::Task),
+                    fargate: true,
+                    container: ContainerContent {
+                        name: service.name.clone(),
+                        image: service.image.clone(),
+                        command: service.command.clone().unwrap_or_default(),
+                        environment: service.env.clone(),
+                        secrets: BTreeMap::new(),
+                        port: service.port,
+                        log: spec.logging.as_ref().map(|logging| AwsLogs {
+                            group: logging.log_group.clone(),
+                            region: spec.region.clone(),
+                            stream_prefix: service.name.clone(),
+                        }),
+                    },
+                },
+                family,
+                database_access: service.database_access,
+            }
+        })
+        .collect();
+    DesiredCompute {
+        cluster: names.ecs_cluster(),
+        services,
     }
 }

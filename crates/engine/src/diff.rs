@@ -16,7 +16,7 @@ use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
 use crate::policy::{self, Merged};
 
 pub const BUCKET_OWNER_ENFORCED: &str = "BucketOwnerEnforced";
-const NONE: &str = "(none)";
+pub(crate) const NONE: &str = "(none)";
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diff {
@@ -43,26 +43,29 @@ pub fn diff(desired: &DesiredAccount, observed: &ObservedAccount, adopt: bool) -
         diff.add(cluster_actions(desired, database, observed.cluster.as_ref(), &owner));
         diff.add(instance_actions(desired, database, observed.instance.as_ref(), &owner));
     }
+    for outcome in crate::compute::compute_outcomes(desired, observed, &owner) {
+        diff.add(outcome);
+    }
     diff
 }
 
 /// What one resource needs: an action, a conflict, a wait, or nothing.
 #[derive(Default)]
-struct Outcome {
-    action: Option<Action>,
-    conflict: Option<String>,
-    waiting: Option<String>,
+pub(crate) struct Outcome {
+    pub(crate) action: Option<Action>,
+    pub(crate) conflict: Option<String>,
+    pub(crate) waiting: Option<String>,
 }
 
 impl Outcome {
-    fn create(action: Action) -> Self {
+    pub(crate) fn create(action: Action) -> Self {
         Self {
             action: Some(action),
             ..Default::default()
         }
     }
 
-    fn conflict(message: String) -> Self {
+    pub(crate) fn conflict(message: String) -> Self {
         Self {
             conflict: Some(message),
             ..Default::default()
@@ -78,14 +81,19 @@ impl Diff {
     }
 }
 
-struct Owner<'a> {
-    value: &'a str,
+pub(crate) struct Owner<'a> {
+    pub(crate) value: &'a str,
     adopt: bool,
+}
+
+/// Carries our owner tag: ours to change and to delete (adoption never counts for deletion).
+pub(crate) fn ours(tags: &BTreeMap<String, String>, owner: &str) -> bool {
+    tags.get(OWNER_TAG).is_some_and(|v| v == owner)
 }
 
 impl Owner<'_> {
     /// `Err(conflict)` when the resource is not ours to change.
-    fn check(&self, resource: &str, name: &str, tags: &BTreeMap<String, String>) -> Result<(), String> {
+    pub(crate) fn check(&self, resource: &str, name: &str, tags: &BTreeMap<String, String>) -> Result<(), String> {
         match tags.get(OWNER_TAG) {
             Some(owner) if owner == self.value => Ok(()),
             Some(other) => Err(format!(
@@ -99,7 +107,7 @@ impl Owner<'_> {
     }
 }
 
-fn tag_changes(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, String>) -> Vec<FieldChange> {
+pub(crate) fn tag_changes(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, String>) -> Vec<FieldChange> {
     desired
         .iter()
         .filter(|(k, v)| observed.get(*k) != Some(*v))
@@ -107,7 +115,10 @@ fn tag_changes(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, S
         .collect()
 }
 
-fn missing_tags(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn missing_tags(
+    desired: &BTreeMap<String, String>,
+    observed: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     desired
         .iter()
         .filter(|(k, v)| observed.get(*k) != Some(*v))
@@ -115,7 +126,13 @@ fn missing_tags(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, 
         .collect()
 }
 
-fn update(part: Part, resource: String, name: &str, changes: Vec<FieldChange>, ops: Vec<Op>) -> Option<Action> {
+pub(crate) fn update(
+    part: Part,
+    resource: String,
+    name: &str,
+    changes: Vec<FieldChange>,
+    ops: Vec<Op>,
+) -> Option<Action> {
     (!ops.is_empty()).then(|| Action {
         part,
         resource,
@@ -613,6 +630,7 @@ mod owned_fields_only {
                     .chain(tags.clone())
                     .collect(),
             }),
+            compute: Default::default(),
         }
     }
 

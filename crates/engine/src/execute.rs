@@ -7,7 +7,7 @@ use crate::plan::{Action, Op};
 
 impl Op {
     pub async fn run(&self, session: &AccountSession) -> Result<(), AwsError> {
-        let (s3, iam, rds) = (session.s3(), session.iam(), session.rds());
+        let (s3, iam, rds, ecs) = (session.s3(), session.iam(), session.rds(), session.ecs());
         match self {
             Op::CreateBucket { bucket, tags } => s3.create_bucket(bucket, tags).await,
             Op::PutBucketTags { bucket, tags } => s3.put_tags(bucket, tags).await,
@@ -46,6 +46,25 @@ impl Op {
             } => rds.create_instance(instance, cluster, tags).await,
             Op::DeleteDbInstance { instance } => rds.delete_instance(instance).await,
             Op::DeleteDbCluster { cluster } => rds.delete_cluster(cluster).await,
+            Op::CreateEcsCluster { cluster, tags } => ecs.create_cluster(cluster, tags).await,
+            Op::PutClusterCapacityProviders { cluster } => ecs.put_cluster_capacity_providers(cluster).await,
+            Op::TagEcsResource { arn, tags } => ecs.tag(arn, tags).await,
+            Op::DeleteEcsCluster { cluster } => ecs.delete_cluster(cluster).await,
+            Op::RegisterTaskDefinition { content, tags } => ecs.register_task_definition(content, tags).await.map(drop),
+            Op::DeregisterTaskDefinition { arn } => ecs.deregister_task_definition(arn).await,
+            Op::CreateService {
+                cluster,
+                service,
+                family,
+                settings,
+                tags,
+            } => ecs.create_service(cluster, service, family, settings, tags).await,
+            Op::UpdateService {
+                cluster,
+                service,
+                changes,
+            } => ecs.update_service(cluster, service, changes).await,
+            Op::DeleteService { cluster, service } => ecs.delete_service(cluster, service).await,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! between them as a plan of actions, the executor that carries it out, and the status it reports.
 //! Knows nothing of kube-runtime: the controller and the CLI both drive it through [`Engine`].
 
+pub mod compute;
 pub mod deletion;
 pub mod desired;
 pub mod diff;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use dataplatform_aws::ecs::{ServiceChanges, ServiceSettings, TaskDefinitionContent};
 use dataplatform_aws::rds::{ClusterChanges, ClusterSettings};
 use dataplatform_aws::s3::{Encryption, Lifecycle};
 
@@ -12,6 +13,7 @@ pub enum Part {
     Storage,
     Identity,
     Database,
+    Compute,
 }
 
 impl Part {
@@ -20,6 +22,7 @@ impl Part {
             Part::Storage => "storage",
             Part::Identity => "identity",
             Part::Database => "database",
+            Part::Compute => "compute",
         }
     }
 }
@@ -101,9 +104,20 @@ impl Action {
         match self.kind {
             ActionKind::Update => {
                 let fields: Vec<&str> = self.changes.iter().map(|c| c.field.as_str()).collect();
-                format!("~ update {} ({}): {}", self.resource, self.name, fields.join(", "))
+                format!("~ update {} ({}): {}", self.label(), self.name, fields.join(", "))
             }
             _ => self.to_string(),
+        }
+    }
+
+    /// How people read the resource: `service daemon` for an ECS service (`ecs:daemon`), the
+    /// resource id otherwise.
+    pub fn label(&self) -> String {
+        match self.resource.strip_prefix("ecs:") {
+            Some(service) if self.part == Part::Compute && !service.contains(['/', ':']) && service != "cluster" => {
+                format!("service {service}")
+            }
+            _ => self.resource.clone(),
         }
     }
 }
@@ -111,18 +125,15 @@ impl Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            ActionKind::Create => write!(f, "+ create {} ({})", self.resource, self.name),
-            ActionKind::Delete => write!(f, "- delete {} ({})", self.resource, self.name),
+            ActionKind::Create => write!(f, "+ create {} ({})", self.label(), self.name),
+            ActionKind::Delete => write!(f, "- delete {} ({})", self.label(), self.name),
             ActionKind::Update => {
+                let label = self.label();
                 for (i, change) in self.changes.iter().enumerate() {
                     if i > 0 {
                         writeln!(f)?;
                     }
-                    write!(
-                        f,
-                        "~ update {}.{}: {} -> {}",
-                        self.resource, change.field, change.from, change.to
-                    )?;
+                    write!(f, "~ update {label}: {} {} -> {}", change.field, change.from, change.to)?;
                 }
                 Ok(())
             }
@@ -213,6 +224,43 @@ pub enum Op {
     },
     DeleteDbCluster {
         cluster: String,
+    },
+    CreateEcsCluster {
+        cluster: String,
+        tags: BTreeMap<String, String>,
+    },
+    PutClusterCapacityProviders {
+        cluster: String,
+    },
+    TagEcsResource {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteEcsCluster {
+        cluster: String,
+    },
+    RegisterTaskDefinition {
+        content: Box<TaskDefinitionContent>,
+        tags: BTreeMap<String, String>,
+    },
+    DeregisterTaskDefinition {
+        arn: String,
+    },
+    CreateService {
+        cluster: String,
+        service: String,
+        family: String,
+        settings: ServiceSettings,
+        tags: BTreeMap<String, String>,
+    },
+    UpdateService {
+        cluster: String,
+        service: String,
+        changes: ServiceChanges,
+    },
+    DeleteService {
+        cluster: String,
+        service: String,
     },
 }
 

@@ -10,6 +10,8 @@ use dataplatform_api::{
     ADOPT_ANNOTATION, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, ManagementPolicy,
     PAUSED_ANNOTATION, annotation_is_true,
 };
+use dataplatform_api::{InvalidSpec, SpecProblem};
+use dataplatform_aws::ec2::MissingNetwork;
 use dataplatform_aws::{AccountSession, AccountTarget, Sessions};
 use tracing::Instrument;
 
@@ -109,8 +111,16 @@ impl Engine {
         &self.sessions
     }
 
-    /// Everything up to the plan, with no write: validation, identity, observation, diff.
+    /// Everything up to the plan, with no write: validation, identity, observation, the checks only
+    /// AWS can answer (does the network exist?), diff.
     pub async fn plan(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
+        let plan = self.observe(object).await?;
+        check_network(&object.spec, &plan.observed.compute.missing_network)?;
+        Ok(plan)
+    }
+
+    /// `plan` without the network check: deletion must still work after the VPC is gone.
+    pub(crate) async fn observe(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
         object.spec.validate()?;
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;
@@ -248,4 +258,36 @@ fn failed(
         error: Some(error),
         ready: false,
     }
+}
+
+/// Subnets and security groups that do not exist are a spec problem, found before any write.
+fn check_network(spec: &DataPlatformAccountSpec, missing: &MissingNetwork) -> Result<(), InvalidSpec> {
+    let Some(network) = spec.network.as_ref().filter(|_| !missing.is_empty()) else {
+        return Ok(());
+    };
+    let where_ = format!("in account {} region {}", spec.account_id, spec.region);
+    let problems = network
+        .subnet_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| missing.subnets.contains(id))
+        .map(|(i, id)| SpecProblem {
+            field: format!("spec.network.subnetIds[{i}]"),
+            message: format!("subnet {id} does not exist {where_}; name one of the account's subnets (aws ec2 describe-subnets)"),
+        })
+        .chain(
+            network
+                .security_group_ids
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| missing.security_groups.contains(id))
+                .map(|(i, id)| SpecProblem {
+                    field: format!("spec.network.securityGroupIds[{i}]"),
+                    message: format!(
+                        "security group {id} does not exist {where_}; name one of the account's security groups (aws ec2 describe-security-groups)"
+                    ),
+                }),
+        )
+        .collect();
+    Err(InvalidSpec { problems })
 }

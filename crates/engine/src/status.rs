@@ -3,11 +3,14 @@
 //! nothing produces an identical status (no write).
 
 use dataplatform_api::DataPlatformAccountStatus;
-use dataplatform_api::account::{BucketStatus, BucketsStatus, DatabaseStatus, RolesStatus};
+use dataplatform_api::account::{
+    BucketStatus, BucketsStatus, ClusterStatus, DatabaseStatus, RolesStatus, ServiceStatus,
+};
 use dataplatform_api::conditions::{self, ConditionState, Reason, set_condition};
 use dataplatform_api::names::BucketPurpose;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::compute::{failed_rollout, revision_text};
 use crate::desired::DesiredAccount;
 use crate::error::ReconcileError;
 use crate::observe::ObservedAccount;
@@ -20,11 +23,14 @@ pub struct Readiness {
     pub pending: Vec<String>,
     /// Something was created this pass (Creating) rather than changed (Updating).
     pub creating: bool,
+    /// Rollouts the ECS circuit breaker failed, with ECS's reason: Ready stays False until the
+    /// spec changes.
+    pub failed: Vec<String>,
 }
 
 impl Readiness {
     pub fn is_ready(&self) -> bool {
-        self.pending.is_empty()
+        self.pending.is_empty() && self.failed.is_empty()
     }
 }
 
@@ -92,6 +98,10 @@ impl StatusBuilder {
         self.set(conditions::SYNCED, true, synced_reason, synced_message);
         if readiness.is_ready() {
             self.set(conditions::READY, true, Reason::Available, "");
+        } else if !readiness.failed.is_empty() {
+            let mut message = readiness.failed.clone();
+            message.extend(readiness.pending.iter().cloned());
+            self.set(conditions::READY, false, Reason::ReconcileError, message.join("; "));
         } else {
             let reason = if readiness.creating {
                 Reason::Creating
@@ -140,7 +150,11 @@ impl StatusBuilder {
         });
         self.changed |= replace(&mut status.buckets, buckets);
         self.changed |= replace(&mut status.roles, roles);
+        let (cluster, services, services_running) = compute_status(desired, observed);
         self.changed |= replace(&mut status.database, database);
+        self.changed |= replace(&mut status.cluster, cluster);
+        self.changed |= replace(&mut status.services, services);
+        self.changed |= replace(&mut status.services_running, services_running);
         self.changed |= replace(&mut status.drift, drift);
         self.finish()
     }
@@ -163,6 +177,41 @@ fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
     }
 }
 
+/// The cluster, each spec service as ECS last reported it, and running/desired over all of them.
+fn compute_status(
+    desired: &DesiredAccount,
+    observed: &ObservedAccount,
+) -> (Option<ClusterStatus>, Vec<ServiceStatus>, Option<String>) {
+    let compute = &desired.compute;
+    let cluster = observed.compute.cluster.as_ref().map(|c| ClusterStatus {
+        name: c.name.clone(),
+        arn: c.arn.clone(),
+    });
+    let services: Vec<ServiceStatus> = compute
+        .services
+        .iter()
+        .map(|service| match observed.compute.service(&service.name) {
+            Some(seen) => ServiceStatus {
+                name: service.name.clone(),
+                desired: seen.desired_count,
+                running: seen.running_count,
+                task_definition_arn: Some(seen.task_definition.clone()).filter(|arn| !arn.is_empty()),
+            },
+            None => ServiceStatus {
+                name: service.name.clone(),
+                desired: service.settings.desired_count,
+                running: 0,
+                task_definition_arn: None,
+            },
+        })
+        .collect();
+    let running = (!services.is_empty()).then(|| {
+        let (running, wanted) = services.iter().fold((0, 0), |(r, d), s| (r + s.running, d + s.desired));
+        format!("{running}/{wanted}")
+    });
+    (cluster, services, running)
+}
+
 /// What is still missing or busy once `applied` has run against what was `observed`.
 pub fn readiness(
     desired: &DesiredAccount,
@@ -173,7 +222,9 @@ pub fn readiness(
     let mut readiness = Readiness {
         pending: waiting.to_vec(),
         creating: applied.actions.iter().any(|a| a.kind == ActionKind::Create),
+        failed: vec![],
     };
+    compute_readiness(desired, observed, applied, &mut readiness);
     if desired.database.is_some() {
         let created_now = |resource: &str| {
             applied
@@ -203,4 +254,62 @@ pub fn readiness(
         }
     }
     readiness
+}
+
+/// Every service ACTIVE with its rollout finished: running == desired on the newest revision, one
+/// deployment left. Moto starts no tasks, so its services stay pending until something plays the
+/// scheduler; `Ready` is never relaxed for it.
+fn compute_readiness(desired: &DesiredAccount, observed: &ObservedAccount, applied: &Plan, readiness: &mut Readiness) {
+    let compute = &desired.compute;
+    if compute.services.is_empty() {
+        return;
+    }
+    let touched = |resource: &str| applied.actions.iter().find(|a| a.resource == resource).map(|a| a.kind);
+    if observed.compute.cluster.is_none() {
+        readiness.pending.push("ecs:cluster is being created".to_owned());
+    }
+    for service in &compute.services {
+        let resource = service.resource();
+        let seen = observed.compute.service(&service.name);
+        let newest = observed
+            .compute
+            .families
+            .get(&service.family)
+            .and_then(|f| f.latest_arn());
+        match (seen, touched(&resource)) {
+            (None, _) | (_, Some(ActionKind::Create)) => {
+                readiness.creating = true;
+                readiness.pending.push(format!("{resource} is being created"));
+            }
+            (Some(_), Some(_)) => readiness.pending.push(format!("{resource} is rolling out the change")),
+            (Some(seen), None) => {
+                if let Some(reason) = newest.and_then(|arn| failed_rollout(seen, arn)) {
+                    readiness.failed.push(format!(
+                        "{resource}: the deployment of {} failed and ECS rolled it back: {reason}; fix the spec (image, command, resources) to roll out again",
+                        newest.map(revision_text).unwrap_or_default()
+                    ));
+                } else if seen.status != "ACTIVE" {
+                    readiness.pending.push(format!("{resource} is {}", seen.status));
+                } else if seen.running_count != seen.desired_count
+                    || seen.desired_count != service.settings.desired_count
+                {
+                    readiness.pending.push(format!(
+                        "{resource}: {} of {} tasks running",
+                        seen.running_count, service.settings.desired_count
+                    ));
+                } else if seen.deployments.len() > 1
+                    || seen
+                        .deployments
+                        .iter()
+                        .any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
+                    || newest.is_some_and(|arn| seen.task_definition != arn)
+                {
+                    readiness.pending.push(format!(
+                        "{resource} is rolling out {}",
+                        revision_text(&seen.task_definition)
+                    ));
+                }
+            }
+        }
+    }
 }

@@ -2,10 +2,12 @@
 
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dataplatform_api::DataPlatformAccount;
+use dataplatform_api::conditions;
 use dataplatform_aws::{AwsSettings, BudgetConfig, Sessions};
-use dataplatform_engine::{AccountObject, ActionKind, Engine, Part, Reconciled};
+use dataplatform_engine::{AccountObject, Action, ActionKind, Engine, Part, Reconciled};
 
 use crate::manifests::Manifest;
 
@@ -54,17 +56,60 @@ fn accounts(manifests: &[Manifest]) -> impl Iterator<Item = &DataPlatformAccount
 }
 
 fn not_yet_managed(out: &mut impl Write, account: &DataPlatformAccount) -> std::io::Result<()> {
-    let mut parts = Vec::new();
-    if !account.spec.services.is_empty() {
-        parts.push(format!("spec.services ({})", account.spec.services.len()));
-    }
     if account.spec.registry.is_some() {
-        parts.push("spec.registry".to_owned());
-    }
-    if !parts.is_empty() {
-        writeln!(out, "  note: {} not managed by this version yet", parts.join(" and "))?;
+        writeln!(out, "  note: spec.registry not managed by this version yet")?;
     }
     Ok(())
+}
+
+/// `90s`, `15m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 90s, 15m or 1h"))?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        _ => return Err(format!("{text:?}: use s, m or h, e.g. 90s, 15m or 1h")),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+/// How often `apply --wait` looks again.
+const WAIT_POLL: Duration = Duration::from_secs(5);
+
+/// Reconciles again until the account is Ready or `timeout` has passed; prints what it waits for
+/// whenever that changes.
+async fn wait_until_ready(
+    engine: &Engine,
+    object: &mut AccountObject,
+    mut reconciled: Reconciled,
+    timeout: Duration,
+    out: &mut impl Write,
+) -> std::io::Result<Reconciled> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last_message = String::new();
+    while !reconciled.ready && reconciled.error.is_none() {
+        let message = conditions::find(&reconciled.status.conditions, conditions::READY)
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            writeln!(out, "{}: not Ready after {}s: {message}", object.id, timeout.as_secs())?;
+            break;
+        }
+        if message != last_message {
+            writeln!(out, "{}: waiting: {message}", object.id)?;
+            last_message = message;
+        }
+        tokio::time::sleep(WAIT_POLL.min(deadline - now)).await;
+        object.status = Some(reconciled.status.clone());
+        reconciled = engine.reconcile(object, Default::default()).await;
+    }
+    Ok(reconciled)
 }
 
 fn grants_note(out: &mut impl Write, manifests: &[Manifest]) -> std::io::Result<()> {
@@ -130,28 +175,48 @@ pub async fn plan(engine: &Engine, manifests: &[Manifest], out: &mut impl Write)
     })
 }
 
-pub async fn apply(engine: &Engine, manifests: &[Manifest], out: &mut impl Write) -> std::io::Result<u8> {
+pub async fn apply(
+    engine: &Engine,
+    manifests: &[Manifest],
+    wait: Option<Duration>,
+    out: &mut impl Write,
+) -> std::io::Result<u8> {
     let mut rows = Vec::new();
     let mut failed = false;
     for account in accounts(manifests) {
-        let object = AccountObject::from_resource(account);
+        let mut object = AccountObject::from_resource(account);
         let id = object.id.to_string();
-        let mut progress = Vec::new();
-        let reconciled = engine
-            .reconcile_with_progress(&object, Default::default(), |action| {
-                progress.push(format!("{id}: {} ... done", action.summary()));
-            })
-            .await;
-        for line in progress {
-            writeln!(out, "{line}")?;
+        let mut reconciled = apply_pass(engine, &object, out).await?;
+        let mut applied = reconciled.applied.clone();
+        // Some actions wait for others of the same run (a service for the database endpoint): run
+        // again while passes still make changes, as the controller's requeue would.
+        for _ in 1..MAX_APPLY_PASSES {
+            if reconciled.applied.is_empty() || reconciled.ready || reconciled.error.is_some() {
+                break;
+            }
+            object.status = Some(reconciled.status.clone());
+            reconciled = apply_pass(engine, &object, out).await?;
+            applied.extend(reconciled.applied.iter().cloned());
         }
+        let reconciled = match wait {
+            Some(timeout) => {
+                let reconciled = wait_until_ready(engine, &mut object, reconciled, timeout, out).await?;
+                failed |= !reconciled.ready;
+                reconciled
+            }
+            None => reconciled,
+        };
         if let Some(error) = &reconciled.error {
             failed = true;
             writeln!(out, "{id}: error ({}): {error}", error.reason())?;
         }
         not_yet_managed(out, account)?;
-        for part in [Part::Storage, Part::Identity, Part::Database] {
-            rows.push([id.clone(), part.as_str().to_owned(), part_state(&reconciled, part)]);
+        for part in [Part::Storage, Part::Identity, Part::Database, Part::Compute] {
+            rows.push([
+                id.clone(),
+                part.as_str().to_owned(),
+                part_state(&reconciled, &applied, part),
+            ]);
         }
     }
     grants_note(out, manifests)?;
@@ -160,7 +225,24 @@ pub async fn apply(engine: &Engine, manifests: &[Manifest], out: &mut impl Write
     Ok(if failed { EXIT_FAILED } else { EXIT_NO_CHANGES })
 }
 
-fn part_state(reconciled: &Reconciled, part: Part) -> String {
+/// Passes one `apply` runs at most before it reports what still waits.
+const MAX_APPLY_PASSES: usize = 4;
+
+async fn apply_pass(engine: &Engine, object: &AccountObject, out: &mut impl Write) -> std::io::Result<Reconciled> {
+    let mut progress = Vec::new();
+    let reconciled = engine
+        .reconcile_with_progress(object, Default::default(), |action| {
+            progress.push(format!("{}: {} ... done", object.id, action.summary()));
+        })
+        .await;
+    for line in progress {
+        writeln!(out, "{line}")?;
+    }
+    Ok(reconciled)
+}
+
+/// `applied`: every action of the run, over all its passes.
+fn part_state(reconciled: &Reconciled, applied: &[Action], part: Part) -> String {
     if let Some(error) = &reconciled.error {
         return format!("not synced: {}", error.reason());
     }
@@ -171,13 +253,18 @@ fn part_state(reconciled: &Reconciled, part: Part) -> String {
             Some(other) => return other.to_owned(),
         }
     }
-    let of_part = |kind| reconciled.applied.iter().any(|a| a.part == part && a.kind == kind);
-    if of_part(ActionKind::Create) {
-        "created".to_owned()
-    } else if of_part(ActionKind::Update) {
-        "updated".to_owned()
+    let of_part = |kind| applied.iter().any(|a| a.part == part && a.kind == kind);
+    let state = if of_part(ActionKind::Create) {
+        "created"
+    } else if of_part(ActionKind::Update) || of_part(ActionKind::Delete) {
+        "updated"
     } else {
-        "in sync".to_owned()
+        "in sync"
+    };
+    match (part, reconciled.status.services_running.as_deref()) {
+        (Part::Compute, None) => "no services".to_owned(),
+        (Part::Compute, Some(running)) => format!("{state}, {running} tasks running"),
+        _ => state.to_owned(),
     }
 }
 

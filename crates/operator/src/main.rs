@@ -39,12 +39,17 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
-    /// Make AWS match the manifests, printing each action and a table of the result.
+    /// Make AWS match the manifests, printing each action and a table of the result. Returns once
+    /// the changes are made; ECS tasks start afterwards unless --wait is given.
     Apply {
         #[command(flatten)]
         manifests: ManifestArgs,
         #[command(flatten)]
         aws: AwsArgs,
+        /// Wait until every account is Ready (tasks running on the new revisions, database
+        /// available), at most this long, e.g. 90s, 15m, 1h. Exits 1 when the time runs out.
+        #[arg(long, value_parser = cli::parse_duration, value_name = "TIMEOUT")]
+        wait: Option<std::time::Duration>,
     },
     /// Benchmark against a local endpoint (moto): converge N accounts, then a steady-state pass,
     /// with calls per account, peak RSS and the endpoint's own time for the same requests.
@@ -77,7 +82,7 @@ fn main() -> ExitCode {
             Err(e) => fail(&format!("writing the CRDs to {}: {e}", dir.display())),
         },
         Command::Plan { manifests, aws } => run_against_aws(manifests, aws, Mode::Plan),
-        Command::Apply { manifests, aws } => run_against_aws(manifests, aws, Mode::Apply),
+        Command::Apply { manifests, aws, wait } => run_against_aws(manifests, aws, Mode::Apply { wait }),
         Command::Bench { bench, aws } => match runtime() {
             Ok(runtime) => match runtime.block_on(bench::run(&bench, &aws)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -90,7 +95,7 @@ fn main() -> ExitCode {
 
 enum Mode {
     Plan,
-    Apply,
+    Apply { wait: Option<std::time::Duration> },
 }
 
 fn run_against_aws(manifest_args: ManifestArgs, aws: AwsArgs, mode: Mode) -> ExitCode {
@@ -107,7 +112,7 @@ fn run_against_aws(manifest_args: ManifestArgs, aws: AwsArgs, mode: Mode) -> Exi
         let mut out = std::io::stdout().lock();
         match mode {
             Mode::Plan => cli::plan(&engine, &manifests, &mut out).await,
-            Mode::Apply => cli::apply(&engine, &manifests, &mut out).await,
+            Mode::Apply { wait } => cli::apply(&engine, &manifests, wait, &mut out).await,
         }
     });
     match result {

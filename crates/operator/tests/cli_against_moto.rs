@@ -1,15 +1,16 @@
 //! `plan` and `apply` on the examples against moto, as the README's demo runs them.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
-use dataplatform_tests::Moto;
+use dataplatform_tests::{Moto, localized_examples};
 
-fn operator(args: &[&str], endpoint_env: Option<&str>) -> Output {
-    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+fn operator(args: &[&str], examples: &Path, endpoint_env: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"));
     command
         .args(args)
-        .args(["-f", examples])
+        .arg("-f")
+        .arg(examples)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "eu-west-2")
@@ -33,16 +34,22 @@ fn stdout(output: &Output) -> String {
 fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
     let endpoint = Moto::start().expect("own moto: the examples use fixed account ids");
     let endpoint = endpoint.endpoint().to_owned();
+    let examples = localized_examples(&endpoint);
 
     // The SDK's standard variable alone reaches moto.
-    let before = operator(&["plan"], Some(&endpoint));
+    let before = operator(&["plan"], &examples, Some(&endpoint));
     let text = stdout(&before);
     assert_eq!(before.status.code(), Some(2), "changes pending: exit 2\n{text}");
     assert!(text.contains("+ create s3:workspace (camden-workspace-"), "{text}");
     assert!(text.contains("+ create rds:cluster (region-"), "{text}");
-    assert!(text.contains("Plan: 14 to create, 0 to update, 0 to delete."), "{text}");
+    assert!(text.contains("+ create service frontend (frontend)"), "{text}");
+    assert!(
+        text.contains("waiting: ecs:daemon waits for the database endpoint"),
+        "{text}"
+    );
+    assert!(text.contains("Plan: 16 to create, 0 to update, 0 to delete."), "{text}");
 
-    let applied = operator(&["apply", "--aws-endpoint-url", &endpoint], None);
+    let applied = operator(&["apply", "--aws-endpoint-url", &endpoint], &examples, None);
     let text = stdout(&applied);
     assert_eq!(applied.status.code(), Some(0), "{text}");
     assert!(
@@ -53,8 +60,17 @@ fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
     let table = text.split("ACCOUNT").nth(1).expect("a table at the end");
     assert!(table.contains("PART") && table.contains("STATE"), "{text}");
     assert!(table.contains("la-camden/camden   storage   created"), "{text}");
+    // The services waiting for the database endpoint are made by a later pass of the same apply.
+    assert!(
+        text.contains("la-camden/camden: + create service daemon (daemon) ... done"),
+        "{text}"
+    );
+    assert!(
+        table.contains("la-camden/camden   compute   created, 0/3 tasks running"),
+        "{text}"
+    );
 
-    let after = operator(&["plan", "--aws-endpoint-url", &endpoint], None);
+    let after = operator(&["plan", "--aws-endpoint-url", &endpoint], &examples, None);
     let text = stdout(&after);
     assert_eq!(after.status.code(), Some(0), "nothing to do: exit 0\n{text}");
     assert!(text.contains("Plan: 0 to create, 0 to update, 0 to delete."), "{text}");

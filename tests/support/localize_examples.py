@@ -1,0 +1,54 @@
+"""Copy examples/ into OUT_DIR with the placeholder network ids replaced by real ones of a local moto.
+
+The examples name subnet-0a1b2c3d and sg-0a1b2c3d, which no account has; the operator checks that the
+subnets and security groups a service names exist before it writes anything. moto gives every account
+a default VPC with its own random ids, so the demo and the CLI test run the examples against those:
+one default subnet and the default security group of the account each example manages.
+
+Usage: localize_examples.py ENDPOINT_URL OUT_DIR
+"""
+
+import pathlib
+import sys
+
+import boto3
+import yaml
+
+PLACEHOLDER_SUBNET = "subnet-0a1b2c3d"
+PLACEHOLDER_GROUP = "sg-0a1b2c3d"
+
+
+def default_network(endpoint: str, role_arn: str, region: str) -> tuple[str, str]:
+    common = {"endpoint_url": endpoint, "region_name": region}
+    credentials = boto3.client("sts", **common).assume_role(
+        RoleArn=role_arn, RoleSessionName="localize-examples"
+    )["Credentials"]
+    ec2 = boto3.client(
+        "ec2",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        **common,
+    )
+    subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"][0]
+    group = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["default"]}, {"Name": "vpc-id", "Values": [subnet["VpcId"]]}]
+    )["SecurityGroups"][0]
+    return subnet["SubnetId"], group["GroupId"]
+
+
+def main() -> None:
+    endpoint, out_dir = sys.argv[1], pathlib.Path(sys.argv[2])
+    examples = pathlib.Path(__file__).resolve().parents[2] / "examples"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for source in sorted(examples.glob("*.yaml")):
+        text = source.read_text()
+        if PLACEHOLDER_SUBNET in text or PLACEHOLDER_GROUP in text:
+            spec = yaml.safe_load(text)["spec"]
+            subnet, group = default_network(endpoint, spec["roleArn"], spec["region"])
+            text = text.replace(PLACEHOLDER_SUBNET, subnet).replace(PLACEHOLDER_GROUP, group)
+        (out_dir / source.name).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
