@@ -348,11 +348,7 @@ fn removed_services(desired: &DesiredAccount, observed: &ObservedAccount) -> Vec
 }
 
 /// Deregisters the family's revisions (when they are ours) and deletes the service.
-pub(crate) fn service_deletion(
-    desired: &DesiredAccount,
-    observed: &ObservedAccount,
-    service: &ServiceObservation,
-) -> Action {
+fn service_deletion(desired: &DesiredAccount, observed: &ObservedAccount, service: &ServiceObservation) -> Action {
     let mut ops: Vec<Op> = our_family(desired, observed, &service.task_definition)
         .map(|family| {
             family

@@ -4,12 +4,11 @@
 
 use dataplatform_api::conditions::Reason;
 use dataplatform_api::{DeletionPolicy, ManagementPolicy};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-use dataplatform_aws::ecs::parse_revision;
 use dataplatform_aws::rds::InstanceObservation;
 
-use crate::compute::{deregister, service_deletion};
+use crate::compute::deregister;
 use crate::diff::ours;
 
 use crate::desired::DesiredAccount;
@@ -208,32 +207,51 @@ fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, delete
     actions
 }
 
-/// Services (scaled to zero, then deleted), every revision of our families, then the cluster.
+/// Services (scaled to zero, then deleted), then every revision of our families, then the cluster.
+/// A crash between the steps is safe: the spec's families are observed whether or not their
+/// services still exist.
 fn compute_deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount) -> Vec<Action> {
     let owner = desired.owner.as_str();
     let seen = &observed.compute;
     let mut actions = Vec::new();
-    let mut deregistered = BTreeSet::new();
     for service in seen
         .services
         .iter()
         .filter(|s| s.status == "ACTIVE" && ours(&s.tags, owner))
     {
-        if let Some((family, _)) = parse_revision(&service.task_definition) {
-            deregistered.insert(family);
-        }
-        actions.push(service_deletion(desired, observed, service));
+        actions.push(Action::delete(
+            Part::Compute,
+            format!("ecs:{}", service.name),
+            &service.name,
+            vec![Op::DeleteService {
+                cluster: desired.compute.cluster.clone(),
+                service: service.name.clone(),
+            }],
+        ));
     }
-    for service in &desired.compute.services {
-        let Some(family) = seen.families.get(&service.family) else {
+    // Our families, by the service they belong to: the spec's, and those of services that left it.
+    let mut families: BTreeMap<&str, &str> = desired
+        .compute
+        .services
+        .iter()
+        .map(|s| (s.family.as_str(), s.name.as_str()))
+        .collect();
+    for service in &seen.services {
+        if let Some(family) = seen
+            .families
+            .keys()
+            .find(|f| service.task_definition.contains(&format!("/{f}:")))
+        {
+            families.entry(family.as_str()).or_insert(service.name.as_str());
+        }
+    }
+    for (family, service) in families {
+        let Some(observed_family) = seen.families.get(family).filter(|f| ours(&f.latest_tags, owner)) else {
             continue;
         };
-        if deregistered.contains(&service.family) || !ours(&family.latest_tags, owner) {
-            continue;
-        }
-        let arns: Vec<&str> = family.revisions.iter().map(|r| r.arn.as_str()).collect();
+        let arns: Vec<&str> = observed_family.revisions.iter().map(|r| r.arn.as_str()).collect();
         if !arns.is_empty() {
-            actions.push(deregister(&service.name, &arns));
+            actions.push(deregister(service, &arns));
         }
     }
     if let Some(cluster) = seen.cluster.as_ref().filter(|c| ours(&c.tags, owner)) {
