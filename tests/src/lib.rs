@@ -273,7 +273,21 @@ pub async fn ecs_client(account_id: &str) -> aws_sdk_ecs::Client {
 /// until an UpdateService sets a desired count, and then reports exactly that many. Setting every
 /// service's desired count to itself is what "the tasks have started" looks like there.
 pub async fn start_tasks(account_id: &str, cluster: &str) {
-    let ecs = ecs_client(account_id).await;
+    Moto::shared().start_tasks(account_id, cluster).await;
+}
+
+impl Moto {
+    /// [`start_tasks`] on this server.
+    pub async fn start_tasks(&self, account_id: &str, cluster: &str) {
+        start_tasks_with(
+            aws_sdk_ecs::Client::new(&self.account_config(account_id).await),
+            cluster,
+        )
+        .await;
+    }
+}
+
+async fn start_tasks_with(ecs: aws_sdk_ecs::Client, cluster: &str) {
     let arns = ecs
         .list_services()
         .cluster(cluster)

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use dataplatform_api::names::AccountNames;
 use dataplatform_tests::{Moto, localized_examples};
 
 fn operator(args: &[&str], examples: &Path, endpoint_env: Option<&str>) -> Output {
@@ -74,4 +75,44 @@ fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
     let text = stdout(&after);
     assert_eq!(after.status.code(), Some(0), "nothing to do: exit 0\n{text}");
     assert!(text.contains("Plan: 0 to create, 0 to update, 0 to delete."), "{text}");
+}
+
+#[tokio::test]
+async fn apply_waits_for_running_tasks_only_when_asked() {
+    let moto = Moto::start().expect("own moto: the examples use fixed account ids");
+    let endpoint = moto.endpoint().to_owned();
+    let examples = localized_examples(&endpoint);
+    let apply = |wait: &'static str| {
+        let (endpoint, examples) = (endpoint.clone(), examples.clone());
+        move || {
+            operator(
+                &["apply", "--aws-endpoint-url", &endpoint, "--wait", wait],
+                &examples,
+                None,
+            )
+        }
+    };
+
+    let unwaited = operator(&["apply", "--aws-endpoint-url", &endpoint], &examples, None);
+    assert_eq!(unwaited.status.code(), Some(0), "{}", stdout(&unwaited));
+
+    // Moto starts no tasks by itself, so the wait runs out.
+    let timed_out = tokio::task::spawn_blocking(apply("1s")).await.expect("apply");
+    let text = stdout(&timed_out);
+    assert_eq!(timed_out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("la-camden/camden: not Ready after 1s: ecs:daemon: 0 of 1 tasks running"),
+        "{text}"
+    );
+
+    // The test plays ECS's scheduler; then the wait ends as soon as the tasks run.
+    let cluster = AccountNames::new("la-camden", "camden", "111111111111").ecs_cluster();
+    moto.start_tasks("111111111111", &cluster).await;
+    let waited = tokio::task::spawn_blocking(apply("60s")).await.expect("apply");
+    let text = stdout(&waited);
+    assert_eq!(waited.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("la-camden/camden   compute   in sync, 3/3 tasks running"),
+        "{text}"
+    );
 }
