@@ -138,8 +138,13 @@ fn service_outcomes(
             });
         }
     }
+    // Only a revision this pass really registers takes one of the kept places.
+    let registering = outcomes
+        .iter()
+        .filter_map(|o| o.action.as_ref())
+        .any(|a| a.ops.iter().any(|op| matches!(op, Op::RegisterTaskDefinition { .. })));
     if ours(&family.latest_tags, owner.value) {
-        outcomes.extend(stale_revisions(service, seen, family, needs_revision).map(Outcome::create));
+        outcomes.extend(stale_revisions(service, seen, family, registering).map(Outcome::create));
     }
     outcomes
 }

@@ -6,6 +6,7 @@ use dataplatform_api::conditions::Reason;
 use dataplatform_api::{DeletionPolicy, ManagementPolicy};
 use std::collections::BTreeMap;
 
+use dataplatform_aws::ecs::parse_revision;
 use dataplatform_aws::rds::InstanceObservation;
 
 use crate::compute::deregister;
@@ -237,10 +238,8 @@ fn compute_deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount
         .map(|s| (s.family.as_str(), s.name.as_str()))
         .collect();
     for service in &seen.services {
-        if let Some(family) = seen
-            .families
-            .keys()
-            .find(|f| service.task_definition.contains(&format!("/{f}:")))
+        if let Some((family, _)) = parse_revision(&service.task_definition)
+            && let Some((family, _)) = seen.families.get_key_value(&family)
         {
             families.entry(family.as_str()).or_insert(service.name.as_str());
         }
