@@ -332,7 +332,8 @@ pub async fn converge_running(
         if pass.applied.is_empty() && pass.ready {
             return pass;
         }
-        start_tasks(&object.spec.account_id, &cluster).await;
+        // Boxed, so this loop's future stays small on the test thread's stack.
+        Box::pin(start_tasks(&object.spec.account_id, &cluster)).await;
     }
     panic!("{} did not converge in 6 passes", object.id);
 }

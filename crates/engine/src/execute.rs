@@ -95,7 +95,8 @@ pub async fn execute(
             break;
         }
         for op in &action.ops {
-            if let Err(error) = op.run(session).await {
+            // Boxed: `run` is as large as the largest SDK call of any operation.
+            if let Err(error) = Box::pin(op.run(session)).await {
                 tracing::warn!(resource = %action.resource, name = %action.name, %error, "AWS action failed");
                 executed.failed = Some((action, error));
                 return executed;

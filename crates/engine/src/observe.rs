@@ -69,7 +69,7 @@ pub async fn observe(
         roles,
         rds.observe_cluster(&cluster_name),
         rds.observe_instance(&instance_name),
-        observe_compute(session, desired),
+        Box::pin(observe_compute(session, desired)),
     )?;
     Ok(ObservedAccount {
         buckets,

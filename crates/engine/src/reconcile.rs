@@ -125,7 +125,9 @@ impl Engine {
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;
         let desired = DesiredAccount::new(&object.id, &object.spec);
-        let observed = observe(&session, &object.id, &desired).await?;
+        // Boxed: the reads of every part in one future are large, and callers that block on a
+        // reconcile (the CLI, tests) would carry them on their stack.
+        let observed = Box::pin(observe(&session, &object.id, &desired)).await?;
         let diff = diff(&desired, &observed, object.adopt());
         Ok(AccountPlan {
             desired,
