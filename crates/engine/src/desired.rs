@@ -116,12 +116,6 @@ pub struct DesiredCompute {
     pub services: Vec<DesiredService>,
 }
 
-impl DesiredCompute {
-    pub fn cluster_arn(&self, partition: &str, region: &str, account_id: &str) -> String {
-        format!("arn:{partition}:ecs:{region}:{account_id}:cluster/{}", self.cluster)
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredService {
     /// The name in spec.services, and of the ECS service.
