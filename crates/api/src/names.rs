@@ -141,7 +141,7 @@ impl GrantNames {
 
     /// Name of the inline policy on the grantee's task role.
     pub fn grantee_policy(&self) -> String {
-        format!("dataplatform-grant-{}", self.hash)
+        format!("{GRANTEE_POLICY_PREFIX}{}", self.hash)
     }
 }
 
@@ -161,6 +161,8 @@ pub const DATABASE_VARIABLES: [&str; 5] = [
     DATABASE_PASSWORD_SECRET,
 ];
 
+/// Inline policies a grant puts on a grantee's task role start with this.
+pub const GRANTEE_POLICY_PREFIX: &str = "dataplatform-grant-";
 pub const GRANT_SID_PREFIX: &str = "DataPlatformGrant";
 /// Sid of the statement that denies non-TLS access to every bucket.
 pub const DENY_INSECURE_TRANSPORT_SID: &str = "DataPlatformDenyInsecureTransport";

@@ -181,6 +181,8 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "ValidationException",
         "ClientException",
         "KMSInvalidStateException",
+        "InvalidArnException",
+        "MalformedPolicyDocumentException",
     ];
     const CONFLICT: &[&str] = &[
         "BucketAlreadyExists",
@@ -202,6 +204,8 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "ServiceNotActiveException",
         "UpdateInProgressException",
         "ConflictException",
+        "RepositoryNotEmptyException",
+        "DisabledException",
     ];
     const RETRYABLE: &[&str] = &[
         "InternalError",

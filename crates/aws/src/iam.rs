@@ -1,9 +1,12 @@
-//! IAM roles: the trust policy, the one inline policy the operator owns, and tags. Policies the
-//! operator did not write (other inline or attached policies) are never read into a decision.
+//! IAM roles: the trust policy, the inline policies the operator owns (the role's own, and one per
+//! SharedBucketGrant on a grantee's task role), and tags. Policies the operator did not write (other
+//! inline or attached policies) are never read into a decision.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Tag;
+
+use dataplatform_api::names::GRANTEE_POLICY_PREFIX;
 
 use crate::error::{AwsError, optional};
 use crate::session::AccountSession;
@@ -47,17 +50,7 @@ impl Iam<'_> {
         let Some(found) = output.role() else {
             return Ok(None);
         };
-        let inline_policy = optional(
-            self.session
-                .call(SERVICE, "GetRolePolicy", || {
-                    iam.get_role_policy()
-                        .role_name(role)
-                        .policy_name(INLINE_POLICY_NAME)
-                        .send()
-                })
-                .await,
-        )?
-        .map(|p| url_decode(p.policy_document()));
+        let inline_policy = self.inline_policy(role, INLINE_POLICY_NAME).await?;
         Ok(Some(RoleObservation {
             name: found.role_name().to_owned(),
             arn: found.arn().to_owned(),
@@ -108,18 +101,56 @@ impl Iam<'_> {
             .map(drop)
     }
 
-    pub async fn put_inline_policy(&self, role: &str, document: &str) -> Result<(), AwsError> {
+    /// The document of the inline policy `name` on `role`; `None` when either is missing.
+    pub async fn inline_policy(&self, role: &str, name: &str) -> Result<Option<String>, AwsError> {
+        let iam = &self.session.iam;
+        Ok(optional(
+            self.session
+                .call(SERVICE, "GetRolePolicy", || {
+                    iam.get_role_policy().role_name(role).policy_name(name).send()
+                })
+                .await,
+        )?
+        .map(|p| url_decode(p.policy_document())))
+    }
+
+    pub async fn role_exists(&self, role: &str) -> Result<bool, AwsError> {
+        let iam = &self.session.iam;
+        Ok(optional(
+            self.session
+                .call(SERVICE, "GetRole", || iam.get_role().role_name(role).send())
+                .await,
+        )?
+        .is_some())
+    }
+
+    /// Writes the inline policy `name`; the operator's own policy on each role is [`INLINE_POLICY_NAME`],
+    /// grants add theirs beside it.
+    pub async fn put_inline_policy(&self, role: &str, name: &str, document: &str) -> Result<(), AwsError> {
         let iam = &self.session.iam;
         self.session
             .call(SERVICE, "PutRolePolicy", || {
                 iam.put_role_policy()
                     .role_name(role)
-                    .policy_name(INLINE_POLICY_NAME)
+                    .policy_name(name)
                     .policy_document(document)
                     .send()
             })
             .await
             .map(drop)
+    }
+
+    /// Removing a policy (or from a role) that is already gone is not an error.
+    pub async fn delete_inline_policy(&self, role: &str, name: &str) -> Result<(), AwsError> {
+        let iam = &self.session.iam;
+        optional(
+            self.session
+                .call(SERVICE, "DeleteRolePolicy", || {
+                    iam.delete_role_policy().role_name(role).policy_name(name).send()
+                })
+                .await,
+        )
+        .map(drop)
     }
 
     pub async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
@@ -133,20 +164,24 @@ impl Iam<'_> {
             .map(drop)
     }
 
-    /// Deletes our inline policy, then the role. A role that still has policies somebody else put on
-    /// it fails with a Conflict (DeleteConflict) and is left in place.
+    /// Deletes our inline policies (the role's own and any a grant put there), then the role. A role
+    /// that still has policies somebody else put on it fails with a Conflict (DeleteConflict) and is
+    /// left in place.
     pub async fn delete_role(&self, role: &str) -> Result<(), AwsError> {
         let iam = &self.session.iam;
-        optional(
+        let Some(listed) = optional(
             self.session
-                .call(SERVICE, "DeleteRolePolicy", || {
-                    iam.delete_role_policy()
-                        .role_name(role)
-                        .policy_name(INLINE_POLICY_NAME)
-                        .send()
+                .call(SERVICE, "ListRolePolicies", || {
+                    iam.list_role_policies().role_name(role).send()
                 })
                 .await,
-        )?;
+        )?
+        else {
+            return Ok(());
+        };
+        for name in listed.policy_names().iter().filter(|n| is_operator_policy(n)) {
+            self.delete_inline_policy(role, name).await?;
+        }
         optional(
             self.session
                 .call(SERVICE, "DeleteRole", || iam.delete_role().role_name(role).send())
@@ -154,6 +189,10 @@ impl Iam<'_> {
         )
         .map(drop)
     }
+}
+
+fn is_operator_policy(name: &str) -> bool {
+    name == INLINE_POLICY_NAME || name.starts_with(GRANTEE_POLICY_PREFIX)
 }
 
 fn to_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {

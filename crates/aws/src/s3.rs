@@ -249,7 +249,8 @@ impl S3<'_> {
         }))
     }
 
-    async fn policy(&self, bucket: &str) -> Result<Option<String>, AwsError> {
+    /// The bucket's policy document; `None` when it has none (or the bucket is gone).
+    pub async fn policy(&self, bucket: &str) -> Result<Option<String>, AwsError> {
         let s3 = &self.session.s3;
         let output = self
             .session

@@ -151,10 +151,13 @@ pub struct AccountSession {
     pub(crate) rds: aws_sdk_rds::Client,
     pub(crate) ecs: aws_sdk_ecs::Client,
     pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) ecr: aws_sdk_ecr::Client,
+    pub(crate) kms: aws_sdk_kms::Client,
     sts: aws_sdk_sts::Client,
     budget: Arc<AccountBudget>,
     retry: RetryPolicy,
     verified_identity: OnceCell<String>,
+    policy_edits: Mutex<()>,
 }
 
 impl AccountSession {
@@ -178,12 +181,16 @@ impl AccountSession {
         let mut sts = aws_sdk_sts::config::Builder::from(config).retry_config(RetryConfig::disabled());
         let mut ecs = aws_sdk_ecs::config::Builder::from(config).retry_config(RetryConfig::disabled());
         let mut ec2 = aws_sdk_ec2::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        let mut ecr = aws_sdk_ecr::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        let mut kms = aws_sdk_kms::config::Builder::from(config).retry_config(RetryConfig::disabled());
         for interceptor in interceptors {
             s3.push_interceptor(interceptor.clone());
             iam.push_interceptor(interceptor.clone());
             rds.push_interceptor(interceptor.clone());
             ecs.push_interceptor(interceptor.clone());
             ec2.push_interceptor(interceptor.clone());
+            ecr.push_interceptor(interceptor.clone());
+            kms.push_interceptor(interceptor.clone());
             sts.push_interceptor(interceptor);
         }
         let (s3, iam, rds, sts) = (s3.build(), iam.build(), rds.build(), sts.build());
@@ -194,11 +201,21 @@ impl AccountSession {
             rds: aws_sdk_rds::Client::from_conf(rds),
             ecs: aws_sdk_ecs::Client::from_conf(ecs.build()),
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+            ecr: aws_sdk_ecr::Client::from_conf(ecr.build()),
+            kms: aws_sdk_kms::Client::from_conf(kms.build()),
             sts: aws_sdk_sts::Client::from_conf(sts),
             budget,
             retry,
             verified_identity: OnceCell::new(),
+            policy_edits: Mutex::new(()),
         }
+    }
+
+    /// Held while a policy document several owners share (a bucket or repository policy) is read,
+    /// merged and written, so an account's own reconcile and its grants never overwrite each
+    /// other's statements from one operator process.
+    pub async fn lock_policy_edits(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.policy_edits.lock().await
     }
 
     pub fn account_id(&self) -> &str {

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use dataplatform_api::OWNER_TAG;
 use dataplatform_api::names::DENY_INSECURE_TRANSPORT_SID;
-use dataplatform_aws::iam::RoleObservation;
+use dataplatform_aws::iam::{INLINE_POLICY_NAME, RoleObservation};
 use dataplatform_aws::rds::{ClusterChanges, ClusterObservation, InstanceObservation};
 use dataplatform_aws::s3::{BucketObservation, Encryption, ExpirationRule, Lifecycle, PublicAccessBlock, Versioning};
 
 use crate::desired::{DesiredAccount, DesiredBucket, DesiredDatabase, DesiredRole};
 use crate::observe::ObservedAccount;
-use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
+use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged};
 
 pub const BUCKET_OWNER_ENFORCED: &str = "BucketOwnerEnforced";
@@ -283,15 +283,16 @@ fn bucket_actions(
                 std::slice::from_ref(&bucket.tls_statement),
             ) {
                 Merged::Unchanged | Merged::Delete => {}
-                Merged::Put(document) => {
+                Merged::Put(_) => {
                     changes.push(FieldChange::new(
                         "policy",
                         format!("statement {DENY_INSECURE_TRANSPORT_SID} missing or changed"),
                         "deny non-TLS access",
                     ));
-                    ops.push(Op::PutBucketPolicy {
-                        bucket: name.clone(),
-                        document: document.to_string(),
+                    ops.push(Op::MergePolicyStatements {
+                        document: SharedDocument::BucketPolicy { bucket: name.clone() },
+                        owner: StatementOwner::Sid(DENY_INSECURE_TRANSPORT_SID.to_owned()),
+                        statements: vec![bucket.tls_statement.clone()],
                     });
                 }
             }
@@ -349,6 +350,7 @@ fn role_actions(
                 },
                 Op::PutRolePolicy {
                     role: role.name.clone(),
+                    name: INLINE_POLICY_NAME.to_owned(),
                     document: role.inline_policy.to_string(),
                 },
             ],
@@ -388,6 +390,7 @@ fn role_actions(
         changes.push(FieldChange::new("inlinePolicy", from, "least privilege"));
         ops.push(Op::PutRolePolicy {
             role: role.name.clone(),
+            name: INLINE_POLICY_NAME.to_owned(),
             document: role.inline_policy.to_string(),
         });
     }
@@ -643,7 +646,7 @@ mod owned_fields_only {
     }
 
     #[test]
-    fn a_policy_change_keeps_the_hand_written_statement() {
+    fn a_missing_tls_statement_is_merged_in_as_ours_only() {
         let desired = desired();
         let mut observed = matching_with_extras(&desired, "available");
         let shared = observed.buckets[2].as_mut().expect("shared");
@@ -657,13 +660,13 @@ mod owned_fields_only {
         let [action] = diff.plan.actions.as_slice() else {
             panic!("one action expected: {}", diff.plan);
         };
-        let Some(Op::PutBucketPolicy { document, .. }) = action.ops.first() else {
-            panic!("a policy write expected: {:?}", action.ops);
+        // The write re-reads the policy and replaces only our Sid (the hand-written statement stays:
+        // tests/tests/engine_grants.rs checks that against moto).
+        let Some(Op::MergePolicyStatements { owner, statements, .. }) = action.ops.first() else {
+            panic!("a policy merge expected: {:?}", action.ops);
         };
-        assert!(
-            document.contains("HandWritten") && document.contains(DENY_INSECURE_TRANSPORT_SID),
-            "{document}"
-        );
+        assert!(owner.owns(DENY_INSECURE_TRANSPORT_SID) && !owner.owns("HandWritten"));
+        assert_eq!(statements, &vec![desired.buckets[2].tls_statement.clone()]);
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub enum ReconcileError {
     Conflict(Vec<String>),
     #[error("{0}")]
     Aws(#[from] AwsError),
+    /// Something this object needs (its account, the account's bucket key) is not there yet.
+    #[error("{0}")]
+    DependencyNotReady(String),
 }
 
 impl From<IdentityError> for ReconcileError {
@@ -31,6 +34,7 @@ impl ReconcileError {
             ReconcileError::InvalidSpec(_) => Reason::InvalidSpec,
             ReconcileError::AccountMismatch(_) => Reason::AccountMismatch,
             ReconcileError::Conflict(_) => Reason::Conflict,
+            ReconcileError::DependencyNotReady(_) => Reason::DependencyNotReady,
             ReconcileError::Aws(aws) => match aws.class {
                 ErrorClass::Throttled => Reason::Throttled,
                 ErrorClass::AccessDenied => Reason::AccessDenied,
@@ -44,12 +48,17 @@ impl ReconcileError {
     pub fn is_transient(&self) -> bool {
         match self {
             ReconcileError::Aws(aws) => aws.class.is_retryable() || aws.class == ErrorClass::Conflict,
+            // Looked at again soon; the controller also re-checks when the account changes.
+            ReconcileError::DependencyNotReady(_) => true,
             _ => false,
         }
     }
 
     /// Errors that say the object (not AWS) is wrong: Ready turns False until it is fixed.
     pub fn blocks_readiness(&self) -> bool {
+        if let ReconcileError::DependencyNotReady(_) = self {
+            return true;
+        }
         !self.is_transient()
             && !matches!(self, ReconcileError::Aws(aws) if aws.class == ErrorClass::Other || aws.class == ErrorClass::NotFound)
     }

@@ -1,13 +1,15 @@
 //! Carries out a plan, action by action, in the plan's order (which is dependency order). Every
 //! operation is safe to repeat, so a run cut short anywhere is finished by the next one.
 
-use dataplatform_aws::{AccountSession, AwsError};
+use dataplatform_aws::{AccountSession, AwsError, ErrorClass};
+use serde_json::Value;
 
-use crate::plan::{Action, Op};
+use crate::plan::{Action, Op, SharedDocument, StatementOwner};
+use crate::policy::{self, Merged};
 
 impl Op {
     pub async fn run(&self, session: &AccountSession) -> Result<(), AwsError> {
-        let (s3, iam, rds, ecs) = (session.s3(), session.iam(), session.rds(), session.ecs());
+        let (s3, iam, rds, ecs, ecr) = (session.s3(), session.iam(), session.rds(), session.ecs(), session.ecr());
         match self {
             Op::CreateBucket { bucket, tags } => s3.create_bucket(bucket, tags).await,
             Op::PutBucketTags { bucket, tags } => s3.put_tags(bucket, tags).await,
@@ -29,7 +31,8 @@ impl Op {
                 tags,
             } => iam.create_role(role, description, trust_policy, tags).await.map(drop),
             Op::UpdateTrustPolicy { role, trust_policy } => iam.update_trust_policy(role, trust_policy).await,
-            Op::PutRolePolicy { role, document } => iam.put_inline_policy(role, document).await,
+            Op::PutRolePolicy { role, name, document } => iam.put_inline_policy(role, name, document).await,
+            Op::DeleteRolePolicy { role, name } => iam.delete_inline_policy(role, name).await,
             Op::TagRole { role, tags } => iam.tag_role(role, tags).await,
             Op::DeleteRole { role } => iam.delete_role(role).await,
             Op::CreateDbCluster {
@@ -65,6 +68,87 @@ impl Op {
                 changes,
             } => ecs.update_service(cluster, service, changes).await,
             Op::DeleteService { cluster, service } => ecs.delete_service(cluster, service).await,
+            Op::MergePolicyStatements {
+                document,
+                owner,
+                statements,
+            } => merge_statements(session, document, owner, statements).await,
+            Op::CreateKeyGrant {
+                key,
+                name,
+                grantee_principal,
+                operations,
+            } => {
+                session
+                    .kms()
+                    .create_grant(key, name, grantee_principal, operations)
+                    .await
+            }
+            Op::RetireKeyGrant { key, grant_id } => session.kms().retire_grant(key, grant_id).await,
+            Op::CreateRepository {
+                repository,
+                scan_on_push,
+                immutable_tags,
+                tags,
+            } => {
+                ecr.create_repository(repository, *scan_on_push, *immutable_tags, tags)
+                    .await
+            }
+            Op::PutScanOnPush {
+                repository,
+                scan_on_push,
+            } => ecr.put_scan_on_push(repository, *scan_on_push).await,
+            Op::PutTagMutability {
+                repository,
+                immutable_tags,
+            } => ecr.put_tag_mutability(repository, *immutable_tags).await,
+            Op::TagRepository { arn, tags } => ecr.tag(arn, tags).await,
+            Op::DeleteRepository { repository } => ecr.delete_repository(repository).await,
+        }
+    }
+}
+
+/// Read, merge, write under the account's policy lock: the plan was made from an earlier read, and
+/// the statements of other owners may have changed since.
+async fn merge_statements(
+    session: &AccountSession,
+    document: &SharedDocument,
+    owner: &StatementOwner,
+    statements: &[Value],
+) -> Result<(), AwsError> {
+    let _edit = session.lock_policy_edits().await;
+    let (service, operation, current) = match document {
+        SharedDocument::BucketPolicy { bucket } => ("s3", "PutBucketPolicy", session.s3().policy(bucket).await?),
+        SharedDocument::RepositoryPolicy { repository } => {
+            ("ecr", "SetRepositoryPolicy", session.ecr().policy(repository).await?)
+        }
+    };
+    let current = match current.as_deref().map(policy::parse) {
+        Some(None) => {
+            return Err(AwsError {
+                service,
+                operation,
+                class: ErrorClass::Conflict,
+                code: None,
+                message: format!("{document} is not valid JSON; fix or remove it by hand, nothing was changed"),
+            });
+        }
+        parsed => parsed.flatten(),
+    };
+    match (
+        policy::merge_owned(current.as_ref(), |sid| owner.owns(sid), statements),
+        document,
+    ) {
+        (Merged::Unchanged, _) => Ok(()),
+        (Merged::Put(merged), SharedDocument::BucketPolicy { bucket }) => {
+            session.s3().put_policy(bucket, &merged.to_string()).await
+        }
+        (Merged::Put(merged), SharedDocument::RepositoryPolicy { repository }) => {
+            session.ecr().set_policy(repository, &merged.to_string()).await
+        }
+        (Merged::Delete, SharedDocument::BucketPolicy { bucket }) => session.s3().delete_policy(bucket).await,
+        (Merged::Delete, SharedDocument::RepositoryPolicy { repository }) => {
+            session.ecr().delete_policy(repository).await
         }
     }
 }

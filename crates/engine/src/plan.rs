@@ -1,8 +1,11 @@
 //! A plan: the actions that bring AWS to the spec, each with the fields it changes (for people) and
 //! the AWS writes that carry it out (for the executor).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use dataplatform_api::names::GrantNames;
+use serde_json::Value;
 
 use dataplatform_aws::ecs::{ServiceChanges, ServiceSettings, TaskDefinitionContent};
 use dataplatform_aws::rds::{ClusterChanges, ClusterSettings};
@@ -14,6 +17,9 @@ pub enum Part {
     Identity,
     Database,
     Compute,
+    Registry,
+    /// A SharedBucketGrant's statements, KMS grants and grantee policy.
+    Grant,
 }
 
 impl Part {
@@ -23,6 +29,8 @@ impl Part {
             Part::Identity => "identity",
             Part::Database => "database",
             Part::Compute => "compute",
+            Part::Registry => "registry",
+            Part::Grant => "grant",
         }
     }
 }
@@ -192,7 +200,13 @@ pub enum Op {
     },
     PutRolePolicy {
         role: String,
+        /// The role's own policy is `iam::INLINE_POLICY_NAME`; grants name theirs.
+        name: String,
         document: String,
+    },
+    DeleteRolePolicy {
+        role: String,
+        name: String,
     },
     TagRole {
         role: String,
@@ -262,6 +276,78 @@ pub enum Op {
         cluster: String,
         service: String,
     },
+    /// Re-reads the policy of `document` when it runs and replaces only the statements `owner`
+    /// owns, so statements written since the plan was made (by people, or by another owner) stay.
+    MergePolicyStatements {
+        document: SharedDocument,
+        owner: StatementOwner,
+        statements: Vec<Value>,
+    },
+    CreateKeyGrant {
+        key: String,
+        name: String,
+        grantee_principal: String,
+        operations: BTreeSet<String>,
+    },
+    RetireKeyGrant {
+        key: String,
+        grant_id: String,
+    },
+    CreateRepository {
+        repository: String,
+        scan_on_push: bool,
+        immutable_tags: bool,
+        tags: BTreeMap<String, String>,
+    },
+    PutScanOnPush {
+        repository: String,
+        scan_on_push: bool,
+    },
+    PutTagMutability {
+        repository: String,
+        immutable_tags: bool,
+    },
+    TagRepository {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteRepository {
+        repository: String,
+    },
+}
+
+/// A policy document several owners write statements into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SharedDocument {
+    BucketPolicy { bucket: String },
+    RepositoryPolicy { repository: String },
+}
+
+impl fmt::Display for SharedDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SharedDocument::BucketPolicy { bucket } => write!(f, "the bucket policy of {bucket}"),
+            SharedDocument::RepositoryPolicy { repository } => write!(f, "the repository policy of {repository}"),
+        }
+    }
+}
+
+/// Which statements of a shared document one owner may replace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatementOwner {
+    /// Exactly one Sid (the account's TLS statement, the registry's pull statement).
+    Sid(String),
+    /// Every Sid a SharedBucketGrant derives from its namespace/name.
+    Grant(GrantNames),
+}
+
+impl StatementOwner {
+    pub fn owns(&self, sid: &str) -> bool {
+        match self {
+            StatementOwner::Sid(own) => own == sid,
+            StatementOwner::Grant(names) => names.owns_statement(sid),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

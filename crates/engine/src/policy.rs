@@ -97,6 +97,69 @@ pub fn same_document(a: &Value, b: &Value) -> bool {
     a == b
 }
 
+pub fn same_statement(a: &Value, b: &Value) -> bool {
+    normalize_statement(a) == normalize_statement(b)
+}
+
+/// The statements of a document, however it spells them (one object or a list).
+pub fn statements(document: Option<&Value>) -> Vec<Value> {
+    document
+        .and_then(|doc| doc.get("Statement"))
+        .map(as_list)
+        .unwrap_or_default()
+}
+
+/// One line for people: `Allow arn:aws:iam::1:root s3:GetObject on arn:aws:s3:::b/*`, with the
+/// condition keys when there are any.
+pub fn describe_statement(statement: &Value) -> String {
+    let normalized = normalize_statement(statement);
+    let words = |key: &str| {
+        normalized
+            .get(key)
+            .map(|v| {
+                as_list(v)
+                    .iter()
+                    .map(|w| w.as_str().map_or_else(|| w.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    };
+    let principals = match normalized.get("Principal") {
+        Some(Value::Object(kinds)) => kinds
+            .values()
+            .flat_map(as_list)
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(other) => other.as_str().unwrap_or("*").to_owned(),
+        None => String::new(),
+    };
+    let mut line = [
+        words("Effect"),
+        principals,
+        words("Action"),
+        "on".to_owned(),
+        words("Resource"),
+    ]
+    .into_iter()
+    .filter(|w| !w.is_empty())
+    .collect::<Vec<_>>()
+    .join(" ");
+    if let Some(Value::Object(operators)) = normalized.get("Condition") {
+        for (operator, keys) in operators {
+            for (key, values) in keys.as_object().into_iter().flatten() {
+                let values: Vec<String> = as_list(values)
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect();
+                line.push_str(&format!(" if {key} {operator} {}", values.join(",")));
+            }
+        }
+    }
+    line
+}
+
 pub fn parse(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok()
 }
@@ -124,10 +187,7 @@ pub enum Merged {
 /// An unreadable existing document is replaced only if nothing but ours was in it — we cannot tell,
 /// so it is kept and reported by the caller as a conflict instead.
 pub fn merge_owned(existing: Option<&Value>, owns: impl Fn(&str) -> bool, wanted: &[Value]) -> Merged {
-    let current: Vec<Value> = existing
-        .and_then(|doc| doc.get("Statement"))
-        .map(as_list)
-        .unwrap_or_default();
+    let current = statements(existing);
     let (ours, others): (Vec<Value>, Vec<Value>) = current.into_iter().partition(|s| sid(s).is_some_and(&owns));
     if same_document(&document(ours), &document(wanted.to_vec())) {
         return Merged::Unchanged;

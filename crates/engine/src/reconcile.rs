@@ -86,8 +86,8 @@ pub struct AccountPlan {
 }
 
 #[derive(Debug)]
-pub struct Reconciled {
-    pub status: DataPlatformAccountStatus,
+pub struct Reconciled<S = DataPlatformAccountStatus> {
+    pub status: S,
     /// Actions carried out this pass.
     pub applied: Vec<Action>,
     /// Actions not carried out: what observe-only found, or what was left after a failure.

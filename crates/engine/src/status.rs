@@ -2,13 +2,13 @@
 //! the drift the last reconcile corrected. Built from the previous status so a reconcile that changes
 //! nothing produces an identical status (no write).
 
-use dataplatform_api::DataPlatformAccountStatus;
 use dataplatform_api::account::{
     BucketStatus, BucketsStatus, ClusterStatus, DatabaseStatus, RolesStatus, ServiceStatus,
 };
 use dataplatform_api::conditions::{self, ConditionState, Reason, set_condition};
 use dataplatform_api::names::BucketPurpose;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use dataplatform_api::{DataPlatformAccountStatus, SharedBucketGrantStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::compute::{failed_rollout, revision_text};
 use crate::desired::DesiredAccount;
@@ -34,15 +34,51 @@ impl Readiness {
     }
 }
 
-pub struct StatusBuilder {
-    status: DataPlatformAccountStatus,
-    generation: Option<i64>,
-    now: Time,
-    changed: bool,
+/// What the builder needs of a kind's status: its conditions and where the generation goes.
+pub trait ObjectStatus: Clone + Default {
+    fn conditions(&self) -> &[Condition];
+    fn conditions_mut(&mut self) -> &mut Vec<Condition>;
+    fn set_observed_generation(&mut self, generation: Option<i64>);
+    /// Set only when something else changed, so a steady state patches nothing.
+    fn set_last_sync_time(&mut self, _now: &Time) {}
 }
 
-impl StatusBuilder {
-    pub fn new(previous: Option<&DataPlatformAccountStatus>, generation: Option<i64>) -> Self {
+impl ObjectStatus for DataPlatformAccountStatus {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
+    }
+    fn set_observed_generation(&mut self, generation: Option<i64>) {
+        self.observed_generation = generation;
+    }
+    fn set_last_sync_time(&mut self, now: &Time) {
+        self.last_sync_time = Some(now.clone());
+    }
+}
+
+impl ObjectStatus for SharedBucketGrantStatus {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
+    }
+    fn set_observed_generation(&mut self, generation: Option<i64>) {
+        self.observed_generation = generation;
+    }
+}
+
+pub struct StatusBuilder<S = DataPlatformAccountStatus> {
+    pub(crate) status: S,
+    generation: Option<i64>,
+    pub(crate) now: Time,
+    pub(crate) changed: bool,
+}
+
+impl<S: ObjectStatus> StatusBuilder<S> {
+    pub fn new(previous: Option<&S>, generation: Option<i64>) -> Self {
         Self {
             status: previous.cloned().unwrap_or_default(),
             generation,
@@ -51,19 +87,28 @@ impl StatusBuilder {
         }
     }
 
-    fn set(&mut self, type_: &'static str, status: bool, reason: Reason, message: impl Into<String>) {
+    pub(crate) fn set(&mut self, type_: &'static str, status: bool, reason: Reason, message: impl Into<String>) {
         let state = ConditionState::new(type_, status, reason, message);
-        self.changed |= set_condition(&mut self.status.conditions, &state, self.generation, &self.now);
+        self.changed |= set_condition(self.status.conditions_mut(), &state, self.generation, &self.now);
     }
 
-    pub fn paused(mut self) -> DataPlatformAccountStatus {
+    pub(crate) fn has_condition(&self, type_: &str) -> bool {
+        conditions::find(self.status.conditions(), type_).is_some()
+    }
+
+    pub(crate) fn set_observed_generation(&mut self) {
+        let generation = self.generation;
+        self.status.set_observed_generation(generation);
+    }
+
+    pub fn paused(mut self) -> S {
         self.set(
             conditions::SYNCED,
             false,
             Reason::Paused,
             "annotation dataplatform.io/paused is \"true\": no AWS calls until it is removed",
         );
-        if conditions::find(&self.status.conditions, conditions::READY).is_none() {
+        if !self.has_condition(conditions::READY) {
             self.set(
                 conditions::READY,
                 false,
@@ -74,17 +119,25 @@ impl StatusBuilder {
         self.finish()
     }
 
-    pub fn failed(mut self, error: &ReconcileError) -> DataPlatformAccountStatus {
+    pub fn failed(mut self, error: &ReconcileError) -> S {
         let message = error.to_string();
         self.set(conditions::SYNCED, false, error.reason(), message.clone());
-        let has_ready = conditions::find(&self.status.conditions, conditions::READY).is_some();
-        if error.blocks_readiness() || !has_ready {
+        if error.blocks_readiness() || !self.has_condition(conditions::READY) {
             self.set(conditions::READY, false, error.reason(), message);
         }
-        self.status.observed_generation = self.generation;
+        self.set_observed_generation();
         self.finish()
     }
 
+    pub(crate) fn finish(mut self) -> S {
+        if self.changed {
+            self.status.set_last_sync_time(&self.now);
+        }
+        self.status
+    }
+}
+
+impl StatusBuilder<DataPlatformAccountStatus> {
     /// After a successful pass. `drift` is what this pass corrected (or, observe-only, found).
     pub fn synced(
         mut self,
@@ -158,17 +211,9 @@ impl StatusBuilder {
         self.changed |= replace(&mut status.drift, drift);
         self.finish()
     }
-
-    fn finish(mut self) -> DataPlatformAccountStatus {
-        // Moves only when something changed, so a steady state patches nothing.
-        if self.changed {
-            self.status.last_sync_time = Some(self.now.clone());
-        }
-        self.status
-    }
 }
 
-fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
+pub(crate) fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
     if *slot == value {
         false
     } else {

@@ -1,0 +1,226 @@
+//! ECR repositories in the organisation account: scan on push, tag mutability, tags, and the
+//! repository policy (whose statements are shared with people, like a bucket policy).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
+
+use crate::error::{AwsError, optional};
+use crate::session::AccountSession;
+
+const SERVICE: &str = "ecr";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RepositoryObservation {
+    pub name: String,
+    pub arn: String,
+    pub scan_on_push: bool,
+    pub immutable_tags: bool,
+    pub tags: BTreeMap<String, String>,
+    pub policy: Option<String>,
+}
+
+pub struct Ecr<'a> {
+    session: &'a AccountSession,
+}
+
+impl AccountSession {
+    pub fn ecr(&self) -> Ecr<'_> {
+        Ecr { session: self }
+    }
+}
+
+impl Ecr<'_> {
+    /// The named repositories that exist, with their tags and policy. One listing finds them all
+    /// (DescribeRepositories by name fails as a whole when any one is missing).
+    pub async fn observe_repositories(&self, names: &[String]) -> Result<Vec<RepositoryObservation>, AwsError> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        let ecr = &self.session.ecr;
+        let mut listed = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .session
+                .call(SERVICE, "DescribeRepositories", || {
+                    ecr.describe_repositories().set_next_token(next.clone()).send()
+                })
+                .await?;
+            listed.extend(
+                page.repositories()
+                    .iter()
+                    .filter(|r| r.repository_name().is_some_and(|n| names.iter().any(|w| w == n)))
+                    .cloned(),
+            );
+            match page.next_token() {
+                Some(token) => next = Some(token.to_owned()),
+                None => break,
+            }
+        }
+        let mut found = Vec::with_capacity(listed.len());
+        for repository in listed {
+            let name = repository.repository_name().unwrap_or_default().to_owned();
+            let arn = repository.repository_arn().unwrap_or_default().to_owned();
+            let tags = self
+                .session
+                .call(SERVICE, "ListTagsForResource", || {
+                    ecr.list_tags_for_resource().resource_arn(&arn).send()
+                })
+                .await?
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect();
+            let policy = self.policy(&name).await?;
+            found.push(RepositoryObservation {
+                scan_on_push: repository
+                    .image_scanning_configuration()
+                    .is_some_and(|c| c.scan_on_push()),
+                immutable_tags: repository
+                    .image_tag_mutability()
+                    .is_some_and(|m| *m != ImageTagMutability::Mutable),
+                name,
+                arn,
+                tags,
+                policy,
+            });
+        }
+        Ok(found)
+    }
+
+    /// The repository's policy document; `None` when it has none (or the repository is gone).
+    pub async fn policy(&self, name: &str) -> Result<Option<String>, AwsError> {
+        let ecr = &self.session.ecr;
+        Ok(optional(
+            self.session
+                .call(SERVICE, "GetRepositoryPolicy", || {
+                    ecr.get_repository_policy().repository_name(name).send()
+                })
+                .await,
+        )?
+        .and_then(|p| p.policy_text().map(str::to_owned)))
+    }
+
+    pub async fn create_repository(
+        &self,
+        name: &str,
+        scan_on_push: bool,
+        immutable_tags: bool,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let ecr = &self.session.ecr;
+        let tags = to_tags(tags)?;
+        self.session
+            .call(SERVICE, "CreateRepository", || {
+                ecr.create_repository()
+                    .repository_name(name)
+                    .image_scanning_configuration(scanning(scan_on_push))
+                    .image_tag_mutability(mutability(immutable_tags))
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn put_scan_on_push(&self, name: &str, scan_on_push: bool) -> Result<(), AwsError> {
+        let ecr = &self.session.ecr;
+        self.session
+            .call(SERVICE, "PutImageScanningConfiguration", || {
+                ecr.put_image_scanning_configuration()
+                    .repository_name(name)
+                    .image_scanning_configuration(scanning(scan_on_push))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn put_tag_mutability(&self, name: &str, immutable_tags: bool) -> Result<(), AwsError> {
+        let ecr = &self.session.ecr;
+        self.session
+            .call(SERVICE, "PutImageTagMutability", || {
+                ecr.put_image_tag_mutability()
+                    .repository_name(name)
+                    .image_tag_mutability(mutability(immutable_tags))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn set_policy(&self, name: &str, document: &str) -> Result<(), AwsError> {
+        let ecr = &self.session.ecr;
+        self.session
+            .call(SERVICE, "SetRepositoryPolicy", || {
+                ecr.set_repository_policy()
+                    .repository_name(name)
+                    .policy_text(document)
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_policy(&self, name: &str) -> Result<(), AwsError> {
+        let ecr = &self.session.ecr;
+        optional(
+            self.session
+                .call(SERVICE, "DeleteRepositoryPolicy", || {
+                    ecr.delete_repository_policy().repository_name(name).send()
+                })
+                .await,
+        )
+        .map(drop)
+    }
+
+    pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let ecr = &self.session.ecr;
+        let tags = to_tags(tags)?;
+        self.session
+            .call(SERVICE, "TagResource", || {
+                ecr.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Never forced: a repository that still holds images fails with a Conflict
+    /// (RepositoryNotEmptyException) and is kept.
+    pub async fn delete_repository(&self, name: &str) -> Result<(), AwsError> {
+        let ecr = &self.session.ecr;
+        optional(
+            self.session
+                .call(SERVICE, "DeleteRepository", || {
+                    ecr.delete_repository().repository_name(name).send()
+                })
+                .await,
+        )
+        .map(drop)
+    }
+}
+
+fn scanning(scan_on_push: bool) -> ImageScanningConfiguration {
+    ImageScanningConfiguration::builder().scan_on_push(scan_on_push).build()
+}
+
+fn mutability(immutable_tags: bool) -> ImageTagMutability {
+    if immutable_tags {
+        ImageTagMutability::Immutable
+    } else {
+        ImageTagMutability::Mutable
+    }
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| AwsError::request(SERVICE, "TagResource", e))
+        })
+        .collect()
+}

@@ -1,0 +1,97 @@
+//! KMS grants on a customer-managed key: how a SharedBucketGrant lets another account use the key
+//! that encrypts the shared bucket. Grants are found by name; the key policy is never touched.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_kms::types::GrantOperation;
+
+use crate::error::{AwsError, optional};
+use crate::session::AccountSession;
+
+const SERVICE: &str = "kms";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyGrant {
+    pub grant_id: String,
+    pub grantee_principal: String,
+    /// Operation names as KMS spells them, e.g. `Decrypt`.
+    pub operations: BTreeSet<String>,
+}
+
+pub struct Kms<'a> {
+    session: &'a AccountSession,
+}
+
+impl AccountSession {
+    pub fn kms(&self) -> Kms<'_> {
+        Kms { session: self }
+    }
+}
+
+impl Kms<'_> {
+    /// The grants on `key` called `name`. `None`: the key does not exist (or is not visible).
+    pub async fn grants_named(&self, key: &str, name: &str) -> Result<Option<Vec<KeyGrant>>, AwsError> {
+        let kms = &self.session.kms;
+        let mut found = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = optional(
+                self.session
+                    .call(SERVICE, "ListGrants", || {
+                        kms.list_grants().key_id(key).set_marker(marker.clone()).send()
+                    })
+                    .await,
+            )?;
+            let Some(page) = page else { return Ok(None) };
+            found.extend(
+                page.grants()
+                    .iter()
+                    .filter(|g| g.name() == Some(name))
+                    .map(|g| KeyGrant {
+                        grant_id: g.grant_id().unwrap_or_default().to_owned(),
+                        grantee_principal: g.grantee_principal().unwrap_or_default().to_owned(),
+                        operations: g.operations().iter().map(|o| o.as_str().to_owned()).collect(),
+                    }),
+            );
+            match page.next_marker().filter(|_| page.truncated()) {
+                Some(next) => marker = Some(next.to_owned()),
+                None => return Ok(Some(found)),
+            }
+        }
+    }
+
+    pub async fn create_grant(
+        &self,
+        key: &str,
+        name: &str,
+        grantee_principal: &str,
+        operations: &BTreeSet<String>,
+    ) -> Result<(), AwsError> {
+        let kms = &self.session.kms;
+        let operations: Vec<GrantOperation> = operations.iter().map(|o| GrantOperation::from(o.as_str())).collect();
+        self.session
+            .call(SERVICE, "CreateGrant", || {
+                kms.create_grant()
+                    .key_id(key)
+                    .name(name)
+                    .grantee_principal(grantee_principal)
+                    .set_operations(Some(operations.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Retiring a grant that is already gone is not an error.
+    pub async fn retire_grant(&self, key: &str, grant_id: &str) -> Result<(), AwsError> {
+        let kms = &self.session.kms;
+        optional(
+            self.session
+                .call(SERVICE, "RetireGrant", || {
+                    kms.retire_grant().key_id(key).grant_id(grant_id).send()
+                })
+                .await,
+        )
+        .map(drop)
+    }
+}

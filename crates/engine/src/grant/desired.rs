@@ -1,0 +1,220 @@
+//! What a grant wants in AWS, as plain values: the bucket-policy statements it owns, the KMS grants on
+//! the grantor's key, and the identity policy on a managed organisation's task role.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dataplatform_api::names::{AccountNames, BucketPurpose, GrantNames};
+use dataplatform_api::{Access as Level, Tier};
+use serde_json::{Value, json};
+
+use crate::desired::{ObjectId, partition};
+use crate::grant::GrantObject;
+use crate::policy;
+use crate::reconcile::AccountObject;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredGrant {
+    pub names: GrantNames,
+    /// The grantor's shared bucket; `None` when the grantor account is not known (only the
+    /// organisations' half can then be revoked).
+    pub bucket: Option<String>,
+    /// False once `expiresAt` has passed (or the grant is being deleted): every half is revoked.
+    pub active: bool,
+    /// The bucket-policy statements this grant owns; empty when revoked.
+    pub statements: Vec<Value>,
+    /// The grantor's bucket key, when it uses SSE-KMS.
+    pub key: Option<DesiredKeyGrants>,
+    /// One entry per managed Organisation account: the grantee's gets the policy, the others must
+    /// not keep one (the grantee may have changed).
+    pub organisations: Vec<DesiredGranteePolicy>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredKeyGrants {
+    pub key: String,
+    /// The KMS grants' name (KMS grant names are not unique; ours tell them apart from others').
+    pub name: String,
+    /// Grantee principal → operations; empty when revoked.
+    pub grants: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredGranteePolicy {
+    pub account: ObjectId,
+    pub role: String,
+    pub policy_name: String,
+    /// Whether this organisation is the grant's grantee.
+    pub is_grantee: bool,
+    /// `None`: the role must not hold the policy (not the grantee, revoked, or the bucket policy
+    /// does not trust this role, so an identity policy would grant nothing).
+    pub document: Option<Value>,
+}
+
+impl DesiredGrant {
+    pub fn new(
+        grant: &GrantObject,
+        grantor: Option<&AccountObject>,
+        organisations: &[&AccountObject],
+        active: bool,
+    ) -> Self {
+        let spec = &grant.spec;
+        let names = GrantNames::new(&grant.id.namespace, &grant.id.name);
+        let region = grantor
+            .or(organisations.first().copied())
+            .map_or("", |a| a.spec.region.as_str());
+        let partition = partition(region);
+        let bucket = grantor.map(|grantor| {
+            AccountNames::new(&grantor.id.namespace, &grantor.id.name, &grantor.spec.account_id)
+                .bucket(BucketPurpose::Shared)
+        });
+        let active = active && grantor.is_some();
+        let key_arn = grantor.and_then(|g| g.spec.storage.kms_key_arn.clone());
+        let access = GrantedAccess::new(
+            partition,
+            bucket.as_deref().unwrap_or_default(),
+            spec.access,
+            &spec.prefixes,
+        );
+        let grantee = &spec.grantee.account_id;
+        let principals: Vec<String> = if spec.grantee.principals.is_empty() {
+            vec![root_arn(partition, grantee)]
+        } else {
+            spec.grantee.principals.clone()
+        };
+
+        let statements = if active {
+            access.bucket_statements(&names, &principals)
+        } else {
+            vec![]
+        };
+        let key = key_arn.as_ref().map(|key| DesiredKeyGrants {
+            key: key.clone(),
+            name: names.kms_grant(),
+            grants: principals
+                .iter()
+                .filter(|_| active)
+                .map(|p| (p.clone(), access.key_operations()))
+                .collect(),
+        });
+        let organisations = organisations
+            .iter()
+            .filter(|org| org.spec.tier == Tier::Organisation)
+            .map(|org| {
+                let role = AccountNames::new(&org.id.namespace, &org.id.name, &org.spec.account_id).task_role();
+                let role_arn = format!("arn:{partition}:iam::{}:role/{role}", org.spec.account_id);
+                let is_grantee = org.spec.account_id == *grantee;
+                let trusted = principals
+                    .iter()
+                    .any(|p| *p == role_arn || *p == root_arn(partition, grantee));
+                DesiredGranteePolicy {
+                    account: org.id.clone(),
+                    role,
+                    policy_name: names.grantee_policy(),
+                    is_grantee,
+                    document: (active && is_grantee && trusted).then(|| access.identity_policy(key_arn.as_deref())),
+                }
+            })
+            .collect();
+        Self {
+            names,
+            bucket,
+            active,
+            statements,
+            key,
+            organisations,
+        }
+    }
+
+    pub fn statement_ids(&self) -> Vec<String> {
+        self.statements
+            .iter()
+            .filter_map(|s| policy::sid(s).map(str::to_owned))
+            .collect()
+    }
+
+    /// The managed organisation account that is the grantee, if any.
+    pub fn grantee_organisation(&self) -> Option<&DesiredGranteePolicy> {
+        self.organisations.iter().find(|o| o.is_grantee)
+    }
+}
+
+fn root_arn(partition: &str, account_id: &str) -> String {
+    format!("arn:{partition}:iam::{account_id}:root")
+}
+
+/// What `access` and `prefixes` allow on one bucket, written as each kind of policy needs it.
+struct GrantedAccess<'a> {
+    level: Level,
+    bucket_arn: String,
+    prefixes: &'a [String],
+}
+
+impl<'a> GrantedAccess<'a> {
+    fn new(partition: &str, bucket: &str, level: Level, prefixes: &'a [String]) -> Self {
+        Self {
+            level,
+            bucket_arn: format!("arn:{partition}:s3:::{bucket}"),
+            prefixes,
+        }
+    }
+
+    /// Listing is limited to the prefixes by condition; objects by resource.
+    fn list_statement(&self) -> Value {
+        let mut statement = json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": self.bucket_arn});
+        if !self.prefixes.is_empty() {
+            let patterns: Vec<String> = self.prefixes.iter().map(|p| format!("{p}*")).collect();
+            statement["Condition"] = json!({"StringLike": {"s3:prefix": patterns}});
+        }
+        statement
+    }
+
+    fn objects_statement(&self) -> Value {
+        let mut actions = vec!["s3:GetObject"];
+        if self.level == Level::ReadWrite {
+            actions.extend(["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]);
+        }
+        let resources: Vec<String> = if self.prefixes.is_empty() {
+            vec![format!("{}/*", self.bucket_arn)]
+        } else {
+            self.prefixes
+                .iter()
+                .map(|p| format!("{}/{p}*", self.bucket_arn))
+                .collect()
+        };
+        json!({"Effect": "Allow", "Action": actions, "Resource": resources})
+    }
+
+    fn bucket_statements(&self, names: &GrantNames, principals: &[String]) -> Vec<Value> {
+        [("List", self.list_statement()), ("Objects", self.objects_statement())]
+            .into_iter()
+            .map(|(part, mut statement)| {
+                statement["Sid"] = json!(names.statement_id(part));
+                statement["Principal"] = json!({"AWS": principals});
+                statement
+            })
+            .collect()
+    }
+
+    fn key_operations(&self) -> BTreeSet<String> {
+        let mut operations = vec!["Decrypt", "DescribeKey"];
+        if self.level == Level::ReadWrite {
+            operations.extend(["Encrypt", "GenerateDataKey"]);
+        }
+        operations.into_iter().map(str::to_owned).collect()
+    }
+
+    /// The grantee side: the same access, as an identity policy on the grantee's role.
+    fn identity_policy(&self, key: Option<&str>) -> Value {
+        let mut list = self.list_statement();
+        list["Sid"] = json!("ListSharedBucket");
+        let mut objects = self.objects_statement();
+        objects["Sid"] = json!("UseSharedObjects");
+        let mut statements = vec![list, objects];
+        if let Some(key) = key {
+            let actions: Vec<String> = self.key_operations().iter().map(|o| format!("kms:{o}")).collect();
+            statements
+                .push(json!({"Sid": "UseSharedBucketKey", "Effect": "Allow", "Action": actions, "Resource": key}));
+        }
+        policy::document(statements)
+    }
+}

@@ -1,0 +1,221 @@
+//! The grant's diff: a pure function from what it wants and what AWS holds to the actions on each
+//! account involved.
+
+use std::fmt;
+
+use dataplatform_aws::kms::KeyGrant;
+use serde_json::Value;
+
+use crate::grant::desired::{DesiredGrant, DesiredGranteePolicy};
+use crate::plan::{Action, ActionKind, FieldChange, Op, Part, SharedDocument, StatementOwner};
+use crate::policy::{self, Merged};
+
+/// What AWS holds for one grant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedGrant {
+    pub bucket_policy: Option<String>,
+    /// Our KMS grants on the grantor's key; `None`: no key, or the key cannot be found.
+    pub key_grants: Option<Vec<KeyGrant>>,
+    /// Per managed organisation, in the order of `DesiredGrant::organisations`.
+    pub organisations: Vec<ObservedGranteePolicy>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedGranteePolicy {
+    pub policy: Option<String>,
+    /// Only asked when the policy is wanted and missing.
+    pub role_exists: bool,
+}
+
+/// The actions of one grant: on the grantor's account, then on each organisation's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GrantPlan {
+    pub grantor: Vec<Action>,
+    /// Per managed organisation, in the order of `DesiredGrant::organisations`.
+    pub organisations: Vec<Vec<Action>>,
+    /// Documents we must not overwrite (not valid JSON): nothing is changed.
+    pub conflicts: Vec<String>,
+    /// What keeps the grant from being complete yet, in words.
+    pub waiting: Vec<String>,
+}
+
+impl GrantPlan {
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        self.grantor.iter().chain(self.organisations.iter().flatten())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.actions().next().is_none()
+    }
+}
+
+impl fmt::Display for GrantPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for action in self.actions() {
+            writeln!(f, "{action}")?;
+        }
+        Ok(())
+    }
+}
+
+pub const BUCKET_POLICY: &str = "bucket-policy";
+pub const ABSENT: &str = "absent";
+
+pub fn diff(desired: &DesiredGrant, observed: &ObservedGrant) -> GrantPlan {
+    let mut plan = GrantPlan::default();
+    match bucket_policy_action(desired, observed.bucket_policy.as_deref()) {
+        Ok(action) => plan.grantor.extend(action),
+        Err(conflict) => plan.conflicts.push(conflict),
+    }
+    if let (Some(key), Some(existing)) = (&desired.key, &observed.key_grants) {
+        for (principal, operations) in &key.grants {
+            let present = existing
+                .iter()
+                .any(|g| g.grantee_principal == *principal && g.operations == *operations);
+            if !present {
+                plan.grantor.push(Action::create(
+                    Part::Grant,
+                    format!("kms-grant:{principal}"),
+                    key.name.clone(),
+                    vec![Op::CreateKeyGrant {
+                        key: key.key.clone(),
+                        name: key.name.clone(),
+                        grantee_principal: principal.clone(),
+                        operations: operations.clone(),
+                    }],
+                ));
+            }
+        }
+        // A grant for a principal with other operations is replaced: KMS grants cannot be changed.
+        for stale in existing
+            .iter()
+            .filter(|g| key.grants.get(&g.grantee_principal) != Some(&g.operations))
+        {
+            plan.grantor.push(Action::delete(
+                Part::Grant,
+                format!("kms-grant:{}", stale.grantee_principal),
+                stale.grant_id.clone(),
+                vec![Op::RetireKeyGrant {
+                    key: key.key.clone(),
+                    grant_id: stale.grant_id.clone(),
+                }],
+            ));
+        }
+    }
+    let empty = ObservedGranteePolicy::default();
+    for (index, wanted) in desired.organisations.iter().enumerate() {
+        let seen = observed.organisations.get(index).unwrap_or(&empty);
+        let (actions, waiting) = grantee_actions(wanted, seen);
+        plan.organisations.push(actions);
+        plan.waiting.extend(waiting);
+    }
+    plan
+}
+
+fn bucket_policy_action(desired: &DesiredGrant, existing: Option<&str>) -> Result<Option<Action>, String> {
+    let Some(bucket) = &desired.bucket else {
+        return Ok(None);
+    };
+    let existing = match existing.map(policy::parse) {
+        Some(None) => {
+            return Err(format!(
+                "the bucket policy of {bucket} is not valid JSON; fix or remove it by hand"
+            ));
+        }
+        parsed => parsed.flatten(),
+    };
+    let owner = StatementOwner::Grant(desired.names.clone());
+    if policy::merge_owned(existing.as_ref(), |sid| owner.owns(sid), &desired.statements) == Merged::Unchanged {
+        return Ok(None);
+    }
+    let ours: Vec<Value> = policy::statements(existing.as_ref())
+        .into_iter()
+        .filter(|s| policy::sid(s).is_some_and(|sid| owner.owns(sid)))
+        .collect();
+    let by_sid = |statements: &[Value], sid: &str| statements.iter().find(|s| policy::sid(s) == Some(sid)).cloned();
+    let mut changes = Vec::new();
+    for wanted in &desired.statements {
+        let sid = policy::sid(wanted).unwrap_or_default();
+        match by_sid(&ours, sid) {
+            None => changes.push(FieldChange::new(
+                format!("statement {sid}"),
+                ABSENT,
+                policy::describe_statement(wanted),
+            )),
+            Some(old) if !policy::same_statement(&old, wanted) => changes.push(FieldChange::new(
+                format!("statement {sid}"),
+                policy::describe_statement(&old),
+                policy::describe_statement(wanted),
+            )),
+            Some(_) => {}
+        }
+    }
+    for old in &ours {
+        let sid = policy::sid(old).unwrap_or_default();
+        if by_sid(&desired.statements, sid).is_none() {
+            changes.push(FieldChange::new(
+                format!("statement {sid}"),
+                policy::describe_statement(old),
+                ABSENT,
+            ));
+        }
+    }
+    Ok(Some(Action {
+        part: Part::Grant,
+        resource: BUCKET_POLICY.to_owned(),
+        name: bucket.clone(),
+        kind: ActionKind::Update,
+        changes,
+        ops: vec![Op::MergePolicyStatements {
+            document: SharedDocument::BucketPolicy { bucket: bucket.clone() },
+            owner,
+            statements: desired.statements.clone(),
+        }],
+    }))
+}
+
+fn grantee_actions(wanted: &DesiredGranteePolicy, seen: &ObservedGranteePolicy) -> (Vec<Action>, Option<String>) {
+    let resource = format!("grantee-policy:{}", wanted.account);
+    let name = format!("{}/{}", wanted.role, wanted.policy_name);
+    match (&wanted.document, &seen.policy) {
+        (None, None) => (vec![], None),
+        (None, Some(_)) => (
+            vec![Action::delete(
+                Part::Grant,
+                resource,
+                name,
+                vec![Op::DeleteRolePolicy {
+                    role: wanted.role.clone(),
+                    name: wanted.policy_name.clone(),
+                }],
+            )],
+            None,
+        ),
+        (Some(document), existing) => {
+            let put = Op::PutRolePolicy {
+                role: wanted.role.clone(),
+                name: wanted.policy_name.clone(),
+                document: document.to_string(),
+            };
+            match existing {
+                Some(text) if policy::parse(text).is_some_and(|p| policy::same_document(&p, document)) => {
+                    (vec![], None)
+                }
+                Some(_) => {
+                    let mut action = Action::create(Part::Grant, resource, name, vec![put]);
+                    action.kind = ActionKind::Update;
+                    action.changes = vec![FieldChange::new("document", "changed", "the grant's access")];
+                    (vec![action], None)
+                }
+                None if !seen.role_exists => (
+                    vec![],
+                    Some(format!(
+                        "the task role {} of organisation account {} does not exist yet",
+                        wanted.role, wanted.account
+                    )),
+                ),
+                None => (vec![Action::create(Part::Grant, resource, name, vec![put])], None),
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! One pass over one grant, and its revocation: reach the accounts involved, observe, diff, act on
+//! the grantor's account first and then on the organisations'.
+
+use std::sync::Arc;
+
+use dataplatform_api::SharedBucketGrantStatus;
+use dataplatform_aws::AccountSession;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use tracing::Instrument;
+
+use crate::error::ReconcileError;
+use crate::execute::{ExecuteOptions, execute};
+use crate::grant::desired::DesiredGrant;
+use crate::grant::diff::{GrantPlan, ObservedGrant, ObservedGranteePolicy, diff};
+use crate::grant::{GrantAccounts, GrantObject, account_ready};
+use crate::plan::Action;
+use crate::reconcile::{AccountObject, Engine, PROGRESS_REQUEUE, Reconciled};
+use crate::status::StatusBuilder;
+
+/// What AWS holds and what the grant wants: the input of both `plan` and a reconcile.
+pub struct GrantPlanned {
+    pub desired: DesiredGrant,
+    pub observed: ObservedGrant,
+    pub plan: GrantPlan,
+    grantor_session: Option<Arc<AccountSession>>,
+    organisation_sessions: Vec<Arc<AccountSession>>,
+}
+
+/// The outcome of revoking a grant (it is being deleted, or its account is).
+#[derive(Debug, Default)]
+pub struct Revoked {
+    /// Nothing of the grant is left in AWS: the finalizer may go.
+    pub finished: bool,
+    pub revoked: Vec<Action>,
+    /// Why revocation cannot finish yet.
+    pub waiting: Vec<String>,
+    pub error: Option<ReconcileError>,
+}
+
+fn now() -> Time {
+    Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+impl Engine {
+    /// Everything up to the grant's plan, with no write. `active: false` plans the revocation.
+    pub async fn plan_grant(
+        &self,
+        grant: &GrantObject,
+        accounts: &GrantAccounts<'_>,
+        active: bool,
+    ) -> Result<GrantPlanned, ReconcileError> {
+        grant.spec.validate(
+            &grant.id.namespace,
+            accounts.grantor.map(|g| g.spec.account_id.as_str()),
+        )?;
+        let desired = DesiredGrant::new(grant, accounts.grantor, &accounts.organisations, active);
+        let grantor_session = match accounts.grantor {
+            Some(grantor) => Some(self.verified_session(grantor).await?),
+            None => None,
+        };
+        let mut organisation_sessions = Vec::with_capacity(accounts.organisations.len());
+        for organisation in &accounts.organisations {
+            organisation_sessions.push(self.verified_session(organisation).await?);
+        }
+        let observed = Box::pin(observe(&desired, grantor_session.as_deref(), &organisation_sessions)).await?;
+        if let Some(key) = desired.key.as_ref().filter(|k| !k.grants.is_empty())
+            && observed.key_grants.is_none()
+        {
+            return Err(ReconcileError::DependencyNotReady(format!(
+                "KMS key {} (spec.storage.kmsKeyArn of the granting account) does not exist or the operator may not list its grants",
+                key.key
+            )));
+        }
+        let plan = diff(&desired, &observed);
+        Ok(GrantPlanned {
+            desired,
+            observed,
+            plan,
+            grantor_session,
+            organisation_sessions,
+        })
+    }
+
+    async fn verified_session(&self, account: &AccountObject) -> Result<Arc<AccountSession>, ReconcileError> {
+        let session = self.sessions().session(&account.target()).await;
+        session.verify_identity().await?;
+        Ok(session)
+    }
+
+    pub async fn reconcile_grant(
+        &self,
+        grant: &GrantObject,
+        accounts: &GrantAccounts<'_>,
+        options: ExecuteOptions,
+    ) -> Reconciled<SharedBucketGrantStatus> {
+        let status = StatusBuilder::new(grant.status.as_ref(), grant.generation);
+        if grant.paused() {
+            return Reconciled {
+                status: status.paused(),
+                applied: vec![],
+                not_applied: vec![],
+                error: None,
+                ready: false,
+                requeue_after: None,
+            };
+        }
+        let account_id = accounts.grantor.map_or("", |g| g.spec.account_id.as_str());
+        let span = tracing::info_span!("reconcile_grant", object = %grant.id, account = %account_id);
+        let now = now();
+        let active = !grant.expired(&now);
+        let failed = |status: StatusBuilder<SharedBucketGrantStatus>, error: ReconcileError, applied, not_applied| {
+            tracing::warn!(parent: &span, reason = %error.reason(), %error, "grant reconcile failed");
+            Reconciled {
+                status: status.failed(&error),
+                applied,
+                not_applied,
+                requeue_after: error.is_transient().then_some(PROGRESS_REQUEUE),
+                error: Some(error),
+                ready: false,
+            }
+        };
+        if let Err(problem) = grant.spec.validate(
+            &grant.id.namespace,
+            accounts.grantor.map(|g| g.spec.account_id.as_str()),
+        ) {
+            return failed(status, problem.into(), vec![], vec![]);
+        }
+        let Some(grantor) = accounts.grantor else {
+            let error = ReconcileError::DependencyNotReady(format!(
+                "DataPlatformAccount {}/{} (spec.accountRef) does not exist",
+                grant.id.namespace, grant.spec.account_ref.name
+            ));
+            return failed(status, error, vec![], vec![]);
+        };
+        if active && let Err(waiting) = account_ready(grantor) {
+            return failed(status, ReconcileError::DependencyNotReady(waiting), vec![], vec![]);
+        }
+        let planned = match self.plan_grant(grant, accounts, active).instrument(span.clone()).await {
+            Ok(planned) => planned,
+            Err(error) => return failed(status, error, vec![], vec![]),
+        };
+        if !planned.plan.conflicts.is_empty() {
+            let actions = planned.plan.actions().cloned().collect();
+            return failed(
+                status,
+                ReconcileError::Conflict(planned.plan.conflicts.clone()),
+                vec![],
+                actions,
+            );
+        }
+        let executed = planned.execute(options).instrument(span.clone()).await;
+        if let Some(error) = executed.error {
+            return failed(status, ReconcileError::Aws(error), executed.done, executed.not_done);
+        }
+        let ready = active && planned.plan.waiting.is_empty() && executed.not_done.is_empty();
+        let message = match executed.done.len() {
+            0 => String::new(),
+            n => format!("{n} change(s) made"),
+        };
+        let until_expiry = grant.time_to_expiry(&now);
+        let requeue_after = match (ready || !active, until_expiry) {
+            (true, until) => until,
+            (false, until) => Some(until.map_or(PROGRESS_REQUEUE, |u| u.min(PROGRESS_REQUEUE))),
+        };
+        Reconciled {
+            status: status.grant_synced(&planned.desired, &planned.plan.waiting, message),
+            applied: executed.done,
+            not_applied: executed.not_done,
+            error: None,
+            ready,
+            requeue_after,
+        }
+    }
+
+    /// Removes every statement, KMS grant and grantee policy of `grant` that the given accounts hold.
+    /// With no grantor (an organisation account being deleted) only the organisations' half goes.
+    pub async fn revoke_grant(&self, grant: &GrantObject, accounts: &GrantAccounts<'_>) -> Revoked {
+        if grant.paused() {
+            return Revoked {
+                waiting: vec![format!(
+                    "SharedBucketGrant {} has annotation dataplatform.io/paused: revocation waits until it is removed",
+                    grant.id
+                )],
+                ..Default::default()
+            };
+        }
+        let span = tracing::info_span!("revoke_grant", object = %grant.id,
+            account = %accounts.grantor.map_or("", |g| g.spec.account_id.as_str()));
+        let planned = match self.plan_grant(grant, accounts, false).instrument(span.clone()).await {
+            Ok(planned) => planned,
+            Err(error) => {
+                return Revoked {
+                    error: Some(error),
+                    ..Default::default()
+                };
+            }
+        };
+        if !planned.plan.conflicts.is_empty() {
+            return Revoked {
+                error: Some(ReconcileError::Conflict(planned.plan.conflicts.clone())),
+                ..Default::default()
+            };
+        }
+        let executed = planned.execute(ExecuteOptions::default()).instrument(span).await;
+        Revoked {
+            finished: executed.error.is_none() && executed.not_done.is_empty(),
+            revoked: executed.done,
+            waiting: vec![],
+            error: executed.error.map(ReconcileError::Aws),
+        }
+    }
+}
+
+struct GrantExecuted {
+    done: Vec<Action>,
+    not_done: Vec<Action>,
+    error: Option<dataplatform_aws::AwsError>,
+}
+
+impl GrantPlanned {
+    /// The grantor's actions, then each organisation's, stopping at the first failure.
+    async fn execute(&self, options: ExecuteOptions) -> GrantExecuted {
+        let mut batches: Vec<(&AccountSession, &[Action])> = Vec::new();
+        if let Some(session) = &self.grantor_session {
+            batches.push((session, &self.plan.grantor));
+        }
+        for (session, actions) in self.organisation_sessions.iter().zip(&self.plan.organisations) {
+            batches.push((session, actions));
+        }
+        let mut result = GrantExecuted {
+            done: vec![],
+            not_done: vec![],
+            error: None,
+        };
+        let mut budget = options.stop_after_actions;
+        for (session, actions) in batches {
+            if result.error.is_some() || budget == Some(0) {
+                result.not_done.extend(actions.iter().cloned());
+                continue;
+            }
+            let executed = execute(
+                session,
+                actions.to_vec(),
+                ExecuteOptions {
+                    stop_after_actions: budget,
+                },
+                |_| {},
+            )
+            .await;
+            budget = budget.map(|b| b.saturating_sub(executed.done.len()));
+            let done = executed.done.len();
+            result.not_done.extend(actions[done..].iter().cloned());
+            result.done.extend(executed.done);
+            if let Some((_, error)) = executed.failed {
+                result.error = Some(error);
+            }
+        }
+        result
+    }
+}
+
+async fn observe(
+    desired: &DesiredGrant,
+    grantor: Option<&AccountSession>,
+    organisations: &[Arc<AccountSession>],
+) -> Result<ObservedGrant, ReconcileError> {
+    let mut observed = ObservedGrant::default();
+    if let (Some(session), Some(bucket)) = (grantor, &desired.bucket) {
+        observed.bucket_policy = session.s3().policy(bucket).await?;
+        if let Some(key) = &desired.key {
+            observed.key_grants = session.kms().grants_named(&key.key, &key.name).await?;
+        }
+    }
+    for (wanted, session) in desired.organisations.iter().zip(organisations) {
+        let iam = session.iam();
+        let policy = iam.inline_policy(&wanted.role, &wanted.policy_name).await?;
+        let role_exists = match (&wanted.document, &policy) {
+            (Some(_), None) => iam.role_exists(&wanted.role).await?,
+            _ => policy.is_some(),
+        };
+        observed
+            .organisations
+            .push(ObservedGranteePolicy { policy, role_exists });
+    }
+    Ok(observed)
+}

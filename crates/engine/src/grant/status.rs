@@ -1,0 +1,48 @@
+//! A grant's status: Ready when every half is in place, the statements it owns, whether the
+//! grantee's role got its policy, and when it was revoked by expiry.
+
+use dataplatform_api::SharedBucketGrantStatus;
+use dataplatform_api::conditions::{self, Reason};
+
+use crate::grant::desired::DesiredGrant;
+use crate::status::{StatusBuilder, replace};
+
+impl StatusBuilder<SharedBucketGrantStatus> {
+    /// After a successful pass. `waiting`: what keeps the grant from being complete.
+    pub fn grant_synced(
+        mut self,
+        desired: &DesiredGrant,
+        waiting: &[String],
+        message: String,
+    ) -> SharedBucketGrantStatus {
+        self.set(conditions::SYNCED, true, Reason::ReconcileSuccess, message);
+        let revoked_at = if desired.active {
+            None
+        } else {
+            Some(self.status.revoked_at.clone().unwrap_or_else(|| self.now.clone()))
+        };
+        if !desired.active {
+            let at = revoked_at.as_ref().map(|t| t.0.to_string()).unwrap_or_default();
+            self.set(
+                conditions::READY,
+                false,
+                Reason::ReconcileSuccess,
+                format!("spec.expiresAt has passed: access was revoked at {at}; set a later spec.expiresAt (or remove it) to grant again"),
+            );
+        } else if waiting.is_empty() {
+            self.set(conditions::READY, true, Reason::Available, "");
+        } else {
+            self.set(conditions::READY, false, Reason::DependencyNotReady, waiting.join("; "));
+        }
+        self.set_observed_generation();
+        let grantee_role_updated = desired
+            .grantee_organisation()
+            .map(|org| org.document.is_some() && !waiting.iter().any(|w| w.contains(&org.role)));
+        let status = &mut self.status;
+        self.changed |= replace(&mut status.bucket, desired.bucket.clone());
+        self.changed |= replace(&mut status.statement_ids, desired.statement_ids());
+        self.changed |= replace(&mut status.grantee_role_updated, grantee_role_updated);
+        self.changed |= replace(&mut status.revoked_at, revoked_at);
+        self.finish()
+    }
+}
