@@ -214,6 +214,7 @@ pub fn account_object(account_id: &str, extra_spec: &str) -> dataplatform_engine
         annotations: Default::default(),
         spec: serde_yaml_ng::from_value(spec).expect("spec deserializes"),
         status: None,
+        child_accounts: Default::default(),
     }
 }
 

@@ -377,6 +377,12 @@ pub struct RegistrySpec {
         .message("spec.registry.repositories entries must be ECR repository names: lowercase letters and digits, separated by '.', '_', '-' or '/'"))]
     #[schemars(length(min = 1, max = 50), inner(length(min = 2, max = 256)))]
     pub repositories: Vec<String>,
+
+    /// Make image tags immutable (a pushed tag can never point at another image), so what a
+    /// tenant's task definition names is what it runs. Default false: tags such as `latest` may be
+    /// pushed again. Every image is scanned on push either way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub immutable_tags: bool,
 }
 
 /// What the operator last saw of the account in AWS.

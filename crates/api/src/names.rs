@@ -164,6 +164,8 @@ pub const DATABASE_VARIABLES: [&str; 5] = [
 /// Inline policies a grant puts on a grantee's task role start with this.
 pub const GRANTEE_POLICY_PREFIX: &str = "dataplatform-grant-";
 pub const GRANT_SID_PREFIX: &str = "DataPlatformGrant";
+/// Sid of the repository-policy statement that lets the managed Child accounts pull.
+pub const REGISTRY_PULL_SID: &str = "DataPlatformChildAccountsPull";
 /// Sid of the statement that denies non-TLS access to every bucket.
 pub const DENY_INSECURE_TRANSPORT_SID: &str = "DataPlatformDenyInsecureTransport";
 

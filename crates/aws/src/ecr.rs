@@ -186,6 +186,18 @@ impl Ecr<'_> {
             .map(drop)
     }
 
+    /// Whether the repository holds no image.
+    pub async fn is_empty(&self, name: &str) -> Result<bool, AwsError> {
+        let ecr = &self.session.ecr;
+        let listed = self
+            .session
+            .call(SERVICE, "ListImages", || {
+                ecr.list_images().repository_name(name).max_results(1).send()
+            })
+            .await?;
+        Ok(listed.image_ids().is_empty())
+    }
+
     /// Never forced: a repository that still holds images fails with a Conflict
     /// (RepositoryNotEmptyException) and is kept.
     pub async fn delete_repository(&self, name: &str) -> Result<(), AwsError> {

@@ -435,7 +435,7 @@ mod tests {
             namespace: "ns".into(),
             name: "camden".into(),
         };
-        DesiredAccount::new(&id, &spec)
+        DesiredAccount::new(&id, &spec, &Default::default())
     }
 
     fn arn(revision: i32) -> String {

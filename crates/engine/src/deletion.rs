@@ -1,9 +1,11 @@
-//! Deleting an account object: `Retain` leaves AWS as it is; `Delete` removes what the engine owns in
-//! dependency order (services, task definitions, ECS cluster, database, roles, buckets), waits while deletion protection is on or RDS is still
-//! deleting, and never empties a bucket: a bucket with objects is reported and kept.
+//! Deleting an account object. First the grants that name it are revoked (whatever the policy);
+//! then `Retain` leaves AWS as it is, and `Delete` removes what the engine owns in dependency order
+//! (services, task definitions, ECS cluster, repositories, database, roles, buckets), waits while
+//! deletion protection is on or RDS is still deleting, and never empties a bucket or a repository:
+//! one that still holds objects or images is reported and kept.
 
 use dataplatform_api::conditions::Reason;
-use dataplatform_api::{DeletionPolicy, ManagementPolicy};
+use dataplatform_api::{DeletionPolicy, ManagementPolicy, Tier};
 use std::collections::BTreeMap;
 
 use dataplatform_aws::ecs::parse_revision;
@@ -15,6 +17,7 @@ use crate::diff::ours;
 use crate::desired::DesiredAccount;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
+use crate::grant::{GrantAccounts, GrantObject, Revoked, organisations};
 use crate::observe::ObservedAccount;
 use crate::plan::{Action, Op, Part};
 use crate::reconcile::{AccountObject, Engine, PROGRESS_REQUEUE};
@@ -49,11 +52,11 @@ impl Deleted {
 }
 
 impl Engine {
-    pub async fn delete(&self, object: &AccountObject) -> Deleted {
-        // ObserveOnly never writes, so it deletes nothing either.
-        if object.spec.deletion_policy == DeletionPolicy::Retain
-            || object.spec.management_policy == ManagementPolicy::ObserveOnly
-        {
+    /// `grants` and `accounts`: every SharedBucketGrant and DataPlatformAccount the caller knows;
+    /// the grants that name this account are revoked first, whatever the deletion policy.
+    pub async fn delete(&self, object: &AccountObject, grants: &[GrantObject], accounts: &[AccountObject]) -> Deleted {
+        // ObserveOnly never writes, so it deletes (and revokes) nothing either.
+        if object.spec.management_policy == ManagementPolicy::ObserveOnly {
             return Deleted {
                 finished: true,
                 ..Default::default()
@@ -67,6 +70,16 @@ impl Engine {
                 ..Default::default()
             };
         }
+        let revoked = self.revoke_grants_naming(object, grants, accounts).await;
+        if !revoked.finished || object.spec.deletion_policy == DeletionPolicy::Retain {
+            return Deleted {
+                finished: revoked.finished,
+                deleted: revoked.revoked,
+                waiting: revoked.waiting,
+                error: revoked.error,
+                ..Default::default()
+            };
+        }
         let plan = match self.observe(object).await {
             Ok(plan) => plan,
             Err(error) => {
@@ -76,16 +89,28 @@ impl Engine {
                 };
             }
         };
-        let mut deleted = Deleted::default();
+        let mut deleted = Deleted {
+            deleted: revoked.revoked,
+            ..Default::default()
+        };
         let actions = deletion_actions(&plan.desired, &plan.observed, &mut deleted);
         let mut to_run = Vec::new();
         for action in actions {
-            if let Some(Op::DeleteBucket { bucket }) = action.ops.first() {
-                match plan.session.s3().is_empty(bucket).await {
+            let emptiness = match action.ops.first() {
+                Some(Op::DeleteBucket { bucket }) => {
+                    Some((bucket, plan.session.s3().is_empty(bucket).await, "objects"))
+                }
+                Some(Op::DeleteRepository { repository }) => {
+                    Some((repository, plan.session.ecr().is_empty(repository).await, "images"))
+                }
+                _ => None,
+            };
+            if let Some((name, empty, contents)) = emptiness {
+                match empty {
                     Ok(true) => {}
                     Ok(false) => {
                         deleted.kept.push(format!(
-                            "{} ({bucket}) is not empty and was kept; the operator never deletes objects",
+                            "{} ({name}) is not empty and was kept; the operator never deletes {contents}",
                             action.resource
                         ));
                         continue;
@@ -99,7 +124,7 @@ impl Engine {
             to_run.push(action);
         }
         let executed = execute(&plan.session, to_run, ExecuteOptions::default(), |_| {}).await;
-        deleted.deleted = executed.done;
+        deleted.deleted.extend(executed.done);
         if let Some((action, error)) = executed.failed {
             if error.class == dataplatform_aws::ErrorClass::Conflict {
                 // e.g. the cluster still has an instance being deleted: try again shortly.
@@ -119,6 +144,52 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Grants whose grantor is `object` lose every half; grants whose grantee is `object` (an
+    /// Organisation) lose the policy on its task role. Stops at the first grant that cannot finish.
+    async fn revoke_grants_naming(
+        &self,
+        object: &AccountObject,
+        grants: &[GrantObject],
+        accounts: &[AccountObject],
+    ) -> Revoked {
+        let mut all = Revoked {
+            finished: true,
+            ..Default::default()
+        };
+        for grant in grants {
+            let involved = if grant.names_grantor(&object.id) {
+                let mut organisations = organisations(accounts);
+                organisations.retain(|o| o.id != object.id);
+                if object.spec.tier == Tier::Organisation {
+                    organisations.push(object);
+                }
+                GrantAccounts {
+                    grantor: Some(object),
+                    organisations,
+                }
+            } else if object.spec.tier == Tier::Organisation && grant.spec.grantee.account_id == object.spec.account_id
+            {
+                GrantAccounts {
+                    grantor: None,
+                    organisations: vec![object],
+                }
+            } else {
+                continue;
+            };
+            let revoked = self.revoke_grant(grant, &involved).await;
+            all.revoked.extend(revoked.revoked);
+            if !revoked.finished {
+                all.finished = false;
+                all.waiting = revoked.waiting;
+                all.error = revoked.error;
+                return all;
+            }
+        }
+        all
+    }
+}
+
 fn delete_instance(instance: &InstanceObservation) -> Action {
     Action::delete(
         Part::Database,
@@ -135,6 +206,16 @@ fn delete_instance(instance: &InstanceObservation) -> Action {
 fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, deleted: &mut Deleted) -> Vec<Action> {
     let owner = desired.owner.as_str();
     let mut actions = compute_deletion_actions(desired, observed);
+    actions.extend(observed.repositories.iter().filter(|r| ours(&r.tags, owner)).map(|r| {
+        Action::delete(
+            Part::Registry,
+            format!("ecr:{}", r.name),
+            &r.name,
+            vec![Op::DeleteRepository {
+                repository: r.name.clone(),
+            }],
+        )
+    }));
     let wants_protection = desired
         .database
         .as_ref()

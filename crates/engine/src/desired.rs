@@ -1,6 +1,6 @@
 //! What the spec wants in AWS, as plain values: a pure function of the object's identity and spec.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dataplatform_api::names::{
     AccountNames, BucketPurpose, DATABASE_HOST_ENV, DATABASE_NAME_ENV, DATABASE_PASSWORD_SECRET, DATABASE_PORT_ENV,
@@ -15,6 +15,7 @@ use dataplatform_aws::s3::{Encryption, ExpirationRule};
 use serde_json::{Value, json};
 
 use crate::policy;
+use crate::registry::DesiredRegistry;
 
 /// The identity of one DataPlatformAccount object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub struct DesiredAccount {
     pub roles: Vec<DesiredRole>,
     pub database: Option<DesiredDatabase>,
     pub compute: DesiredCompute,
+    /// Organisation accounts with `spec.registry`.
+    pub registry: Option<DesiredRegistry>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -169,7 +172,8 @@ pub fn partition(region: &str) -> &'static str {
 }
 
 impl DesiredAccount {
-    pub fn new(id: &ObjectId, spec: &DataPlatformAccountSpec) -> Self {
+    /// `child_accounts`: ids of the managed Child accounts, whom an Organisation's registry lets pull.
+    pub fn new(id: &ObjectId, spec: &DataPlatformAccountSpec, child_accounts: &BTreeSet<String>) -> Self {
         let names = AccountNames::new(&id.namespace, &id.name, &spec.account_id);
         let owner = owner_tag_value(&id.namespace, &id.name);
         let mut tags = spec.tags.clone();
@@ -303,6 +307,7 @@ impl DesiredAccount {
             roles,
             database,
             compute,
+            registry: DesiredRegistry::new(spec, child_accounts, partition),
         }
     }
 }

@@ -46,6 +46,9 @@ pub fn diff(desired: &DesiredAccount, observed: &ObservedAccount, adopt: bool) -
     for outcome in crate::compute::compute_outcomes(desired, observed, &owner) {
         diff.add(outcome);
     }
+    for outcome in crate::registry::registry_outcomes(desired, &observed.repositories, &owner) {
+        diff.add(outcome);
+    }
     diff
 }
 
@@ -571,6 +574,7 @@ mod owned_fields_only {
                 name: "camden".into(),
             },
             &spec,
+            &Default::default(),
         )
     }
 
@@ -634,6 +638,7 @@ mod owned_fields_only {
                     .collect(),
             }),
             compute: Default::default(),
+            repositories: vec![],
         }
     }
 

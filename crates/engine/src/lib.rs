@@ -13,6 +13,7 @@ pub mod observe;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod registry;
 pub mod status;
 
 pub use desired::{DesiredAccount, ObjectId};

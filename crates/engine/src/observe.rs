@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use dataplatform_api::names::AccountNames;
 use dataplatform_aws::ec2::MissingNetwork;
+use dataplatform_aws::ecr::RepositoryObservation;
 use dataplatform_aws::ecs::{self, FamilyObservation, ServiceObservation};
 use dataplatform_aws::iam::RoleObservation;
 use dataplatform_aws::rds::{ClusterObservation, InstanceObservation};
@@ -23,6 +24,8 @@ pub struct ObservedAccount {
     pub cluster: Option<ClusterObservation>,
     pub instance: Option<InstanceObservation>,
     pub compute: ObservedCompute,
+    /// The registry's repositories that exist.
+    pub repositories: Vec<RepositoryObservation>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -64,12 +67,15 @@ pub async fn observe(
             .map(|r| async move { session.iam().observe_role(&r.name).await }),
     );
     let rds = session.rds();
-    let (buckets, roles, cluster, instance, compute) = tokio::try_join!(
+    let repository_names = desired.registry.as_ref().map(|r| r.names()).unwrap_or_default();
+    let ecr = session.ecr();
+    let (buckets, roles, cluster, instance, compute, repositories) = tokio::try_join!(
         buckets,
         roles,
         rds.observe_cluster(&cluster_name),
         rds.observe_instance(&instance_name),
         Box::pin(observe_compute(session, desired)),
+        ecr.observe_repositories(&repository_names),
     )?;
     Ok(ObservedAccount {
         buckets,
@@ -77,6 +83,7 @@ pub async fn observe(
         cluster,
         instance,
         compute,
+        repositories,
     })
 }
 

@@ -1,7 +1,7 @@
 //! One pass over one account: validate, reach the account, observe, plan, act, report. The same code
 //! serves the controller, the CLI's `plan`/`apply`, and the tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +34,10 @@ pub struct AccountObject {
     pub annotations: BTreeMap<String, String>,
     pub spec: DataPlatformAccountSpec,
     pub status: Option<DataPlatformAccountStatus>,
+    /// Ids of the managed Child accounts (any namespace): an Organisation's registry lets them
+    /// pull. Only Organisation accounts use it; the caller fills it from the accounts it knows
+    /// (see `with_child_accounts`).
+    pub child_accounts: BTreeSet<String>,
 }
 
 impl AccountObject {
@@ -51,7 +55,14 @@ impl AccountObject {
             annotations: account.metadata.annotations.clone().unwrap_or_default(),
             spec: account.spec.clone(),
             status: account.status.clone(),
+            child_accounts: BTreeSet::new(),
         }
+    }
+
+    /// The registry of an Organisation account lets the Child accounts among `accounts` pull.
+    pub fn with_child_accounts(mut self, accounts: &[AccountObject]) -> Self {
+        self.child_accounts = crate::grant::child_account_ids(accounts);
+        self
     }
 
     pub fn paused(&self) -> bool {
@@ -124,7 +135,7 @@ impl Engine {
         object.spec.validate()?;
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;
-        let desired = DesiredAccount::new(&object.id, &object.spec);
+        let desired = DesiredAccount::new(&object.id, &object.spec, &object.child_accounts);
         // Boxed: the reads of every part in one future are large, and callers that block on a
         // reconcile (the CLI, tests) would carry them on their stack.
         let observed = Box::pin(observe(&session, &object.id, &desired)).await?;

@@ -44,6 +44,7 @@ fn objects(count: usize, region: &str) -> Vec<AccountObject> {
                 annotations: Default::default(),
                 spec: serde_json::from_value(spec).expect("the bench spec is valid"),
                 status: None,
+                child_accounts: Default::default(),
             }
         })
         .collect()

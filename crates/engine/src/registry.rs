@@ -1,0 +1,174 @@
+//! The organisation's ECR repositories: scan on push, tag mutability as the spec asks, the owner
+//! tag, and one repository-policy statement of ours that lets every managed Child account pull.
+//! Other statements in a repository policy (people's) are kept, as in bucket policies.
+
+use std::collections::BTreeSet;
+
+use dataplatform_api::names::{REGISTRY_PULL_SID, ecr_repository};
+use dataplatform_api::{DataPlatformAccountSpec, Tier};
+use dataplatform_aws::ecr::RepositoryObservation;
+use serde_json::{Value, json};
+
+use crate::desired::DesiredAccount;
+use crate::diff::{NONE, Outcome, Owner, missing_tags, tag_changes, update};
+use crate::plan::{Action, FieldChange, Op, Part, SharedDocument, StatementOwner};
+use crate::policy::{self, Merged};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredRegistry {
+    pub repositories: Vec<DesiredRepository>,
+    /// `None` when there is no managed Child account to let pull.
+    pub pull_statement: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredRepository {
+    pub name: String,
+    pub immutable_tags: bool,
+}
+
+/// Pulling an image, and nothing else.
+const PULL_ACTIONS: [&str; 3] = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+];
+
+impl DesiredRegistry {
+    /// `Some` for an Organisation account with `spec.registry`.
+    pub fn new(spec: &DataPlatformAccountSpec, child_accounts: &BTreeSet<String>, partition: &str) -> Option<Self> {
+        let registry = spec.registry.as_ref().filter(|_| spec.tier == Tier::Organisation)?;
+        let children: Vec<String> = child_accounts
+            .iter()
+            .filter(|id| **id != spec.account_id)
+            .map(|id| format!("arn:{partition}:iam::{id}:root"))
+            .collect();
+        Some(Self {
+            repositories: registry
+                .repositories
+                .iter()
+                .map(|name| DesiredRepository {
+                    name: ecr_repository(name),
+                    immutable_tags: registry.immutable_tags,
+                })
+                .collect(),
+            pull_statement: (!children.is_empty()).then(|| {
+                json!({"Sid": REGISTRY_PULL_SID, "Effect": "Allow", "Principal": {"AWS": children}, "Action": PULL_ACTIONS})
+            }),
+        })
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.repositories.iter().map(|r| r.name.clone()).collect()
+    }
+
+    fn wanted_statements(&self) -> Vec<Value> {
+        self.pull_statement.iter().cloned().collect()
+    }
+}
+
+fn owner_of_pull_statement() -> StatementOwner {
+    StatementOwner::Sid(REGISTRY_PULL_SID.to_owned())
+}
+
+pub(crate) fn registry_outcomes(
+    desired: &DesiredAccount,
+    observed: &[RepositoryObservation],
+    owner: &Owner<'_>,
+) -> Vec<Outcome> {
+    let Some(registry) = &desired.registry else {
+        return vec![];
+    };
+    registry
+        .repositories
+        .iter()
+        .map(|repository| {
+            let seen = observed.iter().find(|r| r.name == repository.name);
+            repository_outcome(desired, registry, repository, seen, owner)
+        })
+        .collect()
+}
+
+fn repository_outcome(
+    desired: &DesiredAccount,
+    registry: &DesiredRegistry,
+    repository: &DesiredRepository,
+    seen: Option<&RepositoryObservation>,
+    owner: &Owner<'_>,
+) -> Outcome {
+    let resource = format!("ecr:{}", repository.name);
+    let merge_pull_statement = || Op::MergePolicyStatements {
+        document: SharedDocument::RepositoryPolicy {
+            repository: repository.name.clone(),
+        },
+        owner: owner_of_pull_statement(),
+        statements: registry.wanted_statements(),
+    };
+    let Some(seen) = seen else {
+        let mut ops = vec![Op::CreateRepository {
+            repository: repository.name.clone(),
+            scan_on_push: true,
+            immutable_tags: repository.immutable_tags,
+            tags: desired.tags.clone(),
+        }];
+        if registry.pull_statement.is_some() {
+            ops.push(merge_pull_statement());
+        }
+        return Outcome::create(Action::create(Part::Registry, resource, &repository.name, ops));
+    };
+    if let Err(conflict) = owner.check(&resource, &repository.name, &seen.tags) {
+        return Outcome::conflict(conflict);
+    }
+    let mut changes = tag_changes(&desired.tags, &seen.tags);
+    let mut ops = Vec::new();
+    if !changes.is_empty() {
+        ops.push(Op::TagRepository {
+            arn: seen.arn.clone(),
+            tags: missing_tags(&desired.tags, &seen.tags),
+        });
+    }
+    if !seen.scan_on_push {
+        changes.push(FieldChange::new("scanOnPush", "false", "true"));
+        ops.push(Op::PutScanOnPush {
+            repository: repository.name.clone(),
+            scan_on_push: true,
+        });
+    }
+    if seen.immutable_tags != repository.immutable_tags {
+        changes.push(FieldChange::new(
+            "immutableTags",
+            seen.immutable_tags.to_string(),
+            repository.immutable_tags.to_string(),
+        ));
+        ops.push(Op::PutTagMutability {
+            repository: repository.name.clone(),
+            immutable_tags: repository.immutable_tags,
+        });
+    }
+    let existing = match seen.policy.as_deref().map(policy::parse) {
+        Some(None) => {
+            return Outcome::conflict(format!(
+                "{resource} ({}) has a repository policy that is not valid JSON; fix or remove it by hand",
+                repository.name
+            ));
+        }
+        parsed => parsed.flatten(),
+    };
+    let owns = |sid: &str| sid == REGISTRY_PULL_SID;
+    if policy::merge_owned(existing.as_ref(), owns, &registry.wanted_statements()) != Merged::Unchanged {
+        let ours = policy::statements(existing.as_ref())
+            .into_iter()
+            .find(|s| policy::sid(s).is_some_and(owns));
+        let describe = |s: Option<&Value>| s.map_or_else(|| NONE.to_owned(), policy::describe_statement);
+        changes.push(FieldChange::new(
+            format!("policy.{REGISTRY_PULL_SID}"),
+            describe(ours.as_ref()),
+            describe(registry.pull_statement.as_ref()),
+        ));
+        ops.push(merge_pull_statement());
+    }
+    Outcome {
+        action: update(Part::Registry, resource, &repository.name, changes, ops),
+        ..Default::default()
+    }
+}
