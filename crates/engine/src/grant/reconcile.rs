@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use dataplatform_api::SharedBucketGrantStatus;
+use dataplatform_api::conditions::Reason;
+use dataplatform_api::{ManagementPolicy, SharedBucketGrantStatus};
 use dataplatform_aws::AccountSession;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tracing::Instrument;
@@ -148,6 +149,29 @@ impl Engine {
                 actions,
             );
         }
+        if grantor.spec.management_policy == ManagementPolicy::ObserveOnly {
+            // The grantor's account is only watched: the grant's writes there wait too.
+            let not_applied: Vec<Action> = planned.plan.actions().cloned().collect();
+            let mut waiting = planned.plan.waiting.clone();
+            waiting.extend(
+                not_applied
+                    .iter()
+                    .map(|a| format!("{a} (not made: the account is ObserveOnly)")),
+            );
+            let message = format!(
+                "DataPlatformAccount {} has managementPolicy ObserveOnly: {} change(s) not made",
+                grantor.id,
+                not_applied.len()
+            );
+            return Reconciled {
+                status: status.grant_synced(&planned.desired, &waiting, Reason::ObserveOnly, message),
+                applied: vec![],
+                ready: waiting.is_empty(),
+                not_applied,
+                error: None,
+                requeue_after: None,
+            };
+        }
         let executed = planned.execute(options).instrument(span.clone()).await;
         if let Some(error) = executed.error {
             return failed(status, ReconcileError::Aws(error), executed.done, executed.not_done);
@@ -163,7 +187,12 @@ impl Engine {
             (false, until) => Some(until.map_or(PROGRESS_REQUEUE, |u| u.min(PROGRESS_REQUEUE))),
         };
         Reconciled {
-            status: status.grant_synced(&planned.desired, &planned.plan.waiting, message),
+            status: status.grant_synced(
+                &planned.desired,
+                &planned.plan.waiting,
+                Reason::ReconcileSuccess,
+                message,
+            ),
             applied: executed.done,
             not_applied: executed.not_done,
             error: None,

@@ -13,9 +13,10 @@ impl StatusBuilder<SharedBucketGrantStatus> {
         mut self,
         desired: &DesiredGrant,
         waiting: &[String],
+        synced_reason: Reason,
         message: String,
     ) -> SharedBucketGrantStatus {
-        self.set(conditions::SYNCED, true, Reason::ReconcileSuccess, message);
+        self.set(conditions::SYNCED, true, synced_reason, message);
         let revoked_at = if desired.active {
             None
         } else {
