@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dataplatform_api::DataPlatformAccount;
-use dataplatform_api::conditions;
+use dataplatform_api::conditions::{self, Reason};
 use dataplatform_aws::{AwsSettings, BudgetConfig, Sessions};
-use dataplatform_engine::{AccountObject, Action, ActionKind, Engine, Part, Reconciled};
+use dataplatform_engine::{AccountObject, Action, ActionKind, Engine, GrantAccounts, GrantObject, Part, Reconciled};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::manifests::Manifest;
 
@@ -55,11 +56,41 @@ fn accounts(manifests: &[Manifest]) -> impl Iterator<Item = &DataPlatformAccount
     })
 }
 
-fn not_yet_managed(out: &mut impl Write, account: &DataPlatformAccount) -> std::io::Result<()> {
-    if account.spec.registry.is_some() {
-        writeln!(out, "  note: spec.registry not managed by this version yet")?;
-    }
-    Ok(())
+/// Every account of the manifests as the engine reads it; an Organisation's registry lets the
+/// manifests' Child accounts pull.
+fn account_objects(manifests: &[Manifest]) -> Vec<AccountObject> {
+    let plain: Vec<AccountObject> = accounts(manifests).map(AccountObject::from_resource).collect();
+    plain.iter().cloned().map(|a| a.with_child_accounts(&plain)).collect()
+}
+
+fn grant_objects(manifests: &[Manifest]) -> Vec<GrantObject> {
+    manifests
+        .iter()
+        .filter_map(|m| match m {
+            Manifest::Grant(grant) => Some(GrantObject::from_resource(grant)),
+            Manifest::Account(_) => None,
+        })
+        .collect()
+}
+
+fn grant_heading(grant: &GrantObject) -> String {
+    format!(
+        "SharedBucketGrant {} ({} of {} to account {})",
+        grant.id,
+        match grant.spec.access {
+            dataplatform_api::Access::Read => "Read",
+            dataplatform_api::Access::ReadWrite => "ReadWrite",
+        },
+        grant.spec.account_ref.name,
+        grant.spec.grantee.account_id
+    )
+}
+
+fn missing_grantor(grant: &GrantObject) -> String {
+    format!(
+        "spec.accountRef: DataPlatformAccount {}/{} is not among these manifests; pass its file too",
+        grant.id.namespace, grant.spec.account_ref.name
+    )
 }
 
 /// `90s`, `15m`, `1h`, or plain seconds.
@@ -112,30 +143,16 @@ async fn wait_until_ready(
     Ok(reconciled)
 }
 
-fn grants_note(out: &mut impl Write, manifests: &[Manifest]) -> std::io::Result<()> {
-    for manifest in manifests {
-        if let Manifest::Grant(grant) = manifest {
-            writeln!(
-                out,
-                "SharedBucketGrant {}/{}: not handled by this version yet",
-                grant.metadata.namespace.as_deref().unwrap_or_default(),
-                grant.metadata.name.as_deref().unwrap_or_default()
-            )?;
-        }
-    }
-    Ok(())
-}
-
 pub async fn plan(engine: &Engine, manifests: &[Manifest], out: &mut impl Write) -> std::io::Result<u8> {
     let (mut create, mut update, mut delete, mut failed) = (0, 0, 0, false);
-    for account in accounts(manifests) {
-        let object = AccountObject::from_resource(account);
+    let objects = account_objects(manifests);
+    for object in &objects {
         writeln!(
             out,
             "DataPlatformAccount {} (account {}, {})",
             object.id, object.spec.account_id, object.spec.region
         )?;
-        match engine.plan(&object).await {
+        match engine.plan(object).await {
             Err(error) => {
                 failed = true;
                 writeln!(out, "  error ({}): {error}", error.reason())?;
@@ -159,9 +176,45 @@ pub async fn plan(engine: &Engine, manifests: &[Manifest], out: &mut impl Write)
                 delete += plan.diff.plan.count(ActionKind::Delete);
             }
         }
-        not_yet_managed(out, account)?;
     }
-    grants_note(out, manifests)?;
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    for grant in grant_objects(manifests) {
+        writeln!(out, "{}", grant_heading(&grant))?;
+        let involved = GrantAccounts::find(&grant, &objects);
+        if involved.grantor.is_none() {
+            failed = true;
+            writeln!(out, "  error (DependencyNotReady): {}", missing_grantor(&grant))?;
+            continue;
+        }
+        match engine.plan_grant(&grant, &involved, !grant.expired(&now)).await {
+            Err(error) => {
+                failed = true;
+                writeln!(out, "  error ({}): {error}", error.reason())?;
+            }
+            Ok(planned) => {
+                for conflict in &planned.plan.conflicts {
+                    failed = true;
+                    writeln!(out, "  conflict: {conflict}")?;
+                }
+                if planned.plan.is_empty() && planned.plan.conflicts.is_empty() {
+                    writeln!(out, "  no changes")?;
+                }
+                for line in planned.plan.to_string().lines() {
+                    writeln!(out, "  {line}")?;
+                }
+                for waiting in &planned.plan.waiting {
+                    writeln!(out, "  waiting: {waiting}")?;
+                }
+                for action in planned.plan.actions() {
+                    match action.kind {
+                        ActionKind::Create => create += 1,
+                        ActionKind::Update => update += 1,
+                        ActionKind::Delete => delete += 1,
+                    }
+                }
+            }
+        }
+    }
     writeln!(
         out,
         "\nPlan: {create} to create, {update} to update, {delete} to delete."
@@ -183,10 +236,10 @@ pub async fn apply(
 ) -> std::io::Result<u8> {
     let mut rows = Vec::new();
     let mut failed = false;
-    for account in accounts(manifests) {
-        let mut object = AccountObject::from_resource(account);
+    let mut objects = account_objects(manifests);
+    for object in &mut objects {
         let id = object.id.to_string();
-        let mut reconciled = apply_pass(engine, &object, out).await?;
+        let mut reconciled = apply_pass(engine, object, out).await?;
         let mut applied = reconciled.applied.clone();
         // Some actions wait for others of the same run (a service for the database endpoint): run
         // again while passes still make changes, as the controller's requeue would.
@@ -195,12 +248,12 @@ pub async fn apply(
                 break;
             }
             object.status = Some(reconciled.status.clone());
-            reconciled = apply_pass(engine, &object, out).await?;
+            reconciled = apply_pass(engine, object, out).await?;
             applied.extend(reconciled.applied.iter().cloned());
         }
         let reconciled = match wait {
             Some(timeout) => {
-                let reconciled = wait_until_ready(engine, &mut object, reconciled, timeout, out).await?;
+                let reconciled = wait_until_ready(engine, object, reconciled, timeout, out).await?;
                 failed |= !reconciled.ready;
                 reconciled
             }
@@ -210,19 +263,87 @@ pub async fn apply(
             failed = true;
             writeln!(out, "{id}: error ({}): {error}", error.reason())?;
         }
-        not_yet_managed(out, account)?;
-        for part in [Part::Storage, Part::Identity, Part::Database, Part::Compute] {
+        let mut parts = vec![Part::Storage, Part::Identity, Part::Database, Part::Compute];
+        if object.spec.registry.is_some() {
+            parts.push(Part::Registry);
+        }
+        for part in parts {
             rows.push([
                 id.clone(),
                 part.as_str().to_owned(),
                 part_state(&reconciled, &applied, part),
             ]);
         }
+        // Grants read the account's readiness from the status this run produced.
+        object.status = Some(reconciled.status);
     }
-    grants_note(out, manifests)?;
+    for grant in grant_objects(manifests) {
+        let (state, grant_failed) = apply_grant(engine, &grant, &objects, wait.is_some(), out).await?;
+        failed |= grant_failed;
+        rows.push([grant.id.to_string(), Part::Grant.as_str().to_owned(), state]);
+    }
     writeln!(out)?;
     write_table(out, ["ACCOUNT", "PART", "STATE"], &rows)?;
     Ok(if failed { EXIT_FAILED } else { EXIT_NO_CHANGES })
+}
+
+/// Reconciles one grant after the accounts; returns its row's state and whether the run failed.
+/// A grant waiting for its account (not Ready yet) fails the run only under `--wait`, as an
+/// account still creating does.
+async fn apply_grant(
+    engine: &Engine,
+    grant: &GrantObject,
+    accounts: &[AccountObject],
+    waited: bool,
+    out: &mut impl Write,
+) -> std::io::Result<(String, bool)> {
+    let involved = GrantAccounts::find(grant, accounts);
+    if involved.grantor.is_none() {
+        writeln!(
+            out,
+            "{}: error (DependencyNotReady): {}",
+            grant.id,
+            missing_grantor(grant)
+        )?;
+        return Ok(("not synced: DependencyNotReady".to_owned(), true));
+    }
+    let reconciled = engine.reconcile_grant(grant, &involved, Default::default()).await;
+    for action in &reconciled.applied {
+        writeln!(out, "{}: {} ... done", grant.id, action.summary())?;
+    }
+    match &reconciled.error {
+        Some(error) if error.reason() == Reason::DependencyNotReady => {
+            writeln!(out, "{}: waiting: {error}", grant.id)?;
+            return Ok(("waiting for its account".to_owned(), waited));
+        }
+        Some(error) => {
+            writeln!(out, "{}: error ({}): {error}", grant.id, error.reason())?;
+            return Ok((format!("not synced: {}", error.reason()), true));
+        }
+        None => {}
+    }
+    let status = &reconciled.status;
+    if status.revoked_at.is_some() {
+        return Ok(("revoked: spec.expiresAt has passed".to_owned(), false));
+    }
+    if !reconciled.ready {
+        let why = conditions::find(&status.conditions, conditions::READY).map_or("", |c| c.message.as_str());
+        writeln!(out, "{}: waiting: {why}", grant.id)?;
+        return Ok(("waiting".to_owned(), waited));
+    }
+    let verb = if reconciled.applied.is_empty() {
+        "in sync"
+    } else {
+        "granted"
+    };
+    let grantee = match status.grantee_role_updated {
+        Some(true) => ", grantee role updated",
+        _ => "",
+    };
+    Ok((
+        format!("{verb}: {} statements{grantee}", status.statement_ids.len()),
+        false,
+    ))
 }
 
 /// Passes one `apply` runs at most before it reports what still waits.

@@ -23,6 +23,11 @@ fn operator(args: &[&str], examples: &Path, endpoint_env: Option<&str>) -> Outpu
     command.output().expect("run dataplatform-operator")
 }
 
+/// Table columns are padded to the widest cell; assertions read rows with single spaces.
+fn squeezed(text: &str) -> String {
+    text.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 fn stdout(output: &Output) -> String {
     format!(
         "{}\n--- stderr ---\n{}",
@@ -48,7 +53,16 @@ fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
         text.contains("waiting: ecs:daemon waits for the database endpoint"),
         "{text}"
     );
-    assert!(text.contains("Plan: 16 to create, 0 to update, 0 to delete."), "{text}");
+    assert!(text.contains("+ create ecr:dagster (dagster)"), "{text}");
+    // The grant's statements, as they will be added to camden's shared bucket policy.
+    assert!(
+        text.contains("~ update bucket-policy: statement DataPlatformGrant")
+            && text.contains(
+                "absent -> Allow arn:aws:iam::999999999999:role/org-daemon s3:GetObject on arn:aws:s3:::camden-shared-"
+            ),
+        "{text}"
+    );
+    assert!(text.contains("Plan: 19 to create, 1 to update, 0 to delete."), "{text}");
 
     let applied = operator(&["apply", "--aws-endpoint-url", &endpoint], &examples, None);
     let text = stdout(&applied);
@@ -58,23 +72,38 @@ fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
         "{text}"
     );
     assert!(text.contains("... done"), "{text}");
-    let table = text.split("ACCOUNT").nth(1).expect("a table at the end");
+    let table = squeezed(text.split("ACCOUNT").nth(1).expect("a table at the end"));
     assert!(table.contains("PART") && table.contains("STATE"), "{text}");
-    assert!(table.contains("la-camden/camden   storage   created"), "{text}");
+    assert!(table.contains("la-camden/camden storage created"), "{text}");
     // The services waiting for the database endpoint are made by a later pass of the same apply.
     assert!(
         text.contains("la-camden/camden: + create service daemon (daemon) ... done"),
         "{text}"
     );
     assert!(
-        table.contains("la-camden/camden   compute   created, 0/3 tasks running"),
+        table.contains("la-camden/camden compute created, 0/3 tasks running"),
         "{text}"
     );
 
+    // camden runs no tasks on moto, so it is not Ready and its grant waits for it.
+    assert!(
+        text.contains("la-camden/camden-to-region: waiting: DataPlatformAccount la-camden/camden is not Ready yet"),
+        "{text}"
+    );
+    assert!(
+        table.contains("la-camden/camden-to-region grant waiting for its account"),
+        "{text}"
+    );
+    assert!(table.contains("org-region/region registry created"), "{text}");
+
     let after = operator(&["plan", "--aws-endpoint-url", &endpoint], &examples, None);
     let text = stdout(&after);
-    assert_eq!(after.status.code(), Some(0), "nothing to do: exit 0\n{text}");
-    assert!(text.contains("Plan: 0 to create, 0 to update, 0 to delete."), "{text}");
+    assert_eq!(
+        after.status.code(),
+        Some(2),
+        "only the grant is pending: exit 2\n{text}"
+    );
+    assert!(text.contains("Plan: 0 to create, 1 to update, 0 to delete."), "{text}");
 }
 
 #[tokio::test]
@@ -111,8 +140,12 @@ async fn apply_waits_for_running_tasks_only_when_asked() {
     let waited = tokio::task::spawn_blocking(apply("60s")).await.expect("apply");
     let text = stdout(&waited);
     assert_eq!(waited.status.code(), Some(0), "{text}");
+    assert!(text.contains("in sync, 3/3 tasks running"), "{text}");
+    // Once camden is Ready, the same run makes its grant.
     assert!(
-        text.contains("la-camden/camden   compute   in sync, 3/3 tasks running"),
+        squeezed(&text).contains("la-camden/camden-to-region grant granted: 2 statements"),
         "{text}"
     );
+    let again = operator(&["plan", "--aws-endpoint-url", &endpoint], &examples, None);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
