@@ -218,3 +218,83 @@ impl<'a> GrantedAccess<'a> {
         policy::document(statements)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::ObjectId;
+
+    fn account(namespace: &str, name: &str, yaml: &str) -> AccountObject {
+        AccountObject {
+            id: ObjectId {
+                namespace: namespace.into(),
+                name: name.into(),
+            },
+            generation: Some(1),
+            annotations: Default::default(),
+            spec: serde_json::from_str(yaml).expect("account spec"),
+            status: None,
+            child_accounts: Default::default(),
+        }
+    }
+
+    fn grant(spec: &str) -> GrantObject {
+        GrantObject {
+            id: ObjectId {
+                namespace: "la-camden".into(),
+                name: "to-region".into(),
+            },
+            generation: Some(1),
+            annotations: Default::default(),
+            spec: serde_json::from_str(spec).expect("grant spec"),
+            status: None,
+        }
+    }
+
+    const TENANT: &str = r#"{"accountId": "111111111111", "region": "eu-west-2", "roleArn": "arn:aws:iam::111111111111:role/op",
+        "storage": {"kmsKeyArn": "arn:aws:kms:eu-west-2:111111111111:key/k"}}"#;
+    const ORG: &str = r#"{"accountId": "999999999999", "region": "eu-west-2", "roleArn": "arn:aws:iam::999999999999:role/op",
+        "tier": "Organisation"}"#;
+
+    #[test]
+    fn the_organisation_role_gets_a_policy_only_when_the_bucket_policy_trusts_it() {
+        let (tenant, org) = (
+            account("la-camden", "camden", TENANT),
+            account("platform", "region", ORG),
+        );
+        let root = grant(
+            r#"{"accountRef": {"name": "camden"}, "grantee": {"accountId": "999999999999"}, "access": "ReadWrite"}"#,
+        );
+        let desired = DesiredGrant::new(&root, Some(&tenant), &[&org], true);
+        let policy = desired.organisations[0]
+            .document
+            .as_ref()
+            .expect("root trusts every role of the account");
+        let text = policy.to_string();
+        assert!(
+            text.contains("kms:GenerateDataKey") && text.contains("s3:PutObject"),
+            "{text}"
+        );
+        assert_eq!(
+            desired
+                .key
+                .as_ref()
+                .map(|k| k.grants.keys().cloned().collect::<Vec<_>>()),
+            Some(vec!["arn:aws:iam::999999999999:root".to_owned()])
+        );
+
+        let other_role = grant(
+            r#"{"accountRef": {"name": "camden"}, "grantee": {"accountId": "999999999999",
+                "principals": ["arn:aws:iam::999999999999:role/org-daemon"]}}"#,
+        );
+        let desired = DesiredGrant::new(&other_role, Some(&tenant), &[&org], true);
+        assert_eq!(
+            desired.organisations[0].document, None,
+            "the task role is not a principal"
+        );
+
+        let expired = DesiredGrant::new(&root, Some(&tenant), &[&org], false);
+        assert!(expired.statements.is_empty() && expired.organisations[0].document.is_none());
+        assert!(expired.key.as_ref().is_some_and(|k| k.grants.is_empty()));
+    }
+}

@@ -219,3 +219,54 @@ fn grantee_actions(wanted: &DesiredGranteePolicy, seen: &ObservedGranteePolicy) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use dataplatform_api::names::GrantNames;
+    use dataplatform_aws::kms::KeyGrant;
+
+    use super::*;
+    use crate::grant::desired::DesiredKeyGrants;
+
+    fn operations(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    fn desired_with_key(grants: BTreeMap<String, BTreeSet<String>>) -> DesiredGrant {
+        DesiredGrant {
+            names: GrantNames::new("ns", "g"),
+            bucket: None,
+            active: true,
+            statements: vec![],
+            key: Some(DesiredKeyGrants {
+                key: "key".into(),
+                name: "dataplatform-x".into(),
+                grants,
+            }),
+            organisations: vec![],
+        }
+    }
+
+    #[test]
+    fn a_kms_grant_with_other_operations_is_replaced_and_a_matching_one_kept() {
+        let principal = "arn:aws:iam::9:root".to_owned();
+        let read = operations(&["Decrypt", "DescribeKey"]);
+        let write = operations(&["Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey"]);
+        let existing = |ops: &BTreeSet<String>| ObservedGrant {
+            key_grants: Some(vec![KeyGrant {
+                grant_id: "g-1".into(),
+                grantee_principal: principal.clone(),
+                operations: ops.clone(),
+            }]),
+            ..Default::default()
+        };
+        let desired = desired_with_key([(principal.clone(), write.clone())].into());
+        assert!(diff(&desired, &existing(&write)).is_empty());
+        let plan = diff(&desired, &existing(&read));
+        let kinds: Vec<ActionKind> = plan.grantor.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, [ActionKind::Create, ActionKind::Delete], "{plan}");
+        assert!(matches!(&plan.grantor[1].ops[0], Op::RetireKeyGrant { grant_id, .. } if grant_id == "g-1"));
+    }
+}
