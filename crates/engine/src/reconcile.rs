@@ -109,6 +109,20 @@ pub struct Reconciled<S = DataPlatformAccountStatus> {
     pub requeue_after: Option<Duration>,
 }
 
+impl<S: crate::status::ObjectStatus> Reconciled<S> {
+    /// A paused object: no AWS call, only the Synced condition says so.
+    pub(crate) fn paused(status: StatusBuilder<S>) -> Self {
+        Self {
+            status: status.paused(),
+            applied: vec![],
+            not_applied: vec![],
+            error: None,
+            ready: false,
+            requeue_after: None,
+        }
+    }
+}
+
 pub struct Engine {
     sessions: Arc<Sessions>,
 }
@@ -161,14 +175,7 @@ impl Engine {
     ) -> Reconciled {
         let status = StatusBuilder::new(object.status.as_ref(), object.generation);
         if object.paused() {
-            return Reconciled {
-                status: status.paused(),
-                applied: vec![],
-                not_applied: vec![],
-                error: None,
-                ready: false,
-                requeue_after: None,
-            };
+            return Reconciled::paused(status);
         }
         // Every log line of the pass (adapters and executor included) carries the object and account.
         let span = tracing::info_span!("reconcile", object = %object.id, account = %object.spec.account_id);

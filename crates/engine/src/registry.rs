@@ -154,7 +154,8 @@ fn repository_outcome(
         }
         parsed => parsed.flatten(),
     };
-    let owns = |sid: &str| sid == REGISTRY_PULL_SID;
+    let owner = owner_of_pull_statement();
+    let owns = |sid: &str| owner.owns(sid);
     if policy::merge_owned(existing.as_ref(), owns, &registry.wanted_statements()) != Merged::Unchanged {
         let ours = policy::statements(existing.as_ref())
             .into_iter()

@@ -96,14 +96,7 @@ impl Engine {
     ) -> Reconciled<SharedBucketGrantStatus> {
         let status = StatusBuilder::new(grant.status.as_ref(), grant.generation);
         if grant.paused() {
-            return Reconciled {
-                status: status.paused(),
-                applied: vec![],
-                not_applied: vec![],
-                error: None,
-                ready: false,
-                requeue_after: None,
-            };
+            return Reconciled::paused(status);
         }
         let account_id = accounts.grantor.map_or("", |g| g.spec.account_id.as_str());
         let span = tracing::info_span!("reconcile_grant", object = %grant.id, account = %account_id);
