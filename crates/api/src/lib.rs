@@ -16,7 +16,8 @@ pub use account::{
 };
 pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};
 pub use meta::{
-    ADOPT_ANNOTATION, CLEANUP_FINALIZER, OWNER_TAG, PAUSED_ANNOTATION, annotation_is_true, owner_tag_value,
+    ADOPT_ANNOTATION, CLEANUP_FINALIZER, OWNER_TAG, PAUSED_ANNOTATION, RESYNC_INTERVAL_ANNOTATION, annotation_is_true,
+    owner_tag_value,
 };
 pub use validation::{InvalidSpec, SpecProblem};
 

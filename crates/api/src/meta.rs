@@ -5,6 +5,9 @@
 pub const PAUSED_ANNOTATION: &str = "dataplatform.io/paused";
 /// `"true"`: adopt (tag) resources that exist under our deterministic names without our owner tag.
 pub const ADOPT_ANNOTATION: &str = "dataplatform.io/adopt";
+/// How often the controller re-reads AWS for this object when nothing changes, e.g. `"10m"`
+/// (s, m or h); the `run --resync-interval` flag sets the default.
+pub const RESYNC_INTERVAL_ANNOTATION: &str = "dataplatform.io/resync-interval";
 /// Held on both kinds until cleanup in AWS has finished.
 pub const CLEANUP_FINALIZER: &str = "dataplatform.io/cleanup";
 /// Tag key on every AWS resource the operator creates; the value is [`owner_tag_value`].

@@ -39,6 +39,7 @@ pub trait ObjectStatus: Clone + Default {
     fn conditions(&self) -> &[Condition];
     fn conditions_mut(&mut self) -> &mut Vec<Condition>;
     fn set_observed_generation(&mut self, generation: Option<i64>);
+    fn observed_generation(&self) -> Option<i64>;
     /// Set only when something else changed, so a steady state patches nothing.
     fn set_last_sync_time(&mut self, _now: &Time) {}
 }
@@ -52,6 +53,9 @@ impl ObjectStatus for DataPlatformAccountStatus {
     }
     fn set_observed_generation(&mut self, generation: Option<i64>) {
         self.observed_generation = generation;
+    }
+    fn observed_generation(&self) -> Option<i64> {
+        self.observed_generation
     }
     fn set_last_sync_time(&mut self, now: &Time) {
         self.last_sync_time = Some(now.clone());
@@ -67,6 +71,9 @@ impl ObjectStatus for SharedBucketGrantStatus {
     }
     fn set_observed_generation(&mut self, generation: Option<i64>) {
         self.observed_generation = generation;
+    }
+    fn observed_generation(&self) -> Option<i64> {
+        self.observed_generation
     }
 }
 
@@ -126,6 +133,16 @@ impl<S: ObjectStatus> StatusBuilder<S> {
             self.set(conditions::READY, false, error.reason(), message);
         }
         self.set_observed_generation();
+        self.finish()
+    }
+
+    /// The object is being deleted: Ready turns False with `reason` (Deleting, or the error's) and
+    /// the message says what deletion waits for.
+    pub fn deleting(mut self, error: Option<&ReconcileError>, message: impl Into<String>) -> S {
+        let message = message.into();
+        let reason = error.map_or(Reason::Deleting, ReconcileError::reason);
+        self.set(conditions::READY, false, reason, message.clone());
+        self.set(conditions::SYNCED, error.is_none(), reason, message);
         self.finish()
     }
 

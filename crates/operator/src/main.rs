@@ -3,14 +3,23 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use dataplatform_operator::cli::{self, AwsArgs};
-use dataplatform_operator::{bench, crds, manifests};
+use dataplatform_operator::{bench, controller, crds, manifests};
 
 /// Runs a multi-account AWS data platform from two Kubernetes custom resources.
 #[derive(Parser)]
 #[command(name = "dataplatform-operator", version, about)]
 struct Cli {
+    /// Log lines as text or as JSON objects (one per line, for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "DATAPLATFORM_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -25,6 +34,14 @@ struct ManifestArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the controllers: reconcile every DataPlatformAccount and SharedBucketGrant in the
+    /// cluster (in-cluster config or KUBECONFIG) until SIGTERM.
+    Run {
+        #[command(flatten)]
+        run: controller::RunArgs,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Print the CustomResourceDefinitions as YAML (for `kubectl apply -f -`).
     Crds {
         /// Write one file per CRD into this directory instead of printing.
@@ -61,15 +78,35 @@ enum Command {
     },
 }
 
+/// Logs go to stderr; RUST_LOG overrides the level (`info` for `run`, `warn` for the commands
+/// whose stdout is the result).
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Run { .. } => "info",
+        _ => "warn",
+    };
+    init_logging(cli.log_format, default_level);
+    match cli.command {
+        Command::Run { run, aws } => match runtime() {
+            Ok(runtime) => match runtime.block_on(async { controller::run(run, aws.engine().await).await }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.to_string()),
+            },
+            Err(e) => fail(&e),
+        },
         Command::Crds { write_dir: None } => match crds::render_all() {
             Ok(yaml) => {
                 print!("{yaml}");
@@ -124,6 +161,8 @@ fn run_against_aws(manifest_args: ManifestArgs, aws: AwsArgs, mode: Mode) -> Exi
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // An account pass polls through deep SDK frames; 8 MiB as a main thread has.
+        .thread_stack_size(8 << 20)
         .build()
         .map_err(|e| format!("starting the async runtime: {e}"))
 }

@@ -1,0 +1,166 @@
+//! What every reconcile shares: the Kubernetes client, the engine, both kinds' caches, the event
+//! recorder, metrics and the requeue policy; and the controller's error type with its classification.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dataplatform_api::{DataPlatformAccount, SharedBucketGrant};
+use dataplatform_engine::{AccountObject, Engine, GrantObject, ReconcileError};
+use kube::runtime::events::{Event, Recorder};
+use kube::runtime::finalizer;
+use kube::runtime::reflector::Store;
+use kube::{Client, Resource};
+
+use super::metrics::{Metrics, ReadyState};
+use super::requeue::{ControllerErrorClass, FailureCounts, RequeuePolicy};
+
+/// The name our status patches and events are made under.
+pub const FIELD_MANAGER: &str = "dataplatform-operator";
+
+pub struct Context {
+    pub client: Client,
+    pub engine: Engine,
+    pub accounts: Store<DataPlatformAccount>,
+    pub grants: Store<SharedBucketGrant>,
+    pub recorder: Recorder,
+    pub metrics: Metrics,
+    pub requeue: RequeuePolicy,
+    pub failures: FailureCounts,
+    /// Annotation problems already announced, so each is one event, not one per resync.
+    announced: Mutex<HashSet<String>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        engine: Engine,
+        accounts: Store<DataPlatformAccount>,
+        grants: Store<SharedBucketGrant>,
+        recorder: Recorder,
+        requeue: RequeuePolicy,
+    ) -> Self {
+        Self {
+            client,
+            engine,
+            accounts,
+            grants,
+            recorder,
+            metrics: Metrics::new(),
+            requeue,
+            failures: FailureCounts::default(),
+            announced: Mutex::default(),
+        }
+    }
+
+    /// Every account the controller knows, once the first list has arrived: deleting an account
+    /// before the grants are known could leave a grant's statements behind.
+    pub async fn account_objects(&self) -> Result<Vec<AccountObject>, Error> {
+        self.accounts.wait_until_ready().await.map_err(|_| Error::Stopping)?;
+        Ok(self
+            .accounts
+            .state()
+            .iter()
+            .map(|a| AccountObject::from_resource(a))
+            .collect())
+    }
+
+    pub async fn grant_objects(&self) -> Result<Vec<GrantObject>, Error> {
+        self.grants.wait_until_ready().await.map_err(|_| Error::Stopping)?;
+        Ok(self
+            .grants
+            .state()
+            .iter()
+            .map(|g| GrantObject::from_resource(g))
+            .collect())
+    }
+
+    /// Publishes `events` about `object`; a failed publish is logged, never fails the pass.
+    pub async fn publish<K: Resource<DynamicType = ()>>(&self, object: &K, events: Vec<Event>) {
+        let reference = object.object_ref(&());
+        for event in events {
+            if let Err(error) = self.recorder.publish(&event, &reference).await {
+                tracing::warn!(reason = %event.reason, %error, "publishing an event failed");
+            }
+        }
+    }
+
+    /// Whether `problem` about `object` is new (and remembers it).
+    pub fn first_time(&self, object: &str, problem: &str) -> bool {
+        self.announced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(format!("{object}: {problem}"))
+    }
+
+    /// Ready state of every cached object, for the `objects` gauge.
+    pub fn ready_states(&self) -> Vec<(&'static str, ReadyState)> {
+        let accounts = self.accounts.state().into_iter().map(|a| {
+            let conditions = a.status.as_ref().map_or(&[][..], |s| &s.conditions[..]);
+            ("DataPlatformAccount", ReadyState::of(conditions))
+        });
+        let grants = self.grants.state().into_iter().map(|g| {
+            let conditions = g.status.as_ref().map_or(&[][..], |s| &s.conditions[..]);
+            ("SharedBucketGrant", ReadyState::of(conditions))
+        });
+        accounts.chain(grants).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// The engine's pass failed; the status already says why.
+    #[error("{0}")]
+    Reconcile(ReconcileError),
+    /// Deletion waits on AWS (a database deleting, protection on); the status says what for.
+    #[error("deletion not finished: {message}")]
+    DeletionWaiting { message: String, retry: Duration },
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+    #[error("the controller is stopping")]
+    Stopping,
+}
+
+impl Error {
+    pub fn class(&self) -> ControllerErrorClass {
+        match self {
+            Error::Reconcile(error) => ControllerErrorClass::of_reconcile(error),
+            Error::DeletionWaiting { retry, .. } => ControllerErrorClass::InProgress(*retry),
+            Error::Kube(_) | Error::Finalizer(_) | Error::Stopping => ControllerErrorClass::Transient,
+        }
+    }
+
+    /// The `result` label of the reconcile metric.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Reconcile(error) => error.reason().as_str(),
+            Error::DeletionWaiting { .. } => "Deleting",
+            Error::Kube(_) | Error::Finalizer(_) => "KubernetesApiError",
+            Error::Stopping => "Stopping",
+        }
+    }
+}
+
+impl From<finalizer::Error<Error>> for Error {
+    fn from(error: finalizer::Error<Error>) -> Self {
+        match error {
+            finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner,
+            finalizer::Error::AddFinalizer(kube) | finalizer::Error::RemoveFinalizer(kube) => Error::Kube(kube),
+            other => Error::Finalizer(other.to_string()),
+        }
+    }
+}
+
+/// `Kind/namespace/name`: the key of per-object memory (failure counts).
+pub fn object_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        object.meta().namespace.as_deref().unwrap_or_default(),
+        object.meta().name.as_deref().unwrap_or_default()
+    )
+}
+
+pub type SharedContext = Arc<Context>;

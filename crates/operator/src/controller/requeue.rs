@@ -1,0 +1,218 @@
+//! When to look at an object again: the periodic resync that corrects drift without any Kubernetes
+//! change, and the error policy (transient errors back off exponentially, errors that need a person
+//! wait long). Every interval is jittered so objects created together do not resync together.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use dataplatform_api::RESYNC_INTERVAL_ANNOTATION;
+use dataplatform_engine::ReconcileError;
+
+/// A resync shorter than this would make AWS reads the operator's main load.
+pub const MIN_RESYNC: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Debug)]
+pub struct RequeuePolicy {
+    /// Default periodic resync (`--resync-interval`).
+    pub resync: Duration,
+    /// First retry after a transient error; doubles per failure in a row.
+    pub backoff_base: Duration,
+    /// Longest wait between retries of a transient error.
+    pub backoff_cap: Duration,
+    /// Wait after an error a retry cannot fix (InvalidSpec, AccessDenied, AccountMismatch, Conflict):
+    /// a spec change triggers a reconcile at once anyway.
+    pub permanent_error: Duration,
+}
+
+impl Default for RequeuePolicy {
+    fn default() -> Self {
+        Self {
+            resync: Duration::from_secs(300),
+            backoff_base: Duration::from_secs(5),
+            backoff_cap: Duration::from_secs(300),
+            permanent_error: Duration::from_secs(900),
+        }
+    }
+}
+
+/// The resync interval an object asks for with its annotation, or why its value is not usable.
+pub fn annotated_resync(annotations: &BTreeMap<String, String>) -> Option<Result<Duration, String>> {
+    let value = annotations.get(RESYNC_INTERVAL_ANNOTATION)?;
+    Some(match crate::cli::parse_duration(value) {
+        Ok(interval) if interval < MIN_RESYNC => Err(format!(
+            "annotation {RESYNC_INTERVAL_ANNOTATION}: {value:?} is shorter than {}s; {}s is used",
+            MIN_RESYNC.as_secs(),
+            MIN_RESYNC.as_secs()
+        )),
+        Ok(interval) => Ok(interval),
+        Err(problem) => Err(format!(
+            "annotation {RESYNC_INTERVAL_ANNOTATION}: {problem}; the default interval is used"
+        )),
+    })
+}
+
+impl RequeuePolicy {
+    /// The interval before the next resync of an object with `annotations`, before jitter.
+    pub fn resync_for(&self, annotations: &BTreeMap<String, String>) -> Duration {
+        match annotated_resync(annotations) {
+            Some(Ok(interval)) => interval,
+            Some(Err(_)) if annotations_too_short(annotations) => MIN_RESYNC,
+            _ => self.resync,
+        }
+    }
+
+    /// After a successful pass: the resync, or sooner when the engine is waiting on AWS.
+    pub fn after_success(&self, annotations: &BTreeMap<String, String>, engine_wants: Option<Duration>) -> Duration {
+        let resync = jittered(self.resync_for(annotations));
+        engine_wants.map_or(resync, |soon| soon.min(resync))
+    }
+
+    /// After `failures` failed passes in a row (1 for the first) ending in `error`.
+    pub fn after_error(&self, error: &ControllerErrorClass, failures: u32) -> Duration {
+        match error {
+            ControllerErrorClass::Transient => jittered(self.backoff(failures)),
+            ControllerErrorClass::NeedsPerson => jittered(self.permanent_error),
+            ControllerErrorClass::InProgress(wait) => *wait,
+        }
+    }
+
+    /// `base * 2^(failures-1)`, capped.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(20);
+        self.backoff_base
+            .saturating_mul(1u32 << doublings)
+            .min(self.backoff_cap)
+    }
+}
+
+fn annotations_too_short(annotations: &BTreeMap<String, String>) -> bool {
+    annotations
+        .get(RESYNC_INTERVAL_ANNOTATION)
+        .and_then(|v| crate::cli::parse_duration(v).ok())
+        .is_some_and(|interval| interval < MIN_RESYNC)
+}
+
+/// How the error policy treats a failed pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControllerErrorClass {
+    /// Throttling, 5xx, the Kubernetes API unreachable, a dependency not ready: back off and retry.
+    Transient,
+    /// The spec or the account's IAM setup is wrong: only a change fixes it.
+    NeedsPerson,
+    /// Deletion waits on AWS (a database deleting): look again after this long, no backoff.
+    InProgress(Duration),
+}
+
+impl ControllerErrorClass {
+    pub fn of_reconcile(error: &ReconcileError) -> Self {
+        if error.is_transient() {
+            ControllerErrorClass::Transient
+        } else {
+            ControllerErrorClass::NeedsPerson
+        }
+    }
+}
+
+/// Between 90% and 110% of `interval`.
+pub fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
+
+/// Failed passes in a row per object, reset by a success; the error policy's memory.
+#[derive(Debug, Default)]
+pub struct FailureCounts(Mutex<HashMap<String, u32>>);
+
+impl FailureCounts {
+    /// Counts one more failure of `key` and returns how many in a row.
+    pub fn record_failure(&self, key: &str) -> u32 {
+        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = counts.entry(key.to_owned()).or_insert(0);
+        *count = count.saturating_add(1);
+        *count
+    }
+
+    pub fn reset(&self, key: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annotations(value: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(RESYNC_INTERVAL_ANNOTATION.to_owned(), value.to_owned())])
+    }
+
+    fn within_jitter(actual: Duration, expected: Duration) -> bool {
+        actual >= expected.mul_f64(0.9) && actual <= expected.mul_f64(1.1)
+    }
+
+    #[test]
+    fn transient_errors_back_off_exponentially_up_to_the_cap() {
+        let policy = RequeuePolicy::default();
+        let waits: Vec<u64> = (1..=8).map(|n| policy.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300]);
+        assert_eq!(policy.backoff(u32::MAX), Duration::from_secs(300), "no overflow");
+        for failures in 1..=8 {
+            let wait = policy.after_error(&ControllerErrorClass::Transient, failures);
+            assert!(within_jitter(wait, policy.backoff(failures)), "{failures}: {wait:?}");
+        }
+    }
+
+    #[test]
+    fn errors_that_need_a_person_wait_long_whatever_the_count() {
+        let policy = RequeuePolicy::default();
+        for failures in [1, 2, 50] {
+            let wait = policy.after_error(&ControllerErrorClass::NeedsPerson, failures);
+            assert!(within_jitter(wait, Duration::from_secs(900)), "{wait:?}");
+        }
+        let invalid = ReconcileError::InvalidSpec(dataplatform_api::InvalidSpec { problems: vec![] });
+        assert_eq!(
+            ControllerErrorClass::of_reconcile(&invalid),
+            ControllerErrorClass::NeedsPerson
+        );
+        let waiting = ReconcileError::DependencyNotReady("account".into());
+        assert_eq!(
+            ControllerErrorClass::of_reconcile(&waiting),
+            ControllerErrorClass::Transient
+        );
+    }
+
+    #[test]
+    fn resync_is_the_flag_or_the_annotation_never_below_the_floor() {
+        let policy = RequeuePolicy::default();
+        assert_eq!(policy.resync_for(&BTreeMap::new()), Duration::from_secs(300));
+        assert_eq!(policy.resync_for(&annotations("10m")), Duration::from_secs(600));
+        assert_eq!(policy.resync_for(&annotations("5s")), MIN_RESYNC);
+        assert_eq!(policy.resync_for(&annotations("soon")), Duration::from_secs(300));
+        let problem = annotated_resync(&annotations("soon")).unwrap().unwrap_err();
+        assert!(
+            problem.contains(RESYNC_INTERVAL_ANNOTATION) && problem.contains("90s"),
+            "{problem}"
+        );
+
+        let next = policy.after_success(&BTreeMap::new(), None);
+        assert!(within_jitter(next, Duration::from_secs(300)), "{next:?}");
+        let progress = policy.after_success(&BTreeMap::new(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            progress,
+            Duration::from_secs(30),
+            "in-progress work is looked at sooner"
+        );
+    }
+
+    #[test]
+    fn failure_counts_are_per_object_and_reset_by_success() {
+        let counts = FailureCounts::default();
+        assert_eq!(counts.record_failure("a"), 1);
+        assert_eq!(counts.record_failure("a"), 2);
+        assert_eq!(counts.record_failure("b"), 1);
+        counts.reset("a");
+        assert_eq!(counts.record_failure("a"), 1);
+    }
+}
