@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use dataplatform_api::{DataPlatformAccount, SharedBucketGrant};
 use dataplatform_engine::{AccountObject, Engine, GrantObject, ReconcileError};
+use futures::FutureExt;
 use kube::runtime::events::{Event, Recorder};
 use kube::runtime::finalizer;
 use kube::runtime::reflector::Store;
@@ -56,7 +57,7 @@ impl Context {
     /// Every account the controller knows, once the first list has arrived: deleting an account
     /// before the grants are known could leave a grant's statements behind.
     pub async fn account_objects(&self) -> Result<Vec<AccountObject>, Error> {
-        self.accounts.wait_until_ready().await.map_err(|_| Error::Stopping)?;
+        filled(&self.accounts).await?;
         Ok(self
             .accounts
             .state()
@@ -66,7 +67,7 @@ impl Context {
     }
 
     pub async fn grant_objects(&self) -> Result<Vec<GrantObject>, Error> {
-        self.grants.wait_until_ready().await.map_err(|_| Error::Stopping)?;
+        filled(&self.grants).await?;
         Ok(self
             .grants
             .state()
@@ -149,6 +150,23 @@ impl From<finalizer::Error<Error>> for Error {
             finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner,
             finalizer::Error::AddFinalizer(kube) | finalizer::Error::RemoveFinalizer(kube) => Error::Kube(kube),
             other => Error::Finalizer(other.to_string()),
+        }
+    }
+}
+
+/// Waits until `store` holds the first list. Polled rather than awaited: kube-runtime's
+/// `Store::wait_until_ready` wakes only the last of several concurrent waiters (a oneshot
+/// receiver keeps one waker), and at startup several passes wait at once.
+pub async fn filled<K>(store: &Store<K>) -> Result<(), Error>
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    loop {
+        match store.wait_until_ready().now_or_never() {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(_)) => return Err(Error::Stopping),
+            None => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
 }

@@ -288,7 +288,8 @@ where
     {
         let health = health.clone();
         tokio::spawn(async move {
-            if accounts.wait_until_ready().await.is_ok() && grants.wait_until_ready().await.is_ok() {
+            if context::filled(&accounts).await.is_ok() && context::filled(&grants).await.is_ok() {
+                tracing::info!("caches filled: ready");
                 health.set_ready(true);
             }
         });

@@ -102,8 +102,15 @@ pub async fn report<K: Reconcilable>(
     let before = object.status();
     status::write_if_changed(api, object, before, &outcome.status).await?;
 
+    // Changes made on a spec the previous pass already carried out are drift; after a failed or
+    // first pass they are the spec's own.
     let generation = object.meta().generation;
-    let spec_unchanged = generation.is_some() && before.and_then(ObjectStatus::observed_generation) == generation;
+    let previous_pass_synced = before
+        .and_then(|s| dataplatform_api::conditions::find(s.conditions(), dataplatform_api::conditions::SYNCED))
+        .is_some_and(|c| c.status == "True");
+    let spec_unchanged = generation.is_some()
+        && before.and_then(ObjectStatus::observed_generation) == generation
+        && previous_pass_synced;
     let conditions_before = before.map_or(&[][..], |s| s.conditions());
     let conditions_after = outcome.status.conditions();
     let mut published = events::for_pass(&PassSummary {
