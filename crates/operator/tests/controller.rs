@@ -300,6 +300,23 @@ async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
     response
 }
 
+fn run_args(http_address: std::net::SocketAddr) -> RunArgs {
+    RunArgs {
+        namespace: None,
+        selector: None,
+        resync_interval: Duration::from_secs(300),
+        max_backoff: Duration::from_secs(5),
+        error_requeue: Duration::from_secs(900),
+        concurrency: 4,
+        http_address,
+        leader_election: false,
+        leader_election_namespace: "operators".into(),
+        leader_election_lease: "dataplatform-operator".into(),
+        leader_election_identity: None,
+        leader_election_lease_duration: Duration::from_secs(15),
+    }
+}
+
 fn free_address() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -321,25 +338,8 @@ async fn run_takes_a_new_account_and_grant_to_ready_and_revokes_the_grant_on_del
     server.create(GRANTS, grant_json(namespace, &grant_name, &account_name, &grantee));
 
     let address = free_address();
-    let args = RunArgs {
-        namespace: None,
-        selector: None,
-        resync_interval: Duration::from_secs(300),
-        max_backoff: Duration::from_secs(5),
-        error_requeue: Duration::from_secs(900),
-        concurrency: 4,
-        http_address: address,
-        leader_election: false,
-        leader_election_namespace: "default".into(),
-        leader_election_lease: "dataplatform-operator".into(),
-        leader_election_identity: None,
-        leader_election_lease_duration: Duration::from_secs(15),
-    };
-    let engine = dataplatform_tests::engine().await;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(run_with_client(client, engine, args, async {
-        let _ = stopped.await;
-    }));
+    let args = run_args(address);
+    let (stop, running) = run_in_background(client, dataplatform_tests::engine().await, args);
 
     let account = || server.get(ACCOUNTS, namespace, &account_name).unwrap();
     wait_for("the account to be Ready", || {
@@ -419,12 +419,7 @@ async fn run_takes_a_new_account_and_grant_to_ready_and_revokes_the_grant_on_del
         assert!(!policy.contains(sid.as_str().unwrap()), "{sid} revoked: {policy}");
     }
 
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(30), running)
-        .await
-        .expect("run stops on the shutdown signal")
-        .expect("run task")
-        .expect("run ends cleanly");
+    stop_run(stop, running, Duration::from_secs(30)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,4 +440,113 @@ async fn every_pass_waiting_for_the_first_list_goes_on_when_it_arrives() {
             .expect("task")
             .expect("filled");
     }
+}
+
+/// Sends the shutdown signal and expects `run` to return cleanly within `within`.
+async fn stop_run(stop: tokio::sync::oneshot::Sender<()>, running: Running, within: Duration) {
+    let _ = stop.send(());
+    tokio::time::timeout(within, running)
+        .await
+        .expect("run stops on the shutdown signal")
+        .expect("run task")
+        .expect("run ends cleanly");
+}
+
+/// `run` on the mock API server until the returned sender fires.
+fn run_in_background(
+    client: Client,
+    engine: dataplatform_engine::Engine,
+    args: RunArgs,
+) -> (tokio::sync::oneshot::Sender<()>, Running) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(run_with_client(client, engine, args, async {
+        let _ = stopped.await;
+    }));
+    (stop, running)
+}
+
+fn lease(server: &ApiServer) -> Option<Value> {
+    server.get("leases", "operators", "dataplatform-operator")
+}
+
+type Running = tokio::task::JoinHandle<Result<(), dataplatform_operator::controller::RunError>>;
+
+/// `run --leader-election` on the mock API server until the returned sender fires.
+fn run_electing(
+    client: Client,
+    engine: dataplatform_engine::Engine,
+    identity: &str,
+    address: std::net::SocketAddr,
+) -> (tokio::sync::oneshot::Sender<()>, Running) {
+    let mut args = run_args(address);
+    args.leader_election = true;
+    args.leader_election_identity = Some(identity.to_owned());
+    run_in_background(client, engine, args)
+}
+
+/// An account only the controller can refuse: its passes make no AWS call.
+fn refused_account(server: &ApiServer) -> String {
+    let name = unique_name("refused");
+    let mut spec = account_spec("111111111111");
+    spec["roleArn"] = json!("arn:aws:iam::222222222222:role/dataplatform-operator");
+    server.create(ACCOUNTS, account_json("tenant", &name, spec));
+    name
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_reconciles_only_while_it_holds_the_lease_and_releases_it_on_shutdown() {
+    let (client, server) = ApiServer::start();
+    let name = refused_account(&server);
+    let (stop, running) = run_electing(client, dataplatform_tests::engine().await, "replica-a", free_address());
+
+    wait_for("the account to be reconciled", || {
+        ready(&server.get(ACCOUNTS, "tenant", &name).unwrap()).is_some_and(|(status, _)| status == "False")
+    })
+    .await;
+    let held = lease(&server).expect("the Lease exists");
+    assert_eq!(held["spec"]["holderIdentity"], "replica-a", "{held}");
+
+    stop_run(stop, running, Duration::from_secs(20)).await;
+    let released = lease(&server).expect("the Lease stays");
+    assert_ne!(
+        released["spec"]["holderIdentity"], "replica-a",
+        "released on shutdown: {released}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_stands_by_while_another_holds_the_lease() {
+    let (client, server) = ApiServer::start();
+    let renewed = serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+        k8s_openapi::jiff::Timestamp::now(),
+    ))
+    .unwrap();
+    server.put(
+        "leases",
+        json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "dataplatform-operator", "namespace": "operators"},
+            "spec": {"holderIdentity": "replica-a", "leaseDurationSeconds": 3600,
+                     "acquireTime": renewed, "renewTime": renewed},
+        }),
+    );
+    let name = refused_account(&server);
+    let address = free_address();
+    let (stop, running) = run_electing(client, dataplatform_tests::engine().await, "replica-b", address);
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let untouched = server.get(ACCOUNTS, "tenant", &name).unwrap();
+    assert!(untouched["metadata"].get("finalizers").is_none(), "{untouched}");
+    assert!(untouched.get("status").is_none(), "{untouched}");
+    assert!(
+        server.writes().iter().all(|w| !w.path.contains("dataplatformaccounts")),
+        "{:#?}",
+        server.writes()
+    );
+    let readyz = http_get(address, "/readyz").await;
+    assert!(readyz.starts_with("HTTP/1.1 200"), "a standby is ready: {readyz}");
+    assert_eq!(lease(&server).unwrap()["spec"]["holderIdentity"], "replica-a");
+
+    stop_run(stop, running, Duration::from_secs(10)).await;
 }

@@ -204,20 +204,26 @@ pub async fn run_with_client(
     } else {
         None
     };
-    if let Some(leadership) = &leadership {
+    let watching_lease = leadership.as_ref().map(|leadership| {
         let lost = leadership.lost();
         let stop_sender = stop_sender.clone();
         tokio::spawn(async move {
             lost.await;
             let _ = stop_sender.send(true);
-        });
-    }
+        })
+    });
 
     let ctx = controllers(client, engine, &args, &health, stopping).await;
     drop(ctx);
     match leadership {
         Some(leadership) => {
             let lost = !leadership.leading();
+            // The watcher holds a view of the lease; the lease manager releases the lease only
+            // once every view is gone.
+            if let Some(watching) = watching_lease {
+                watching.abort();
+                let _ = watching.await;
+            }
             leadership.release().await;
             if lost {
                 return Err(RunError::LeadershipLost);

@@ -82,6 +82,14 @@ impl ApiServer {
         store(&mut state, plural, &namespace, &name, object, "ADDED");
     }
 
+    /// An object stored as given (e.g. a Lease another replica holds).
+    pub fn put(&self, plural: &str, object: Value) {
+        let mut state = self.lock();
+        let namespace = object["metadata"]["namespace"].as_str().unwrap_or("default").to_owned();
+        let name = object["metadata"]["name"].as_str().expect("name").to_owned();
+        store(&mut state, plural, &namespace, &name, object, "ADDED");
+    }
+
     /// A spec edit: the generation moves.
     pub fn update_spec(&self, plural: &str, namespace: &str, name: &str, spec: Value) {
         let mut state = self.lock();
@@ -155,6 +163,9 @@ impl ApiServer {
             body: body.clone(),
         });
         let route = Route::parse(&path);
+        if let Some(lease) = route.as_ref().filter(|r| r.plural == "leases") {
+            return answer_lease(&mut state, &parts.method, lease, body);
+        }
         match (parts.method.clone(), route) {
             (
                 Method::GET,
@@ -262,6 +273,57 @@ impl ApiServer {
                 &format!("the test API server has no route for {path}"),
             ),
         }
+    }
+}
+
+/// Leader election: get, create, and strategic-merge or apply patches of a Lease, merged like a
+/// JSON merge patch (enough for one writer at a time; no field ownership).
+fn answer_lease(state: &mut State, method: &Method, route: &Route, body: Value) -> Response<ResponseBody> {
+    let namespace = route.namespace.clone().unwrap_or_default();
+    match (method, &route.name) {
+        (&Method::GET, Some(name)) => match state.objects.get(&key("leases", &namespace, name)) {
+            Some(lease) => respond(StatusCode::OK, lease),
+            None => not_found(name),
+        },
+        (&Method::POST, None) => {
+            let name = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+            if state.objects.contains_key(&key("leases", &namespace, &name)) {
+                return failure(StatusCode::CONFLICT, &format!("lease {name} already exists"));
+            }
+            let stored = store(state, "leases", &namespace, &name, body, "ADDED");
+            respond(StatusCode::CREATED, &stored)
+        }
+        (&Method::PATCH, Some(name)) => {
+            let mut lease = state
+                .objects
+                .get(&key("leases", &namespace, name))
+                .cloned()
+                .unwrap_or_else(|| json!({"metadata": {"name": name, "namespace": namespace}}));
+            merge(&mut lease, &body);
+            let stored = store(state, "leases", &namespace, name, lease, "MODIFIED");
+            respond(StatusCode::OK, &stored)
+        }
+        (&Method::DELETE, Some(name)) => {
+            remove(state, "leases", &namespace, name);
+            respond(StatusCode::OK, &json!({"kind": "Status", "status": "Success"}))
+        }
+        _ => failure(StatusCode::METHOD_NOT_ALLOWED, "not a Lease operation"),
+    }
+}
+
+/// RFC 7386: objects merge key by key, null removes, anything else replaces.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (field, value) in patch {
+                if value.is_null() {
+                    target.remove(field);
+                } else {
+                    merge(target.entry(field.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
     }
 }
 
