@@ -550,3 +550,33 @@ async fn a_replica_stands_by_while_another_holds_the_lease() {
 
     stop_run(stop, running, Duration::from_secs(10)).await;
 }
+
+#[tokio::test]
+async fn an_unusable_resync_annotation_is_announced_once() {
+    let (client, server) = ApiServer::start();
+    let name = refused_account(&server);
+    let mut object = server.get(ACCOUNTS, "tenant", &name).unwrap();
+    object["metadata"]["annotations"] = json!({"dataplatform.io/resync-interval": "soon"});
+    object["metadata"]["finalizers"] = json!([CLEANUP_FINALIZER]);
+    server.put(ACCOUNTS, object);
+    let ctx = context(client, &[]).await;
+    let announced = |server: &ApiServer| {
+        server
+            .events()
+            .into_iter()
+            .filter(|e| e["reason"] == "InvalidAnnotation")
+            .map(|e| e["note"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    for _ in 0..2 {
+        let current: DataPlatformAccount = parsed(server.get(ACCOUNTS, "tenant", &name).unwrap());
+        let _ = account::reconcile(Arc::new(current), ctx.clone()).await;
+    }
+    let notes = announced(&server);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("dataplatform.io/resync-interval") && notes[0].contains("90s"),
+        "{notes:?}"
+    );
+}

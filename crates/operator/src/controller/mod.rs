@@ -213,8 +213,7 @@ pub async fn run_with_client(
         })
     });
 
-    let ctx = controllers(client, engine, &args, &health, stopping).await;
-    drop(ctx);
+    controllers(client, engine, &args, &health, stopping).await;
     match leadership {
         Some(leadership) => {
             let lost = !leadership.leading();
@@ -235,13 +234,7 @@ pub async fn run_with_client(
 }
 
 /// Both controllers, until `stopping` completes and their passes in flight have finished.
-async fn controllers<S, F>(
-    client: Client,
-    engine: Engine,
-    args: &RunArgs,
-    health: &Arc<http::Health>,
-    stopping: S,
-) -> Arc<Context>
+async fn controllers<S, F>(client: Client, engine: Engine, args: &RunArgs, health: &Arc<http::Health>, stopping: S)
 where
     S: Fn() -> F,
     F: Future<Output = ()> + Send + Sync + 'static,
@@ -313,7 +306,6 @@ where
     );
     futures::join!(accounts_done, grants_done);
     tracing::info!("controllers stopped");
-    ctx
 }
 
 /// The ids of the Child accounts seen so far: a Child appearing or being deleted changes every

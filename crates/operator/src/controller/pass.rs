@@ -17,7 +17,6 @@ use serde::de::DeserializeOwned;
 
 use super::context::{Context, Error, object_key};
 use super::events::{self, PassSummary};
-use super::requeue::annotated_resync;
 use super::status;
 
 /// A kind the controller reconciles, with where its status lives.
@@ -120,7 +119,7 @@ pub async fn report<K: Reconcilable>(
         conditions_before,
         conditions_after,
     });
-    if let Some(Err(problem)) = annotated_resync(object.annotations())
+    if let (_, Some(problem)) = ctx.requeue.resync_for(object.annotations())
         && ctx.first_time(&object_key(object), &problem)
     {
         published.push(events::invalid_annotation(problem));

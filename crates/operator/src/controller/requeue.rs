@@ -36,35 +36,35 @@ impl Default for RequeuePolicy {
     }
 }
 
-/// The resync interval an object asks for with its annotation, or why its value is not usable.
-pub fn annotated_resync(annotations: &BTreeMap<String, String>) -> Option<Result<Duration, String>> {
-    let value = annotations.get(RESYNC_INTERVAL_ANNOTATION)?;
-    Some(match crate::cli::parse_duration(value) {
-        Ok(interval) if interval < MIN_RESYNC => Err(format!(
-            "annotation {RESYNC_INTERVAL_ANNOTATION}: {value:?} is shorter than {}s; {}s is used",
-            MIN_RESYNC.as_secs(),
-            MIN_RESYNC.as_secs()
-        )),
-        Ok(interval) => Ok(interval),
-        Err(problem) => Err(format!(
-            "annotation {RESYNC_INTERVAL_ANNOTATION}: {problem}; the default interval is used"
-        )),
-    })
-}
-
 impl RequeuePolicy {
-    /// The interval before the next resync of an object with `annotations`, before jitter.
-    pub fn resync_for(&self, annotations: &BTreeMap<String, String>) -> Duration {
-        match annotated_resync(annotations) {
-            Some(Ok(interval)) => interval,
-            Some(Err(_)) if annotations_too_short(annotations) => MIN_RESYNC,
-            _ => self.resync,
+    /// The interval before the next resync of an object with `annotations` (before jitter), and
+    /// what is wrong with its `dataplatform.io/resync-interval` annotation, if anything.
+    pub fn resync_for(&self, annotations: &BTreeMap<String, String>) -> (Duration, Option<String>) {
+        let Some(value) = annotations.get(RESYNC_INTERVAL_ANNOTATION) else {
+            return (self.resync, None);
+        };
+        match crate::cli::parse_duration(value) {
+            Ok(interval) if interval < MIN_RESYNC => (
+                MIN_RESYNC,
+                Some(format!(
+                    "annotation {RESYNC_INTERVAL_ANNOTATION}: {value:?} is shorter than {}s; {}s is used",
+                    MIN_RESYNC.as_secs(),
+                    MIN_RESYNC.as_secs()
+                )),
+            ),
+            Ok(interval) => (interval, None),
+            Err(problem) => (
+                self.resync,
+                Some(format!(
+                    "annotation {RESYNC_INTERVAL_ANNOTATION}: {problem}; the default interval is used"
+                )),
+            ),
         }
     }
 
     /// After a successful pass: the resync, or sooner when the engine is waiting on AWS.
     pub fn after_success(&self, annotations: &BTreeMap<String, String>, engine_wants: Option<Duration>) -> Duration {
-        let resync = jittered(self.resync_for(annotations));
+        let resync = jittered(self.resync_for(annotations).0);
         engine_wants.map_or(resync, |soon| soon.min(resync))
     }
 
@@ -84,13 +84,6 @@ impl RequeuePolicy {
             .saturating_mul(1u32 << doublings)
             .min(self.backoff_cap)
     }
-}
-
-fn annotations_too_short(annotations: &BTreeMap<String, String>) -> bool {
-    annotations
-        .get(RESYNC_INTERVAL_ANNOTATION)
-        .and_then(|v| crate::cli::parse_duration(v).ok())
-        .is_some_and(|interval| interval < MIN_RESYNC)
 }
 
 /// How the error policy treats a failed pass.
@@ -186,11 +179,18 @@ mod tests {
     #[test]
     fn resync_is_the_flag_or_the_annotation_never_below_the_floor() {
         let policy = RequeuePolicy::default();
-        assert_eq!(policy.resync_for(&BTreeMap::new()), Duration::from_secs(300));
-        assert_eq!(policy.resync_for(&annotations("10m")), Duration::from_secs(600));
-        assert_eq!(policy.resync_for(&annotations("5s")), MIN_RESYNC);
-        assert_eq!(policy.resync_for(&annotations("soon")), Duration::from_secs(300));
-        let problem = annotated_resync(&annotations("soon")).unwrap().unwrap_err();
+        assert_eq!(policy.resync_for(&BTreeMap::new()), (Duration::from_secs(300), None));
+        assert_eq!(policy.resync_for(&annotations("10m")), (Duration::from_secs(600), None));
+        assert_eq!(policy.resync_for(&annotations("5s")).0, MIN_RESYNC);
+        assert!(
+            policy
+                .resync_for(&annotations("5s"))
+                .1
+                .is_some_and(|p| p.contains("shorter"))
+        );
+        let (interval, problem) = policy.resync_for(&annotations("soon"));
+        assert_eq!(interval, Duration::from_secs(300));
+        let problem = problem.expect("a problem to announce");
         assert!(
             problem.contains(RESYNC_INTERVAL_ANNOTATION) && problem.contains("90s"),
             "{problem}"
