@@ -110,6 +110,23 @@ pub struct Reconciled<S = DataPlatformAccountStatus> {
 }
 
 impl<S: crate::status::ObjectStatus> Reconciled<S> {
+    /// A pass that ended in `error`: transient errors are looked at again soon.
+    pub(crate) fn failed(
+        status: StatusBuilder<S>,
+        error: ReconcileError,
+        applied: Vec<Action>,
+        not_applied: Vec<Action>,
+    ) -> Self {
+        Self {
+            status: status.failed(&error),
+            applied,
+            not_applied,
+            requeue_after: error.is_transient().then_some(PROGRESS_REQUEUE),
+            error: Some(error),
+            ready: false,
+        }
+    }
+
     /// A paused object: no AWS call, only the Synced condition says so.
     pub(crate) fn paused(status: StatusBuilder<S>) -> Self {
         Self {
@@ -270,14 +287,7 @@ fn failed(
     not_applied: Vec<Action>,
 ) -> Reconciled {
     tracing::warn!(object = %object.id, account = %object.spec.account_id, reason = %error.reason(), %error, "reconcile failed");
-    Reconciled {
-        status: status.failed(&error),
-        applied,
-        not_applied,
-        requeue_after: error.is_transient().then_some(PROGRESS_REQUEUE),
-        error: Some(error),
-        ready: false,
-    }
+    Reconciled::failed(status, error, applied, not_applied)
 }
 
 /// Subnets and security groups that do not exist are a spec problem, found before any write.

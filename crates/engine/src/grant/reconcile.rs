@@ -104,14 +104,7 @@ impl Engine {
         let active = !grant.expired(&now);
         let failed = |status: StatusBuilder<SharedBucketGrantStatus>, error: ReconcileError, applied, not_applied| {
             tracing::warn!(parent: &span, reason = %error.reason(), %error, "grant reconcile failed");
-            Reconciled {
-                status: status.failed(&error),
-                applied,
-                not_applied,
-                requeue_after: error.is_transient().then_some(PROGRESS_REQUEUE),
-                error: Some(error),
-                ready: false,
-            }
+            Reconciled::failed(status, error, applied, not_applied)
         };
         if let Err(problem) = grant.spec.validate(
             &grant.id.namespace,

@@ -84,13 +84,7 @@ pub fn for_deletion(
 
 /// A Warning about an annotation the controller cannot use (announced once per value).
 pub fn invalid_annotation(problem: String) -> Event {
-    Event {
-        type_: EventType::Warning,
-        reason: "InvalidAnnotation".to_owned(),
-        note: Some(truncate(problem)),
-        action: "Reconcile".to_owned(),
-        secondary: None,
-    }
+    event(EventType::Warning, "InvalidAnnotation", "Reconcile", problem)
 }
 
 fn describe(actions: &[Action]) -> String {
@@ -110,9 +104,9 @@ fn truncate(mut note: String) -> String {
     note
 }
 
-fn normal(reason: &str, action: &str, note: String) -> Event {
+fn event(type_: EventType, reason: &str, action: &str, note: String) -> Event {
     Event {
-        type_: EventType::Normal,
+        type_,
         reason: reason.to_owned(),
         note: Some(truncate(note)),
         action: action.to_owned(),
@@ -120,14 +114,13 @@ fn normal(reason: &str, action: &str, note: String) -> Event {
     }
 }
 
+fn normal(reason: &str, action: &str, note: String) -> Event {
+    event(EventType::Normal, reason, action, note)
+}
+
+/// A Warning named after the error's condition reason.
 fn warning(reason: Reason, action: &str, note: String) -> Event {
-    Event {
-        type_: EventType::Warning,
-        reason: reason.as_str().to_owned(),
-        note: Some(truncate(note)),
-        action: action.to_owned(),
-        secondary: None,
-    }
+    event(EventType::Warning, reason.as_str(), action, note)
 }
 
 fn condition_changed(before: &[Condition], after: &[Condition], type_: &str) -> bool {
