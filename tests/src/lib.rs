@@ -167,7 +167,8 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
-fn python() -> PathBuf {
+/// The interpreter of the test virtualenv (moto, helm-python-sdk).
+pub fn python() -> PathBuf {
     match std::env::var_os("DATAPLATFORM_TEST_PYTHON") {
         Some(p) => PathBuf::from(p),
         None => workspace_root().join(".venv/bin/python"),

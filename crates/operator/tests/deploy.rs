@@ -1,37 +1,38 @@
 //! `deploy/`: the kustomize base renders to least-privilege RBAC and a restricted Deployment with the
-//! CRDs `crds/` holds, and Argo CD's health script for both kinds gives the right verdict for every
+//! CRDs `crds/` holds (as does the chart), and Argo CD's health script for both kinds gives the right verdict for every
 //! status fixture under Lua 5.1 (what Argo CD embeds).
 
-use std::path::{Path, PathBuf};
+mod rendered;
+
+use std::path::Path;
 use std::process::Command;
 
 use mlua::{Lua, LuaSerdeExt};
+use rendered::{assert_restricted_operator_pod, controller_rules, documents, find, lease_rules, of_kind, read, repo};
 use serde_json::{Value, json};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn documents(yaml: &str) -> Vec<Value> {
-    serde_yaml_ng::Deserializer::from_str(yaml)
-        .map(|doc| <Value as serde::Deserialize>::deserialize(doc).expect("a YAML document"))
-        .filter(|doc| !doc.is_null())
-        .collect()
-}
-
+/// The kustomize base and the Helm chart ship copies (kustomize refuses files outside its root,
+/// Helm installs only its own `crds/`); each must equal `crds/`, file for file.
 #[test]
-fn the_base_ships_the_crds_that_crds_holds() {
-    for entry in std::fs::read_dir(repo().join("crds")).expect("crds/") {
-        let file = entry.expect("entry").file_name().to_string_lossy().into_owned();
-        assert_eq!(
-            read(&format!("deploy/base/crds/{file}")),
-            read(&format!("crds/{file}")),
-            "deploy/base/crds/{file} differs from crds/{file}; copy it: cp crds/*.yaml deploy/base/crds/"
-        );
+fn every_copy_of_the_crds_equals_crds() {
+    let files = |dir: &str| -> Vec<String> {
+        let mut files: Vec<String> = std::fs::read_dir(repo().join(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        files
+    };
+    let originals = files("crds");
+    for copy in ["deploy/base/crds", "charts/dataplatform-operator/crds"] {
+        assert_eq!(files(copy), originals, "{copy} holds other files than crds/");
+        for file in &originals {
+            assert_eq!(
+                read(&format!("{copy}/{file}")),
+                read(&format!("crds/{file}")),
+                "{copy}/{file} differs from crds/{file}; copy it: cp crds/*.yaml {copy}/"
+            );
+        }
     }
 }
 
@@ -54,64 +55,26 @@ fn rendered_base() -> Vec<Value> {
     }
 }
 
-fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
-    objects
-        .iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} in the base"))
-}
-
 #[test]
 fn the_base_grants_only_what_the_controller_uses_and_runs_restricted() {
     let objects = rendered_base();
-    let cluster_role = find(&objects, "ClusterRole", "dataplatform-operator");
     assert_eq!(
-        cluster_role["rules"],
-        json!([
-            {"apiGroups": ["dataplatform.io"], "resources": ["dataplatformaccounts", "sharedbucketgrants"],
-             "verbs": ["get", "list", "watch", "patch"]},
-            {"apiGroups": ["dataplatform.io"],
-             "resources": ["dataplatformaccounts/status", "sharedbucketgrants/status"], "verbs": ["get", "patch"]},
-            {"apiGroups": ["dataplatform.io"],
-             "resources": ["dataplatformaccounts/finalizers", "sharedbucketgrants/finalizers"], "verbs": ["update"]},
-            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
-        ])
+        find(&objects, "ClusterRole", "dataplatform-operator")["rules"],
+        controller_rules()
     );
-    let lease_role = find(&objects, "Role", "dataplatform-operator-leader-election");
     assert_eq!(
-        lease_role["rules"],
-        json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-                "verbs": ["get", "create", "patch", "delete"]}])
+        find(&objects, "Role", "dataplatform-operator-leader-election")["rules"],
+        lease_rules()
     );
-    let roles: Vec<&Value> = objects
-        .iter()
-        .filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role")
-        .collect();
+    let roles = of_kind(&objects, &["ClusterRole", "Role"]);
     assert_eq!(roles.len(), 2, "no other roles: {roles:#?}");
 
     let deployment = find(&objects, "Deployment", "dataplatform-operator");
-    let pod = &deployment["spec"]["template"]["spec"];
-    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
-    assert_eq!(pod["serviceAccountName"], "dataplatform-operator");
-    let container = &pod["containers"][0];
-    assert_eq!(container["securityContext"]["allowPrivilegeEscalation"], false);
-    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
-    assert_eq!(container["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
-    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
-    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
-    let args: Vec<&str> = container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    assert_eq!(args[0], "run");
+    let args = assert_restricted_operator_pod(deployment, "dataplatform-operator");
     assert!(
-        args.contains(&"--leader-election"),
+        args.iter().any(|a| a == "--leader-election"),
         "two replicas elect a leader: {args:?}"
     );
-    assert!(container["resources"]["requests"].is_object() && container["resources"]["limits"].is_object());
 }
 
 fn health_script() -> String {
