@@ -354,3 +354,20 @@ pub fn localized_examples(endpoint: &str) -> PathBuf {
     assert!(status.success(), "localize_examples.py failed");
     dir
 }
+
+/// Every call the engine made is in the permission catalogue under the SDK's own service and
+/// operation names, so `iam-policy` (built from the catalogue) names what the calls really are.
+pub fn assert_every_call_is_catalogued(engine: &dataplatform_engine::Engine) {
+    let counts = engine.sessions().counter().snapshot();
+    assert!(counts.total() > 0, "the test made no AWS call to check");
+    for key in counts.0.keys() {
+        assert!(
+            dataplatform_aws::permissions::ALL
+                .iter()
+                .any(|op| op.service == key.service && op.name == key.operation),
+            "{}:{} is not in crates/aws/src/permissions.rs under the SDK's name",
+            key.service,
+            key.operation
+        );
+    }
+}

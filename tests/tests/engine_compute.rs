@@ -322,6 +322,7 @@ async fn a_service_removed_from_the_spec_is_deleted_with_its_revisions() {
             .is_empty()
     );
     assert_eq!(active_revisions(&account, &names.task_family("daemon")).await.len(), 1);
+    dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
 
 #[tokio::test]
@@ -373,6 +374,7 @@ async fn old_revisions_are_deregistered_keeping_the_last_three() {
         .map(|arn| arn.rsplit(':').next().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(kept, ["3", "4", "5"], "revisions 1 and 2 are deregistered");
+    dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
 
 #[tokio::test]

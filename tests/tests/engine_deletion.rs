@@ -98,4 +98,5 @@ async fn delete_waits_for_deletion_protection_then_removes_all_but_a_non_empty_b
     );
     assert!(!bucket_exists(&account, &names.bucket(BucketPurpose::Workspace)).await);
     assert!(!cluster_exists(&account, &names.db_cluster()).await);
+    dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }

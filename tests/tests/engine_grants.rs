@@ -233,6 +233,7 @@ async fn grants_merge_keep_hand_written_statements_reach_the_organisation_and_re
         0,
         "the other grant still holds"
     );
+    dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
 
 async fn kms_key(account: &str) -> String {
@@ -348,6 +349,7 @@ async fn a_kms_grant_follows_access_survives_a_crash_and_goes_when_the_grant_exp
         "revokedAt does not move"
     );
     assert!(!later.ready);
+    dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
 
 #[tokio::test]
@@ -456,4 +458,5 @@ async fn deleting_an_account_first_revokes_the_grants_that_name_it() {
     let left = sids(&bucket_policy(&tenant).await);
     assert!(!left.iter().any(|sid| names.owns_statement(sid)), "{left:?}");
     assert!(left.contains(DENY_INSECURE_TRANSPORT_SID));
+    dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }

@@ -137,4 +137,5 @@ async fn repositories_let_every_child_pull_and_follow_children_as_they_come_and_
             .iter()
             .all(|r| r.image_tag_mutability().map(|m| m.as_str()) == Some("IMMUTABLE"))
     );
+    dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }

@@ -4,9 +4,8 @@
 use aws_sdk_ec2::types::Filter;
 
 use crate::error::AwsError;
+use crate::permissions as op;
 use crate::session::AccountSession;
-
-const SERVICE: &str = "ec2";
 
 /// The ids asked about that the account does not have.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,10 +42,10 @@ impl Ec2<'_> {
         let filter =
             |name: &str, values: &[String]| Filter::builder().name(name).set_values(Some(values.to_vec())).build();
         let (found_subnets, found_groups) = tokio::try_join!(
-            self.session.call(SERVICE, "DescribeSubnets", || {
+            self.session.call(&op::EC2_DESCRIBE_SUBNETS, || {
                 ec2.describe_subnets().filters(filter("subnet-id", subnets)).send()
             }),
-            self.session.call(SERVICE, "DescribeSecurityGroups", || {
+            self.session.call(&op::EC2_DESCRIBE_SECURITY_GROUPS, || {
                 ec2.describe_security_groups()
                     .filters(filter("group-id", security_groups))
                     .send()

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 
 use crate::error::{AwsError, optional};
+use crate::permissions as op;
 use crate::session::AccountSession;
 
 const SERVICE: &str = "ecr";
@@ -43,7 +44,7 @@ impl Ecr<'_> {
         loop {
             let page = self
                 .session
-                .call(SERVICE, "DescribeRepositories", || {
+                .call(&op::ECR_DESCRIBE_REPOSITORIES, || {
                     ecr.describe_repositories().set_next_token(next.clone()).send()
                 })
                 .await?;
@@ -64,7 +65,7 @@ impl Ecr<'_> {
             let arn = repository.repository_arn().unwrap_or_default().to_owned();
             let tags = self
                 .session
-                .call(SERVICE, "ListTagsForResource", || {
+                .call(&op::ECR_LIST_TAGS_FOR_RESOURCE, || {
                     ecr.list_tags_for_resource().resource_arn(&arn).send()
                 })
                 .await?
@@ -94,7 +95,7 @@ impl Ecr<'_> {
         let ecr = &self.session.ecr;
         Ok(optional(
             self.session
-                .call(SERVICE, "GetRepositoryPolicy", || {
+                .call(&op::ECR_GET_REPOSITORY_POLICY, || {
                     ecr.get_repository_policy().repository_name(name).send()
                 })
                 .await,
@@ -112,7 +113,7 @@ impl Ecr<'_> {
         let ecr = &self.session.ecr;
         let tags = to_tags(tags)?;
         self.session
-            .call(SERVICE, "CreateRepository", || {
+            .call(&op::ECR_CREATE_REPOSITORY, || {
                 ecr.create_repository()
                     .repository_name(name)
                     .image_scanning_configuration(scanning(scan_on_push))
@@ -127,7 +128,7 @@ impl Ecr<'_> {
     pub async fn put_scan_on_push(&self, name: &str, scan_on_push: bool) -> Result<(), AwsError> {
         let ecr = &self.session.ecr;
         self.session
-            .call(SERVICE, "PutImageScanningConfiguration", || {
+            .call(&op::ECR_PUT_IMAGE_SCANNING_CONFIGURATION, || {
                 ecr.put_image_scanning_configuration()
                     .repository_name(name)
                     .image_scanning_configuration(scanning(scan_on_push))
@@ -140,7 +141,7 @@ impl Ecr<'_> {
     pub async fn put_tag_mutability(&self, name: &str, immutable_tags: bool) -> Result<(), AwsError> {
         let ecr = &self.session.ecr;
         self.session
-            .call(SERVICE, "PutImageTagMutability", || {
+            .call(&op::ECR_PUT_IMAGE_TAG_MUTABILITY, || {
                 ecr.put_image_tag_mutability()
                     .repository_name(name)
                     .image_tag_mutability(mutability(immutable_tags))
@@ -153,7 +154,7 @@ impl Ecr<'_> {
     pub async fn set_policy(&self, name: &str, document: &str) -> Result<(), AwsError> {
         let ecr = &self.session.ecr;
         self.session
-            .call(SERVICE, "SetRepositoryPolicy", || {
+            .call(&op::ECR_SET_REPOSITORY_POLICY, || {
                 ecr.set_repository_policy()
                     .repository_name(name)
                     .policy_text(document)
@@ -167,7 +168,7 @@ impl Ecr<'_> {
         let ecr = &self.session.ecr;
         optional(
             self.session
-                .call(SERVICE, "DeleteRepositoryPolicy", || {
+                .call(&op::ECR_DELETE_REPOSITORY_POLICY, || {
                     ecr.delete_repository_policy().repository_name(name).send()
                 })
                 .await,
@@ -179,7 +180,7 @@ impl Ecr<'_> {
         let ecr = &self.session.ecr;
         let tags = to_tags(tags)?;
         self.session
-            .call(SERVICE, "TagResource", || {
+            .call(&op::ECR_TAG_RESOURCE, || {
                 ecr.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
             })
             .await
@@ -191,7 +192,7 @@ impl Ecr<'_> {
         let ecr = &self.session.ecr;
         let listed = self
             .session
-            .call(SERVICE, "ListImages", || {
+            .call(&op::ECR_LIST_IMAGES, || {
                 ecr.list_images().repository_name(name).max_results(1).send()
             })
             .await?;
@@ -204,7 +205,7 @@ impl Ecr<'_> {
         let ecr = &self.session.ecr;
         optional(
             self.session
-                .call(SERVICE, "DeleteRepository", || {
+                .call(&op::ECR_DELETE_REPOSITORY, || {
                     ecr.delete_repository().repository_name(name).send()
                 })
                 .await,

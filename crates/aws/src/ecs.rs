@@ -12,6 +12,7 @@ use aws_sdk_ecs::types::{
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField};
 
 use crate::error::{AwsError, optional};
+use crate::permissions as op;
 use crate::session::AccountSession;
 
 const SERVICE: &str = "ecs";
@@ -198,7 +199,7 @@ impl Ecs<'_> {
         let ecs = &self.session.ecs;
         let output = self
             .session
-            .call(SERVICE, "DescribeClusters", || {
+            .call(&op::ECS_DESCRIBE_CLUSTERS, || {
                 ecs.describe_clusters()
                     .clusters(name)
                     .include(ClusterField::Tags)
@@ -221,7 +222,7 @@ impl Ecs<'_> {
         let ecs = &self.session.ecs;
         let tags = to_tags(tags);
         self.session
-            .call(SERVICE, "CreateCluster", || {
+            .call(&op::ECS_CREATE_CLUSTER, || {
                 ecs.create_cluster()
                     .cluster_name(name)
                     .set_capacity_providers(Some(CLUSTER_CAPACITY_PROVIDERS.map(str::to_owned).to_vec()))
@@ -235,7 +236,7 @@ impl Ecs<'_> {
     pub async fn put_cluster_capacity_providers(&self, name: &str) -> Result<(), AwsError> {
         let ecs = &self.session.ecs;
         self.session
-            .call(SERVICE, "PutClusterCapacityProviders", || {
+            .call(&op::ECS_PUT_CLUSTER_CAPACITY_PROVIDERS, || {
                 ecs.put_cluster_capacity_providers()
                     .cluster(name)
                     .set_capacity_providers(Some(CLUSTER_CAPACITY_PROVIDERS.map(str::to_owned).to_vec()))
@@ -251,7 +252,7 @@ impl Ecs<'_> {
         let ecs = &self.session.ecs;
         let tags = to_tags(tags);
         self.session
-            .call(SERVICE, "TagResource", || {
+            .call(&op::ECS_TAG_RESOURCE, || {
                 ecs.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
             })
             .await
@@ -263,7 +264,7 @@ impl Ecs<'_> {
         let ecs = &self.session.ecs;
         optional(
             self.session
-                .call(SERVICE, "DeleteCluster", || ecs.delete_cluster().cluster(name).send())
+                .call(&op::ECS_DELETE_CLUSTER, || ecs.delete_cluster().cluster(name).send())
                 .await,
         )
         .map(drop)
@@ -278,7 +279,7 @@ impl Ecs<'_> {
         let ecs = &self.session.ecs;
         let output = self
             .session
-            .call(SERVICE, "DescribeTaskDefinition", || {
+            .call(&op::ECS_DESCRIBE_TASK_DEFINITION, || {
                 ecs.describe_task_definition()
                     .task_definition(&newest.arn)
                     .include(TaskDefinitionField::Tags)
@@ -301,7 +302,7 @@ impl Ecs<'_> {
             let token = next_token.clone();
             let page = self
                 .session
-                .call(SERVICE, "ListTaskDefinitions", || {
+                .call(&op::ECS_LIST_TASK_DEFINITIONS, || {
                     ecs.list_task_definitions()
                         .family_prefix(family)
                         .status(TaskDefinitionStatus::Active)
@@ -336,7 +337,7 @@ impl Ecs<'_> {
         let tags = to_tags(tags);
         let output = self
             .session
-            .call(SERVICE, "RegisterTaskDefinition", || {
+            .call(&op::ECS_REGISTER_TASK_DEFINITION, || {
                 ecs.register_task_definition()
                     .family(&content.family)
                     .network_mode(NetworkMode::Awsvpc)
@@ -362,7 +363,7 @@ impl Ecs<'_> {
         let ecs = &self.session.ecs;
         optional(
             self.session
-                .call(SERVICE, "DeregisterTaskDefinition", || {
+                .call(&op::ECS_DEREGISTER_TASK_DEFINITION, || {
                     ecs.deregister_task_definition().task_definition(arn).send()
                 })
                 .await,
@@ -379,7 +380,7 @@ impl Ecs<'_> {
             let token = next_token.clone();
             let page = self
                 .session
-                .call(SERVICE, "ListServices", || {
+                .call(&op::ECS_LIST_SERVICES, || {
                     ecs.list_services()
                         .cluster(cluster)
                         .set_next_token(token.clone())
@@ -396,7 +397,7 @@ impl Ecs<'_> {
         for batch in arns.chunks(DESCRIBE_SERVICES_BATCH) {
             let output = self
                 .session
-                .call(SERVICE, "DescribeServices", || {
+                .call(&op::ECS_DESCRIBE_SERVICES, || {
                     ecs.describe_services()
                         .cluster(cluster)
                         .set_services(Some(batch.to_vec()))
@@ -430,7 +431,7 @@ impl Ecs<'_> {
         let breaker = circuit_breaker();
         let tags = to_tags(tags);
         self.session
-            .call(SERVICE, "CreateService", || {
+            .call(&op::ECS_CREATE_SERVICE, || {
                 ecs.create_service()
                     .cluster(cluster)
                     .service_name(name)
@@ -460,7 +461,7 @@ impl Ecs<'_> {
         let strategy = changes.capacity_provider.as_deref().map(strategy).transpose()?;
         let breaker = changes.circuit_breaker.then(circuit_breaker);
         self.session
-            .call(SERVICE, "UpdateService", || {
+            .call(&op::ECS_UPDATE_SERVICE, || {
                 ecs.update_service()
                     .cluster(cluster)
                     .service(name)
@@ -481,7 +482,7 @@ impl Ecs<'_> {
         let ecs = &self.session.ecs;
         let output = self
             .session
-            .call(SERVICE, "DescribeTaskDefinition", || {
+            .call(&op::ECS_DESCRIBE_TASK_DEFINITION, || {
                 ecs.describe_task_definition().task_definition(family).send()
             })
             .await?;
@@ -498,7 +499,7 @@ impl Ecs<'_> {
         let ecs = &self.session.ecs;
         let scaled = optional(
             self.session
-                .call(SERVICE, "UpdateService", || {
+                .call(&op::ECS_UPDATE_SERVICE, || {
                     ecs.update_service()
                         .cluster(cluster)
                         .service(name)
@@ -512,7 +513,7 @@ impl Ecs<'_> {
         }
         optional(
             self.session
-                .call(SERVICE, "DeleteService", || {
+                .call(&op::ECS_DELETE_SERVICE, || {
                     ecs.delete_service().cluster(cluster).service(name).force(true).send()
                 })
                 .await,

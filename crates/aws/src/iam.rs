@@ -9,6 +9,7 @@ use aws_sdk_iam::types::Tag;
 use dataplatform_api::names::GRANTEE_POLICY_PREFIX;
 
 use crate::error::{AwsError, optional};
+use crate::permissions as op;
 use crate::session::AccountSession;
 
 const SERVICE: &str = "iam";
@@ -41,7 +42,7 @@ impl Iam<'_> {
         let iam = &self.session.iam;
         let Some(output) = optional(
             self.session
-                .call(SERVICE, "GetRole", || iam.get_role().role_name(role).send())
+                .call(&op::IAM_GET_ROLE, || iam.get_role().role_name(role).send())
                 .await,
         )?
         else {
@@ -76,7 +77,7 @@ impl Iam<'_> {
         let tags = to_tags(tags)?;
         let output = self
             .session
-            .call(SERVICE, "CreateRole", || {
+            .call(&op::IAM_CREATE_ROLE, || {
                 iam.create_role()
                     .role_name(role)
                     .description(description)
@@ -91,7 +92,7 @@ impl Iam<'_> {
     pub async fn update_trust_policy(&self, role: &str, trust_policy: &str) -> Result<(), AwsError> {
         let iam = &self.session.iam;
         self.session
-            .call(SERVICE, "UpdateAssumeRolePolicy", || {
+            .call(&op::IAM_UPDATE_ASSUME_ROLE_POLICY, || {
                 iam.update_assume_role_policy()
                     .role_name(role)
                     .policy_document(trust_policy)
@@ -106,7 +107,7 @@ impl Iam<'_> {
         let iam = &self.session.iam;
         Ok(optional(
             self.session
-                .call(SERVICE, "GetRolePolicy", || {
+                .call(&op::IAM_GET_ROLE_POLICY, || {
                     iam.get_role_policy().role_name(role).policy_name(name).send()
                 })
                 .await,
@@ -118,7 +119,7 @@ impl Iam<'_> {
         let iam = &self.session.iam;
         Ok(optional(
             self.session
-                .call(SERVICE, "GetRole", || iam.get_role().role_name(role).send())
+                .call(&op::IAM_GET_ROLE, || iam.get_role().role_name(role).send())
                 .await,
         )?
         .is_some())
@@ -129,7 +130,7 @@ impl Iam<'_> {
     pub async fn put_inline_policy(&self, role: &str, name: &str, document: &str) -> Result<(), AwsError> {
         let iam = &self.session.iam;
         self.session
-            .call(SERVICE, "PutRolePolicy", || {
+            .call(&op::IAM_PUT_ROLE_POLICY, || {
                 iam.put_role_policy()
                     .role_name(role)
                     .policy_name(name)
@@ -145,7 +146,7 @@ impl Iam<'_> {
         let iam = &self.session.iam;
         optional(
             self.session
-                .call(SERVICE, "DeleteRolePolicy", || {
+                .call(&op::IAM_DELETE_ROLE_POLICY, || {
                     iam.delete_role_policy().role_name(role).policy_name(name).send()
                 })
                 .await,
@@ -157,7 +158,7 @@ impl Iam<'_> {
         let iam = &self.session.iam;
         let tags = to_tags(tags)?;
         self.session
-            .call(SERVICE, "TagRole", || {
+            .call(&op::IAM_TAG_ROLE, || {
                 iam.tag_role().role_name(role).set_tags(Some(tags.clone())).send()
             })
             .await
@@ -171,7 +172,7 @@ impl Iam<'_> {
         let iam = &self.session.iam;
         let Some(listed) = optional(
             self.session
-                .call(SERVICE, "ListRolePolicies", || {
+                .call(&op::IAM_LIST_ROLE_POLICIES, || {
                     iam.list_role_policies().role_name(role).send()
                 })
                 .await,
@@ -184,7 +185,7 @@ impl Iam<'_> {
         }
         optional(
             self.session
-                .call(SERVICE, "DeleteRole", || iam.delete_role().role_name(role).send())
+                .call(&op::IAM_DELETE_ROLE, || iam.delete_role().role_name(role).send())
                 .await,
         )
         .map(drop)

@@ -6,9 +6,8 @@ use std::collections::BTreeSet;
 use aws_sdk_kms::types::GrantOperation;
 
 use crate::error::{AwsError, optional};
+use crate::permissions as op;
 use crate::session::AccountSession;
-
-const SERVICE: &str = "kms";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyGrant {
@@ -37,7 +36,7 @@ impl Kms<'_> {
         loop {
             let page = optional(
                 self.session
-                    .call(SERVICE, "ListGrants", || {
+                    .call(&op::KMS_LIST_GRANTS, || {
                         kms.list_grants().key_id(key).set_marker(marker.clone()).send()
                     })
                     .await,
@@ -70,7 +69,7 @@ impl Kms<'_> {
         let kms = &self.session.kms;
         let operations: Vec<GrantOperation> = operations.iter().map(|o| GrantOperation::from(o.as_str())).collect();
         self.session
-            .call(SERVICE, "CreateGrant", || {
+            .call(&op::KMS_CREATE_GRANT, || {
                 kms.create_grant()
                     .key_id(key)
                     .name(name)
@@ -87,7 +86,7 @@ impl Kms<'_> {
         let kms = &self.session.kms;
         optional(
             self.session
-                .call(SERVICE, "RetireGrant", || {
+                .call(&op::KMS_RETIRE_GRANT, || {
                     kms.retire_grant().key_id(key).grant_id(grant_id).send()
                 })
                 .await,

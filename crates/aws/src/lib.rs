@@ -10,6 +10,7 @@ pub mod ecs;
 pub mod error;
 pub mod iam;
 pub mod kms;
+pub mod permissions;
 pub mod rds;
 pub mod recorder;
 pub mod retry;

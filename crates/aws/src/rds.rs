@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
 
 use crate::error::{AwsError, optional};
+use crate::permissions as op;
 use crate::session::AccountSession;
 
-const SERVICE: &str = "rds";
 pub const ENGINE: &str = "aurora-postgresql";
 pub const INSTANCE_CLASS: &str = "db.serverless";
 pub const MASTER_USERNAME: &str = "dataplatform";
@@ -59,7 +59,7 @@ impl Rds<'_> {
         let rds = &self.session.rds;
         let output = optional(
             self.session
-                .call(SERVICE, "DescribeDBClusters", || {
+                .call(&op::RDS_DESCRIBE_DB_CLUSTERS, || {
                     rds.describe_db_clusters().db_cluster_identifier(identifier).send()
                 })
                 .await,
@@ -93,7 +93,7 @@ impl Rds<'_> {
         let rds = &self.session.rds;
         let output = optional(
             self.session
-                .call(SERVICE, "DescribeDBInstances", || {
+                .call(&op::RDS_DESCRIBE_DB_INSTANCES, || {
                     rds.describe_db_instances().db_instance_identifier(identifier).send()
                 })
                 .await,
@@ -120,7 +120,7 @@ impl Rds<'_> {
         let rds = &self.session.rds;
         let tags = to_tags(tags);
         self.session
-            .call(SERVICE, "CreateDBCluster", || {
+            .call(&op::RDS_CREATE_DB_CLUSTER, || {
                 rds.create_db_cluster()
                     .db_cluster_identifier(identifier)
                     .engine(ENGINE)
@@ -145,7 +145,7 @@ impl Rds<'_> {
     pub async fn modify_cluster(&self, identifier: &str, changes: &ClusterChanges) -> Result<(), AwsError> {
         let rds = &self.session.rds;
         self.session
-            .call(SERVICE, "ModifyDBCluster", || {
+            .call(&op::RDS_MODIFY_DB_CLUSTER, || {
                 let mut request = rds
                     .modify_db_cluster()
                     .db_cluster_identifier(identifier)
@@ -173,7 +173,7 @@ impl Rds<'_> {
         let rds = &self.session.rds;
         let tags = to_tags(tags);
         self.session
-            .call(SERVICE, "AddTagsToResource", || {
+            .call(&op::RDS_ADD_TAGS_TO_RESOURCE, || {
                 rds.add_tags_to_resource()
                     .resource_name(arn)
                     .set_tags(Some(tags.clone()))
@@ -192,7 +192,7 @@ impl Rds<'_> {
         let rds = &self.session.rds;
         let tags = to_tags(tags);
         self.session
-            .call(SERVICE, "CreateDBInstance", || {
+            .call(&op::RDS_CREATE_DB_INSTANCE, || {
                 rds.create_db_instance()
                     .db_instance_identifier(identifier)
                     .db_cluster_identifier(cluster)
@@ -209,7 +209,7 @@ impl Rds<'_> {
         let rds = &self.session.rds;
         optional(
             self.session
-                .call(SERVICE, "DeleteDBInstance", || {
+                .call(&op::RDS_DELETE_DB_INSTANCE, || {
                     rds.delete_db_instance().db_instance_identifier(identifier).send()
                 })
                 .await,
@@ -223,7 +223,7 @@ impl Rds<'_> {
         let rds = &self.session.rds;
         optional(
             self.session
-                .call(SERVICE, "DeleteDBCluster", || {
+                .call(&op::RDS_DELETE_DB_CLUSTER, || {
                     rds.delete_db_cluster()
                         .db_cluster_identifier(identifier)
                         .skip_final_snapshot(true)

@@ -11,6 +11,7 @@ use aws_sdk_s3::types::{
 };
 
 use crate::error::{AwsError, ErrorClass, optional};
+use crate::permissions as op;
 use crate::session::AccountSession;
 
 const SERVICE: &str = "s3";
@@ -130,7 +131,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let head = self
             .session
-            .call(SERVICE, "HeadBucket", || s3.head_bucket().bucket(bucket).send())
+            .call(&op::S3_HEAD_BUCKET, || s3.head_bucket().bucket(bucket).send())
             .await;
         if absent(&head) {
             return Ok(None);
@@ -161,7 +162,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let tagging = self
             .session
-            .call(SERVICE, "GetBucketTagging", || {
+            .call(&op::S3_GET_BUCKET_TAGGING, || {
                 s3.get_bucket_tagging().bucket(bucket).send()
             })
             .await;
@@ -179,7 +180,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let output = self
             .session
-            .call(SERVICE, "GetBucketEncryption", || {
+            .call(&op::S3_GET_BUCKET_ENCRYPTION, || {
                 s3.get_bucket_encryption().bucket(bucket).send()
             })
             .await;
@@ -203,7 +204,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let output = self
             .session
-            .call(SERVICE, "GetBucketVersioning", || {
+            .call(&op::S3_GET_BUCKET_VERSIONING, || {
                 s3.get_bucket_versioning().bucket(bucket).send()
             })
             .await?;
@@ -218,7 +219,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let output = self
             .session
-            .call(SERVICE, "GetPublicAccessBlock", || {
+            .call(&op::S3_GET_PUBLIC_ACCESS_BLOCK, || {
                 s3.get_public_access_block().bucket(bucket).send()
             })
             .await;
@@ -237,7 +238,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let output = self
             .session
-            .call(SERVICE, "GetBucketOwnershipControls", || {
+            .call(&op::S3_GET_BUCKET_OWNERSHIP_CONTROLS, || {
                 s3.get_bucket_ownership_controls().bucket(bucket).send()
             })
             .await;
@@ -254,7 +255,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let output = self
             .session
-            .call(SERVICE, "GetBucketPolicy", || {
+            .call(&op::S3_GET_BUCKET_POLICY, || {
                 s3.get_bucket_policy().bucket(bucket).send()
             })
             .await;
@@ -265,7 +266,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let output = self
             .session
-            .call(SERVICE, "GetBucketLifecycleConfiguration", || {
+            .call(&op::S3_GET_BUCKET_LIFECYCLE_CONFIGURATION, || {
                 s3.get_bucket_lifecycle_configuration().bucket(bucket).send()
             })
             .await;
@@ -288,7 +289,7 @@ impl S3<'_> {
         let configuration = configuration.set_tags(Some(to_tags(tags)?)).build();
         let created = self
             .session
-            .call(SERVICE, "CreateBucket", || {
+            .call(&op::S3_CREATE_BUCKET, || {
                 s3.create_bucket()
                     .bucket(bucket)
                     .create_bucket_configuration(configuration.clone())
@@ -308,7 +309,7 @@ impl S3<'_> {
             .build()
             .map_err(|e| build_error("PutBucketTagging", e))?;
         self.session
-            .call(SERVICE, "PutBucketTagging", || {
+            .call(&op::S3_PUT_BUCKET_TAGGING, || {
                 s3.put_bucket_tagging().bucket(bucket).tagging(tagging.clone()).send()
             })
             .await
@@ -335,7 +336,7 @@ impl S3<'_> {
             .build()
             .map_err(|e| build_error("PutBucketEncryption", e))?;
         self.session
-            .call(SERVICE, "PutBucketEncryption", || {
+            .call(&op::S3_PUT_BUCKET_ENCRYPTION, || {
                 s3.put_bucket_encryption()
                     .bucket(bucket)
                     .server_side_encryption_configuration(configuration.clone())
@@ -354,7 +355,7 @@ impl S3<'_> {
         };
         let configuration = VersioningConfiguration::builder().status(status).build();
         self.session
-            .call(SERVICE, "PutBucketVersioning", || {
+            .call(&op::S3_PUT_BUCKET_VERSIONING, || {
                 s3.put_bucket_versioning()
                     .bucket(bucket)
                     .versioning_configuration(configuration.clone())
@@ -373,7 +374,7 @@ impl S3<'_> {
             .restrict_public_buckets(block.restrict_public_buckets)
             .build();
         self.session
-            .call(SERVICE, "PutPublicAccessBlock", || {
+            .call(&op::S3_PUT_PUBLIC_ACCESS_BLOCK, || {
                 s3.put_public_access_block()
                     .bucket(bucket)
                     .public_access_block_configuration(configuration.clone())
@@ -394,7 +395,7 @@ impl S3<'_> {
             .build()
             .map_err(|e| build_error("PutBucketOwnershipControls", e))?;
         self.session
-            .call(SERVICE, "PutBucketOwnershipControls", || {
+            .call(&op::S3_PUT_BUCKET_OWNERSHIP_CONTROLS, || {
                 s3.put_bucket_ownership_controls()
                     .bucket(bucket)
                     .ownership_controls(controls.clone())
@@ -407,7 +408,7 @@ impl S3<'_> {
     pub async fn put_policy(&self, bucket: &str, policy: &str) -> Result<(), AwsError> {
         let s3 = &self.session.s3;
         self.session
-            .call(SERVICE, "PutBucketPolicy", || {
+            .call(&op::S3_PUT_BUCKET_POLICY, || {
                 s3.put_bucket_policy().bucket(bucket).policy(policy).send()
             })
             .await
@@ -417,7 +418,7 @@ impl S3<'_> {
     pub async fn delete_policy(&self, bucket: &str) -> Result<(), AwsError> {
         let s3 = &self.session.s3;
         self.session
-            .call(SERVICE, "DeleteBucketPolicy", || {
+            .call(&op::S3_DELETE_BUCKET_POLICY, || {
                 s3.delete_bucket_policy().bucket(bucket).send()
             })
             .await
@@ -430,7 +431,7 @@ impl S3<'_> {
         if rules.is_empty() {
             return self
                 .session
-                .call(SERVICE, "DeleteBucketLifecycle", || {
+                .call(&op::S3_DELETE_BUCKET_LIFECYCLE, || {
                     s3.delete_bucket_lifecycle().bucket(bucket).send()
                 })
                 .await
@@ -441,7 +442,7 @@ impl S3<'_> {
             .build()
             .map_err(|e| build_error("PutBucketLifecycleConfiguration", e))?;
         self.session
-            .call(SERVICE, "PutBucketLifecycleConfiguration", || {
+            .call(&op::S3_PUT_BUCKET_LIFECYCLE_CONFIGURATION, || {
                 s3.put_bucket_lifecycle_configuration()
                     .bucket(bucket)
                     .lifecycle_configuration(configuration.clone())
@@ -456,7 +457,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let output = self
             .session
-            .call(SERVICE, "ListObjectVersions", || {
+            .call(&op::S3_LIST_OBJECT_VERSIONS, || {
                 s3.list_object_versions().bucket(bucket).max_keys(1).send()
             })
             .await?;
@@ -467,7 +468,7 @@ impl S3<'_> {
         let s3 = &self.session.s3;
         let deleted = self
             .session
-            .call(SERVICE, "DeleteBucket", || s3.delete_bucket().bucket(bucket).send())
+            .call(&op::S3_DELETE_BUCKET, || s3.delete_bucket().bucket(bucket).send())
             .await;
         if absent(&deleted) {
             return Ok(());

@@ -18,6 +18,7 @@ use tokio::sync::{Mutex, OnceCell};
 use crate::budget::{AccountBudget, BudgetConfig};
 use crate::calls::CallCounter;
 use crate::error::AwsError;
+use crate::permissions::{self as op, Operation};
 use crate::retry::{self, RetryPolicy};
 
 /// Session name the operator uses in CloudTrail, so its calls are easy to find.
@@ -232,7 +233,7 @@ impl AccountSession {
         self.verified_identity
             .get_or_try_init(|| async {
                 let identity = self
-                    .call("sts", "GetCallerIdentity", || self.sts.get_caller_identity().send())
+                    .call(&op::STS_GET_CALLER_IDENTITY, || self.sts.get_caller_identity().send())
                     .await?;
                 let actual = identity.account().unwrap_or_default();
                 let arn = identity.arn().unwrap_or_default().to_owned();
@@ -250,17 +251,12 @@ impl AccountSession {
     }
 
     /// Every AWS call of the adapters goes through here: budget, retry, classification.
-    pub(crate) async fn call<T, E, F, Fut>(
-        &self,
-        service: &'static str,
-        operation: &'static str,
-        send: F,
-    ) -> Result<T, AwsError>
+    pub(crate) async fn call<T, E, F, Fut>(&self, operation: &'static Operation, send: F) -> Result<T, AwsError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, Response>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        retry::call(&self.retry, &self.budget, service, operation, send).await
+        retry::call(&self.retry, &self.budget, operation.service, operation.name, send).await
     }
 }

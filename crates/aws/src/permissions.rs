@@ -1,0 +1,199 @@
+//! Every AWS operation the adapters call, with the IAM actions it needs and on what. An adapter
+//! cannot make a call without naming its entry here (`AccountSession::call` takes an
+//! [`Operation`]), and an entry no adapter calls is dead code the build rejects, so the policy
+//! `dataplatform-operator iam-policy` prints from [`ALL`] follows the code paths the engine takes.
+//!
+//! The SDK operation and the IAM action differ in places (HeadBucket is `s3:ListBucket`,
+//! GetBucketEncryption is `s3:GetEncryptionConfiguration`); some operations need actions besides
+//! their own (tags on create, passing roles to ECS tasks, the secret RDS keeps for the master
+//! password, service-linked roles the first cluster creates). Those mappings come from AWS's
+//! Service Authorization Reference.
+
+/// What an action is allowed on; [`crate::policy`] turns it into ARNs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    Buckets,
+    Roles,
+    EcsCluster,
+    EcsServices,
+    TaskDefinitions,
+    DbCluster,
+    DbInstance,
+    /// Default parameter, option and subnet groups a new cluster or instance is checked against.
+    DbDefaults,
+    /// The master-password secret RDS creates and deletes (`rds!` prefix).
+    DbSecrets,
+    Repositories,
+    Keys,
+    /// The service-linked role AWS makes the first time a service is used in an account.
+    EcsServiceLinkedRole,
+    RdsServiceLinkedRole,
+    /// Actions AWS does not scope to a resource.
+    Any,
+}
+
+/// Actions on one kind of resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permission {
+    pub resource: Resource,
+    pub actions: &'static [&'static str],
+}
+
+/// One SDK operation: the names the call counter, metrics and errors use, and what IAM must allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operation {
+    pub service: &'static str,
+    pub name: &'static str,
+    pub needs: &'static [Permission],
+}
+
+macro_rules! operations {
+    ($( $constant:ident = $service:literal $name:literal { $( $resource:ident: [$($action:literal),* $(,)?] ),* $(,)? } )*) => {
+        $(
+            pub(crate) const $constant: Operation = Operation {
+                service: $service,
+                name: $name,
+                needs: &[$( Permission { resource: Resource::$resource, actions: &[$($action),*] } ),*],
+            };
+        )*
+
+        /// Every operation, in catalogue order. Built from the entries themselves rather than the
+        /// constants, so a constant no adapter uses still fails the build as dead code.
+        pub const ALL: &[Operation] = &[
+            $( Operation {
+                service: $service,
+                name: $name,
+                needs: &[$( Permission { resource: Resource::$resource, actions: &[$($action),*] } ),*],
+            } ),*
+        ];
+    };
+}
+
+operations! {
+    STS_GET_CALLER_IDENTITY = "sts" "GetCallerIdentity" {}
+
+    S3_HEAD_BUCKET = "s3" "HeadBucket" { Buckets: ["s3:ListBucket"] }
+    S3_CREATE_BUCKET = "s3" "CreateBucket" { Buckets: ["s3:CreateBucket"] }
+    S3_DELETE_BUCKET = "s3" "DeleteBucket" { Buckets: ["s3:DeleteBucket"] }
+    S3_LIST_OBJECT_VERSIONS = "s3" "ListObjectVersions" { Buckets: ["s3:ListBucketVersions"] }
+    S3_GET_BUCKET_TAGGING = "s3" "GetBucketTagging" { Buckets: ["s3:GetBucketTagging"] }
+    S3_PUT_BUCKET_TAGGING = "s3" "PutBucketTagging" { Buckets: ["s3:PutBucketTagging"] }
+    S3_GET_BUCKET_ENCRYPTION = "s3" "GetBucketEncryption" { Buckets: ["s3:GetEncryptionConfiguration"] }
+    S3_PUT_BUCKET_ENCRYPTION = "s3" "PutBucketEncryption" { Buckets: ["s3:PutEncryptionConfiguration"] }
+    S3_GET_BUCKET_VERSIONING = "s3" "GetBucketVersioning" { Buckets: ["s3:GetBucketVersioning"] }
+    S3_PUT_BUCKET_VERSIONING = "s3" "PutBucketVersioning" { Buckets: ["s3:PutBucketVersioning"] }
+    S3_GET_PUBLIC_ACCESS_BLOCK = "s3" "GetPublicAccessBlock" { Buckets: ["s3:GetBucketPublicAccessBlock"] }
+    S3_PUT_PUBLIC_ACCESS_BLOCK = "s3" "PutPublicAccessBlock" { Buckets: ["s3:PutBucketPublicAccessBlock"] }
+    S3_GET_BUCKET_OWNERSHIP_CONTROLS = "s3" "GetBucketOwnershipControls" { Buckets: ["s3:GetBucketOwnershipControls"] }
+    S3_PUT_BUCKET_OWNERSHIP_CONTROLS = "s3" "PutBucketOwnershipControls" { Buckets: ["s3:PutBucketOwnershipControls"] }
+    S3_GET_BUCKET_POLICY = "s3" "GetBucketPolicy" { Buckets: ["s3:GetBucketPolicy"] }
+    S3_PUT_BUCKET_POLICY = "s3" "PutBucketPolicy" { Buckets: ["s3:PutBucketPolicy"] }
+    S3_DELETE_BUCKET_POLICY = "s3" "DeleteBucketPolicy" { Buckets: ["s3:DeleteBucketPolicy"] }
+    S3_GET_BUCKET_LIFECYCLE_CONFIGURATION = "s3" "GetBucketLifecycleConfiguration" { Buckets: ["s3:GetLifecycleConfiguration"] }
+    S3_PUT_BUCKET_LIFECYCLE_CONFIGURATION = "s3" "PutBucketLifecycleConfiguration" { Buckets: ["s3:PutLifecycleConfiguration"] }
+    S3_DELETE_BUCKET_LIFECYCLE = "s3" "DeleteBucketLifecycle" { Buckets: ["s3:PutLifecycleConfiguration"] }
+
+    IAM_GET_ROLE = "iam" "GetRole" { Roles: ["iam:GetRole"] }
+    IAM_CREATE_ROLE = "iam" "CreateRole" { Roles: ["iam:CreateRole", "iam:TagRole"] }
+    IAM_DELETE_ROLE = "iam" "DeleteRole" { Roles: ["iam:DeleteRole"] }
+    IAM_TAG_ROLE = "iam" "TagRole" { Roles: ["iam:TagRole"] }
+    IAM_UPDATE_ASSUME_ROLE_POLICY = "iam" "UpdateAssumeRolePolicy" { Roles: ["iam:UpdateAssumeRolePolicy"] }
+    IAM_LIST_ROLE_POLICIES = "iam" "ListRolePolicies" { Roles: ["iam:ListRolePolicies"] }
+    IAM_GET_ROLE_POLICY = "iam" "GetRolePolicy" { Roles: ["iam:GetRolePolicy"] }
+    IAM_PUT_ROLE_POLICY = "iam" "PutRolePolicy" { Roles: ["iam:PutRolePolicy"] }
+    IAM_DELETE_ROLE_POLICY = "iam" "DeleteRolePolicy" { Roles: ["iam:DeleteRolePolicy"] }
+
+    RDS_DESCRIBE_DB_CLUSTERS = "rds" "DescribeDBClusters" { DbCluster: ["rds:DescribeDBClusters"] }
+    RDS_DESCRIBE_DB_INSTANCES = "rds" "DescribeDBInstances" { DbInstance: ["rds:DescribeDBInstances"] }
+    RDS_CREATE_DB_CLUSTER = "rds" "CreateDBCluster" {
+        DbCluster: ["rds:CreateDBCluster", "rds:AddTagsToResource"],
+        DbDefaults: ["rds:CreateDBCluster"],
+        DbSecrets: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+        RdsServiceLinkedRole: ["iam:CreateServiceLinkedRole"],
+    }
+    RDS_MODIFY_DB_CLUSTER = "rds" "ModifyDBCluster" { DbCluster: ["rds:ModifyDBCluster"] }
+    RDS_DELETE_DB_CLUSTER = "rds" "DeleteDBCluster" {
+        DbCluster: ["rds:DeleteDBCluster"],
+        DbSecrets: ["secretsmanager:DeleteSecret"],
+    }
+    RDS_CREATE_DB_INSTANCE = "rds" "CreateDBInstance" {
+        DbInstance: ["rds:CreateDBInstance", "rds:AddTagsToResource"],
+        DbCluster: ["rds:CreateDBInstance"],
+        DbDefaults: ["rds:CreateDBInstance"],
+    }
+    RDS_DELETE_DB_INSTANCE = "rds" "DeleteDBInstance" { DbInstance: ["rds:DeleteDBInstance"] }
+    RDS_ADD_TAGS_TO_RESOURCE = "rds" "AddTagsToResource" {
+        DbCluster: ["rds:AddTagsToResource"],
+        DbInstance: ["rds:AddTagsToResource"],
+    }
+
+    EC2_DESCRIBE_SUBNETS = "ec2" "DescribeSubnets" { Any: ["ec2:DescribeSubnets"] }
+    EC2_DESCRIBE_SECURITY_GROUPS = "ec2" "DescribeSecurityGroups" { Any: ["ec2:DescribeSecurityGroups"] }
+
+    ECS_DESCRIBE_CLUSTERS = "ecs" "DescribeClusters" { EcsCluster: ["ecs:DescribeClusters"] }
+    ECS_CREATE_CLUSTER = "ecs" "CreateCluster" {
+        EcsCluster: ["ecs:CreateCluster", "ecs:TagResource"],
+        EcsServiceLinkedRole: ["iam:CreateServiceLinkedRole"],
+    }
+    ECS_PUT_CLUSTER_CAPACITY_PROVIDERS = "ecs" "PutClusterCapacityProviders" { EcsCluster: ["ecs:PutClusterCapacityProviders"] }
+    ECS_DELETE_CLUSTER = "ecs" "DeleteCluster" { EcsCluster: ["ecs:DeleteCluster"] }
+    ECS_TAG_RESOURCE = "ecs" "TagResource" { EcsCluster: ["ecs:TagResource"], EcsServices: ["ecs:TagResource"] }
+    ECS_LIST_SERVICES = "ecs" "ListServices" { Any: ["ecs:ListServices"] }
+    ECS_DESCRIBE_SERVICES = "ecs" "DescribeServices" { EcsServices: ["ecs:DescribeServices"] }
+    ECS_CREATE_SERVICE = "ecs" "CreateService" { EcsServices: ["ecs:CreateService", "ecs:TagResource"] }
+    ECS_UPDATE_SERVICE = "ecs" "UpdateService" { EcsServices: ["ecs:UpdateService"] }
+    ECS_DELETE_SERVICE = "ecs" "DeleteService" { EcsServices: ["ecs:DeleteService"] }
+    ECS_LIST_TASK_DEFINITIONS = "ecs" "ListTaskDefinitions" { Any: ["ecs:ListTaskDefinitions"] }
+    ECS_DESCRIBE_TASK_DEFINITION = "ecs" "DescribeTaskDefinition" { Any: ["ecs:DescribeTaskDefinition"] }
+    ECS_REGISTER_TASK_DEFINITION = "ecs" "RegisterTaskDefinition" {
+        Any: ["ecs:RegisterTaskDefinition"],
+        TaskDefinitions: ["ecs:TagResource"],
+        Roles: ["iam:PassRole"],
+    }
+    ECS_DEREGISTER_TASK_DEFINITION = "ecs" "DeregisterTaskDefinition" { Any: ["ecs:DeregisterTaskDefinition"] }
+
+    ECR_DESCRIBE_REPOSITORIES = "ecr" "DescribeRepositories" { Repositories: ["ecr:DescribeRepositories"] }
+    ECR_CREATE_REPOSITORY = "ecr" "CreateRepository" { Repositories: ["ecr:CreateRepository", "ecr:TagResource"] }
+    ECR_DELETE_REPOSITORY = "ecr" "DeleteRepository" { Repositories: ["ecr:DeleteRepository"] }
+    ECR_LIST_IMAGES = "ecr" "ListImages" { Repositories: ["ecr:ListImages"] }
+    ECR_LIST_TAGS_FOR_RESOURCE = "ecr" "ListTagsForResource" { Repositories: ["ecr:ListTagsForResource"] }
+    ECR_TAG_RESOURCE = "ecr" "TagResource" { Repositories: ["ecr:TagResource"] }
+    ECR_PUT_IMAGE_SCANNING_CONFIGURATION = "ecr" "PutImageScanningConfiguration" { Repositories: ["ecr:PutImageScanningConfiguration"] }
+    ECR_PUT_IMAGE_TAG_MUTABILITY = "ecr" "PutImageTagMutability" { Repositories: ["ecr:PutImageTagMutability"] }
+    ECR_GET_REPOSITORY_POLICY = "ecr" "GetRepositoryPolicy" { Repositories: ["ecr:GetRepositoryPolicy"] }
+    ECR_SET_REPOSITORY_POLICY = "ecr" "SetRepositoryPolicy" { Repositories: ["ecr:SetRepositoryPolicy"] }
+    ECR_DELETE_REPOSITORY_POLICY = "ecr" "DeleteRepositoryPolicy" { Repositories: ["ecr:DeleteRepositoryPolicy"] }
+
+    KMS_LIST_GRANTS = "kms" "ListGrants" { Keys: ["kms:ListGrants"] }
+    KMS_CREATE_GRANT = "kms" "CreateGrant" { Keys: ["kms:CreateGrant"] }
+    KMS_RETIRE_GRANT = "kms" "RetireGrant" { Keys: ["kms:RetireGrant"] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_operation_is_listed_once_and_names_its_own_service() {
+        let mut seen = std::collections::BTreeSet::new();
+        for operation in ALL {
+            assert!(
+                seen.insert((operation.service, operation.name)),
+                "{} {} twice",
+                operation.service,
+                operation.name
+            );
+            let own_action = operation
+                .needs
+                .iter()
+                .flat_map(|p| p.actions)
+                .any(|action| action.starts_with(&format!("{}:", operation.service)));
+            assert!(
+                own_action || operation.needs.is_empty(),
+                "{} {} needs no action of its own service",
+                operation.service,
+                operation.name
+            );
+        }
+    }
+}
