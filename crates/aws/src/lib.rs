@@ -11,6 +11,7 @@ pub mod error;
 pub mod iam;
 pub mod kms;
 pub mod permissions;
+pub mod policy;
 pub mod rds;
 pub mod recorder;
 pub mod retry;

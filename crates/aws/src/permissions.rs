@@ -14,6 +14,8 @@
 pub enum Resource {
     Buckets,
     Roles,
+    /// The roles handed to ECS tasks (iam:PassRole, only to ecs-tasks.amazonaws.com).
+    PassedRoles,
     EcsCluster,
     EcsServices,
     TaskDefinitions,
@@ -148,7 +150,7 @@ operations! {
     ECS_REGISTER_TASK_DEFINITION = "ecs" "RegisterTaskDefinition" {
         Any: ["ecs:RegisterTaskDefinition"],
         TaskDefinitions: ["ecs:TagResource"],
-        Roles: ["iam:PassRole"],
+        PassedRoles: ["iam:PassRole"],
     }
     ECS_DEREGISTER_TASK_DEFINITION = "ecs" "DeregisterTaskDefinition" { Any: ["ecs:DeregisterTaskDefinition"] }
 

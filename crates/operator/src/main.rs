@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use dataplatform_operator::cli::{self, AwsArgs};
-use dataplatform_operator::{bench, controller, crds, manifests};
+use dataplatform_operator::{bench, controller, crds, iam_policy, manifests};
 
 /// Runs a multi-account AWS data platform from two Kubernetes custom resources.
 #[derive(Parser)]
@@ -68,6 +68,11 @@ enum Command {
         #[arg(long, value_parser = cli::parse_duration, value_name = "TIMEOUT")]
         wait: Option<std::time::Duration>,
     },
+    /// Print an IAM policy (JSON) the operator's roles need: by default the permissions of the role
+    /// it assumes in each account, built from the same catalogue every AWS call goes through; -f
+    /// scopes them to one account's resources. --document picks the trust policies or the
+    /// operator's own role instead.
+    IamPolicy(iam_policy::IamPolicyArgs),
     /// Benchmark against a local endpoint (moto): converge N accounts, then a steady-state pass,
     /// with calls per account, peak RSS and the endpoint's own time for the same requests.
     Bench {
@@ -108,10 +113,7 @@ fn main() -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Crds { write_dir: None } => match crds::render_all() {
-            Ok(yaml) => {
-                print!("{yaml}");
-                ExitCode::SUCCESS
-            }
+            Ok(yaml) => print_result(&yaml),
             Err(e) => fail(&format!("rendering the CRDs: {e}")),
         },
         Command::Crds { write_dir: Some(dir) } => match crds::write_to(&dir) {
@@ -120,6 +122,10 @@ fn main() -> ExitCode {
         },
         Command::Plan { manifests, aws } => run_against_aws(manifests, aws, Mode::Plan),
         Command::Apply { manifests, aws, wait } => run_against_aws(manifests, aws, Mode::Apply { wait }),
+        Command::IamPolicy(args) => match iam_policy::document(&args) {
+            Ok(document) => print_result(&format!("{document:#}\n")),
+            Err(e) => fail(&e.to_string()),
+        },
         Command::Bench { bench, aws } => match runtime() {
             Ok(runtime) => match runtime.block_on(bench::run(&bench, &aws)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -165,6 +171,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .thread_stack_size(8 << 20)
         .build()
         .map_err(|e| format!("starting the async runtime: {e}"))
+}
+
+/// Prints a command's result; a closed pipe (`| head`) is the reader's choice, not an error.
+fn print_result(text: &str) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("writing the output: {e}")),
+    }
 }
 
 fn fail(message: &str) -> ExitCode {

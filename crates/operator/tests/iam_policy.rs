@@ -1,0 +1,123 @@
+//! `dataplatform-operator iam-policy`: the documents it prints, scoped by manifests to exactly the
+//! names the engine uses, and within IAM's size limit.
+
+use std::process::Command;
+
+use dataplatform_api::names::{AccountNames, BucketPurpose};
+use serde_json::{Value, json};
+
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn iam_policy(args: &[&str]) -> Result<Value, String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"))
+        .current_dir(repo())
+        .arg("iam-policy")
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    if output.status.success() {
+        Ok(serde_json::from_slice(&output.stdout).expect("JSON on stdout"))
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+fn statement<'a>(policy: &'a Value, sid: &str) -> Option<&'a Value> {
+    policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == sid)
+}
+
+/// IAM counts a managed policy's characters without whitespace; 6,144 is the limit.
+fn iam_size(policy: &Value) -> usize {
+    policy.to_string().chars().filter(|c| !c.is_whitespace()).count()
+}
+
+#[test]
+fn the_account_policy_fits_every_account_and_a_manifest_narrows_it_to_one() {
+    let everywhere = iam_policy(&[]).expect("the default document");
+    assert_eq!(
+        statement(&everywhere, "Buckets").unwrap()["Resource"],
+        json!(["arn:aws:s3:::*"])
+    );
+    assert!(iam_size(&everywhere) < 6144, "{} characters", iam_size(&everywhere));
+
+    let organisation = iam_policy(&["-f", "examples/", "--account", "region"]).expect("scoped");
+    let names = AccountNames::new("org-region", "region", "999999999999");
+    let buckets: Vec<String> = BucketPurpose::ALL
+        .iter()
+        .map(|p| format!("arn:aws:s3:::{}", names.bucket(*p)))
+        .collect();
+    assert_eq!(statement(&organisation, "Buckets").unwrap()["Resource"], json!(buckets));
+    assert_eq!(
+        statement(&organisation, "Roles").unwrap()["Resource"],
+        json!([
+            format!("arn:aws:iam::999999999999:role/{}", names.task_execution_role()),
+            format!("arn:aws:iam::999999999999:role/{}", names.task_role()),
+        ])
+    );
+    assert!(
+        statement(&organisation, "Repositories").is_some(),
+        "the Organisation hosts the registry"
+    );
+    assert!(iam_size(&organisation) < 6144);
+
+    let child = iam_policy(&["-f", "examples/child-account.yaml"]).expect("one account needs no --account");
+    assert!(
+        statement(&child, "Repositories").is_none(),
+        "a Child hosts no repositories"
+    );
+}
+
+#[test]
+fn trust_and_operator_documents() {
+    let trust = iam_policy(&[
+        "--document",
+        "account-trust",
+        "--operator-role-arn",
+        "arn:aws:iam::999999999999:role/dataplatform-operator",
+        "-f",
+        "examples/child-account.yaml",
+    ])
+    .expect("account trust");
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::999999999999:role/dataplatform-operator"
+    );
+    assert!(trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"].is_string());
+
+    let irsa = iam_policy(&[
+        "--document",
+        "operator-trust",
+        "--oidc-provider",
+        "https://oidc.eks.eu-west-2.amazonaws.com/id/ABC",
+        "--cluster-account-id",
+        "999999999999",
+    ])
+    .expect("operator trust");
+    assert_eq!(
+        irsa["Statement"][0]["Principal"]["Federated"],
+        "arn:aws:iam::999999999999:oidc-provider/oidc.eks.eu-west-2.amazonaws.com/id/ABC"
+    );
+
+    let operator = iam_policy(&["--document", "operator-role", "-f", "examples/"]).expect("operator role");
+    assert_eq!(operator["Statement"][0]["Action"], "sts:AssumeRole");
+    assert_eq!(
+        operator["Statement"].as_array().unwrap().len(),
+        1,
+        "nothing but AssumeRole"
+    );
+}
+
+#[test]
+fn missing_choices_are_errors_that_say_what_to_add() {
+    let several = iam_policy(&["-f", "examples/"]).unwrap_err();
+    assert!(
+        several.contains("--account NAME") && several.contains("camden"),
+        "{several}"
+    );
+    let trust = iam_policy(&["--document", "account-trust"]).unwrap_err();
+    assert!(trust.contains("--operator-role-arn"), "{trust}");
+    let service_account = iam_policy(&["--document", "operator-trust", "--service-account", "x"]).unwrap_err();
+    assert!(service_account.contains("namespace/name"), "{service_account}");
+}
