@@ -154,7 +154,8 @@ operations! {
     }
     ECS_DEREGISTER_TASK_DEFINITION = "ecs" "DeregisterTaskDefinition" { Any: ["ecs:DeregisterTaskDefinition"] }
 
-    ECR_DESCRIBE_REPOSITORIES = "ecr" "DescribeRepositories" { Repositories: ["ecr:DescribeRepositories"] }
+    // Listed without names (by name fails as a whole when one is missing): not scoped to ours.
+    ECR_DESCRIBE_REPOSITORIES = "ecr" "DescribeRepositories" { Any: ["ecr:DescribeRepositories"] }
     ECR_CREATE_REPOSITORY = "ecr" "CreateRepository" { Repositories: ["ecr:CreateRepository", "ecr:TagResource"] }
     ECR_DELETE_REPOSITORY = "ecr" "DeleteRepository" { Repositories: ["ecr:DeleteRepository"] }
     ECR_LIST_IMAGES = "ecr" "ListImages" { Repositories: ["ecr:ListImages"] }

@@ -156,7 +156,6 @@ fn scope(account: &DataPlatformAccount) -> PolicyScope {
         &spec.account_id,
     );
     let roles = vec![names.task_execution_role(), names.task_role()];
-    let database = |name: String| if spec.database.enabled { vec![name] } else { vec![] };
     let repositories = match (&spec.tier, &spec.registry) {
         (Tier::Organisation, Some(registry)) => registry.repositories.clone(),
         _ => vec![],
@@ -168,8 +167,10 @@ fn scope(account: &DataPlatformAccount) -> PolicyScope {
         passed_roles: Some(roles.clone()),
         roles: Some(roles),
         ecs_cluster: Some(vec![names.ecs_cluster()]),
-        db_cluster: Some(database(names.db_cluster())),
-        db_instance: Some(database(names.db_instance())),
+        // Observed (and removed) even while spec.database.enabled is false, like the ECS cluster
+        // without services: both stay in scope.
+        db_cluster: Some(vec![names.db_cluster()]),
+        db_instance: Some(vec![names.db_instance()]),
         repositories: Some(repositories),
         keys: Some(spec.storage.kms_key_arn.iter().cloned().collect()),
     }
