@@ -75,28 +75,34 @@ impl PolicyScope {
                 format!("arn:aws:rds:{region}:{account}:cluster:{c}")
             }),
             Resource::DbInstance => self.named(&self.db_instance, |i| format!("arn:aws:rds:{region}:{account}:db:{i}")),
-            Resource::DbDefaults if self.db_cluster.as_ref().is_some_and(Vec::is_empty) => vec![],
+            // What exists only beside a database or an ECS cluster goes with it.
+            Resource::DbDefaults | Resource::DbSecrets | Resource::RdsServiceLinkedRole if none(&self.db_cluster) => {
+                vec![]
+            }
+            Resource::EcsServiceLinkedRole if none(&self.ecs_cluster) => vec![],
             Resource::DbDefaults => ["subgrp:*", "cluster-pg:*", "pg:*", "og:*"]
                 .iter()
                 .map(|kind| format!("arn:aws:rds:{region}:{account}:{kind}"))
                 .collect(),
-            Resource::DbSecrets if self.db_cluster.as_ref().is_some_and(Vec::is_empty) => vec![],
             Resource::DbSecrets => vec![format!("arn:aws:secretsmanager:{region}:{account}:secret:rds!*")],
             Resource::Repositories => self.named(&self.repositories, |r| {
                 format!("arn:aws:ecr:{region}:{account}:repository/{r}")
             }),
             Resource::Keys => self.named(&self.keys, |k| format!("arn:aws:kms:{region}:{account}:key/{k}")),
-            Resource::EcsServiceLinkedRole if self.ecs_cluster.as_ref().is_some_and(Vec::is_empty) => vec![],
             Resource::EcsServiceLinkedRole => {
                 vec![role("aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS")]
             }
-            Resource::RdsServiceLinkedRole if self.db_cluster.as_ref().is_some_and(Vec::is_empty) => vec![],
             Resource::RdsServiceLinkedRole => {
                 vec![role("aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS")]
             }
             Resource::Any => vec!["*".to_owned()],
         }
     }
+}
+
+/// A scope that lists no name of a kind (as opposed to any name).
+fn none(names: &Option<Vec<String>>) -> bool {
+    names.as_ref().is_some_and(Vec::is_empty)
 }
 
 /// Statement ids say what a statement covers, e.g. `EcsServices`.
@@ -288,6 +294,31 @@ mod tests {
             statement(&policy, "TaskDefinitions").unwrap()["Resource"],
             json!(["arn:aws:ecs:eu-west-2:111111111111:task-definition/camden-1a2b3c4d-*:*"])
         );
+    }
+
+    #[test]
+    fn no_database_and_no_cluster_take_their_dependants_along() {
+        let scope = PolicyScope {
+            db_cluster: Some(vec![]),
+            db_instance: Some(vec![]),
+            ecs_cluster: Some(vec![]),
+            ..PolicyScope::default()
+        };
+        let policy = account_role_policy(&scope);
+        for sid in [
+            "DbCluster",
+            "DbInstance",
+            "DbDefaults",
+            "DbSecrets",
+            "RdsServiceLinkedRole",
+            "EcsCluster",
+            "EcsServices",
+            "TaskDefinitions",
+            "EcsServiceLinkedRole",
+        ] {
+            assert!(statement(&policy, sid).is_none(), "{sid} without a database or cluster");
+        }
+        assert!(statement(&policy, "Buckets").is_some());
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub const EXIT_NO_CHANGES: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
 
-fn accounts(manifests: &[Manifest]) -> impl Iterator<Item = &DataPlatformAccount> {
+/// The accounts among the manifests.
+pub(crate) fn accounts(manifests: &[Manifest]) -> impl Iterator<Item = &DataPlatformAccount> {
     manifests.iter().filter_map(|m| match m {
         Manifest::Account(account) => Some(account.as_ref()),
         Manifest::Grant(_) => None,

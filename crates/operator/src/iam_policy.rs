@@ -9,7 +9,7 @@ use dataplatform_aws::policy::{self, PodCredentials, PolicyScope};
 use kube::ResourceExt;
 use serde_json::Value;
 
-use crate::manifests::{self, Manifest};
+use crate::{cli, manifests};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Document {
@@ -109,13 +109,8 @@ fn accounts(args: &IamPolicyArgs) -> Result<Vec<DataPlatformAccount>, IamPolicyE
     if args.paths.is_empty() {
         return Ok(vec![]);
     }
-    Ok(manifests::load(&args.paths, &args.namespace)?
-        .into_iter()
-        .filter_map(|m| match m {
-            Manifest::Account(account) => Some(*account),
-            Manifest::Grant(_) => None,
-        })
-        .collect())
+    let manifests = manifests::load(&args.paths, &args.namespace)?;
+    Ok(cli::accounts(&manifests).cloned().collect())
 }
 
 /// The account to scope to: none without manifests, else the only one or the one --account names.

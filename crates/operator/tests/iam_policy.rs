@@ -1,14 +1,13 @@
 //! `dataplatform-operator iam-policy`: the documents it prints, scoped by manifests to exactly the
 //! names the engine uses, and within IAM's size limit.
 
+mod rendered;
+
 use std::process::Command;
 
 use dataplatform_api::names::{AccountNames, BucketPurpose};
+use rendered::repo;
 use serde_json::{Value, json};
-
-fn repo() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn iam_policy(args: &[&str]) -> Result<Value, String> {
     let output = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"))
