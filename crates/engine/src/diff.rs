@@ -666,7 +666,7 @@ mod owned_fields_only {
             panic!("one action expected: {}", diff.plan);
         };
         // The write re-reads the policy and replaces only our Sid (the hand-written statement stays:
-        // tests/tests/engine_grants.rs checks that against moto).
+        // tests/tests/suite/engine_grants.rs checks that against moto).
         let Some(Op::MergePolicyStatements { owner, statements, .. }) = action.ops.first() else {
             panic!("a policy merge expected: {:?}", action.ops);
         };

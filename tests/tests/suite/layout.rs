@@ -1,13 +1,13 @@
 //! The dependency direction of architecture.md: api → aws → engine → operator. `api` knows nothing
-//! of AWS, `aws` nothing of Kubernetes, `engine` nothing of kube-runtime.
+//! of AWS, `aws` nothing of Kubernetes, `engine` nothing of kube-runtime. And the build stays small
+//! enough for a CI machine's disk.
 
 use std::collections::BTreeMap;
 use std::process::Command;
 
 use serde_json::Value;
 
-/// Direct dependencies of each workspace package, with the features asked of each.
-fn workspace_dependencies() -> BTreeMap<String, Vec<(String, Vec<String>)>> {
+fn workspace_packages() -> Vec<Value> {
     let output = Command::new(env!("CARGO"))
         .args([
             "metadata",
@@ -22,6 +22,11 @@ fn workspace_dependencies() -> BTreeMap<String, Vec<(String, Vec<String>)>> {
         .expect("cargo metadata runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata is JSON");
+    metadata["packages"].as_array().expect("packages").clone()
+}
+
+/// Direct dependencies of each workspace package, with the features asked of each.
+fn workspace_dependencies() -> BTreeMap<String, Vec<(String, Vec<String>)>> {
     let as_strings = |v: &Value| {
         v.as_array()
             .into_iter()
@@ -30,9 +35,7 @@ fn workspace_dependencies() -> BTreeMap<String, Vec<(String, Vec<String>)>> {
             .map(str::to_owned)
             .collect()
     };
-    metadata["packages"]
-        .as_array()
-        .expect("packages")
+    workspace_packages()
         .iter()
         .map(|package| {
             let dependencies = package["dependencies"]
@@ -93,5 +96,29 @@ fn engine_knows_nothing_of_kube_runtime() {
                 || (name == "kube" && features.iter().any(|f| f == "runtime" || f == "client"))
         },
         "the engine runs the same in the CLI, the controller and the tests",
+    );
+}
+
+/// Every integration-test target is a binary that links kube and the whole AWS SDK (about 100 MB
+/// each, and a link of several seconds on two cores); a CI run once ran out of disk with eleven of
+/// them. New test files go into the package's existing target (`tests/suite/main.rs`).
+#[test]
+fn each_package_has_at_most_one_integration_test_binary() {
+    let crowded: Vec<String> = workspace_packages()
+        .iter()
+        .filter_map(|package| {
+            let tests: Vec<&str> = package["targets"]
+                .as_array()
+                .expect("targets")
+                .iter()
+                .filter(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "test")))
+                .filter_map(|t| t["name"].as_str())
+                .collect();
+            (tests.len() > 1).then(|| format!("{}: {tests:?}", package["name"]))
+        })
+        .collect();
+    assert!(
+        crowded.is_empty(),
+        "one integration-test binary per package; move these into its tests/suite/main.rs as modules: {crowded:?}"
     );
 }

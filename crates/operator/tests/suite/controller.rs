@@ -2,13 +2,10 @@
 //! cluster): the finalizer, status writes, events, the error classes, which objects a change
 //! re-checks, and `run` end to end against moto.
 
-#![recursion_limit = "256"]
-
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{ApiServer, GROUP_PATH};
 use dataplatform_api::{CLEANUP_FINALIZER, DataPlatformAccount, SharedBucketGrant};
 use dataplatform_engine::ReconcileError;
 use dataplatform_operator::controller::context::{Context, Error};
@@ -22,7 +19,6 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
-use support::{ApiServer, GROUP_PATH};
 
 const ACCOUNTS: &str = "dataplatformaccounts";
 const GRANTS: &str = "sharedbucketgrants";

@@ -2,13 +2,13 @@
 //! CRDs `crds/` holds (as does the chart), and Argo CD's health script for both kinds gives the right verdict for every
 //! status fixture under Lua 5.1 (what Argo CD embeds).
 
-mod rendered;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::rendered::{
+    assert_restricted_operator_pod, controller_rules, documents, find, lease_rules, of_kind, read, repo,
+};
 use mlua::{Lua, LuaSerdeExt};
-use rendered::{assert_restricted_operator_pod, controller_rules, documents, find, lease_rules, of_kind, read, repo};
 use serde_json::{Value, json};
 
 /// The kustomize base and the Helm chart ship copies (kustomize refuses files outside its root,

@@ -1,12 +1,10 @@
 //! `dataplatform-operator iam-policy`: the documents it prints, scoped by manifests to exactly the
 //! names the engine uses, and within IAM's size limit.
 
-mod rendered;
-
 use std::process::Command;
 
+use crate::rendered::repo;
 use dataplatform_api::names::{AccountNames, BucketPurpose};
-use rendered::repo;
 use serde_json::{Value, json};
 
 fn iam_policy(args: &[&str]) -> Result<Value, String> {

@@ -3,15 +3,15 @@
 //! election exactly when replicas > 1, every controller flag reachable from values, and values the
 //! schema refuses with the field named.
 
-mod rendered;
-
 use std::collections::BTreeSet;
 use std::process::Command;
 
+use crate::rendered::{
+    assert_restricted_operator_pod, controller_rules, documents, find, lease_rules, names, of_kind, repo,
+};
 use clap::Args;
 use dataplatform_operator::cli::AwsArgs;
 use dataplatform_operator::controller::RunArgs;
-use rendered::{assert_restricted_operator_pod, controller_rules, documents, find, lease_rules, names, of_kind, repo};
 use serde_json::{Value, json};
 
 const CHART: &str = "charts/dataplatform-operator";
@@ -26,9 +26,9 @@ struct Render {
     lint: Value,
 }
 
-/// Runs tests/helm/render.py; `Err` carries Helm's refusal of the values.
+/// Runs tests/suite/helm/render.py; `Err` carries Helm's refusal of the values.
 fn helm(values_file: Option<&str>, overrides: Value) -> Result<Render, String> {
-    let script = repo().join("crates/operator/tests/helm/render.py");
+    let script = repo().join("crates/operator/tests/suite/helm/render.py");
     let mut command = Command::new(dataplatform_tests::python());
     command.arg(script).arg(repo().join(CHART)).arg(RELEASE).arg(NAMESPACE);
     if let Some(file) = values_file {

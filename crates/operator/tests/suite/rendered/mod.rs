@@ -1,8 +1,6 @@
 //! What the kustomize base and the Helm chart must both render: the same least-privilege RBAC and
 //! a restricted pod running `run` with its probes.
 
-#![allow(dead_code)] // each test crate uses its own part
-
 use std::path::PathBuf;
 
 use serde_json::{Value, json};

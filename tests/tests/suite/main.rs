@@ -1,0 +1,16 @@
+//! Every integration test of the workspace's engine and AWS side, in one test binary: each binary
+//! links the whole AWS SDK, so one instead of eleven saves about a gigabyte of disk and ten links
+//! per build. nextest still runs each test in its own process, with its own moto.
+
+mod aws_calls_and_errors;
+mod engine_compute;
+mod engine_create;
+mod engine_deletion;
+mod engine_drift;
+mod engine_grants;
+mod engine_identity;
+mod engine_ownership;
+mod engine_registry;
+mod engine_resume;
+mod harness;
+mod layout;
