@@ -44,7 +44,8 @@ def main() -> None:
     for source in sorted(examples.glob("*.yaml")):
         text = source.read_text()
         if PLACEHOLDER_SUBNET in text or PLACEHOLDER_GROUP in text:
-            spec = yaml.safe_load(text)["spec"]
+            # A file may start with the Namespace its account lives in.
+            spec = next(d["spec"] for d in yaml.safe_load_all(text) if d and d.get("kind") == "DataPlatformAccount")
             subnet, group = default_network(endpoint, spec["roleArn"], spec["region"])
             text = text.replace(PLACEHOLDER_SUBNET, subnet).replace(PLACEHOLDER_GROUP, group)
         (out_dir / source.name).write_text(text)

@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::patterns::{self, cel_all_match, cel_matches};
 
+/// CEL: the number `self` is a whole multiple of 0.5. Written as a rule because the API server's
+/// OpenAPI `multipleOf` below 1 refuses every integral value (it checks those on an integer path
+/// that truncates the factor to 0), including the CRD's own defaults. Kubernetes hands CEL a
+/// `type: number` value as a double even when it was written as `4`.
+const HALF_STEPS: &str = "double(int(self * 2.0)) == self * 2.0";
+
 /// What the account should hold. The operator creates what is missing, corrects what drifted and
 /// reports both in status; names of AWS resources derive from namespace/name and accountId.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -90,8 +96,8 @@ pub struct DataPlatformAccountSpec {
 
     /// External id passed to sts:AssumeRole, when the role's trust policy requires one.
     #[x_kube(validation = Rule::new(cel_matches(patterns::EXTERNAL_ID))
-        .message("spec.externalId must be 2 to 1224 characters of letters, digits and +=,.@:/-_"))]
-    #[schemars(length(max = 1224))]
+        .message("spec.externalId may hold only letters, digits and +=,.@:/-_ (2 to 1224 characters)"))]
+    #[schemars(length(min = 2, max = 1224))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
 
@@ -271,12 +277,14 @@ pub struct DatabaseSpec {
     /// Minimum Aurora Serverless v2 capacity in ACUs, 0 to 256 in steps of 0.5; 0 lets the cluster
     /// pause when idle.
     #[serde(default = "default_min_capacity")]
-    #[schemars(range(min = 0.0, max = 256.0), extend("multipleOf" = 0.5))]
+    #[x_kube(validation = Rule::new(HALF_STEPS).message("spec.database.minCapacity must be in steps of 0.5 ACU, e.g. 0, 0.5, 2 or 4.5"))]
+    #[schemars(range(min = 0.0, max = 256.0))]
     pub min_capacity: f64,
 
     /// Maximum capacity in ACUs, 1 to 256 in steps of 0.5, and at least minCapacity.
     #[serde(default = "default_max_capacity")]
-    #[schemars(range(min = 1.0, max = 256.0), extend("multipleOf" = 0.5))]
+    #[x_kube(validation = Rule::new(HALF_STEPS).message("spec.database.maxCapacity must be in steps of 0.5 ACU, e.g. 1, 2, 4 or 4.5"))]
+    #[schemars(range(min = 1.0, max = 256.0))]
     pub max_capacity: f64,
 
     /// Refuse to delete the cluster. While true, deletionPolicy Delete waits (reason Deleting).

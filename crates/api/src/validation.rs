@@ -103,12 +103,16 @@ impl DataPlatformAccountSpec {
             }
         }
         if let Some(external_id) = &self.external_id {
-            p.check_format(
-                "spec.externalId",
-                external_id,
-                patterns::EXTERNAL_ID,
-                "2 to 1224 characters of letters, digits and +=,.@:/-_",
-            );
+            if (2..=1224).contains(&external_id.len()) {
+                p.check_format(
+                    "spec.externalId",
+                    external_id,
+                    patterns::EXTERNAL_ID,
+                    "letters, digits and +=,.@:/-_ only",
+                );
+            } else {
+                p.add("spec.externalId", "must be 2 to 1224 characters long");
+            }
         }
         for (key, value) in &self.tags {
             if key.is_empty() || key.len() > 128 || key.starts_with("aws:") || key == OWNER_TAG || value.len() > 256 {

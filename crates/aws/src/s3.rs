@@ -128,15 +128,9 @@ impl S3<'_> {
     /// `None` when no bucket of that name exists. A bucket held by another account answers
     /// AccessDenied and is returned as that error.
     pub async fn observe_bucket(&self, bucket: &str) -> Result<Option<BucketObservation>, AwsError> {
-        let s3 = &self.session.s3;
-        let head = self
-            .session
-            .call(&op::S3_HEAD_BUCKET, || s3.head_bucket().bucket(bucket).send())
-            .await;
-        if absent(&head) {
+        if !self.exists(bucket).await? {
             return Ok(None);
         }
-        head?;
         let (tags, encryption, versioning, public_access_block, ownership, policy, lifecycle) = tokio::try_join!(
             self.tags(bucket),
             self.encryption(bucket),
@@ -156,6 +150,28 @@ impl S3<'_> {
             policy,
             lifecycle,
         }))
+    }
+
+    /// The bucket's tags alone (who owns it), `None` when no bucket of that name exists: what a
+    /// grant needs to know of its grantor's bucket before it writes there.
+    pub async fn tags_if_exists(&self, bucket: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+        if !self.exists(bucket).await? {
+            return Ok(None);
+        }
+        self.tags(bucket).await.map(Some)
+    }
+
+    /// A bucket held by another account answers AccessDenied, returned as that error.
+    async fn exists(&self, bucket: &str) -> Result<bool, AwsError> {
+        let s3 = &self.session.s3;
+        let head = self
+            .session
+            .call(&op::S3_HEAD_BUCKET, || s3.head_bucket().bucket(bucket).send())
+            .await;
+        if absent(&head) {
+            return Ok(false);
+        }
+        head.map(|_| true)
     }
 
     async fn tags(&self, bucket: &str) -> Result<BTreeMap<String, String>, AwsError> {

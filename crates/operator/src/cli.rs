@@ -203,7 +203,7 @@ pub async fn plan(engine: &Engine, manifests: &[Manifest], out: &mut impl Write)
                 for line in planned.plan.to_string().lines() {
                     writeln!(out, "  {line}")?;
                 }
-                for waiting in &planned.plan.waiting {
+                for waiting in planned.plan.grantor_not_ready.iter().chain(&planned.plan.waiting) {
                     writeln!(out, "  waiting: {waiting}")?;
                 }
                 for action in planned.plan.actions() {
@@ -289,7 +289,7 @@ pub async fn apply(
 }
 
 /// Reconciles one grant after the accounts; returns its row's state and whether the run failed.
-/// A grant waiting for its account (not Ready yet) fails the run only under `--wait`, as an
+/// A grant waiting for its account's shared bucket fails the run only under `--wait`, as an
 /// account still creating does.
 async fn apply_grant(
     engine: &Engine,
@@ -315,7 +315,7 @@ async fn apply_grant(
     match &reconciled.error {
         Some(error) if error.reason() == Reason::DependencyNotReady => {
             writeln!(out, "{}: waiting: {error}", grant.id)?;
-            return Ok(("waiting for its account".to_owned(), waited));
+            return Ok(("waiting for its account's shared bucket".to_owned(), waited));
         }
         Some(error) => {
             writeln!(out, "{}: error ({}): {error}", grant.id, error.reason())?;

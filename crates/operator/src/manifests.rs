@@ -62,6 +62,10 @@ pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Vec<Man
         }
         let meta: TypeMeta = serde_yaml_ng::from_value(value.clone()).map_err(|e| invalid(e.to_string()))?;
         let api_version = meta.api_version.unwrap_or_default();
+        // The namespaces a tenant's file creates for kubectl are nothing to do in AWS.
+        if api_version == "v1" && meta.kind.as_deref() == Some("Namespace") {
+            continue;
+        }
         if api_version != format!("{}/{}", dataplatform_api::GROUP, dataplatform_api::VERSION) {
             return Err(invalid(format!(
                 "apiVersion {api_version:?} is not {}/{}; only DataPlatformAccount and SharedBucketGrant manifests are read",
@@ -144,6 +148,18 @@ spec: {accountId: "111111111111", region: eu-west-2}
         assert_eq!(
             first.spec.database.backup_retention_days, 7,
             "defaults are applied as the API server would"
+        );
+    }
+
+    #[test]
+    fn skips_the_namespaces_a_file_creates_for_kubectl() {
+        let text = format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: la-camden}}\n---{ACCOUNT}");
+        let manifests = parse(Path::new("m.yaml"), &text, "default").expect("parses");
+        assert_eq!(manifests.len(), 1);
+        let text = format!("apiVersion: v2\nkind: Namespace\nmetadata: {{name: la-camden}}\n---{ACCOUNT}");
+        assert!(
+            parse(Path::new("m.yaml"), &text, "default").is_err(),
+            "only core v1 Namespaces"
         );
     }
 

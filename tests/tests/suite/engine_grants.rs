@@ -7,7 +7,10 @@ use dataplatform_api::SharedBucketGrantSpec;
 use dataplatform_api::conditions::{self, READY};
 use dataplatform_api::names::{AccountNames, BucketPurpose, DENY_INSECURE_TRANSPORT_SID, GrantNames};
 use dataplatform_engine::{AccountObject, Engine, ExecuteOptions, GrantAccounts, GrantObject, ObjectId};
-use dataplatform_tests::{Moto, account_object, converge, engine, s3_client, unique_account_id, unique_name};
+use dataplatform_tests::{
+    Moto, account_object, converge, create_bucket, default_network_yaml, engine, s3_client, unique_account_id,
+    unique_name,
+};
 use serde_json::{Value, json};
 
 const NO_DATABASE: &str = "database: {enabled: false}\n";
@@ -39,16 +42,19 @@ fn shared_bucket(account: &AccountObject) -> String {
 }
 
 async fn bucket_policy(account: &AccountObject) -> Value {
+    let text = bucket_policy_text(account).await.expect("bucket policy");
+    serde_json::from_str(&text).expect("policy JSON")
+}
+
+/// The shared bucket's policy; `None` when it has none (or the bucket is missing).
+async fn bucket_policy_text(account: &AccountObject) -> Option<String> {
     let s3 = s3_client(&Moto::shared().account_config(&account.spec.account_id).await);
-    let text = s3
-        .get_bucket_policy()
+    s3.get_bucket_policy()
         .bucket(shared_bucket(account))
         .send()
         .await
-        .expect("bucket policy")
-        .policy
-        .unwrap_or_default();
-    serde_json::from_str(&text).expect("policy JSON")
+        .ok()
+        .and_then(|p| p.policy)
 }
 
 fn sids(policy: &Value) -> BTreeSet<String> {
@@ -410,7 +416,8 @@ async fn bad_grants_are_refused_before_any_call_and_wait_for_their_account() {
         assert_eq!(ready(&pass.status), ("False".into(), "InvalidSpec".into()));
     }
 
-    // An account that is not Ready yet, and one that does not exist: the grant waits.
+    // An account whose shared bucket does not exist yet, and one that does not exist: the grant
+    // waits. The first costs the reads that find the bucket missing, and writes nothing.
     let unreconciled = account_object(&unique_account_id(), NO_DATABASE);
     let waiting = grant_object(&unreconciled, &format!("grantee: {{accountId: \"{grantee}\"}}"));
     for known in [vec![unreconciled.clone()], vec![]] {
@@ -422,10 +429,92 @@ async fn bad_grants_are_refused_before_any_call_and_wait_for_their_account() {
                 ExecuteOptions::default(),
             )
             .await;
-        assert_eq!(engine.sessions().counter().snapshot().total(), 0);
+        let calls = engine.sessions().counter().snapshot();
+        assert_eq!(calls.writes(), 0, "{:?}", calls.write_operations());
+        assert_eq!(
+            calls.total() > 0,
+            !known.is_empty(),
+            "only a known grantor is looked at"
+        );
         assert_eq!(ready(&pass.status), ("False".into(), "DependencyNotReady".into()));
         assert!(pass.requeue_after.is_some(), "a waiting grant looks again");
     }
+    let bucket = shared_bucket(&unreconciled);
+    let message = ready_message(&engine, &waiting, &unreconciled).await;
+    assert!(
+        message.contains(&bucket) && message.contains("does not exist yet"),
+        "{message}"
+    );
+
+    // The bucket exists under the grantor's name but is not ours (yet): still nothing is written.
+    create_bucket(
+        &s3_client(&Moto::shared().account_config(&unreconciled.spec.account_id).await),
+        &bucket,
+    )
+    .await;
+    let message = ready_message(&engine, &waiting, &unreconciled).await;
+    assert!(
+        message.contains("does not carry the dataplatform.io/owner tag"),
+        "{message}"
+    );
+    assert!(bucket_policy_text(&unreconciled).await.is_none());
+}
+
+/// Reconciles `grant` (expecting it to wait) and returns its Ready message.
+async fn ready_message(engine: &Engine, grant: &GrantObject, grantor: &AccountObject) -> String {
+    engine.sessions().counter().reset();
+    let accounts = [grantor.clone()];
+    let pass = engine
+        .reconcile_grant(grant, &GrantAccounts::find(grant, &accounts), ExecuteOptions::default())
+        .await;
+    let calls = engine.sessions().counter().snapshot();
+    assert_eq!(calls.writes(), 0, "{:?}", calls.write_operations());
+    let condition = conditions::find(&pass.status.conditions, READY).expect("Ready");
+    assert_eq!(condition.reason, "DependencyNotReady", "{}", condition.message);
+    condition.message.clone()
+}
+
+/// A grant needs its grantor's shared bucket, not the whole account Ready: it is made and Ready while
+/// the account's services have no running task, and kept in place while they still have none.
+#[tokio::test]
+async fn a_grant_is_made_and_kept_while_its_account_has_no_running_tasks() {
+    let engine = engine().await;
+    let account_id = unique_account_id();
+    let services = "services:\n  - {name: daemon, image: dagster:1.9.0, cpu: 256, memory: 512, replicas: 1}\n";
+    let mut tenant = account_object(
+        &account_id,
+        &format!("{NO_DATABASE}{}{services}", default_network_yaml(&account_id).await),
+    );
+    for _ in 0..3 {
+        let pass = engine.reconcile(&tenant, Default::default()).await;
+        assert!(pass.error.is_none(), "{:?}", pass.error);
+        tenant.status = Some(pass.status.clone());
+    }
+    let account_ready = conditions::find(&tenant.status.as_ref().expect("status").conditions, READY).expect("Ready");
+    assert_eq!(
+        account_ready.status, "False",
+        "moto runs no task: the account is not Ready"
+    );
+
+    let mut grant = grant_object(&tenant, "grantee: {accountId: \"999999999999\"}");
+    let accounts = vec![tenant.clone()];
+    let pass = reconcile_ok(&engine, &mut grant, &accounts).await;
+    assert!(pass.ready, "{:?}", pass.status.conditions);
+    assert_eq!(ready(&pass.status), ("True".into(), "Available".into()));
+    let names = GrantNames::new(&grant.id.namespace, &grant.id.name);
+    let owned = |policy: &Value| sids(policy).into_iter().filter(|sid| names.owns_statement(sid)).count();
+    assert!(owned(&bucket_policy(&tenant).await) > 0);
+
+    // Someone removes the bucket policy; the account still runs no task, and the grant puts it back.
+    let s3 = s3_client(&Moto::shared().account_config(&account_id).await);
+    s3.delete_bucket_policy()
+        .bucket(shared_bucket(&tenant))
+        .send()
+        .await
+        .expect("moto DeleteBucketPolicy");
+    let pass = reconcile_ok(&engine, &mut grant, &accounts).await;
+    assert!(!pass.applied.is_empty() && pass.ready, "{:?}", pass.status.conditions);
+    assert!(owned(&bucket_policy(&tenant).await) > 0);
 }
 
 #[tokio::test]

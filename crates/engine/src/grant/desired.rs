@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dataplatform_api::names::{AccountNames, BucketPurpose, GrantNames};
-use dataplatform_api::{Access as Level, Tier};
+use dataplatform_api::{Access as Level, Tier, owner_tag_value};
 use serde_json::{Value, json};
 
 use crate::desired::{ObjectId, partition};
@@ -18,6 +18,9 @@ pub struct DesiredGrant {
     /// The grantor's shared bucket; `None` when the grantor account is not known (only the
     /// organisations' half can then be revoked).
     pub bucket: Option<String>,
+    /// The owner tag value the grantor's resources carry (its namespace/name): the grant writes to the
+    /// bucket only once the bucket carries it.
+    pub grantor_owner: Option<String>,
     /// False once `expiresAt` has passed (or the grant is being deleted): every half is revoked.
     pub active: bool,
     /// The bucket-policy statements this grant owns; empty when revoked.
@@ -118,6 +121,7 @@ impl DesiredGrant {
         Self {
             names,
             bucket,
+            grantor_owner: grantor.map(|g| owner_tag_value(&g.id.namespace, &g.id.name)),
             active,
             statements,
             key,

@@ -1,7 +1,10 @@
 //! The grant's diff: a pure function from what it wants and what AWS holds to the actions on each
 //! account involved.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use dataplatform_api::OWNER_TAG;
 
 use dataplatform_aws::kms::KeyGrant;
 use serde_json::Value;
@@ -13,6 +16,9 @@ use crate::policy::{self, Merged};
 /// What AWS holds for one grant.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObservedGrant {
+    /// The grantor's shared bucket's tags; `None` when it does not exist (only looked at while the
+    /// grant is active: revocation needs no bucket).
+    pub bucket_tags: Option<BTreeMap<String, String>>,
     pub bucket_policy: Option<String>,
     /// Our KMS grants on the grantor's key; `None`: no key, or the key cannot be found.
     pub key_grants: Option<Vec<KeyGrant>>,
@@ -37,6 +43,8 @@ pub struct GrantPlan {
     pub conflicts: Vec<String>,
     /// What keeps the grant from being complete yet, in words.
     pub waiting: Vec<String>,
+    /// Why nothing may be written yet: the grantor's shared bucket is missing or not yet ours.
+    pub grantor_not_ready: Option<String>,
 }
 
 impl GrantPlan {
@@ -63,6 +71,7 @@ pub const ABSENT: &str = "absent";
 
 pub fn diff(desired: &DesiredGrant, observed: &ObservedGrant) -> GrantPlan {
     let mut plan = GrantPlan::default();
+    check_grantor_bucket(desired, observed, &mut plan);
     match bucket_policy_action(desired, observed.bucket_policy.as_deref()) {
         Ok(action) => plan.grantor.extend(action),
         Err(conflict) => plan.conflicts.push(conflict),
@@ -110,6 +119,30 @@ pub fn diff(desired: &DesiredGrant, observed: &ObservedGrant) -> GrantPlan {
         plan.waiting.extend(waiting);
     }
     plan
+}
+
+/// A grant needs only the grantor's shared bucket, existing and carrying the grantor's owner tag, not
+/// the whole account Ready: a service rollout in the tenant's account never holds back its sharing.
+fn check_grantor_bucket(desired: &DesiredGrant, observed: &ObservedGrant, plan: &mut GrantPlan) {
+    let (Some(bucket), Some(owner), true) = (&desired.bucket, &desired.grantor_owner, desired.active) else {
+        return;
+    };
+    match observed.bucket_tags.as_ref().map(|tags| tags.get(OWNER_TAG)) {
+        None => {
+            plan.grantor_not_ready = Some(format!(
+                "the shared bucket {bucket} does not exist yet (DataPlatformAccount {owner} creates it)"
+            ));
+        }
+        Some(None) => {
+            plan.grantor_not_ready = Some(format!(
+                "the shared bucket {bucket} does not carry the {OWNER_TAG} tag of DataPlatformAccount {owner} yet"
+            ));
+        }
+        Some(Some(other)) if other != owner => plan.conflicts.push(format!(
+            "the shared bucket {bucket} belongs to {other} (tag {OWNER_TAG}), not to DataPlatformAccount {owner}; the grant changes nothing there"
+        )),
+        Some(Some(_)) => {}
+    }
 }
 
 fn bucket_policy_action(desired: &DesiredGrant, existing: Option<&str>) -> Result<Option<Action>, String> {
@@ -238,6 +271,7 @@ mod tests {
         DesiredGrant {
             names: GrantNames::new("ns", "g"),
             bucket: None,
+            grantor_owner: None,
             active: true,
             statements: vec![],
             key: Some(DesiredKeyGrants {
@@ -268,5 +302,55 @@ mod tests {
         let kinds: Vec<ActionKind> = plan.grantor.iter().map(|a| a.kind).collect();
         assert_eq!(kinds, [ActionKind::Create, ActionKind::Delete], "{plan}");
         assert!(matches!(&plan.grantor[1].ops[0], Op::RetireKeyGrant { grant_id, .. } if grant_id == "g-1"));
+    }
+
+    #[test]
+    fn nothing_is_written_until_the_grantors_shared_bucket_exists_and_is_ours() {
+        let desired = DesiredGrant {
+            bucket: Some("camden-shared-x".into()),
+            grantor_owner: Some("la-camden/camden".into()),
+            key: None,
+            ..desired_with_key(BTreeMap::new())
+        };
+        let tagged = |owner: Option<&str>| ObservedGrant {
+            bucket_tags: Some(
+                owner
+                    .map(|o| (OWNER_TAG.to_owned(), o.to_owned()))
+                    .into_iter()
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let absent = diff(&desired, &ObservedGrant::default());
+        assert!(
+            absent
+                .grantor_not_ready
+                .as_deref()
+                .is_some_and(|w| w.contains("does not exist yet"))
+        );
+        let untagged = diff(&desired, &tagged(None));
+        assert!(
+            untagged
+                .grantor_not_ready
+                .as_deref()
+                .is_some_and(|w| w.contains("does not carry"))
+        );
+        let foreign = diff(&desired, &tagged(Some("other/account")));
+        assert!(foreign.grantor_not_ready.is_none());
+        assert!(
+            foreign.conflicts.iter().any(|c| c.contains("belongs to other/account")),
+            "{foreign:?}"
+        );
+        let ours = diff(&desired, &tagged(Some("la-camden/camden")));
+        assert!(
+            ours.grantor_not_ready.is_none() && ours.conflicts.is_empty(),
+            "{ours:?}"
+        );
+        // Revocation needs no bucket: a missing one holds nothing back.
+        let revoking = DesiredGrant {
+            active: false,
+            ..desired.clone()
+        };
+        assert!(diff(&revoking, &ObservedGrant::default()).grantor_not_ready.is_none());
     }
 }

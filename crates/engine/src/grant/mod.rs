@@ -9,7 +9,6 @@ mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dataplatform_api::conditions;
 use dataplatform_api::{
     PAUSED_ANNOTATION, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus, Tier, annotation_is_true,
 };
@@ -98,31 +97,4 @@ pub fn child_account_ids(accounts: &[AccountObject]) -> BTreeSet<String> {
         .filter(|a| a.spec.tier == Tier::Child)
         .map(|a| a.spec.account_id.clone())
         .collect()
-}
-
-/// Whether an account's last reported status is Ready=True for its current generation.
-pub fn account_ready(account: &AccountObject) -> Result<(), String> {
-    let status = account.status.as_ref();
-    let ready = status.and_then(|s| conditions::find(&s.conditions, conditions::READY));
-    match ready {
-        Some(c) if c.status == "True" && status.and_then(|s| s.observed_generation) == account.generation => Ok(()),
-        Some(c) if c.status == "True" => Err(format!(
-            "DataPlatformAccount {} has a spec change not yet reconciled",
-            account.id
-        )),
-        Some(c) => Err(format!(
-            "DataPlatformAccount {} is not Ready yet ({}{})",
-            account.id,
-            c.reason,
-            if c.message.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", c.message)
-            }
-        )),
-        None => Err(format!(
-            "DataPlatformAccount {} has not been reconciled yet",
-            account.id
-        )),
-    }
 }

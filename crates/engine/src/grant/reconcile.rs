@@ -13,7 +13,7 @@ use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
 use crate::grant::desired::DesiredGrant;
 use crate::grant::diff::{GrantPlan, ObservedGrant, ObservedGranteePolicy, diff};
-use crate::grant::{GrantAccounts, GrantObject, account_ready};
+use crate::grant::{GrantAccounts, GrantObject};
 use crate::plan::Action;
 use crate::reconcile::{AccountObject, Engine, PROGRESS_REQUEUE, Reconciled};
 use crate::status::StatusBuilder;
@@ -119,9 +119,6 @@ impl Engine {
             ));
             return failed(status, error, vec![], vec![]);
         };
-        if active && let Err(waiting) = account_ready(grantor) {
-            return failed(status, ReconcileError::DependencyNotReady(waiting), vec![], vec![]);
-        }
         let planned = match self.plan_grant(grant, accounts, active).instrument(span.clone()).await {
             Ok(planned) => planned,
             Err(error) => return failed(status, error, vec![], vec![]),
@@ -133,6 +130,14 @@ impl Engine {
                 ReconcileError::Conflict(planned.plan.conflicts.clone()),
                 vec![],
                 actions,
+            );
+        }
+        if let Some(waiting) = &planned.plan.grantor_not_ready {
+            return failed(
+                status,
+                ReconcileError::DependencyNotReady(waiting.clone()),
+                vec![],
+                vec![],
             );
         }
         if grantor.spec.management_policy == ManagementPolicy::ObserveOnly {
@@ -281,7 +286,12 @@ async fn observe(
 ) -> Result<ObservedGrant, ReconcileError> {
     let mut observed = ObservedGrant::default();
     if let (Some(session), Some(bucket)) = (grantor, &desired.bucket) {
-        observed.bucket_policy = session.s3().policy(bucket).await?;
+        if desired.active {
+            observed.bucket_tags = session.s3().tags_if_exists(bucket).await?;
+        }
+        if observed.bucket_tags.is_some() || !desired.active {
+            observed.bucket_policy = session.s3().policy(bucket).await?;
+        }
         if let Some(key) = &desired.key {
             observed.key_grants = session.kms().grants_named(&key.key, &key.name).await?;
         }
