@@ -13,6 +13,7 @@ use std::sync::{Mutex, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+use dataplatform_api::names::{AccountNames, BucketPurpose};
 
 /// Region every test account uses unless it asks for another.
 pub const TEST_REGION: &str = "eu-west-2";
@@ -370,4 +371,55 @@ pub fn assert_every_call_is_catalogued(engine: &dataplatform_engine::Engine) {
             key.operation
         );
     }
+}
+
+/// Changes made behind the operator's back in the examples' accounts (after an `apply`), one per
+/// part, each with a value the plan prints the same way every time: what the golden plan of a
+/// drifted account shows.
+pub async fn drift_the_examples(moto: &Moto) {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let camden = AccountNames::new("la-camden", "camden", "111111111111");
+    let config = moto.account_config("111111111111").await;
+    s3_client(&config)
+        .put_bucket_versioning()
+        .bucket(camden.bucket(BucketPurpose::Datastore))
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("suspend versioning");
+    aws_sdk_iam::Client::new(&config)
+        .untag_role()
+        .role_name(camden.task_role())
+        .tag_keys("cost-centre")
+        .send()
+        .await
+        .expect("untag the task role");
+    aws_sdk_rds::Client::new(&config)
+        .modify_db_cluster()
+        .db_cluster_identifier(camden.db_cluster())
+        .backup_retention_period(14)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("change backup retention");
+    aws_sdk_ecs::Client::new(&config)
+        .update_service()
+        .cluster(camden.ecs_cluster())
+        .service(camden.ecs_service("daemon"))
+        .desired_count(3)
+        .send()
+        .await
+        .expect("scale the daemon");
+    let organisation = moto.account_config("999999999999").await;
+    aws_sdk_ecr::Client::new(&organisation)
+        .put_image_tag_mutability()
+        .repository_name("dagster")
+        .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Immutable)
+        .send()
+        .await
+        .expect("make tags immutable");
 }

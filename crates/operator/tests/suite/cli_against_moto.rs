@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use dataplatform_api::names::AccountNames;
 use dataplatform_tests::{Moto, localized_examples};
 
-fn operator(args: &[&str], examples: &Path, endpoint_env: Option<&str>) -> Output {
+pub(crate) fn operator(args: &[&str], examples: &Path, endpoint_env: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"));
     command
         .args(args)

@@ -10,5 +10,6 @@ mod cli_against_moto;
 mod controller;
 mod crds;
 mod deploy;
+mod golden;
 mod helm;
 mod iam_policy;
