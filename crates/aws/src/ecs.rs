@@ -57,6 +57,50 @@ pub struct ContainerContent {
     pub log: Option<AwsLogs>,
 }
 
+impl TaskDefinitionContent {
+    /// Every field as a plan names it (`image`, `env.KEY`, ...) with its value; `None` when unset.
+    /// Destructured without `..`: a field added to the content does not compile until it is
+    /// described here, so a plan names every change that equality sees.
+    pub fn described_fields(&self) -> Vec<(String, Option<String>)> {
+        let Self {
+            // The family is the service's own name: it never changes under one service.
+            family: _,
+            cpu,
+            memory,
+            execution_role_arn,
+            task_role_arn,
+            fargate,
+            container,
+        } = self;
+        let ContainerContent {
+            name,
+            image,
+            command,
+            environment,
+            secrets,
+            port,
+            log,
+        } = container;
+        let some = |value: &dyn ToString| Some(value.to_string());
+        let mut fields = vec![
+            ("image".to_owned(), some(image)),
+            ("cpu".to_owned(), some(cpu)),
+            ("memory".to_owned(), some(memory)),
+            ("command".to_owned(), (!command.is_empty()).then(|| command.join(" "))),
+            ("port".to_owned(), port.map(|p| p.to_string())),
+            // The group is what people choose; region and prefix follow from the account and name.
+            ("logging".to_owned(), log.as_ref().map(|l| l.group.clone())),
+            ("executionRoleArn".to_owned(), some(execution_role_arn)),
+            ("taskRoleArn".to_owned(), some(task_role_arn)),
+            ("fargate".to_owned(), some(fargate)),
+            ("container".to_owned(), some(name)),
+        ];
+        fields.extend(environment.iter().map(|(k, v)| (format!("env.{k}"), Some(v.clone()))));
+        fields.extend(secrets.iter().map(|(k, v)| (format!("secrets.{k}"), Some(v.clone()))));
+        fields
+    }
+}
+
 /// awslogs driver settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AwsLogs {
@@ -175,8 +219,6 @@ pub struct ServiceSettings {
 /// What to change on an existing service; `None` leaves it alone.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceChanges {
-    /// Roll to the newest ACTIVE revision of this family.
-    pub task_definition_family: Option<String>,
     pub desired_count: Option<i32>,
     pub capacity_provider: Option<String>,
     pub network: Option<ServiceNetwork>,
@@ -416,12 +458,12 @@ impl Ecs<'_> {
         Ok(services)
     }
 
-    /// The task definition is given by family: ECS runs the family's newest ACTIVE revision.
+    /// `task_definition`: the exact revision ARN, so status and drift checks compare like with like.
     pub async fn create_service(
         &self,
         cluster: &str,
         name: &str,
-        family: &str,
+        task_definition: &str,
         settings: &ServiceSettings,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
@@ -435,7 +477,7 @@ impl Ecs<'_> {
                 ecs.create_service()
                     .cluster(cluster)
                     .service_name(name)
-                    .task_definition(family)
+                    .task_definition(task_definition)
                     .desired_count(settings.desired_count)
                     .capacity_provider_strategy(strategy.clone())
                     .network_configuration(network.clone())
@@ -450,13 +492,17 @@ impl Ecs<'_> {
             .map(drop)
     }
 
-    pub async fn update_service(&self, cluster: &str, name: &str, changes: &ServiceChanges) -> Result<(), AwsError> {
+    /// `task_definition`: the exact revision ARN to roll to, so status and drift checks compare like
+    /// with like; `None` keeps the service's revision.
+    pub async fn update_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        task_definition: Option<&str>,
+        changes: &ServiceChanges,
+    ) -> Result<(), AwsError> {
         let ecs = &self.session.ecs;
-        // Pinned to the exact revision ARN, so status and drift checks compare like with like.
-        let task_definition = match &changes.task_definition_family {
-            Some(family) => Some(self.newest_revision_arn(family).await?),
-            None => None,
-        };
+        let task_definition = task_definition.map(str::to_owned);
         let network = changes.network.as_ref().map(ServiceNetwork::to_sdk).transpose()?;
         let strategy = changes.capacity_provider.as_deref().map(strategy).transpose()?;
         let breaker = changes.circuit_breaker.then(circuit_breaker);
@@ -476,21 +522,6 @@ impl Ecs<'_> {
             })
             .await
             .map(drop)
-    }
-
-    async fn newest_revision_arn(&self, family: &str) -> Result<String, AwsError> {
-        let ecs = &self.session.ecs;
-        let output = self
-            .session
-            .call(&op::ECS_DESCRIBE_TASK_DEFINITION, || {
-                ecs.describe_task_definition().task_definition(family).send()
-            })
-            .await?;
-        Ok(output
-            .task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .unwrap_or(family)
-            .to_owned())
     }
 
     /// Scaled to zero first, so ECS stops the tasks in order, then deleted. Succeeds when the

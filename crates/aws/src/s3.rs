@@ -16,6 +16,9 @@ use crate::session::AccountSession;
 
 const SERVICE: &str = "s3";
 
+/// The object ownership every bucket of ours has: ACLs off, the bucket owner owns every object.
+pub const BUCKET_OWNER_ENFORCED: &str = "BucketOwnerEnforced";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Encryption {
     Kms { key_id: String },

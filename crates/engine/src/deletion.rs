@@ -1,26 +1,19 @@
 //! Deleting an account object. First the grants that name it are revoked (whatever the policy);
-//! then `Retain` leaves AWS as it is, and `Delete` removes what the engine owns in dependency order
-//! (services, task definitions, ECS cluster, repositories, database, roles, buckets), waits while
-//! deletion protection is on or RDS is still deleting, and never empties a bucket or a repository:
-//! one that still holds objects or images is reported and kept.
+//! then `Retain` leaves AWS as it is, and `Delete` removes what the engine owns, part by part up the
+//! list (repositories; services, task definitions and the ECS cluster; the database; roles;
+//! buckets), waits while deletion protection is on or RDS is still deleting, and never empties a
+//! bucket or a repository: one that still holds objects or images is reported and kept.
 
 use dataplatform_api::conditions::Reason;
 use dataplatform_api::{DeletionPolicy, ManagementPolicy, Tier};
-use std::collections::BTreeMap;
 
-use dataplatform_aws::ecs::parse_revision;
-use dataplatform_aws::rds::InstanceObservation;
-
-use crate::compute::deregister;
-use crate::diff::ours;
-
-use crate::desired::DesiredAccount;
+use crate::account::AccountObject;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
 use crate::grant::{GrantAccounts, GrantObject, Revoked, organisations};
-use crate::observe::ObservedAccount;
-use crate::plan::{Action, Op, Part};
-use crate::reconcile::{AccountObject, Engine, PROGRESS_REQUEUE};
+use crate::parts;
+use crate::plan::{Action, Op};
+use crate::reconcile::{Engine, PROGRESS_REQUEUE};
 
 #[derive(Debug, Default)]
 pub struct Deleted {
@@ -93,7 +86,7 @@ impl Engine {
             deleted: revoked.revoked,
             ..Default::default()
         };
-        let actions = deletion_actions(&plan.desired, &plan.observed, &mut deleted);
+        let actions = parts::deletion(&plan.desired, &plan.observed, &mut deleted.waiting);
         let mut to_run = Vec::new();
         for action in actions {
             let emptiness = match action.ops.first() {
@@ -188,161 +181,4 @@ impl Engine {
         }
         all
     }
-}
-
-fn delete_instance(instance: &InstanceObservation) -> Action {
-    Action::delete(
-        Part::Database,
-        "rds:instance",
-        &instance.identifier,
-        vec![Op::DeleteDbInstance {
-            instance: instance.identifier.clone(),
-        }],
-    )
-}
-
-/// The deletions, in dependency order, of resources that carry our owner tag; resources of others
-/// are left alone. Pushes onto `deleted.waiting` what blocks the database.
-fn deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount, deleted: &mut Deleted) -> Vec<Action> {
-    let owner = desired.owner.as_str();
-    let mut actions = compute_deletion_actions(desired, observed);
-    actions.extend(observed.repositories.iter().filter(|r| ours(&r.tags, owner)).map(|r| {
-        Action::delete(
-            Part::Registry,
-            format!("ecr:{}", r.name),
-            &r.name,
-            vec![Op::DeleteRepository {
-                repository: r.name.clone(),
-            }],
-        )
-    }));
-    let wants_protection = desired
-        .database
-        .as_ref()
-        .is_none_or(|db| db.settings.deletion_protection);
-
-    let instance = observed.instance.as_ref().filter(|i| ours(&i.tags, owner));
-    let cluster = observed.cluster.as_ref().filter(|c| ours(&c.tags, owner));
-    if let Some(cluster) = cluster {
-        if cluster.settings.deletion_protection && wants_protection {
-            deleted.waiting.push(format!(
-                "rds:cluster ({}) has deletion protection on; set spec.database.deletionProtection: false to delete it (no final snapshot is taken), or spec.deletionPolicy: Retain to keep it",
-                cluster.identifier
-            ));
-        } else {
-            if let Some(instance) = instance.filter(|i| i.status != "deleting") {
-                actions.push(delete_instance(instance));
-            }
-            if cluster.status == "deleting" {
-                deleted
-                    .waiting
-                    .push(format!("rds:cluster ({}) is being deleted", cluster.identifier));
-            } else {
-                let mut ops = Vec::new();
-                if cluster.settings.deletion_protection {
-                    ops.push(Op::ModifyDbCluster {
-                        cluster: cluster.identifier.clone(),
-                        changes: dataplatform_aws::rds::ClusterChanges {
-                            deletion_protection: Some(false),
-                            ..Default::default()
-                        },
-                    });
-                }
-                ops.push(Op::DeleteDbCluster {
-                    cluster: cluster.identifier.clone(),
-                });
-                actions.push(Action::delete(Part::Database, "rds:cluster", &cluster.identifier, ops));
-            }
-        }
-    } else if let Some(instance) = instance {
-        actions.push(delete_instance(instance));
-    }
-    if !deleted.waiting.is_empty() {
-        // Nothing after the database goes while it stays.
-        return actions;
-    }
-
-    for (role, seen) in desired.roles.iter().zip(&observed.roles) {
-        if let Some(seen) = seen.as_ref().filter(|r| ours(&r.tags, owner)) {
-            actions.push(Action::delete(
-                Part::Identity,
-                format!("iam:{}", role.kind.label()),
-                &seen.name,
-                vec![Op::DeleteRole {
-                    role: seen.name.clone(),
-                }],
-            ));
-        }
-    }
-    for (bucket, seen) in desired.buckets.iter().zip(&observed.buckets) {
-        if let Some(seen) = seen.as_ref().filter(|b| ours(&b.tags, owner)) {
-            actions.push(Action::delete(
-                Part::Storage,
-                format!("s3:{}", bucket.purpose.as_str()),
-                &seen.name,
-                vec![Op::DeleteBucket {
-                    bucket: seen.name.clone(),
-                }],
-            ));
-        }
-    }
-    actions
-}
-
-/// Services (scaled to zero, then deleted), then every revision of our families, then the cluster.
-/// A crash between the steps is safe: the spec's families are observed whether or not their
-/// services still exist.
-fn compute_deletion_actions(desired: &DesiredAccount, observed: &ObservedAccount) -> Vec<Action> {
-    let owner = desired.owner.as_str();
-    let seen = &observed.compute;
-    let mut actions = Vec::new();
-    for service in seen
-        .services
-        .iter()
-        .filter(|s| s.status == "ACTIVE" && ours(&s.tags, owner))
-    {
-        actions.push(Action::delete(
-            Part::Compute,
-            format!("ecs:{}", service.name),
-            &service.name,
-            vec![Op::DeleteService {
-                cluster: desired.compute.cluster.clone(),
-                service: service.name.clone(),
-            }],
-        ));
-    }
-    // Our families, by the service they belong to: the spec's, and those of services that left it.
-    let mut families: BTreeMap<&str, &str> = desired
-        .compute
-        .services
-        .iter()
-        .map(|s| (s.family.as_str(), s.name.as_str()))
-        .collect();
-    for service in &seen.services {
-        if let Some((family, _)) = parse_revision(&service.task_definition)
-            && let Some((family, _)) = seen.families.get_key_value(&family)
-        {
-            families.entry(family.as_str()).or_insert(service.name.as_str());
-        }
-    }
-    for (family, service) in families {
-        let Some(observed_family) = seen.families.get(family).filter(|f| ours(&f.latest_tags, owner)) else {
-            continue;
-        };
-        let arns: Vec<&str> = observed_family.revisions.iter().map(|r| r.arn.as_str()).collect();
-        if !arns.is_empty() {
-            actions.push(deregister(service, &arns));
-        }
-    }
-    if let Some(cluster) = seen.cluster.as_ref().filter(|c| ours(&c.tags, owner)) {
-        actions.push(Action::delete(
-            Part::Compute,
-            "ecs:cluster",
-            &cluster.name,
-            vec![Op::DeleteEcsCluster {
-                cluster: cluster.name.clone(),
-            }],
-        ));
-    }
-    actions
 }

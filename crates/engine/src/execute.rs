@@ -4,11 +4,13 @@
 use dataplatform_aws::{AccountSession, AwsError, ErrorClass};
 use serde_json::Value;
 
-use crate::plan::{Action, Op, SharedDocument, StatementOwner};
+use crate::plan::{Action, Op, SharedDocument, StatementOwner, TaskRevision};
 use crate::policy::{self, Merged};
 
 impl Op {
-    pub async fn run(&self, session: &AccountSession) -> Result<(), AwsError> {
+    /// `registered`: the ARN of the revision the action's `RegisterTaskDefinition` returned, for the
+    /// service op after it.
+    pub async fn run(&self, session: &AccountSession, registered: &mut Option<String>) -> Result<(), AwsError> {
         let (s3, iam, rds, ecs, ecr) = (session.s3(), session.iam(), session.rds(), session.ecs(), session.ecr());
         match self {
             Op::CreateBucket { bucket, tags } => s3.create_bucket(bucket, tags).await,
@@ -19,7 +21,10 @@ impl Op {
                 s3.put_public_access_block(bucket, dataplatform_aws::s3::PublicAccessBlock::ALL_BLOCKED)
                     .await
             }
-            Op::EnforceBucketOwner { bucket } => s3.put_ownership(bucket, crate::diff::BUCKET_OWNER_ENFORCED).await,
+            Op::EnforceBucketOwner { bucket } => {
+                s3.put_ownership(bucket, dataplatform_aws::s3::BUCKET_OWNER_ENFORCED)
+                    .await
+            }
             Op::PutBucketPolicy { bucket, document } => s3.put_policy(bucket, document).await,
             Op::DeleteBucketPolicy { bucket } => s3.delete_policy(bucket).await,
             Op::PutBucketLifecycle { bucket, lifecycle } => s3.put_lifecycle(bucket, lifecycle).await,
@@ -53,20 +58,33 @@ impl Op {
             Op::PutClusterCapacityProviders { cluster } => ecs.put_cluster_capacity_providers(cluster).await,
             Op::TagEcsResource { arn, tags } => ecs.tag(arn, tags).await,
             Op::DeleteEcsCluster { cluster } => ecs.delete_cluster(cluster).await,
-            Op::RegisterTaskDefinition { content, tags } => ecs.register_task_definition(content, tags).await.map(drop),
+            Op::RegisterTaskDefinition { content, tags } => {
+                *registered = Some(ecs.register_task_definition(content, tags).await?);
+                Ok(())
+            }
             Op::DeregisterTaskDefinition { arn } => ecs.deregister_task_definition(arn).await,
             Op::CreateService {
                 cluster,
                 service,
-                family,
+                revision,
                 settings,
                 tags,
-            } => ecs.create_service(cluster, service, family, settings, tags).await,
+            } => {
+                let revision = revision_arn(revision, registered.as_deref())?;
+                ecs.create_service(cluster, service, revision, settings, tags).await
+            }
             Op::UpdateService {
                 cluster,
                 service,
+                revision,
                 changes,
-            } => ecs.update_service(cluster, service, changes).await,
+            } => {
+                let revision = match revision {
+                    Some(revision) => Some(revision_arn(revision, registered.as_deref())?),
+                    None => None,
+                };
+                ecs.update_service(cluster, service, revision, changes).await
+            }
             Op::DeleteService { cluster, service } => ecs.delete_service(cluster, service).await,
             Op::MergePolicyStatements {
                 document,
@@ -105,6 +123,22 @@ impl Op {
             Op::TagRepository { arn, tags } => ecr.tag(arn, tags).await,
             Op::DeleteRepository { repository } => ecr.delete_repository(repository).await,
         }
+    }
+}
+
+/// The exact revision ARN a service op names. A `Registered` revision with no registration before
+/// it in the action is a planning error, reported rather than guessed.
+fn revision_arn<'a>(revision: &'a TaskRevision, registered: Option<&'a str>) -> Result<&'a str, AwsError> {
+    match (revision, registered) {
+        (TaskRevision::Existing(arn), _) => Ok(arn),
+        (TaskRevision::Registered, Some(arn)) if !arn.is_empty() => Ok(arn),
+        (TaskRevision::Registered, _) => Err(AwsError {
+            service: "ecs",
+            operation: "RegisterTaskDefinition",
+            class: ErrorClass::Invalid,
+            code: None,
+            message: "no task-definition revision was registered before the service was pointed at it".to_owned(),
+        }),
     }
 }
 
@@ -178,9 +212,10 @@ pub async fn execute(
             executed.stopped_early = true;
             break;
         }
+        let mut registered = None;
         for op in &action.ops {
             // Boxed: `run` is as large as the largest SDK call of any operation.
-            if let Err(error) = Box::pin(op.run(session)).await {
+            if let Err(error) = Box::pin(op.run(session, &mut registered)).await {
                 tracing::warn!(resource = %action.resource, name = %action.name, %error, "AWS action failed");
                 executed.failed = Some((action, error));
                 return executed;

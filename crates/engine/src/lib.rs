@@ -1,24 +1,26 @@
 //! Observe, plan, act: for one account, the desired state from its spec, what AWS holds, the diff
 //! between them as a plan of actions, the executor that carries it out, and the status it reports.
+//! Each part of an account is one module under [`parts`] behind the [`part::AccountPart`] contract;
+//! the account-wide code (`reconcile`, `status`, `deletion`) goes through them in one order.
 //! Knows nothing of kube-runtime: the controller and the CLI both drive it through [`Engine`].
 
-pub mod compute;
+pub mod account;
 pub mod deletion;
-pub mod desired;
-pub mod diff;
 pub mod error;
 pub mod execute;
 pub mod grant;
-pub mod observe;
+pub mod part;
+pub mod parts;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
-pub mod registry;
 pub mod status;
+pub mod vocabulary;
 
-pub use desired::{DesiredAccount, ObjectId};
+pub use account::{AccountContext, AccountObject, ObjectId};
 pub use error::ReconcileError;
 pub use execute::ExecuteOptions;
 pub use grant::{GrantAccounts, GrantObject, GrantPlan, Revoked};
+pub use parts::DesiredAccount;
 pub use plan::{Action, ActionKind, FieldChange, Part, Plan};
-pub use reconcile::{AccountObject, AccountPlan, Engine, Reconciled};
+pub use reconcile::{AccountPlan, Engine, Reconciled};

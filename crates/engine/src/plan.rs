@@ -263,13 +263,15 @@ pub enum Op {
     CreateService {
         cluster: String,
         service: String,
-        family: String,
+        revision: TaskRevision,
         settings: ServiceSettings,
         tags: BTreeMap<String, String>,
     },
     UpdateService {
         cluster: String,
         service: String,
+        /// The revision to roll to; `None` leaves the service on the one it runs.
+        revision: Option<TaskRevision>,
         changes: ServiceChanges,
     },
     DeleteService {
@@ -314,6 +316,15 @@ pub enum Op {
     DeleteRepository {
         repository: String,
     },
+}
+
+/// Which task-definition revision a service is pointed at, always by its exact ARN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskRevision {
+    /// The revision the `RegisterTaskDefinition` earlier in the same action returns.
+    Registered,
+    /// A revision AWS already holds.
+    Existing(String),
 }
 
 /// A policy document several owners write statements into.

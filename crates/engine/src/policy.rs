@@ -160,6 +160,80 @@ pub fn describe_statement(statement: &Value) -> String {
     line
 }
 
+/// One policy statement, built field by field rather than written as a JSON literal.
+#[derive(Clone, Debug)]
+pub struct Statement(Map<String, Value>);
+
+impl Statement {
+    pub fn allow(sid: &str) -> Self {
+        Self::new(sid, "Allow")
+    }
+
+    pub fn deny(sid: &str) -> Self {
+        Self::new(sid, "Deny")
+    }
+
+    /// A statement without a Sid (trust policies have none).
+    pub fn allow_unnamed() -> Self {
+        Self(Map::from_iter([("Effect".to_owned(), json!("Allow"))]))
+    }
+
+    fn new(sid: &str, effect: &str) -> Self {
+        Self(Map::from_iter([
+            ("Sid".to_owned(), json!(sid)),
+            ("Effect".to_owned(), json!(effect)),
+        ]))
+    }
+
+    /// `kind` is `AWS`, `Service` or `Federated`; `who` a name or a list of them.
+    pub fn principal(self, kind: &str, who: impl Into<Value>) -> Self {
+        self.with("Principal", json!({kind: who.into()}))
+    }
+
+    /// `"Principal": "*"`.
+    pub fn anyone(self) -> Self {
+        self.with("Principal", json!("*"))
+    }
+
+    pub fn action(self, action: &str) -> Self {
+        self.with("Action", json!(action))
+    }
+
+    pub fn actions(self, actions: &[&str]) -> Self {
+        self.with("Action", json!(actions))
+    }
+
+    pub fn resource(self, resource: impl Into<String>) -> Self {
+        self.with("Resource", Value::String(resource.into()))
+    }
+
+    pub fn resources(self, resources: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let resources: Vec<Value> = resources.into_iter().map(|r| Value::String(r.into())).collect();
+        self.with("Resource", Value::Array(resources))
+    }
+
+    /// Adds `"Condition": {operator: {key: value}}` (several calls add several keys).
+    pub fn condition(mut self, operator: &str, key: &str, value: impl Into<Value>) -> Self {
+        let conditions = self.0.entry("Condition").or_insert_with(|| json!({}));
+        if let Value::Object(operators) = conditions {
+            let keys = operators.entry(operator).or_insert_with(|| json!({}));
+            if let Value::Object(keys) = keys {
+                keys.insert(key.to_owned(), value.into());
+            }
+        }
+        self
+    }
+
+    fn with(mut self, key: &str, value: Value) -> Self {
+        self.0.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn build(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
 pub fn parse(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok()
 }

@@ -1,92 +1,27 @@
 //! One pass over one account: validate, reach the account, observe, plan, act, report. The same code
-//! serves the controller, the CLI's `plan`/`apply`, and the tests.
+//! serves the controller, the CLI's `plan`/`apply`, and the tests; every part goes through it by the
+//! one list in `parts`.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use dataplatform_api::conditions::Reason;
-use dataplatform_api::{
-    ADOPT_ANNOTATION, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, ManagementPolicy,
-    PAUSED_ANNOTATION, annotation_is_true,
-};
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, ManagementPolicy};
 use dataplatform_api::{InvalidSpec, SpecProblem};
 use dataplatform_aws::ec2::MissingNetwork;
-use dataplatform_aws::{AccountSession, AccountTarget, Sessions};
+use dataplatform_aws::{AccountSession, Sessions};
 use tracing::Instrument;
 
-use crate::desired::{DesiredAccount, ObjectId};
-use crate::diff::{Diff, diff};
+use crate::account::AccountObject;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
-use crate::observe::{ObservedAccount, observe};
+use crate::parts::{self, DesiredAccount, ObservedAccount};
 use crate::plan::{Action, Plan};
-use crate::status::{StatusBuilder, readiness};
+use crate::status::{StatusBuilder, spec_already_carried_out};
+use crate::vocabulary::Diff;
 
 /// How soon to look again while something is still being created or changed in AWS.
 pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
-
-/// The parts of a DataPlatformAccount the engine reads.
-#[derive(Clone, Debug)]
-pub struct AccountObject {
-    pub id: ObjectId,
-    pub generation: Option<i64>,
-    pub annotations: BTreeMap<String, String>,
-    pub spec: DataPlatformAccountSpec,
-    pub status: Option<DataPlatformAccountStatus>,
-    /// Ids of the managed Child accounts (any namespace): an Organisation's registry lets them
-    /// pull. Only Organisation accounts use it; the caller fills it from the accounts it knows
-    /// (see `with_child_accounts`).
-    pub child_accounts: BTreeSet<String>,
-}
-
-impl AccountObject {
-    pub fn from_resource(account: &DataPlatformAccount) -> Self {
-        Self {
-            id: ObjectId {
-                namespace: account
-                    .metadata
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| "default".to_owned()),
-                name: account.metadata.name.clone().unwrap_or_default(),
-            },
-            generation: account.metadata.generation,
-            annotations: account.metadata.annotations.clone().unwrap_or_default(),
-            spec: account.spec.clone(),
-            status: account.status.clone(),
-            child_accounts: BTreeSet::new(),
-        }
-    }
-
-    /// The registry of an Organisation account lets the Child accounts among `accounts` pull.
-    pub fn with_child_accounts(mut self, accounts: &[AccountObject]) -> Self {
-        self.child_accounts = crate::grant::child_account_ids(accounts);
-        self
-    }
-
-    pub fn paused(&self) -> bool {
-        annotation_is_true(Some(&self.annotations), PAUSED_ANNOTATION)
-    }
-
-    pub fn adopt(&self) -> bool {
-        annotation_is_true(Some(&self.annotations), ADOPT_ANNOTATION)
-    }
-
-    pub fn target(&self) -> AccountTarget {
-        AccountTarget {
-            account_id: self.spec.account_id.clone(),
-            region: self.spec.region.clone(),
-            role_arn: self.spec.role_arn.clone(),
-            external_id: self.spec.external_id.clone(),
-        }
-    }
-
-    /// The spec is the one the last reconcile saw, so differences in AWS are drift, not updates.
-    fn spec_unchanged(&self) -> bool {
-        self.generation.is_some() && self.status.as_ref().and_then(|s| s.observed_generation) == self.generation
-    }
-}
 
 /// What AWS holds and what it should: the input of both `plan` and a reconcile.
 pub struct AccountPlan {
@@ -166,11 +101,11 @@ impl Engine {
         object.spec.validate()?;
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;
-        let desired = DesiredAccount::new(&object.id, &object.spec, &object.child_accounts);
+        let mut desired = DesiredAccount::new(&object.id, &object.spec, &object.child_accounts);
         // Boxed: the reads of every part in one future are large, and callers that block on a
         // reconcile (the CLI, tests) would carry them on their stack.
-        let observed = Box::pin(observe(&session, &object.id, &desired)).await?;
-        let diff = diff(&desired, &observed, object.adopt());
+        let observed = Box::pin(parts::observe(&session, &mut desired)).await?;
+        let diff = parts::diff(&desired, &observed, object.adopt());
         Ok(AccountPlan {
             desired,
             observed,
@@ -211,7 +146,7 @@ impl Engine {
                 0 => "managementPolicy is ObserveOnly: AWS matches the spec".to_owned(),
                 n => format!("managementPolicy is ObserveOnly: {n} change(s) not made, see status.drift"),
             };
-            let readiness = readiness(&plan.desired, &plan.observed, &Plan::default(), &plan.diff.waiting);
+            let readiness = parts::readiness(&plan.desired, &plan.observed, &Plan::default(), &plan.diff.waiting);
             let mut readiness = readiness;
             readiness.pending.extend(
                 plan.diff
@@ -239,7 +174,7 @@ impl Engine {
             };
         }
 
-        let drift_counts = object.spec_unchanged();
+        let drift_counts = spec_already_carried_out(object.status.as_ref(), object.generation);
         let executed = execute(&plan.session, plan.diff.plan.actions.clone(), options, on_done)
             .instrument(span)
             .await;
@@ -255,7 +190,7 @@ impl Engine {
         } else {
             vec![]
         };
-        let readiness = readiness(&plan.desired, &plan.observed, &applied, &plan.diff.waiting);
+        let readiness = parts::readiness(&plan.desired, &plan.observed, &applied, &plan.diff.waiting);
         let ready = readiness.is_ready() && !executed.stopped_early;
         let message = match applied.actions.len() {
             0 => String::new(),

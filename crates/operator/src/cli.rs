@@ -264,11 +264,7 @@ pub async fn apply(
             failed = true;
             writeln!(out, "{id}: error ({}): {error}", error.reason())?;
         }
-        let mut parts = vec![Part::Storage, Part::Identity, Part::Database, Part::Compute];
-        if object.spec.registry.is_some() {
-            parts.push(Part::Registry);
-        }
-        for part in parts {
+        for part in dataplatform_engine::parts::present(&object.spec) {
             rows.push([
                 id.clone(),
                 part.as_str().to_owned(),

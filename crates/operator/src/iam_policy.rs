@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use dataplatform_api::names::{AccountNames, BucketPurpose};
-use dataplatform_api::{DataPlatformAccount, Tier};
+use dataplatform_api::DataPlatformAccount;
 use dataplatform_aws::policy::{self, PodCredentials, PolicyScope};
+use dataplatform_engine::ObjectId;
 use kube::ResourceExt;
 use serde_json::Value;
 
@@ -142,31 +142,11 @@ fn chosen<'a>(
     }
 }
 
-/// Exactly the names the engine uses for this account (the same `AccountNames`).
+/// Exactly the names the engine uses for this account: each part's own contribution.
 fn scope(account: &DataPlatformAccount) -> PolicyScope {
-    let spec = &account.spec;
-    let names = AccountNames::new(
-        &account.namespace().unwrap_or_default(),
-        &account.name_any(),
-        &spec.account_id,
-    );
-    let roles = vec![names.task_execution_role(), names.task_role()];
-    let repositories = match (&spec.tier, &spec.registry) {
-        (Tier::Organisation, Some(registry)) => registry.repositories.clone(),
-        _ => vec![],
+    let id = ObjectId {
+        namespace: account.namespace().unwrap_or_default(),
+        name: account.name_any(),
     };
-    PolicyScope {
-        account_id: Some(spec.account_id.clone()),
-        region: Some(spec.region.clone()),
-        buckets: Some(BucketPurpose::ALL.iter().map(|p| names.bucket(*p)).collect()),
-        passed_roles: Some(roles.clone()),
-        roles: Some(roles),
-        ecs_cluster: Some(vec![names.ecs_cluster()]),
-        // Observed (and removed) even while spec.database.enabled is false, like the ECS cluster
-        // without services: both stay in scope.
-        db_cluster: Some(vec![names.db_cluster()]),
-        db_instance: Some(vec![names.db_instance()]),
-        repositories: Some(repositories),
-        keys: Some(spec.storage.kms_key_arn.iter().cloned().collect()),
-    }
+    dataplatform_engine::parts::policy_scope(&id, &account.spec)
 }

@@ -7,10 +7,9 @@ use dataplatform_api::names::{AccountNames, BucketPurpose, GrantNames};
 use dataplatform_api::{Access as Level, Tier, owner_tag_value};
 use serde_json::{Value, json};
 
-use crate::desired::{ObjectId, partition};
+use crate::account::{AccountObject, ObjectId, partition};
 use crate::grant::GrantObject;
 use crate::policy;
-use crate::reconcile::AccountObject;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredGrant {
@@ -226,7 +225,7 @@ impl<'a> GrantedAccess<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::ObjectId;
+    use crate::account::ObjectId;
 
     fn account(namespace: &str, name: &str, yaml: &str) -> AccountObject {
         AccountObject {

@@ -7,7 +7,7 @@ pub mod diff;
 mod reconcile;
 mod status;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use dataplatform_api::{
     PAUSED_ANNOTATION, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus, Tier, annotation_is_true,
@@ -18,8 +18,7 @@ pub use desired::DesiredGrant;
 pub use diff::{GrantPlan, ObservedGrant};
 pub use reconcile::{GrantPlanned, Revoked};
 
-use crate::desired::ObjectId;
-use crate::reconcile::AccountObject;
+use crate::account::{AccountObject, ObjectId};
 
 /// The parts of a SharedBucketGrant the engine reads.
 #[derive(Clone, Debug)]
@@ -88,13 +87,4 @@ impl<'a> GrantAccounts<'a> {
 
 pub fn organisations(accounts: &[AccountObject]) -> Vec<&AccountObject> {
     accounts.iter().filter(|a| a.spec.tier == Tier::Organisation).collect()
-}
-
-/// Account ids of the managed Child accounts: who may pull from the organisation's registry.
-pub fn child_account_ids(accounts: &[AccountObject]) -> BTreeSet<String> {
-    accounts
-        .iter()
-        .filter(|a| a.spec.tier == Tier::Child)
-        .map(|a| a.spec.account_id.clone())
-        .collect()
 }

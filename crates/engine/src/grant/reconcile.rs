@@ -9,13 +9,14 @@ use dataplatform_aws::AccountSession;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tracing::Instrument;
 
+use crate::account::AccountObject;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
 use crate::grant::desired::DesiredGrant;
 use crate::grant::diff::{GrantPlan, ObservedGrant, ObservedGranteePolicy, diff};
 use crate::grant::{GrantAccounts, GrantObject};
 use crate::plan::Action;
-use crate::reconcile::{AccountObject, Engine, PROGRESS_REQUEUE, Reconciled};
+use crate::reconcile::{Engine, PROGRESS_REQUEUE, Reconciled};
 use crate::status::StatusBuilder;
 
 /// What AWS holds and what the grant wants: the input of both `plan` and a reconcile.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use dataplatform_api::CLEANUP_FINALIZER;
-use dataplatform_engine::status::ObjectStatus;
+use dataplatform_engine::status::{ObjectStatus, spec_already_carried_out};
 use dataplatform_engine::{Action as EngineAction, ReconcileError, Reconciled};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -103,13 +103,7 @@ pub async fn report<K: Reconcilable>(
 
     // Changes made on a spec the previous pass already carried out are drift; after a failed or
     // first pass they are the spec's own.
-    let generation = object.meta().generation;
-    let previous_pass_synced = before
-        .and_then(|s| dataplatform_api::conditions::find(s.conditions(), dataplatform_api::conditions::SYNCED))
-        .is_some_and(|c| c.status == "True");
-    let spec_unchanged = generation.is_some()
-        && before.and_then(ObjectStatus::observed_generation) == generation
-        && previous_pass_synced;
+    let spec_unchanged = spec_already_carried_out(before, object.meta().generation);
     let conditions_before = before.map_or(&[][..], |s| s.conditions());
     let conditions_after = outcome.status.conditions();
     let mut published = events::for_pass(&PassSummary {

@@ -1,0 +1,193 @@
+//! Compute: an ECS cluster on Fargate (and Fargate Spot), one task definition per service (a new
+//! revision only when its content changes) and one service per `spec.services` entry, running as the
+//! identity part's roles and connecting to the database part's endpoint when `databaseAccess` asks.
+
+mod lifecycle;
+pub mod model;
+mod services;
+
+use std::collections::BTreeMap;
+
+use dataplatform_api::{Capacity, DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
+use dataplatform_aws::ec2::MissingNetwork;
+use dataplatform_aws::ecs::{
+    self, AwsLogs, ContainerContent, FARGATE, FARGATE_SPOT, FamilyObservation, ServiceNetwork, ServiceSettings,
+    TaskDefinitionContent,
+};
+use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::{AccountSession, AwsError};
+use futures::future::try_join_all;
+
+pub use model::{DesiredCompute, DesiredService, ObservedCompute, revision_text};
+pub use services::{KEEP_REVISIONS, failed_rollout};
+
+use crate::account::AccountContext;
+use crate::part::AccountPart;
+use crate::plan::{Action, Part, Plan};
+use crate::vocabulary::{Facts, Outcome, Owner, Readiness};
+
+pub struct Compute;
+
+impl AccountPart for Compute {
+    const PART: Part = Part::Compute;
+    type Desired = DesiredCompute;
+    type Observed = ObservedCompute;
+
+    fn present(_spec: &DataPlatformAccountSpec) -> bool {
+        true
+    }
+
+    fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> DesiredCompute {
+        let names = &account.names;
+        let network = spec.network.as_ref().map_or_else(
+            || ServiceNetwork::new(vec![], vec![], false),
+            |n| ServiceNetwork::new(n.subnet_ids.clone(), n.security_group_ids.clone(), n.assign_public_ip),
+        );
+        let services = spec
+            .services
+            .iter()
+            .map(|service| {
+                let family = names.task_family(&service.name);
+                let template = TaskDefinitionContent {
+                    family: family.clone(),
+                    cpu: service.cpu.to_string(),
+                    memory: service.memory.to_string(),
+                    execution_role_arn: account.role_arn(&names.task_execution_role()),
+                    task_role_arn: account.role_arn(&names.task_role()),
+                    fargate: true,
+                    container: ContainerContent {
+                        name: service.name.clone(),
+                        image: service.image.clone(),
+                        command: service.command.clone().unwrap_or_default(),
+                        environment: service.env.clone(),
+                        secrets: BTreeMap::new(),
+                        port: service.port,
+                        log: spec.logging.as_ref().map(|logging| AwsLogs {
+                            group: logging.log_group.clone(),
+                            region: spec.region.clone(),
+                            stream_prefix: service.name.clone(),
+                        }),
+                    },
+                };
+                DesiredService {
+                    name: names.ecs_service(&service.name),
+                    settings: ServiceSettings {
+                        desired_count: service.replicas,
+                        capacity_provider: match service.capacity {
+                            Capacity::Spot => FARGATE_SPOT,
+                            Capacity::OnDemand => FARGATE,
+                        }
+                        .to_owned(),
+                        network: network.clone(),
+                    },
+                    content: (!service.database_access).then(|| template.clone()),
+                    template,
+                    family,
+                    database_access: service.database_access,
+                }
+            })
+            .collect();
+        DesiredCompute {
+            cluster: names.ecs_cluster(),
+            services,
+        }
+    }
+
+    fn complete(desired: &mut DesiredCompute, facts: &Facts) {
+        for service in &mut desired.services {
+            service.connect(facts.database.as_ref());
+        }
+    }
+
+    async fn observe(
+        session: &AccountSession,
+        account: &AccountContext,
+        desired: &DesiredCompute,
+    ) -> Result<ObservedCompute, AwsError> {
+        let ecs = session.ecs();
+        let network = async {
+            match desired.services.first() {
+                Some(service) => {
+                    let network = &service.settings.network;
+                    session
+                        .ec2()
+                        .missing_network(&network.subnets, &network.security_groups)
+                        .await
+                }
+                None => Ok(MissingNetwork::default()),
+            }
+        };
+        let families = try_join_all(
+            desired
+                .services
+                .iter()
+                .map(|s| async { Ok::<_, AwsError>((s.family.clone(), ecs.observe_family(&s.family).await?)) }),
+        );
+        let cluster_and_services = async {
+            let Some(cluster) = ecs.observe_cluster(&desired.cluster).await? else {
+                return Ok::<_, AwsError>((None, vec![]));
+            };
+            let services = ecs.observe_services(&cluster.name).await?;
+            Ok((Some(cluster), services))
+        };
+        let (missing_network, families, (cluster, services)) =
+            tokio::try_join!(network, families, cluster_and_services)?;
+        let mut families: BTreeMap<String, FamilyObservation> = families.into_iter().collect();
+        // Families of our services that left the spec: their revisions go with them.
+        let leftover: Vec<String> = services
+            .iter()
+            .filter(|s| s.tags.get(OWNER_TAG) == Some(&account.owner))
+            .filter_map(|s| ecs::parse_revision(&s.task_definition).map(|(family, _)| family))
+            .filter(|family| !families.contains_key(family))
+            .collect();
+        for family in leftover {
+            let observed = ecs.observe_family(&family).await?;
+            families.insert(family, observed);
+        }
+        Ok(ObservedCompute {
+            cluster,
+            services,
+            families,
+            missing_network,
+        })
+    }
+
+    fn diff(
+        account: &AccountContext,
+        desired: &DesiredCompute,
+        observed: &ObservedCompute,
+        owner: &Owner<'_>,
+    ) -> Vec<Outcome> {
+        services::outcomes(account, desired, observed, owner)
+    }
+
+    fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: &Plan, readiness: &mut Readiness) {
+        lifecycle::readiness(desired, observed, applied, readiness);
+    }
+
+    fn deletion(
+        account: &AccountContext,
+        desired: &DesiredCompute,
+        observed: &ObservedCompute,
+        _waiting: &mut Vec<String>,
+    ) -> Vec<Action> {
+        lifecycle::deletion(account, desired, observed)
+    }
+
+    fn report(
+        _account: &AccountContext,
+        desired: &DesiredCompute,
+        observed: &ObservedCompute,
+        status: &mut DataPlatformAccountStatus,
+    ) {
+        lifecycle::report(desired, observed, status);
+    }
+
+    fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
+        // Observed (and removed) even without services.
+        scope.ecs_cluster = Some(vec![account.names.ecs_cluster()]);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,355 @@
+//! Database: an Aurora PostgreSQL Serverless v2 cluster with one `db.serverless` instance, storage
+//! encrypted, master password managed by Secrets Manager. Looked up by name even while the spec
+//! disables it, so deletion still finds one made earlier. Tells later parts where it listens.
+
+use dataplatform_api::account::DatabaseStatus;
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::rds::{ClusterChanges, ClusterObservation, ClusterSettings, InstanceObservation};
+use dataplatform_aws::{AccountSession, AwsError};
+
+use crate::account::AccountContext;
+use crate::part::AccountPart;
+use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
+use crate::vocabulary::{DatabaseEndpoint, Facts, Outcome, Owner, Readiness, missing_tags, ours, tag_changes};
+
+pub struct Database;
+
+const CLUSTER: &str = "rds:cluster";
+const INSTANCE: &str = "rds:instance";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredDatabase {
+    pub cluster: String,
+    pub instance: String,
+    /// `None` while `spec.database.enabled` is false.
+    pub settings: Option<ClusterSettings>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedDatabase {
+    pub cluster: Option<ClusterObservation>,
+    pub instance: Option<InstanceObservation>,
+}
+
+impl AccountPart for Database {
+    const PART: Part = Part::Database;
+    type Desired = DesiredDatabase;
+    type Observed = ObservedDatabase;
+
+    fn present(_spec: &DataPlatformAccountSpec) -> bool {
+        true
+    }
+
+    fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> DesiredDatabase {
+        let database = &spec.database;
+        DesiredDatabase {
+            cluster: account.names.db_cluster(),
+            instance: account.names.db_instance(),
+            settings: database.enabled.then(|| ClusterSettings {
+                engine_version: database.engine_version.clone(),
+                min_capacity: database.min_capacity,
+                max_capacity: database.max_capacity,
+                backup_retention_days: database.backup_retention_days,
+                deletion_protection: database.deletion_protection,
+            }),
+        }
+    }
+
+    async fn observe(
+        session: &AccountSession,
+        _account: &AccountContext,
+        desired: &DesiredDatabase,
+    ) -> Result<ObservedDatabase, AwsError> {
+        let rds = session.rds();
+        let (cluster, instance) = tokio::try_join!(
+            rds.observe_cluster(&desired.cluster),
+            rds.observe_instance(&desired.instance)
+        )?;
+        Ok(ObservedDatabase { cluster, instance })
+    }
+
+    fn facts(observed: &ObservedDatabase, facts: &mut Facts) {
+        facts.database = observed.cluster.as_ref().and_then(|c| {
+            Some(DatabaseEndpoint {
+                host: c.endpoint.clone()?,
+                port: c.port?,
+                secret_arn: c.secret_arn.clone()?,
+            })
+        });
+    }
+
+    fn diff(
+        account: &AccountContext,
+        desired: &DesiredDatabase,
+        observed: &ObservedDatabase,
+        owner: &Owner<'_>,
+    ) -> Vec<Outcome> {
+        let Some(settings) = &desired.settings else {
+            return vec![];
+        };
+        vec![
+            cluster_outcome(account, desired, settings, observed.cluster.as_ref(), owner),
+            instance_outcome(account, desired, observed.instance.as_ref(), owner),
+        ]
+    }
+
+    fn readiness(desired: &DesiredDatabase, observed: &ObservedDatabase, applied: &Plan, readiness: &mut Readiness) {
+        if desired.settings.is_none() {
+            return;
+        }
+        let created_now = |resource: &str| {
+            applied
+                .actions
+                .iter()
+                .any(|a| a.resource == resource && a.kind == ActionKind::Create)
+        };
+        let statuses = [
+            (CLUSTER, observed.cluster.as_ref().map(|c| c.status.as_str())),
+            (INSTANCE, observed.instance.as_ref().map(|i| i.status.as_str())),
+        ];
+        for (resource, status) in statuses {
+            match (status, created_now(resource)) {
+                (_, true) | (None, _) => readiness.pending.push(format!("{resource} is being created")),
+                (Some(status), false) if status != "available" => {
+                    readiness.creating |= status == "creating";
+                    readiness
+                        .pending
+                        .push(format!("{resource} is {status} (waiting for available)"));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The instance, then the cluster (no final snapshot), once deletion protection is off in the
+    /// spec; while it stays on, or RDS is still deleting, the parts before it in the list wait.
+    fn deletion(
+        account: &AccountContext,
+        desired: &DesiredDatabase,
+        observed: &ObservedDatabase,
+        waiting: &mut Vec<String>,
+    ) -> Vec<Action> {
+        let wants_protection = desired.settings.as_ref().is_none_or(|s| s.deletion_protection);
+        let instance = observed.instance.as_ref().filter(|i| ours(&i.tags, &account.owner));
+        let Some(cluster) = observed.cluster.as_ref().filter(|c| ours(&c.tags, &account.owner)) else {
+            return instance.map(delete_instance).into_iter().collect();
+        };
+        if cluster.settings.deletion_protection && wants_protection {
+            waiting.push(format!(
+                "{CLUSTER} ({}) has deletion protection on; set spec.database.deletionProtection: false to delete it (no final snapshot is taken), or spec.deletionPolicy: Retain to keep it",
+                cluster.identifier
+            ));
+            return vec![];
+        }
+        let mut actions: Vec<Action> = instance
+            .filter(|i| i.status != "deleting")
+            .map(delete_instance)
+            .into_iter()
+            .collect();
+        if cluster.status == "deleting" {
+            waiting.push(format!("{CLUSTER} ({}) is being deleted", cluster.identifier));
+            return actions;
+        }
+        let mut ops = Vec::new();
+        if cluster.settings.deletion_protection {
+            ops.push(Op::ModifyDbCluster {
+                cluster: cluster.identifier.clone(),
+                changes: ClusterChanges {
+                    deletion_protection: Some(false),
+                    ..Default::default()
+                },
+            });
+        }
+        ops.push(Op::DeleteDbCluster {
+            cluster: cluster.identifier.clone(),
+        });
+        actions.push(Action::delete(Part::Database, CLUSTER, &cluster.identifier, ops));
+        actions
+    }
+
+    fn report(
+        _account: &AccountContext,
+        desired: &DesiredDatabase,
+        observed: &ObservedDatabase,
+        status: &mut DataPlatformAccountStatus,
+    ) {
+        status.database = desired.settings.as_ref().map(|_| {
+            let seen = observed.cluster.as_ref();
+            DatabaseStatus {
+                cluster_identifier: desired.cluster.clone(),
+                endpoint: seen.and_then(|c| c.endpoint.clone()),
+                port: seen.and_then(|c| c.port),
+                status: Some(seen.map_or_else(|| "creating".to_owned(), |c| c.status.clone())),
+                secret_arn: seen.and_then(|c| c.secret_arn.clone()),
+            }
+        });
+    }
+
+    /// Observed (and removed) even while `spec.database.enabled` is false: both stay in scope.
+    fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
+        scope.db_cluster = Some(vec![account.names.db_cluster()]);
+        scope.db_instance = Some(vec![account.names.db_instance()]);
+    }
+}
+
+fn delete_instance(instance: &InstanceObservation) -> Action {
+    Action::delete(
+        Part::Database,
+        INSTANCE,
+        &instance.identifier,
+        vec![Op::DeleteDbInstance {
+            instance: instance.identifier.clone(),
+        }],
+    )
+}
+
+/// Numeric comparison of dotted versions: "16.10" is newer than "16.9".
+fn version_newer(a: &str, b: &str) -> bool {
+    let parse = |v: &str| v.split('.').map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    parse(a) > parse(b)
+}
+
+fn capacity_text(min: f64, max: f64) -> String {
+    format!("{min}-{max} ACU")
+}
+
+fn cluster_outcome(
+    account: &AccountContext,
+    database: &DesiredDatabase,
+    want: &ClusterSettings,
+    observed: Option<&ClusterObservation>,
+    owner: &Owner<'_>,
+) -> Outcome {
+    let name = database.cluster.clone();
+    let Some(observed) = observed else {
+        return Outcome::create(Action::create(
+            Part::Database,
+            CLUSTER,
+            name.clone(),
+            vec![Op::CreateDbCluster {
+                cluster: name,
+                settings: want.clone(),
+                tags: account.tags.clone(),
+            }],
+        ));
+    };
+    if let Err(conflict) = owner.check(CLUSTER, &name, &observed.tags) {
+        return Outcome::conflict(conflict);
+    }
+    let mut changes = tag_changes(&account.tags, &observed.tags);
+    let mut ops = Vec::new();
+    if !changes.is_empty() {
+        ops.push(Op::TagDbResource {
+            arn: observed.arn.clone(),
+            tags: missing_tags(&account.tags, &observed.tags),
+        });
+    }
+    let modify = settings_changes(want, &observed.settings, &mut changes);
+    let mut waiting = None;
+    if modify != ClusterChanges::default() {
+        if observed.status == "available" {
+            ops.push(Op::ModifyDbCluster {
+                cluster: name.clone(),
+                changes: modify,
+            });
+        } else {
+            // RDS refuses changes while the cluster is busy; they are made on a later pass.
+            changes.retain(|c| c.field.starts_with("tags."));
+            waiting = Some(format!(
+                "{CLUSTER} ({name}) is {}; its settings are changed once it is available",
+                observed.status
+            ));
+        }
+    }
+    Outcome {
+        waiting,
+        ..Outcome::update(Part::Database, CLUSTER.to_owned(), &name, changes, ops)
+    }
+}
+
+/// The settings the spec owns that differ, as the fields people read and the changes RDS makes.
+fn settings_changes(want: &ClusterSettings, seen: &ClusterSettings, changes: &mut Vec<FieldChange>) -> ClusterChanges {
+    let mut modify = ClusterChanges::default();
+    // AWS upgrades minor versions by itself; only a newer version in the spec is a change.
+    if version_newer(&want.engine_version, &seen.engine_version) {
+        changes.push(FieldChange::new(
+            "engineVersion",
+            &seen.engine_version,
+            &want.engine_version,
+        ));
+        modify.engine_version = Some(want.engine_version.clone());
+    }
+    let same = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    if !same(want.min_capacity, seen.min_capacity) || !same(want.max_capacity, seen.max_capacity) {
+        changes.push(FieldChange::new(
+            "capacity",
+            capacity_text(seen.min_capacity, seen.max_capacity),
+            capacity_text(want.min_capacity, want.max_capacity),
+        ));
+        modify.capacity = Some((want.min_capacity, want.max_capacity));
+    }
+    if want.backup_retention_days != seen.backup_retention_days {
+        changes.push(FieldChange::new(
+            "backupRetentionDays",
+            seen.backup_retention_days.to_string(),
+            want.backup_retention_days.to_string(),
+        ));
+        modify.backup_retention_days = Some(want.backup_retention_days);
+    }
+    if want.deletion_protection != seen.deletion_protection {
+        changes.push(FieldChange::new(
+            "deletionProtection",
+            seen.deletion_protection.to_string(),
+            want.deletion_protection.to_string(),
+        ));
+        modify.deletion_protection = Some(want.deletion_protection);
+    }
+    modify
+}
+
+fn instance_outcome(
+    account: &AccountContext,
+    database: &DesiredDatabase,
+    observed: Option<&InstanceObservation>,
+    owner: &Owner<'_>,
+) -> Outcome {
+    let name = database.instance.clone();
+    let Some(observed) = observed else {
+        return Outcome::create(Action::create(
+            Part::Database,
+            INSTANCE,
+            name.clone(),
+            vec![Op::CreateDbInstance {
+                instance: name,
+                cluster: database.cluster.clone(),
+                tags: account.tags.clone(),
+            }],
+        ));
+    };
+    if let Err(conflict) = owner.check(INSTANCE, &name, &observed.tags) {
+        return Outcome::conflict(conflict);
+    }
+    let changes = tag_changes(&account.tags, &observed.tags);
+    let ops = if changes.is_empty() {
+        vec![]
+    } else {
+        vec![Op::TagDbResource {
+            arn: observed.arn.clone(),
+            tags: missing_tags(&account.tags, &observed.tags),
+        }]
+    };
+    Outcome::update(Part::Database, INSTANCE.to_owned(), &name, changes, ops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_newer_engine_version_in_the_spec_is_a_change() {
+        assert!(version_newer("16.10", "16.9"));
+        assert!(!version_newer("16.6", "16.6"));
+        assert!(!version_newer("16.6", "16.8"), "AWS's own minor upgrade is not drift");
+    }
+}

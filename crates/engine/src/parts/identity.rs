@@ -1,0 +1,326 @@
+//! Identity: the two IAM roles the account's ECS tasks run as, each with the trust of ECS tasks of
+//! this account only and one inline policy of least privilege. The task-execution role pulls images,
+//! reads the database secret and writes logs; the task role uses the account's three buckets, the
+//! database secret and the bucket key. Roles are kept by kind.
+
+use std::collections::BTreeMap;
+
+use dataplatform_api::account::RolesStatus;
+use dataplatform_api::names::BucketPurpose;
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_aws::iam::{INLINE_POLICY_NAME, RoleObservation};
+use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::{AccountSession, AwsError};
+use futures::future::try_join_all;
+use serde_json::Value;
+
+use crate::account::AccountContext;
+use crate::part::AccountPart;
+use crate::plan::{Action, FieldChange, Op, Part, Plan};
+use crate::policy::{self, Statement};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, missing_tags, ours, tag_changes};
+
+pub struct Identity;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RoleKind {
+    TaskExecution,
+    Task,
+}
+
+impl RoleKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            RoleKind::TaskExecution => "task-execution-role",
+            RoleKind::Task => "task-role",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            RoleKind::TaskExecution => {
+                "dataplatform-operator: lets ECS pull images and read the database secret for the account's tasks"
+            }
+            RoleKind::Task => {
+                "dataplatform-operator: what the account's tasks may do: its three buckets and the database secret"
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredRole {
+    pub name: String,
+    pub trust_policy: Value,
+    pub inline_policy: Value,
+}
+
+pub type DesiredRoles = BTreeMap<RoleKind, DesiredRole>;
+/// The roles that exist, by kind.
+pub type ObservedRoles = BTreeMap<RoleKind, RoleObservation>;
+
+impl AccountPart for Identity {
+    const PART: Part = Part::Identity;
+    type Desired = DesiredRoles;
+    type Observed = ObservedRoles;
+
+    fn present(_spec: &DataPlatformAccountSpec) -> bool {
+        true
+    }
+
+    fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> DesiredRoles {
+        let trust_policy = policy::document(vec![
+            Statement::allow_unnamed()
+                .principal("Service", "ecs-tasks.amazonaws.com")
+                .action("sts:AssumeRole")
+                // Only ECS acting for this account may use the role (confused-deputy protection).
+                .condition("StringEquals", "aws:SourceAccount", account.account_id.clone())
+                .build(),
+        ]);
+        let role = |kind: RoleKind, name: String, statements: Vec<Value>| {
+            let role = DesiredRole {
+                name,
+                trust_policy: trust_policy.clone(),
+                inline_policy: policy::document(statements),
+            };
+            (kind, role)
+        };
+        BTreeMap::from([
+            role(
+                RoleKind::TaskExecution,
+                account.names.task_execution_role(),
+                execution_statements(account, spec),
+            ),
+            role(
+                RoleKind::Task,
+                account.names.task_role(),
+                task_statements(account, spec),
+            ),
+        ])
+    }
+
+    async fn observe(
+        session: &AccountSession,
+        _account: &AccountContext,
+        desired: &DesiredRoles,
+    ) -> Result<ObservedRoles, AwsError> {
+        let found = try_join_all(desired.iter().map(|(kind, role)| async move {
+            Ok::<_, AwsError>(session.iam().observe_role(&role.name).await?.map(|seen| (*kind, seen)))
+        }))
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    fn diff(
+        account: &AccountContext,
+        desired: &DesiredRoles,
+        observed: &ObservedRoles,
+        owner: &Owner<'_>,
+    ) -> Vec<Outcome> {
+        desired
+            .iter()
+            .map(|(kind, role)| role_outcome(account, *kind, role, observed.get(kind), owner))
+            .collect()
+    }
+
+    /// A role is usable as soon as it is created.
+    fn readiness(_: &DesiredRoles, _: &ObservedRoles, _: &Plan, _: &mut Readiness) {}
+
+    fn deletion(
+        account: &AccountContext,
+        desired: &DesiredRoles,
+        observed: &ObservedRoles,
+        _waiting: &mut Vec<String>,
+    ) -> Vec<Action> {
+        desired
+            .keys()
+            .filter_map(|kind| Some((kind, observed.get(kind)?)))
+            .filter(|(_, seen)| ours(&seen.tags, &account.owner))
+            .map(|(kind, seen)| {
+                Action::delete(
+                    Part::Identity,
+                    resource(*kind),
+                    &seen.name,
+                    vec![Op::DeleteRole {
+                        role: seen.name.clone(),
+                    }],
+                )
+            })
+            .collect()
+    }
+
+    fn report(
+        account: &AccountContext,
+        desired: &DesiredRoles,
+        _observed: &ObservedRoles,
+        status: &mut DataPlatformAccountStatus,
+    ) {
+        let arn = |kind: RoleKind| desired.get(&kind).map(|r| account.role_arn(&r.name));
+        status.roles = Some(RolesStatus {
+            task_execution_role_arn: arn(RoleKind::TaskExecution),
+            task_role_arn: arn(RoleKind::Task),
+        });
+    }
+
+    fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
+        let roles = vec![account.names.task_execution_role(), account.names.task_role()];
+        scope.passed_roles = Some(roles.clone());
+        scope.roles = Some(roles);
+    }
+}
+
+/// `iam:task-role`.
+fn resource(kind: RoleKind) -> String {
+    format!("iam:{}", kind.label())
+}
+
+/// Reading the master password RDS keeps in Secrets Manager. The secret's name is chosen by RDS,
+/// which tags it with the cluster's ARN, which we know.
+fn database_secret_statement(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Option<Value> {
+    spec.database.enabled.then(|| {
+        Statement::allow("ReadDatabaseSecret")
+            .actions(&["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"])
+            .resource(account.arn("secretsmanager", "secret:rds!cluster-*"))
+            .condition(
+                "StringEquals",
+                "aws:ResourceTag/aws:rds:primaryDBClusterArn",
+                account.arn("rds", &format!("cluster:{}", account.names.db_cluster())),
+            )
+            .build()
+    })
+}
+
+fn execution_statements(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Vec<Value> {
+    let mut statements = vec![
+        Statement::allow("AuthenticateToRegistries")
+            .action("ecr:GetAuthorizationToken")
+            .resource("*")
+            .build(),
+        // Images come from the organisation account's registry, whose repository policy decides
+        // which accounts may pull.
+        Statement::allow("PullImages")
+            .actions(&[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ])
+            .resource(format!(
+                "arn:{}:ecr:{}:*:repository/*",
+                account.partition, account.region
+            ))
+            .build(),
+    ];
+    statements.extend(database_secret_statement(account, spec));
+    if let Some(logging) = &spec.logging {
+        let group = account.arn("logs", &format!("log-group:{}", logging.log_group));
+        statements.push(
+            Statement::allow("WriteContainerLogs")
+                .actions(&["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
+                .resources([group.clone(), format!("{group}:*")])
+                .build(),
+        );
+    }
+    statements
+}
+
+fn task_statements(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Vec<Value> {
+    let buckets: Vec<String> = BucketPurpose::ALL
+        .iter()
+        .map(|p| account.bucket_arn(&account.names.bucket(*p)))
+        .collect();
+    let objects: Vec<String> = buckets.iter().map(|arn| format!("{arn}/*")).collect();
+    let mut statements = vec![
+        Statement::allow("ListAccountBuckets")
+            .actions(&["s3:ListBucket", "s3:GetBucketLocation"])
+            .resources(buckets)
+            .build(),
+        Statement::allow("UseAccountObjects")
+            .actions(&[
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+            ])
+            .resources(objects)
+            .build(),
+    ];
+    statements.extend(database_secret_statement(account, spec));
+    if let Some(key) = &spec.storage.kms_key_arn {
+        statements.push(
+            Statement::allow("UseBucketKey")
+                .actions(&["kms:Decrypt", "kms:GenerateDataKey"])
+                .resource(key.clone())
+                .build(),
+        );
+    }
+    statements
+}
+
+fn role_outcome(
+    account: &AccountContext,
+    kind: RoleKind,
+    role: &DesiredRole,
+    observed: Option<&RoleObservation>,
+    owner: &Owner<'_>,
+) -> Outcome {
+    let resource = resource(kind);
+    let Some(observed) = observed else {
+        return Outcome::create(Action::create(
+            Part::Identity,
+            resource,
+            role.name.clone(),
+            vec![
+                Op::CreateRole {
+                    role: role.name.clone(),
+                    description: kind.description().to_owned(),
+                    trust_policy: role.trust_policy.to_string(),
+                    tags: account.tags.clone(),
+                },
+                Op::PutRolePolicy {
+                    role: role.name.clone(),
+                    name: INLINE_POLICY_NAME.to_owned(),
+                    document: role.inline_policy.to_string(),
+                },
+            ],
+        ));
+    };
+    if let Err(conflict) = owner.check(&resource, &role.name, &observed.tags) {
+        return Outcome::conflict(conflict);
+    }
+    let mut changes = tag_changes(&account.tags, &observed.tags);
+    let mut ops = Vec::new();
+    if !changes.is_empty() {
+        ops.push(Op::TagRole {
+            role: role.name.clone(),
+            tags: missing_tags(&account.tags, &observed.tags),
+        });
+    }
+    let same_trust =
+        policy::parse(&observed.trust_policy).is_some_and(|p| policy::same_document(&p, &role.trust_policy));
+    if !same_trust {
+        changes.push(FieldChange::new("trustPolicy", "changed", "ecs-tasks for this account"));
+        ops.push(Op::UpdateTrustPolicy {
+            role: role.name.clone(),
+            trust_policy: role.trust_policy.to_string(),
+        });
+    }
+    let same_policy = observed
+        .inline_policy
+        .as_deref()
+        .and_then(policy::parse)
+        .is_some_and(|p| policy::same_document(&p, &role.inline_policy));
+    if !same_policy {
+        let from = if observed.inline_policy.is_some() {
+            "changed"
+        } else {
+            NONE
+        };
+        changes.push(FieldChange::new("inlinePolicy", from, "least privilege"));
+        ops.push(Op::PutRolePolicy {
+            role: role.name.clone(),
+            name: INLINE_POLICY_NAME.to_owned(),
+            document: role.inline_policy.to_string(),
+        });
+    }
+    Outcome::update(Part::Identity, resource, &role.name, changes, ops)
+}

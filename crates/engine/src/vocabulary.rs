@@ -1,0 +1,177 @@
+//! The words every part speaks, so that no part imports another or the account-wide code: what one
+//! resource needs ([`Outcome`]), whose a resource is ([`Owner`]), tag changes, how values read in a
+//! plan, where the parts stand ([`Readiness`]), and what one part tells the parts after it
+//! ([`Facts`]). Imports no engine module but `plan`.
+
+use std::collections::BTreeMap;
+
+use dataplatform_api::OWNER_TAG;
+
+use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
+
+/// How a value that is not there reads in a plan.
+pub const NONE: &str = "(none)";
+
+/// What one resource needs: an action, a conflict, a wait, or nothing.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub action: Option<Action>,
+    pub conflict: Option<String>,
+    pub waiting: Option<String>,
+}
+
+impl Outcome {
+    pub fn create(action: Action) -> Self {
+        Self {
+            action: Some(action),
+            ..Default::default()
+        }
+    }
+
+    pub fn conflict(message: String) -> Self {
+        Self {
+            conflict: Some(message),
+            ..Default::default()
+        }
+    }
+
+    pub fn waiting(message: String) -> Self {
+        Self {
+            waiting: Some(message),
+            ..Default::default()
+        }
+    }
+
+    /// An update of `resource` when it has ops; nothing otherwise.
+    pub fn update(part: Part, resource: String, name: &str, changes: Vec<FieldChange>, ops: Vec<Op>) -> Self {
+        Self {
+            action: update(part, resource, name, changes, ops),
+            ..Default::default()
+        }
+    }
+}
+
+/// An account's diff: the plan, and what keeps parts of it from being made.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diff {
+    pub plan: Plan,
+    /// Resources under our names that are not ours: nothing may be written while any exist.
+    pub conflicts: Vec<String>,
+    /// Resources that exist but are busy (e.g. a cluster still `creating`): their changes wait.
+    pub waiting: Vec<String>,
+}
+
+impl Diff {
+    pub fn add(&mut self, outcome: Outcome) {
+        self.plan.actions.extend(outcome.action);
+        self.conflicts.extend(outcome.conflict);
+        self.waiting.extend(outcome.waiting);
+    }
+}
+
+/// Who may change a resource: the owner tag's value, and whether an untagged resource under our
+/// name is adopted (the `dataplatform.io/adopt` annotation).
+pub struct Owner<'a> {
+    pub value: &'a str,
+    pub adopt: bool,
+}
+
+impl Owner<'_> {
+    /// `Err(conflict)` when the resource is not ours to change.
+    pub fn check(&self, resource: &str, name: &str, tags: &BTreeMap<String, String>) -> Result<(), String> {
+        match tags.get(OWNER_TAG) {
+            Some(owner) if owner == self.value => Ok(()),
+            Some(other) => Err(format!(
+                "{resource} ({name}) belongs to {other} (tag {OWNER_TAG}); two objects cannot manage one account's resources"
+            )),
+            None if self.adopt => Ok(()),
+            None => Err(format!(
+                "{resource} ({name}) already exists without the {OWNER_TAG} tag; to manage it, annotate the object with dataplatform.io/adopt: \"true\""
+            )),
+        }
+    }
+}
+
+/// Carries our owner tag: ours to change and to delete (adoption never counts for deletion).
+pub fn ours(tags: &BTreeMap<String, String>, owner: &str) -> bool {
+    tags.get(OWNER_TAG).is_some_and(|v| v == owner)
+}
+
+/// `tags.KEY old -> new` for every desired tag AWS does not hold with that value.
+pub fn tag_changes(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, String>) -> Vec<FieldChange> {
+    desired
+        .iter()
+        .filter(|(k, v)| observed.get(*k) != Some(*v))
+        .map(|(k, v)| FieldChange::new(format!("tags.{k}"), observed.get(k).map_or(NONE, String::as_str), v))
+        .collect()
+}
+
+/// The desired tags AWS does not hold with that value: what a tagging call adds.
+pub fn missing_tags(
+    desired: &BTreeMap<String, String>,
+    observed: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    desired
+        .iter()
+        .filter(|(k, v)| observed.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// An update action, when there is anything to write.
+pub fn update(part: Part, resource: String, name: &str, changes: Vec<FieldChange>, ops: Vec<Op>) -> Option<Action> {
+    (!ops.is_empty()).then(|| Action {
+        part,
+        resource,
+        name: name.to_owned(),
+        kind: ActionKind::Update,
+        changes,
+        ops,
+    })
+}
+
+pub fn list_text(items: &[String]) -> String {
+    if items.is_empty() {
+        NONE.to_owned()
+    } else {
+        items.join(" ")
+    }
+}
+
+pub fn option_text(value: Option<impl ToString>) -> String {
+    value.map_or_else(|| NONE.to_owned(), |v| v.to_string())
+}
+
+/// Where the account's parts stand after a pass.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Readiness {
+    /// Parts that are not there or not yet available, in words.
+    pub pending: Vec<String>,
+    /// Something was created this pass (Creating) rather than changed (Updating).
+    pub creating: bool,
+    /// Rollouts the ECS circuit breaker failed, with ECS's reason: Ready stays False until the
+    /// spec changes.
+    pub failed: Vec<String>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.pending.is_empty() && self.failed.is_empty()
+    }
+}
+
+/// What parts found in AWS that later parts of the list build on, by name rather than by reaching
+/// into each other: filled in list order after observation, before any diff.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Facts {
+    /// The account's database, once it reports an endpoint.
+    pub database: Option<DatabaseEndpoint>,
+}
+
+/// Where services with `databaseAccess` connect, and the secret holding the master password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseEndpoint {
+    pub host: String,
+    pub port: i32,
+    pub secret_arn: String,
+}
