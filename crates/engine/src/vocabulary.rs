@@ -4,10 +4,31 @@
 //! ([`Facts`]). Imports no engine module but `plan`.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use dataplatform_api::OWNER_TAG;
+use dataplatform_aws::AwsError;
+use futures::future::try_join_all;
 
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
+
+/// Observes every resource of a part kept by key (buckets by purpose, roles by kind) at once: the
+/// ones that exist, by the same key.
+pub async fn observe_each<'a, K: Ord + Copy, D, O, F, Fut>(
+    desired: &'a BTreeMap<K, D>,
+    observe: F,
+) -> Result<BTreeMap<K, O>, AwsError>
+where
+    F: Fn(&'a D) -> Fut,
+    Fut: Future<Output = Result<Option<O>, AwsError>>,
+{
+    let found = try_join_all(desired.iter().map(|(key, wanted)| {
+        let seen = observe(wanted);
+        async move { Ok::<_, AwsError>(seen.await?.map(|seen| (*key, seen))) }
+    }))
+    .await?;
+    Ok(found.into_iter().flatten().collect())
+}
 
 /// How a value that is not there reads in a plan.
 pub const NONE: &str = "(none)";

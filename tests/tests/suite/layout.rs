@@ -122,3 +122,168 @@ fn each_package_has_at_most_one_integration_test_binary() {
         "one integration-test binary per package; move these into its tests/suite/main.rs as modules: {crowded:?}"
     );
 }
+
+/// Module path (`parts::compute::model`) of each engine source file, with its text.
+fn engine_modules() -> BTreeMap<String, String> {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/engine/src"));
+    let mut modules = BTreeMap::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("engine/src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(root).expect("under src").with_extension("");
+            let mut segments: Vec<String> = relative.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+            if segments.last().is_some_and(|s| s == "mod" || s == "lib") {
+                segments.pop();
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            modules.insert(segments.join("::"), text);
+        }
+    }
+    modules
+}
+
+/// The engine modules `module` names in paths (`crate::x`, `super::x`, a child's `x::`), each
+/// resolved to the longest module it names. Inline test modules count as their file's own code.
+fn imports_of(module: &str, text: &str, known: &BTreeMap<String, String>) -> std::collections::BTreeSet<String> {
+    let path = paths_in(text);
+    let parent = module.rsplit_once("::").map_or("", |(p, _)| p);
+    let in_tests = text.find("mod tests {").unwrap_or(text.len());
+    let children: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().trim_start_matches("pub ").strip_prefix("mod "))
+        .filter_map(|rest| rest.strip_suffix(';'))
+        .collect();
+    let mut found = std::collections::BTreeSet::new();
+    for (at, reference) in path {
+        let mut segments: Vec<&str> = reference.split("::").collect();
+        let base: Vec<String> = match segments[0] {
+            "crate" => vec![],
+            // `super` inside an inline test module is the file's own module.
+            "super" if at >= in_tests => module
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            "super" => parent
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            "self" => module
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            // A child module named from its parent (`use storage::Storage`): the parent's path.
+            child if children.contains(&child) => {
+                let mut own: Vec<String> = module
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                own.push(child.to_owned());
+                own
+            }
+            _ => continue,
+        };
+        segments.remove(0);
+        let mut full = base;
+        full.extend(segments.iter().map(|s| (*s).to_owned()));
+        if let Some(m) = longest_module(&full, known) {
+            found.insert(m);
+        }
+    }
+    found.remove(module);
+    found
+}
+
+fn longest_module(segments: &[String], known: &BTreeMap<String, String>) -> Option<String> {
+    (1..=segments.len())
+        .rev()
+        .map(|n| segments[..n].join("::"))
+        .find(|candidate| known.contains_key(candidate))
+}
+
+/// Every `a::b::c` path in `text` (with where it stands), items of `use` braces joined to their
+/// prefix one level deep.
+fn paths_in(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let bytes = text.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_ident(bytes[i]) && (i == 0 || !is_ident(bytes[i - 1]) && bytes[i - 1] != b':') {
+            let start = i;
+            let mut end = i;
+            loop {
+                while end < bytes.len() && is_ident(bytes[end]) {
+                    end += 1;
+                }
+                if text[end..].starts_with("::") && end + 2 < bytes.len() && is_ident(bytes[end + 2]) {
+                    end += 2;
+                } else {
+                    break;
+                }
+            }
+            let path = &text[start..end];
+            if path.contains("::") {
+                found.push((start, path.to_owned()));
+            }
+            // `use crate::x::{a, b::c}`: each item under the prefix.
+            if text[end..].starts_with("::{") {
+                let close = text[end..].find('}').map_or(text.len(), |c| end + c);
+                for item in text[end + 3..close].split(',') {
+                    let item = item.trim().trim_start_matches('{');
+                    if let Some(first) = item.split(['{', ' ', ':']).next().filter(|s| !s.is_empty()) {
+                        found.push((start, format!("{path}::{first}")));
+                    }
+                }
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// One module per concern and no cycles: no engine module imports one that (directly or through
+/// others) imports it back, so the parts import the shared vocabulary and never their caller.
+#[test]
+fn no_engine_modules_import_each_other() {
+    let modules = engine_modules();
+    let graph: BTreeMap<String, std::collections::BTreeSet<String>> = modules
+        .iter()
+        .filter(|(m, _)| !m.is_empty())
+        .map(|(m, text)| (m.clone(), imports_of(m, text, &modules)))
+        .collect();
+    assert!(graph.len() >= 15, "only {} engine modules found", graph.len());
+    assert!(
+        graph["parts"].contains("parts::compute")
+            && graph["parts::compute::services"].contains("parts::compute::model"),
+        "the import scan finds nothing: {graph:#?}"
+    );
+    let mut cycles = Vec::new();
+    for (module, imports) in &graph {
+        for imported in imports {
+            // Does `imported` reach `module` again?
+            let mut stack = vec![imported.clone()];
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(next) = stack.pop() {
+                if next == *module {
+                    cycles.push(format!("{module} -> {imported} -> ... -> {module}"));
+                    break;
+                }
+                if seen.insert(next.clone()) {
+                    stack.extend(graph.get(&next).into_iter().flatten().cloned());
+                }
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "engine modules import each other: {cycles:#?}");
+}

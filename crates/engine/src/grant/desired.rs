@@ -8,7 +8,7 @@ use dataplatform_api::{Access as Level, Tier, owner_tag_value};
 use serde_json::{Value, json};
 
 use crate::account::{AccountObject, ObjectId, partition};
-use crate::grant::GrantObject;
+use crate::grant::object::GrantObject;
 use crate::policy;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -14,7 +14,7 @@ use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
 use crate::grant::desired::DesiredGrant;
 use crate::grant::diff::{GrantPlan, ObservedGrant, ObservedGranteePolicy, diff};
-use crate::grant::{GrantAccounts, GrantObject};
+use crate::grant::object::{GrantAccounts, GrantObject};
 use crate::plan::Action;
 use crate::reconcile::{Engine, PROGRESS_REQUEUE, Reconciled};
 use crate::status::StatusBuilder;

@@ -11,14 +11,13 @@ use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
 use dataplatform_aws::iam::{INLINE_POLICY_NAME, RoleObservation};
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::{AccountSession, AwsError};
-use futures::future::try_join_all;
 use serde_json::Value;
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan};
 use crate::policy::{self, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, missing_tags, ours, tag_changes};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, missing_tags, observe_each, ours, tag_changes};
 
 pub struct Identity;
 
@@ -104,11 +103,11 @@ impl AccountPart for Identity {
         _account: &AccountContext,
         desired: &DesiredRoles,
     ) -> Result<ObservedRoles, AwsError> {
-        let found = try_join_all(desired.iter().map(|(kind, role)| async move {
-            Ok::<_, AwsError>(session.iam().observe_role(&role.name).await?.map(|seen| (*kind, seen)))
-        }))
-        .await?;
-        Ok(found.into_iter().flatten().collect())
+        observe_each(
+            desired,
+            |role| async move { session.iam().observe_role(&role.name).await },
+        )
+        .await
     }
 
     fn diff(

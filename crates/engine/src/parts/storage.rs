@@ -13,14 +13,13 @@ use dataplatform_aws::s3::{
     BUCKET_OWNER_ENFORCED, BucketObservation, Encryption, ExpirationRule, Lifecycle, PublicAccessBlock, Versioning,
 };
 use dataplatform_aws::{AccountSession, AwsError};
-use futures::future::try_join_all;
 use serde_json::Value;
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes};
 
 pub struct Storage;
 
@@ -83,17 +82,10 @@ impl AccountPart for Storage {
         _account: &AccountContext,
         desired: &DesiredBuckets,
     ) -> Result<ObservedBuckets, AwsError> {
-        let found = try_join_all(desired.iter().map(|(purpose, bucket)| async move {
-            Ok::<_, AwsError>(
-                session
-                    .s3()
-                    .observe_bucket(&bucket.name)
-                    .await?
-                    .map(|seen| (*purpose, seen)),
-            )
-        }))
-        .await?;
-        Ok(found.into_iter().flatten().collect())
+        observe_each(desired, |bucket| async move {
+            session.s3().observe_bucket(&bucket.name).await
+        })
+        .await
     }
 
     fn diff(
