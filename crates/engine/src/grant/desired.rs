@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dataplatform_api::names::{AccountNames, BucketPurpose, GrantNames};
 use dataplatform_api::{Access as Level, Tier, owner_tag_value};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::account::{AccountObject, ObjectId, partition};
 use crate::grant::object::GrantObject;
-use crate::policy;
+use crate::policy::{self, Statement};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredGrant {
@@ -162,16 +162,18 @@ impl<'a> GrantedAccess<'a> {
     }
 
     /// Listing is limited to the prefixes by condition; objects by resource.
-    fn list_statement(&self) -> Value {
-        let mut statement = json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": self.bucket_arn});
-        if !self.prefixes.is_empty() {
-            let patterns: Vec<String> = self.prefixes.iter().map(|p| format!("{p}*")).collect();
-            statement["Condition"] = json!({"StringLike": {"s3:prefix": patterns}});
+    fn list_statement(&self, sid: &str) -> Statement {
+        let statement = Statement::allow(sid)
+            .action("s3:ListBucket")
+            .resource(self.bucket_arn.clone());
+        if self.prefixes.is_empty() {
+            return statement;
         }
-        statement
+        let patterns: Vec<String> = self.prefixes.iter().map(|p| format!("{p}*")).collect();
+        statement.condition("StringLike", "s3:prefix", patterns)
     }
 
-    fn objects_statement(&self) -> Value {
+    fn objects_statement(&self, sid: &str) -> Statement {
         let mut actions = vec!["s3:GetObject"];
         if self.level == Level::ReadWrite {
             actions.extend(["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]);
@@ -184,18 +186,17 @@ impl<'a> GrantedAccess<'a> {
                 .map(|p| format!("{}/{p}*", self.bucket_arn))
                 .collect()
         };
-        json!({"Effect": "Allow", "Action": actions, "Resource": resources})
+        Statement::allow(sid).actions(&actions).resources(resources)
     }
 
     fn bucket_statements(&self, names: &GrantNames, principals: &[String]) -> Vec<Value> {
-        [("List", self.list_statement()), ("Objects", self.objects_statement())]
-            .into_iter()
-            .map(|(part, mut statement)| {
-                statement["Sid"] = json!(names.statement_id(part));
-                statement["Principal"] = json!({"AWS": principals});
-                statement
-            })
-            .collect()
+        [
+            self.list_statement(&names.statement_id("List")),
+            self.objects_statement(&names.statement_id("Objects")),
+        ]
+        .into_iter()
+        .map(|statement| statement.principal("AWS", principals).build())
+        .collect()
     }
 
     fn key_operations(&self) -> BTreeSet<String> {
@@ -208,15 +209,19 @@ impl<'a> GrantedAccess<'a> {
 
     /// The grantee side: the same access, as an identity policy on the grantee's role.
     fn identity_policy(&self, key: Option<&str>) -> Value {
-        let mut list = self.list_statement();
-        list["Sid"] = json!("ListSharedBucket");
-        let mut objects = self.objects_statement();
-        objects["Sid"] = json!("UseSharedObjects");
-        let mut statements = vec![list, objects];
+        let mut statements = vec![
+            self.list_statement("ListSharedBucket").build(),
+            self.objects_statement("UseSharedObjects").build(),
+        ];
         if let Some(key) = key {
             let actions: Vec<String> = self.key_operations().iter().map(|o| format!("kms:{o}")).collect();
-            statements
-                .push(json!({"Sid": "UseSharedBucketKey", "Effect": "Allow", "Action": actions, "Resource": key}));
+            let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+            statements.push(
+                Statement::allow("UseSharedBucketKey")
+                    .actions(&actions)
+                    .resource(key)
+                    .build(),
+            );
         }
         policy::document(statements)
     }
