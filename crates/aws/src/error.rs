@@ -193,8 +193,11 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "DeleteConflict",
         "ConcurrentModification",
         "ConcurrentModificationException",
+        // RDS answers with the fault's name or without its suffix, depending on the endpoint.
         "DBClusterAlreadyExistsFault",
+        "DBClusterAlreadyExists",
         "DBInstanceAlreadyExistsFault",
+        "DBInstanceAlreadyExists",
         "InvalidDBClusterStateFault",
         "InvalidDBInstanceStateFault",
         "RepositoryAlreadyExistsException",
@@ -237,6 +240,14 @@ mod tests {
         assert_eq!(classify(Some("Throttling"), Some(400)), ErrorClass::Throttled);
         assert_eq!(classify(Some("NoSuchBucketPolicy"), Some(404)), ErrorClass::NotFound);
         assert_eq!(classify(Some("BucketAlreadyExists"), Some(409)), ErrorClass::Conflict);
+        // An instance or cluster that exists already is a conflict, not invalid input (both spellings).
+        for code in [
+            "DBInstanceAlreadyExists",
+            "DBInstanceAlreadyExistsFault",
+            "DBClusterAlreadyExists",
+        ] {
+            assert_eq!(classify(Some(code), Some(400)), ErrorClass::Conflict, "{code}");
+        }
         assert_eq!(
             classify(Some("DBClusterNotFoundFault"), Some(404)),
             ErrorClass::NotFound

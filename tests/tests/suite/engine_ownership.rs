@@ -26,7 +26,16 @@ async fn a_bucket_under_our_name_without_our_tag_is_a_conflict_and_nothing_is_wr
     let object = account_object(&account, "");
     let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
     let squatted = names.bucket(BucketPurpose::Shared);
-    create_bucket(&s3_client(&Moto::shared().account_config(&account).await), &squatted).await;
+    let s3 = s3_client(&Moto::shared().account_config(&account).await);
+    create_bucket(&s3, &squatted).await;
+    // Someone's data: an untagged bucket that holds objects is never taken over.
+    s3.put_object()
+        .bucket(&squatted)
+        .key("theirs.csv")
+        .body(b"a,b".to_vec().into())
+        .send()
+        .await
+        .expect("put an object");
 
     engine.sessions().counter().reset();
     let pass = engine.reconcile(&object, Default::default()).await;
@@ -48,6 +57,30 @@ async fn a_bucket_under_our_name_without_our_tag_is_a_conflict_and_nothing_is_wr
     let synced = conditions::find(&pass.status.conditions, SYNCED).expect("Synced");
     assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("False", "Conflict"));
     assert!(bucket_tags(&account, &squatted).await.is_empty());
+}
+
+/// A pass stopped between CreateBucket and the tagging call after it (moto, like S3 for general
+/// purpose buckets, ignores create-time tags) leaves an empty, untagged bucket under our own name:
+/// the next pass finishes it as ours instead of reporting a Conflict.
+#[tokio::test]
+async fn an_empty_untagged_bucket_under_our_name_is_finished_as_ours() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let mut object = account_object(&account, "");
+    let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
+    let unfinished = names.bucket(BucketPurpose::Workspace);
+    create_bucket(&s3_client(&Moto::shared().account_config(&account).await), &unfinished).await;
+
+    let pass = converge(&engine, &mut object).await;
+    assert!(pass.error.is_none(), "{:?}", pass.error);
+    let tags = bucket_tags(&account, &unfinished).await;
+    assert!(
+        tags.contains(&(
+            OWNER_TAG.to_owned(),
+            format!("{}/{}", object.id.namespace, object.id.name)
+        )),
+        "{tags:?}"
+    );
 }
 
 #[tokio::test]

@@ -3,11 +3,11 @@
 //! that denies non-TLS access (other statements in the policy are others') and, on the workspace,
 //! the expiry rule. Buckets are kept by purpose; a non-empty bucket is never deleted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dataplatform_api::account::{BucketStatus, BucketsStatus};
 use dataplatform_api::names::{BucketPurpose, DENY_INSECURE_TRANSPORT_SID};
-use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::s3::{
     BUCKET_OWNER_ENFORCED, BucketObservation, Encryption, ExpirationRule, Lifecycle, PublicAccessBlock, Versioning,
@@ -36,8 +36,16 @@ pub struct DesiredBucket {
 
 /// Every bucket by purpose.
 pub type DesiredBuckets = BTreeMap<BucketPurpose, DesiredBucket>;
-/// The buckets that exist, by purpose.
-pub type ObservedBuckets = BTreeMap<BucketPurpose, BucketObservation>;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedBuckets {
+    /// The buckets that exist, by purpose.
+    pub buckets: BTreeMap<BucketPurpose, BucketObservation>,
+    /// Buckets under our name with no owner tag at all and nothing in them: what a pass stopped
+    /// between CreateBucket and the tagging call after it leaves (endpoints that ignore create-time
+    /// tags). They are finished as ours; one holding objects is somebody's and stays a Conflict.
+    pub unfinished: BTreeSet<BucketPurpose>,
+}
 
 impl AccountPart for Storage {
     const PART: Part = Part::Storage;
@@ -82,10 +90,18 @@ impl AccountPart for Storage {
         _account: &AccountContext,
         desired: &DesiredBuckets,
     ) -> Result<ObservedBuckets, AwsError> {
-        observe_each(desired, |bucket| async move {
+        let buckets = observe_each(desired, |bucket| async move {
             session.s3().observe_bucket(&bucket.name).await
         })
-        .await
+        .await?;
+        let mut unfinished = BTreeSet::new();
+        // Only an untagged bucket costs this read: a steady state never makes it.
+        for (purpose, seen) in buckets.iter().filter(|(_, b)| !b.tags.contains_key(OWNER_TAG)) {
+            if session.s3().is_empty(&seen.name).await? {
+                unfinished.insert(*purpose);
+            }
+        }
+        Ok(ObservedBuckets { buckets, unfinished })
     }
 
     fn diff(
@@ -96,7 +112,13 @@ impl AccountPart for Storage {
     ) -> Vec<Outcome> {
         desired
             .iter()
-            .map(|(purpose, bucket)| bucket_outcome(account, *purpose, bucket, observed.get(purpose), owner))
+            .map(|(purpose, bucket)| {
+                let owner = Owner {
+                    value: owner.value,
+                    adopt: owner.adopt || observed.unfinished.contains(purpose),
+                };
+                bucket_outcome(account, *purpose, bucket, observed.buckets.get(purpose), &owner)
+            })
             .collect()
     }
 
@@ -111,7 +133,7 @@ impl AccountPart for Storage {
     ) -> Vec<Action> {
         desired
             .keys()
-            .filter_map(|purpose| Some((purpose, observed.get(purpose)?)))
+            .filter_map(|purpose| Some((purpose, observed.buckets.get(purpose)?)))
             .filter(|(_, seen)| ours(&seen.tags, &account.owner))
             .map(|(purpose, seen)| {
                 Action::delete(

@@ -34,23 +34,26 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
                          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*"});
     let database = &desired.database;
     ObservedAccount {
-        storage: desired
-            .storage
-            .iter()
-            .map(|(purpose, b)| {
-                let seen = BucketObservation {
-                    name: b.name.clone(),
-                    tags: tags.clone(),
-                    encryption: Some(b.encryption.clone()),
-                    versioning: Versioning::Enabled,
-                    public_access_block: PublicAccessBlock::ALL_BLOCKED,
-                    ownership: Some(BUCKET_OWNER_ENFORCED.into()),
-                    policy: Some(policy::document(vec![by_hand.clone(), b.tls_statement.clone()]).to_string()),
-                    lifecycle: Lifecycle::default().with_ours(b.expiration),
-                };
-                (*purpose, seen)
-            })
-            .collect(),
+        storage: super::storage::ObservedBuckets {
+            buckets: desired
+                .storage
+                .iter()
+                .map(|(purpose, b)| {
+                    let seen = BucketObservation {
+                        name: b.name.clone(),
+                        tags: tags.clone(),
+                        encryption: Some(b.encryption.clone()),
+                        versioning: Versioning::Enabled,
+                        public_access_block: PublicAccessBlock::ALL_BLOCKED,
+                        ownership: Some(BUCKET_OWNER_ENFORCED.into()),
+                        policy: Some(policy::document(vec![by_hand.clone(), b.tls_statement.clone()]).to_string()),
+                        lifecycle: Lifecycle::default().with_ours(b.expiration),
+                    };
+                    (*purpose, seen)
+                })
+                .collect(),
+            unfinished: Default::default(),
+        },
         identity: desired
             .identity
             .iter()
@@ -107,7 +110,11 @@ fn extra_tags_statements_and_a_newer_minor_version_are_not_drift() {
 fn a_missing_tls_statement_is_merged_in_as_ours_only() {
     let desired = desired();
     let mut observed = matching_with_extras(&desired, "available");
-    let shared = observed.storage.get_mut(&BucketPurpose::Shared).expect("shared");
+    let shared = observed
+        .storage
+        .buckets
+        .get_mut(&BucketPurpose::Shared)
+        .expect("shared");
     shared.policy = Some(
         policy::document(vec![
             json!({"Sid": "HandWritten", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "x"}),
@@ -183,7 +190,7 @@ fn every_part_is_listed_once_and_deletion_goes_up_the_list() {
         cluster.tags = desired.account.tags.clone();
         cluster.settings.deletion_protection = false;
     }
-    for bucket in observed.storage.values_mut() {
+    for bucket in observed.storage.buckets.values_mut() {
         bucket.tags = desired.account.tags.clone();
     }
     for role in observed.identity.values_mut() {
