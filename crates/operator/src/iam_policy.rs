@@ -109,7 +109,7 @@ fn accounts(args: &IamPolicyArgs) -> Result<Vec<DataPlatformAccount>, IamPolicyE
     if args.paths.is_empty() {
         return Ok(vec![]);
     }
-    let manifests = manifests::load(&args.paths, &args.namespace)?;
+    let manifests = manifests::load(&args.paths, &args.namespace)?.objects;
     Ok(cli::accounts(&manifests).cloned().collect())
 }
 

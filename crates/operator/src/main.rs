@@ -153,7 +153,12 @@ enum Mode {
 
 fn run_against_aws(manifest_args: ManifestArgs, aws: AwsArgs, mode: Mode) -> ExitCode {
     let manifests = match manifests::load(&manifest_args.paths, &manifest_args.namespace) {
-        Ok(m) => m,
+        Ok(loaded) => {
+            for note in &loaded.skipped {
+                eprintln!("note: {note}");
+            }
+            loaded.objects
+        }
         Err(e) => return fail(&e.to_string()),
     };
     let runtime = match runtime() {

@@ -1,16 +1,30 @@
 //! Reads the manifests users keep in Git (files or directories of multi-document YAML) into typed
-//! objects for `plan` and `apply`.
+//! objects for `plan` and `apply`, refusing what the API server would refuse before the engine
+//! sees it: unknown fields, two objects for one AWS account, input too large to be a manifest.
 
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dataplatform_api::{DataPlatformAccount, SharedBucketGrant};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Larger than any manifest a person keeps in Git; `/dev/zero` stops here too.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// One object of a manifest.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Manifest {
     Account(Box<DataPlatformAccount>),
     Grant(Box<SharedBucketGrant>),
+}
+
+/// What the files held: our objects, and a note per document of another kind left out.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Manifests {
+    pub objects: Vec<Manifest>,
+    pub skipped: Vec<String>,
 }
 
 /// A manifest that cannot be read, with the file and document it came from.
@@ -24,6 +38,18 @@ pub enum ManifestError {
         index: usize,
         message: String,
     },
+    #[error("{path}: larger than {MAX_FILE_BYTES} bytes; a manifest is far smaller (is it the right file?)")]
+    TooLarge { path: PathBuf },
+    #[error("no DataPlatformAccount or SharedBucketGrant found in {}", .paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Empty { paths: Vec<PathBuf> },
+    #[error(
+        "{first} and {second} both manage AWS account {account_id}; one account is one DataPlatformAccount (remove one)"
+    )]
+    SameAccount {
+        account_id: String,
+        first: String,
+        second: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -35,21 +61,82 @@ struct TypeMeta {
 
 /// Reads every `.yaml`/`.yml` file under `paths` (directories are read in name order), skipping
 /// empty documents. Objects without a namespace get `default_namespace`.
-pub fn load(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Manifest>, ManifestError> {
-    let mut manifests = Vec::new();
+pub fn load(paths: &[PathBuf], default_namespace: &str) -> Result<Manifests, ManifestError> {
+    let mut manifests = Manifests::default();
     for file in yaml_files(paths)? {
-        let text = std::fs::read_to_string(&file).map_err(|source| ManifestError::Io {
-            path: file.clone(),
-            source,
-        })?;
-        manifests.extend(parse(&file, &text, default_namespace)?);
+        let text = read_capped(&file)?;
+        let parsed = parse(&file, &text, default_namespace)?;
+        manifests.objects.extend(parsed.objects);
+        manifests.skipped.extend(parsed.skipped);
     }
+    if manifests.objects.is_empty() {
+        return Err(ManifestError::Empty { paths: paths.to_vec() });
+    }
+    refuse_shared_accounts(&manifests.objects)?;
     Ok(manifests)
 }
 
+fn read_capped(path: &Path) -> Result<String, ManifestError> {
+    let io = |source| ManifestError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ManifestError::TooLarge { path: path.to_owned() });
+    }
+    String::from_utf8(bytes).map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+/// Two objects for one AWS account would build two full stacks in it.
+fn refuse_shared_accounts(objects: &[Manifest]) -> Result<(), ManifestError> {
+    let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+    for manifest in objects {
+        let Manifest::Account(account) = manifest else { continue };
+        let id = format!(
+            "DataPlatformAccount {}/{}",
+            account.metadata.namespace.as_deref().unwrap_or_default(),
+            account.metadata.name.as_deref().unwrap_or_default()
+        );
+        if let Some(first) = seen.insert(&account.spec.account_id, id.clone()) {
+            return Err(ManifestError::SameAccount {
+                account_id: account.spec.account_id.clone(),
+                first,
+                second: id,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `T` from one document, refusing fields the type does not have (the API server's schema would
+/// prune them silently; in a file meant for `plan`/`apply` they are typos, e.g. `managementPolcy`).
+fn typed<T: DeserializeOwned>(value: serde_yaml_ng::Value) -> Result<T, String> {
+    let mut unknown = Vec::new();
+    let typed = serde_ignored::deserialize(value, |path| {
+        let path = path.to_string();
+        // Read (and checked) above; the generated types leave them to the kind itself.
+        if path != "apiVersion" && path != "kind" {
+            unknown.push(path);
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    match unknown.as_slice() {
+        [] => Ok(typed),
+        fields => Err(format!(
+            "unknown field {}: not part of the schema (check the spelling against `kubectl explain`)",
+            fields.join(", ")
+        )),
+    }
+}
+
 /// Parses one multi-document YAML text.
-pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Vec<Manifest>, ManifestError> {
-    let mut manifests = Vec::new();
+pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Manifests, ManifestError> {
+    let mut manifests = Manifests::default();
+    let ours = format!("{}/{}", dataplatform_api::GROUP, dataplatform_api::VERSION);
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let invalid = |message: String| ManifestError::Invalid {
             path: path.to_owned(),
@@ -62,28 +149,26 @@ pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Vec<Man
         }
         let meta: TypeMeta = serde_yaml_ng::from_value(value.clone()).map_err(|e| invalid(e.to_string()))?;
         let api_version = meta.api_version.unwrap_or_default();
-        // The namespaces a tenant's file creates for kubectl are nothing to do in AWS.
-        if api_version == "v1" && meta.kind.as_deref() == Some("Namespace") {
-            continue;
-        }
-        if api_version != format!("{}/{}", dataplatform_api::GROUP, dataplatform_api::VERSION) {
-            return Err(invalid(format!(
-                "apiVersion {api_version:?} is not {}/{}; only DataPlatformAccount and SharedBucketGrant manifests are read",
-                dataplatform_api::GROUP,
-                dataplatform_api::VERSION
-            )));
-        }
-        let mut manifest = match meta.kind.as_deref() {
-            Some("DataPlatformAccount") => {
-                Manifest::Account(serde_yaml_ng::from_value(value).map_err(|e| invalid(e.to_string()))?)
-            }
-            Some("SharedBucketGrant") => {
-                Manifest::Grant(serde_yaml_ng::from_value(value).map_err(|e| invalid(e.to_string()))?)
-            }
-            other => {
+        let kind = meta.kind.unwrap_or_default();
+        let mut manifest = match (api_version == ours, kind.as_str()) {
+            (true, "DataPlatformAccount") => Manifest::Account(typed(value).map_err(invalid)?),
+            (true, "SharedBucketGrant") => Manifest::Grant(typed(value).map_err(invalid)?),
+            (true, other) => {
                 return Err(invalid(format!(
                     "kind {other:?} is not DataPlatformAccount or SharedBucketGrant"
                 )));
+            }
+            (false, "DataPlatformAccount" | "SharedBucketGrant") => {
+                return Err(invalid(format!("apiVersion {api_version:?} is not {ours}")));
+            }
+            // Namespaces and the rest a file meant for `kubectl apply` holds: nothing to do in AWS.
+            (false, other) => {
+                manifests.skipped.push(format!(
+                    "{}, document {}: {api_version} {other} skipped (plan and apply read DataPlatformAccount and SharedBucketGrant only)",
+                    path.display(),
+                    index + 1
+                ));
+                continue;
             }
         };
         let metadata = match &mut manifest {
@@ -94,7 +179,7 @@ pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Vec<Man
             return Err(invalid("metadata.name is required".to_owned()));
         }
         metadata.namespace.get_or_insert_with(|| default_namespace.to_owned());
-        manifests.push(manifest);
+        manifests.objects.push(manifest);
     }
     Ok(manifests)
 }
@@ -139,7 +224,7 @@ spec: {accountId: "111111111111", region: eu-west-2}
                 .replace("camden", "barnet")
                 .replace("111111111111", "222222222222")
         );
-        let manifests = parse(Path::new("m.yaml"), &text, "tenants").expect("parses");
+        let manifests = parse(Path::new("m.yaml"), &text, "tenants").expect("parses").objects;
         assert_eq!(manifests.len(), 2);
         let Manifest::Account(first) = &manifests[0] else {
             panic!("an account")
@@ -152,24 +237,55 @@ spec: {accountId: "111111111111", region: eu-west-2}
     }
 
     #[test]
-    fn skips_the_namespaces_a_file_creates_for_kubectl() {
-        let text = format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: la-camden}}\n---{ACCOUNT}");
+    fn skips_documents_of_other_kinds_with_a_note() {
+        let text = format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: la-camden}}\n---{ACCOUNT}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n"
+        );
         let manifests = parse(Path::new("m.yaml"), &text, "default").expect("parses");
-        assert_eq!(manifests.len(), 1);
-        let text = format!("apiVersion: v2\nkind: Namespace\nmetadata: {{name: la-camden}}\n---{ACCOUNT}");
+        assert_eq!(manifests.objects.len(), 1);
+        assert_eq!(manifests.skipped.len(), 2, "{:?}", manifests.skipped);
         assert!(
-            parse(Path::new("m.yaml"), &text, "default").is_err(),
-            "only core v1 Namespaces"
+            manifests.skipped[1].contains("m.yaml, document 3") && manifests.skipped[1].contains("ConfigMap"),
+            "{:?}",
+            manifests.skipped
         );
     }
 
     #[test]
-    fn refuses_other_kinds_naming_file_and_document() {
-        let text = format!("{ACCOUNT}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n");
-        let err = parse(Path::new("m.yaml"), &text, "default").expect_err("a ConfigMap is refused");
-        let message = err.to_string();
-        assert!(message.contains("m.yaml, document 2"), "{message}");
-        assert!(message.contains("apiVersion"), "{message}");
+    fn refuses_our_kinds_under_another_api_version_and_unknown_kinds_of_our_group() {
+        let text = format!("{ACCOUNT}---\n{}", ACCOUNT.replace("v1alpha1", "v1"));
+        let message = parse(Path::new("m.yaml"), &text, "default")
+            .expect_err("v1")
+            .to_string();
+        assert!(
+            message.contains("m.yaml, document 2") && message.contains("apiVersion"),
+            "{message}"
+        );
+        let text = ACCOUNT.replace("kind: DataPlatformAccount", "kind: DataPlatformAcount");
+        let message = parse(Path::new("m.yaml"), &text, "default")
+            .expect_err("typo")
+            .to_string();
+        assert!(message.contains("DataPlatformAcount"), "{message}");
+    }
+
+    #[test]
+    fn refuses_unknown_fields_naming_them() {
+        for (typo, field) in [
+            ("managementPolcy: ObserveOnly", "spec.managementPolcy"),
+            (
+                "services: [{name: d, image: x, cpu: 256, memory: 512, replica: 3}]",
+                "spec.services.0.replica",
+            ),
+        ] {
+            let text = ACCOUNT.replace("region: eu-west-2", &format!("region: eu-west-2, {typo}"));
+            let message = parse(Path::new("m.yaml"), &text, "default")
+                .expect_err("an unknown field")
+                .to_string();
+            assert!(
+                message.contains(field) && message.contains("unknown field"),
+                "{message}"
+            );
+        }
     }
 
     #[test]
@@ -179,5 +295,44 @@ spec: {accountId: "111111111111", region: eu-west-2}
             .expect_err("unknown tier")
             .to_string();
         assert!(message.contains("Parent"), "{message}");
+    }
+
+    #[test]
+    fn refuses_empty_input_two_objects_for_one_account_and_oversized_files() {
+        let dir = std::env::temp_dir().join(format!("manifests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("write");
+            path
+        };
+        let comments = write("comments.yaml", "# nothing here\n");
+        let message = load(&[comments], "default").expect_err("empty").to_string();
+        assert!(
+            message.contains("no DataPlatformAccount or SharedBucketGrant found in"),
+            "{message}"
+        );
+
+        let twice = write(
+            "twice.yaml",
+            &format!("{ACCOUNT}---\n{}", ACCOUNT.replace("camden", "barnet")),
+        );
+        let message = load(&[twice], "default").expect_err("one account twice").to_string();
+        assert!(
+            message.contains("default/camden")
+                && message.contains("default/barnet")
+                && message.contains("111111111111"),
+            "{message}"
+        );
+
+        let huge = dir.join("huge.yaml");
+        let file = std::fs::File::create(&huge).expect("create");
+        file.set_len(MAX_FILE_BYTES + 1).expect("grow");
+        let message = load(&[huge], "default").expect_err("too large").to_string();
+        assert!(
+            message.contains("huge.yaml") && message.contains("larger than"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -41,6 +41,7 @@ fn compare_with_record(name: &str, actual: &str) {
 fn accounts(dir: &Path) -> Vec<AccountObject> {
     let plain: Vec<AccountObject> = manifests::load(&[dir.to_owned()], "default")
         .expect("examples load")
+        .objects
         .into_iter()
         .filter_map(|m| match m {
             Manifest::Account(account) => Some(AccountObject::from_resource(&account)),
