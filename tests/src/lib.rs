@@ -36,10 +36,22 @@ impl Moto {
 
     /// Starts a server of its own: for tests that must not share one with the rest of the process.
     pub fn start() -> Result<Moto, String> {
+        Self::spawn("moto_server.py", &[])
+    }
+
+    /// `tests/support/fault_proxy.py` in front of this server: the first `count` answers to
+    /// `operation` are lost after moto has carried the request out. Its `endpoint()` is the proxy's.
+    pub fn losing_answers(&self, operation: &str, count: u32) -> Result<Moto, String> {
+        Self::spawn("fault_proxy.py", &[&self.endpoint, operation, &count.to_string()])
+    }
+
+    /// A helper script of `tests/support` that prints its port first and serves until stdin closes.
+    fn spawn(script: &str, args: &[&str]) -> Result<Moto, String> {
         let python = python();
-        let script = workspace_root().join("tests/support/moto_server.py");
+        let script = workspace_root().join("tests/support").join(script);
         let mut child = Command::new(&python)
             .arg(&script)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -11,7 +11,7 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField};
 
-use crate::error::{AwsError, optional};
+use crate::error::{AwsError, ErrorClass, optional};
 use crate::permissions as op;
 use crate::session::AccountSession;
 
@@ -369,7 +369,36 @@ impl Ecs<'_> {
         Ok(revisions)
     }
 
+    /// Registers `content` as a new revision and returns its ARN. A second RegisterTaskDefinition
+    /// would add a second revision, so an answer lost to a transient fault is never simply sent
+    /// again: the family's newest revision is read first, and when it is `content` (the lost call
+    /// was carried out) its ARN is the answer.
     pub async fn register_task_definition(
+        &self,
+        content: &TaskDefinitionContent,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        let policy = self.session.retry_policy();
+        let mut attempt = 1;
+        loop {
+            match self.register_once(content, tags).await {
+                Err(lost) if lost.class == ErrorClass::Retryable && attempt < policy.max_attempts => {
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    let family = self.observe_family(&content.family).await?;
+                    if family.latest.as_ref() == Some(content)
+                        && let Some(arn) = family.latest_arn()
+                    {
+                        return Ok(arn.to_owned());
+                    }
+                    tracing::debug!(family = %content.family, error = %lost, "registering again: the lost call did not land");
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn register_once(
         &self,
         content: &TaskDefinitionContent,
         tags: &BTreeMap<String, String>,
@@ -379,7 +408,7 @@ impl Ecs<'_> {
         let tags = to_tags(tags);
         let output = self
             .session
-            .call(&op::ECS_REGISTER_TASK_DEFINITION, || {
+            .call_not_repeated(&op::ECS_REGISTER_TASK_DEFINITION, || {
                 ecs.register_task_definition()
                     .family(&content.family)
                     .network_mode(NetworkMode::Awsvpc)

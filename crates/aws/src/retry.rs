@@ -42,12 +42,24 @@ impl RetryPolicy {
     }
 }
 
+/// Whether a failed call may be sent again as it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// Sending it twice does no harm: throttling and transient faults are retried.
+    Safe,
+    /// A second send could do the work twice (a new task-definition revision each time): only a
+    /// throttled call, which AWS refused unread, is sent again. A transient fault may have been
+    /// carried out with its answer lost, and goes back to the caller, who looks before sending again.
+    OnlyWhenRefused,
+}
+
 /// Makes one AWS call within the account's budget, retrying what is worth retrying.
 pub async fn call<T, E, F, Fut>(
     policy: &RetryPolicy,
     budget: &AccountBudget,
     service: &'static str,
     operation: &'static str,
+    repeat: Repeat,
     mut send: F,
 ) -> Result<T, AwsError>
 where
@@ -62,7 +74,9 @@ where
             Ok(output) => return Ok(output),
             Err(error) => {
                 let error = AwsError::from_sdk(service, operation, error);
-                if !error.class.is_retryable() || attempt >= policy.max_attempts {
+                let refused = error.class == crate::error::ErrorClass::Throttled;
+                let again = error.class.is_retryable() && (repeat == Repeat::Safe || refused);
+                if !again || attempt >= policy.max_attempts {
                     return Err(error);
                 }
                 let delay = policy.backoff(attempt);
@@ -94,13 +108,17 @@ mod tests {
     }
 
     async fn attempts_until_done(code: &str, status: u16, failures: u32) -> (u32, Result<(), AwsError>) {
+        attempts_with(Repeat::Safe, code, status, failures).await
+    }
+
+    async fn attempts_with(repeat: Repeat, code: &str, status: u16, failures: u32) -> (u32, Result<(), AwsError>) {
         let policy = RetryPolicy {
             max_attempts: 4,
             ..RetryPolicy::default()
         };
         let budget = AccountBudget::new(BudgetConfig::default());
         let attempts = AtomicU32::new(0);
-        let result = call(&policy, &budget, "sts", "GetCallerIdentity", || {
+        let result = call(&policy, &budget, "sts", "GetCallerIdentity", repeat, || {
             let n = attempts.fetch_add(1, Ordering::SeqCst);
             let code = code.to_owned();
             async move {
@@ -134,6 +152,13 @@ mod tests {
         assert_eq!((attempts, result.unwrap_err().class), (1, ErrorClass::AccessDenied));
         let (attempts, result) = attempts_until_done("ValidationError", 400, 10).await;
         assert_eq!((attempts, result.unwrap_err().class), (1, ErrorClass::Invalid));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_must_not_run_twice_is_repeated_only_when_throttled() {
+        assert_eq!(attempts_with(Repeat::OnlyWhenRefused, "Throttling", 400, 2).await.0, 3);
+        let (attempts, result) = attempts_with(Repeat::OnlyWhenRefused, "InternalError", 500, 3).await;
+        assert_eq!((attempts, result.unwrap_err().class), (1, ErrorClass::Retryable));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::budget::{AccountBudget, BudgetConfig};
 use crate::calls::CallCounter;
 use crate::error::AwsError;
 use crate::permissions::{self as op, Operation};
-use crate::retry::{self, RetryPolicy};
+use crate::retry::{self, Repeat, RetryPolicy};
 
 /// Session name the operator uses in CloudTrail, so its calls are easy to find.
 pub const ROLE_SESSION_NAME: &str = "dataplatform-operator";
@@ -257,6 +257,43 @@ impl AccountSession {
         Fut: Future<Output = Result<T, SdkError<E, Response>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        retry::call(&self.retry, &self.budget, operation.service, operation.name, send).await
+        retry::call(
+            &self.retry,
+            &self.budget,
+            operation.service,
+            operation.name,
+            Repeat::Safe,
+            send,
+        )
+        .await
+    }
+
+    /// [`Self::call`] for a call that must not run twice: a transient fault comes back at once
+    /// (it may have been carried out), for the caller to look before it sends again.
+    pub(crate) async fn call_not_repeated<T, E, F, Fut>(
+        &self,
+        operation: &'static Operation,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, Response>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let repeat = Repeat::OnlyWhenRefused;
+        retry::call(
+            &self.retry,
+            &self.budget,
+            operation.service,
+            operation.name,
+            repeat,
+            send,
+        )
+        .await
+    }
+
+    /// How often and how patiently calls are tried again (for a caller retrying by hand).
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 }

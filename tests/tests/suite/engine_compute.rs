@@ -5,11 +5,14 @@
 //! desired count. Tests that need running tasks play the scheduler themselves (`start_tasks`,
 //! `converge_running`); Ready keeps its meaning (running == desired on the newest revision).
 
+use std::sync::Arc;
+
 use dataplatform_api::conditions::{self, Reason};
 use dataplatform_api::names::AccountNames;
+use dataplatform_aws::Sessions;
 use dataplatform_engine::{AccountObject, Engine, Reconciled};
 use dataplatform_tests::{
-    account_object, converge_running, default_network_yaml, ecs_client, engine, start_tasks, unique_account_id,
+    Moto, account_object, converge_running, default_network_yaml, ecs_client, engine, start_tasks, unique_account_id,
 };
 
 const IMAGE: &str = "999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster";
@@ -226,6 +229,30 @@ async fn a_restarted_operator_registers_no_new_revision() {
             .len(),
         1
     );
+}
+
+/// RegisterTaskDefinition carried out, its answer lost on the way back: the engine looks at the
+/// family before sending it again, so one revision exists, and the service runs exactly that one.
+#[tokio::test]
+async fn a_registration_whose_answer_was_lost_is_not_made_twice() {
+    let proxy = Moto::shared()
+        .losing_answers("RegisterTaskDefinition", 1)
+        .expect("fault proxy");
+    let settings = dataplatform_aws::AwsSettings {
+        endpoint_url: Some(proxy.endpoint().to_owned()),
+        ..Default::default()
+    };
+    let engine = Engine::new(Arc::new(Sessions::new(proxy.base_config().await, settings)));
+    let account = unique_account_id();
+    let mut object = compute_object(&account, "database: {enabled: false}\n").await;
+    object.spec.services.iter_mut().for_each(|s| s.database_access = false);
+    settle(&engine, &mut object).await;
+
+    let names = names(&object);
+    let daemon = active_revisions(&account, &names.task_family("daemon")).await;
+    assert_eq!(daemon.len(), 1, "{daemon:?}");
+    let service = describe_service(&account, &names.ecs_cluster(), &names.ecs_service("daemon")).await;
+    assert_eq!(service.task_definition(), Some(daemon[0].as_str()));
 }
 
 #[tokio::test]
