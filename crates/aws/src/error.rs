@@ -90,6 +90,21 @@ pub fn optional<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
 }
 
 impl AwsError {
+    /// A create refused because the resource exists: made since we looked, most often by our own
+    /// earlier attempt whose answer was lost.
+    pub fn already_exists(&self) -> bool {
+        const ALREADY_EXISTS: &[&str] = &[
+            "BucketAlreadyOwnedByYou",
+            "EntityAlreadyExists",
+            "DBClusterAlreadyExistsFault",
+            "DBClusterAlreadyExists",
+            "DBInstanceAlreadyExistsFault",
+            "DBInstanceAlreadyExists",
+            "RepositoryAlreadyExistsException",
+        ];
+        self.code.as_deref().is_some_and(|code| ALREADY_EXISTS.contains(&code))
+    }
+
     /// A request we could not even build (a value the SDK refuses before sending).
     pub fn request(service: &'static str, operation: &'static str, error: impl std::fmt::Display) -> Self {
         Self {

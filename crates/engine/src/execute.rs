@@ -4,7 +4,7 @@
 use dataplatform_aws::{AccountSession, AwsError, ErrorClass};
 use serde_json::Value;
 
-use crate::plan::{Action, Op, SharedDocument, StatementOwner, TaskRevision};
+use crate::plan::{Action, ActionKind, Op, SharedDocument, StatementOwner, TaskRevision};
 use crate::policy::{self, Merged};
 
 impl Op {
@@ -216,6 +216,14 @@ pub async fn execute(
         for op in &action.ops {
             // Boxed: `run` is as large as the largest SDK call of any operation.
             if let Err(error) = Box::pin(op.run(session, &mut registered)).await {
+                if action.kind == ActionKind::Create && error.already_exists() {
+                    // Made since this pass looked (most often by our own attempt whose answer was
+                    // lost): not an error, but nothing more of this pass may build on the plan. The
+                    // next pass looks again, finishes it when it is ours, and reports it when not.
+                    tracing::info!(resource = %action.resource, name = %action.name, %error, "exists already: looking again");
+                    executed.stopped_early = true;
+                    return executed;
+                }
                 tracing::warn!(resource = %action.resource, name = %action.name, %error, "AWS action failed");
                 executed.failed = Some((action, error));
                 return executed;

@@ -42,6 +42,9 @@ pub struct Reconciled<S = DataPlatformAccountStatus> {
     pub ready: bool,
     /// Look again this soon (something is in progress); `None`: the normal resync interval.
     pub requeue_after: Option<Duration>,
+    /// The pass stopped before its plan was done (a resource it was to create exists since it
+    /// looked, or a test's stop): another pass goes on from what it finds.
+    pub stopped_early: bool,
 }
 
 impl<S: crate::status::ObjectStatus> Reconciled<S> {
@@ -59,6 +62,7 @@ impl<S: crate::status::ObjectStatus> Reconciled<S> {
             requeue_after: error.is_transient().then_some(PROGRESS_REQUEUE),
             error: Some(error),
             ready: false,
+            stopped_early: false,
         }
     }
 
@@ -71,6 +75,7 @@ impl<S: crate::status::ObjectStatus> Reconciled<S> {
             error: None,
             ready: false,
             requeue_after: None,
+            stopped_early: false,
         }
     }
 }
@@ -171,6 +176,7 @@ impl Engine {
                 error: None,
                 ready,
                 requeue_after: None,
+                stopped_early: false,
             };
         }
 
@@ -210,6 +216,7 @@ impl Engine {
             error: None,
             ready,
             requeue_after: (!ready).then_some(PROGRESS_REQUEUE),
+            stopped_early: executed.stopped_early,
         }
     }
 }

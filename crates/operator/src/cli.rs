@@ -245,7 +245,8 @@ pub async fn apply(
         // Some actions wait for others of the same run (a service for the database endpoint): run
         // again while passes still make changes, as the controller's requeue would.
         for _ in 1..MAX_APPLY_PASSES {
-            if reconciled.applied.is_empty() || reconciled.ready || reconciled.error.is_some() {
+            let progressed = !reconciled.applied.is_empty() || reconciled.stopped_early;
+            if !progressed || reconciled.ready || reconciled.error.is_some() {
                 break;
             }
             object.status = Some(reconciled.status.clone());

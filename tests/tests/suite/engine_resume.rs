@@ -91,3 +91,39 @@ async fn a_run_interrupted_after_each_action_resumes_to_the_same_state() {
         );
     }
 }
+
+/// CreateRole carried out, its answer lost: the retry finds the role there (EntityAlreadyExists).
+/// That is no error: the pass stops, the next one finds the role ours (it was created with our
+/// tags) and gives it its policy; the account converges with one role of each kind.
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_finished_by_the_next_pass() {
+    let proxy = Moto::shared().losing_answers("CreateRole", 1).expect("fault proxy");
+    let settings = dataplatform_aws::AwsSettings {
+        endpoint_url: Some(proxy.endpoint().to_owned()),
+        ..Default::default()
+    };
+    let engine = dataplatform_engine::Engine::new(std::sync::Arc::new(dataplatform_aws::Sessions::new(
+        proxy.base_config().await,
+        settings,
+    )));
+    let account = unique_account_id();
+    let mut object = account_object(&account, "database: {enabled: false}\n");
+    converge(&engine, &mut object).await;
+
+    let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
+    let iam = aws_sdk_iam::Client::new(&Moto::shared().account_config(&account).await);
+    for role in [names.task_execution_role(), names.task_role()] {
+        let policies = iam
+            .list_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+            .expect("the role exists");
+        assert_eq!(
+            policies.policy_names().len(),
+            1,
+            "{role}: {:?}",
+            policies.policy_names()
+        );
+    }
+}

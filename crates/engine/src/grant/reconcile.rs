@@ -162,6 +162,7 @@ impl Engine {
                 not_applied,
                 error: None,
                 requeue_after: None,
+                stopped_early: false,
             };
         }
         let executed = planned.execute(options).instrument(span.clone()).await;
@@ -190,6 +191,7 @@ impl Engine {
             error: None,
             ready,
             requeue_after,
+            stopped_early: false,
         }
     }
 
