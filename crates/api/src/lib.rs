@@ -19,7 +19,7 @@ pub use meta::{
     ADOPT_ANNOTATION, CLEANUP_FINALIZER, OWNER_TAG, PAUSED_ANNOTATION, RESYNC_INTERVAL_ANNOTATION, annotation_is_true,
     owner_tag_value,
 };
-pub use validation::{InvalidSpec, SpecProblem};
+pub use validation::{InvalidSpec, SpecProblem, validate_object_name, validate_owner_tag};
 
 /// API group of both kinds.
 pub const GROUP: &str = "dataplatform.io";

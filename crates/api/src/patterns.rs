@@ -14,6 +14,8 @@ pub const SUBNET_ID: &str = "^subnet-[0-9a-f]{8,17}$";
 pub const SECURITY_GROUP_ID: &str = "^sg-[0-9a-f]{8,17}$";
 pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// A Kubernetes object name: dot-separated DNS labels (at most 253 characters in all, checked apart).
+pub const DNS_SUBDOMAIN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 pub const ENV_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]{0,254}$";
 pub const LOG_GROUP: &str = "^[A-Za-z0-9_./#-]{1,512}$";
 pub const ECR_REPOSITORY: &str = "^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$";
@@ -76,6 +78,10 @@ mod tests {
             (DNS_LABEL, "code-server", true),
             (DNS_LABEL, "Daemon", false),
             (DNS_LABEL, "-daemon", false),
+            (DNS_SUBDOMAIN, "camden.prod-1", true),
+            (DNS_SUBDOMAIN, "Camden", false),
+            (DNS_SUBDOMAIN, "camden west", false),
+            (DNS_SUBDOMAIN, "camden.", false),
             (ENV_NAME, "DAGSTER_HOME", true),
             (ENV_NAME, "1X", false),
             (ECR_REPOSITORY, "dagster", true),

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::account::{DataPlatformAccountSpec, Tier};
 use crate::grant::SharedBucketGrantSpec;
-use crate::meta::OWNER_TAG;
+use crate::meta::{OWNER_TAG, owner_tag_value};
 use crate::names::DATABASE_VARIABLES;
 use crate::patterns::{self, matches};
 
@@ -25,6 +25,47 @@ pub struct SpecProblem {
 #[error("{}", .problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidSpec {
     pub problems: Vec<SpecProblem>,
+}
+
+/// The longest tag value the services we tag accept (S3, IAM, RDS, ECS, ECR alike).
+pub const MAX_TAG_VALUE: usize = 256;
+
+/// What Kubernetes requires of an object's name and namespace: `plan`/`apply` read manifests that
+/// never meet an API server, and refuse what it would.
+pub fn validate_object_name(namespace: &str, name: &str) -> Result<(), InvalidSpec> {
+    let mut p = Problems::default();
+    if name.len() > 253 || !matches(patterns::DNS_SUBDOMAIN, name) {
+        p.add(
+            "metadata.name",
+            format!("{name:?} is not a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253 characters"),
+        );
+    }
+    if !matches(patterns::DNS_LABEL, namespace) {
+        p.add(
+            "metadata.namespace",
+            format!(
+                "{namespace:?} is not a Kubernetes namespace: lowercase letters, digits and '-', at most 63 characters"
+            ),
+        );
+    }
+    p.finish()
+}
+
+/// Every resource carries the owner tag `namespace/name`, which must fit a tag value: checked
+/// before the first write, so no pass starts what it cannot finish.
+pub fn validate_owner_tag(namespace: &str, name: &str) -> Result<(), InvalidSpec> {
+    let mut p = Problems::default();
+    let length = owner_tag_value(namespace, name).len();
+    if length > MAX_TAG_VALUE {
+        p.add(
+            "metadata.name",
+            format!(
+                "namespace/name is {length} characters, and the owner tag dataplatform.io/owner every AWS resource carries holds at most {MAX_TAG_VALUE}; use a name of at most {} characters in namespace {namespace}",
+                MAX_TAG_VALUE.saturating_sub(namespace.len() + 1)
+            ),
+        );
+    }
+    p.finish()
 }
 
 #[derive(Default)]
@@ -187,10 +228,20 @@ impl DataPlatformAccountSpec {
                 "a KMS key ARN (aliases are not accepted)",
             );
             let key_region = key.split(':').nth(3).unwrap_or_default();
+            let key_account = key.split(':').nth(4).unwrap_or_default();
             if matches(patterns::KMS_KEY_ARN, key) && key_region != self.region {
                 p.add(
                     "spec.storage.kmsKeyArn",
                     format!("the key is in {key_region} but the buckets are in spec.region {}; S3 needs a key in the bucket's region", self.region),
+                );
+            }
+            if matches(patterns::KMS_KEY_ARN, key) && key_account != self.account_id {
+                p.add(
+                    "spec.storage.kmsKeyArn",
+                    format!(
+                        "the key is in account {key_account}, not in spec.accountId {}; name a key of the account whose buckets it encrypts",
+                        self.account_id
+                    ),
                 );
             }
         }
@@ -375,6 +426,60 @@ impl SharedBucketGrantSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_kubernetes_refuses_and_owner_tags_too_long_for_aws_are_refused() {
+        assert!(validate_object_name("la-camden", "camden").is_ok());
+        for (namespace, name, field) in [
+            ("la-camden", "Camden West", "metadata.name"),
+            ("la-camden", "café", "metadata.name"),
+            ("La_Camden", "camden", "metadata.namespace"),
+        ] {
+            let problems = validate_object_name(namespace, name).expect_err("refused").problems;
+            assert!(problems.iter().any(|p| p.field == field), "{name}: {problems:?}");
+        }
+        let namespace = "n".repeat(63);
+        assert!(validate_owner_tag(&namespace, &"a".repeat(192)).is_ok());
+        let problems = validate_owner_tag(&namespace, &"a".repeat(193))
+            .expect_err("too long")
+            .problems;
+        assert!(
+            problems[0].field == "metadata.name" && problems[0].message.contains("at most 192"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_bucket_key_of_another_account_or_region_is_refused() {
+        for (key, says) in [
+            (
+                "arn:aws:kms:eu-west-2:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "account 222222222222",
+            ),
+            (
+                "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "eu-west-1",
+            ),
+        ] {
+            let spec: DataPlatformAccountSpec = serde_json::from_value(serde_json::json!({
+                "accountId": "111111111111", "region": "eu-west-2", "storage": {"kmsKeyArn": key}
+            }))
+            .expect("spec");
+            let problems = spec.validate().expect_err("refused").problems;
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.field == "spec.storage.kmsKeyArn" && p.message.contains(says)),
+                "{problems:?}"
+            );
+        }
+        let own: DataPlatformAccountSpec = serde_json::from_value(serde_json::json!({
+            "accountId": "111111111111", "region": "eu-west-2",
+            "storage": {"kmsKeyArn": "arn:aws:kms:eu-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+        }))
+        .expect("spec");
+        assert!(own.validate().is_ok());
+    }
 
     #[test]
     fn fargate_sizes_are_described_as_fargate_lists_them() {

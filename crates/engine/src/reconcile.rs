@@ -104,6 +104,7 @@ impl Engine {
     /// `plan` without the network check: deletion must still work after the VPC is gone.
     pub(crate) async fn observe(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
         object.spec.validate()?;
+        dataplatform_api::validate_owner_tag(&object.id.namespace, &object.id.name)?;
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;
         let mut desired = DesiredAccount::new(&object.id, &object.spec, &object.child_accounts);

@@ -133,9 +133,57 @@ fn typed<T: DeserializeOwned>(value: serde_yaml_ng::Value) -> Result<T, String> 
     }
 }
 
+/// Deeper than any manifest nests its `[` and `{`: the YAML parser's own limit is met only after
+/// work that grows with the square of the input.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// The deepest nesting of flow collections (`[`, `{`) outside quotes and comments, and where (line).
+fn flow_depth(text: &str) -> (usize, usize) {
+    let (mut depth, mut deepest, mut at, mut line) = (0usize, 0usize, 0usize, 1usize);
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\n') => line += 1,
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') if previous.is_whitespace() || "[{,:".contains(previous) => quote = Some(c),
+            (None, '#') if previous.is_whitespace() => {
+                while chars.peek().is_some_and(|&n| n != '\n') {
+                    chars.next();
+                }
+            }
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > deepest {
+                    (deepest, at) = (depth, line);
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = c;
+    }
+    (deepest, at)
+}
+
 /// Parses one multi-document YAML text.
 pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Manifests, ManifestError> {
     let mut manifests = Manifests::default();
+    let (depth, line) = flow_depth(text);
+    if depth > MAX_FLOW_DEPTH {
+        return Err(ManifestError::Invalid {
+            path: path.to_owned(),
+            index: 1,
+            message: format!(
+                "line {line}: `[`/`{{` nested {depth} deep, more than {MAX_FLOW_DEPTH}; no manifest nests so deep"
+            ),
+        });
+    }
     let ours = format!("{}/{}", dataplatform_api::GROUP, dataplatform_api::VERSION);
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let invalid = |message: String| ManifestError::Invalid {
@@ -178,7 +226,9 @@ pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Manifes
         if metadata.name.as_deref().unwrap_or_default().is_empty() {
             return Err(invalid("metadata.name is required".to_owned()));
         }
-        metadata.namespace.get_or_insert_with(|| default_namespace.to_owned());
+        let namespace = metadata.namespace.get_or_insert_with(|| default_namespace.to_owned());
+        dataplatform_api::validate_object_name(namespace, metadata.name.as_deref().unwrap_or_default())
+            .map_err(|e| invalid(e.to_string()))?;
         manifests.objects.push(manifest);
     }
     Ok(manifests)
@@ -286,6 +336,35 @@ spec: {accountId: "111111111111", region: eu-west-2}
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_once_and_quotes_and_comments_do_not_count() {
+        let deep = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let started = std::time::Instant::now();
+        let message = parse(Path::new("m.yaml"), &deep, "default")
+            .expect_err("too deep")
+            .to_string();
+        assert!(message.contains("nested") && message.contains("line 1"), "{message}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        let quoted = format!("{ACCOUNT}  # {}\nx: '{}'\n", "[".repeat(100), "{".repeat(100));
+        assert_eq!(flow_depth(&quoted).0, 1, "only the spec's own braces count");
+    }
+
+    #[test]
+    fn refuses_names_kubernetes_would_refuse() {
+        let text = ACCOUNT.replace("name: camden", "name: Camden West");
+        let message = parse(Path::new("m.yaml"), &text, "default")
+            .expect_err("bad name")
+            .to_string();
+        assert!(
+            message.contains("m.yaml, document 1") && message.contains("metadata.name"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -88,3 +88,20 @@ async fn an_invalid_spec_makes_no_aws_call_and_names_the_field() {
     );
     assert!(synced.message.contains("spec.roleArn"));
 }
+
+/// A name Kubernetes accepts (63 + 253 characters) makes an owner tag longer than any AWS tag value:
+/// refused before the first call, not after three buckets when IAM refuses the role.
+#[tokio::test]
+async fn an_owner_tag_too_long_for_aws_is_refused_before_any_call() {
+    let engine = engine().await;
+    let mut object = account_object(&unique_account_id(), "");
+    object.id.namespace = "n".repeat(63);
+    object.id.name = "a".repeat(253);
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert_eq!(engine.sessions().counter().snapshot().total(), 0);
+    let Some(ReconcileError::InvalidSpec(invalid)) = &pass.error else {
+        panic!("expected InvalidSpec, got {:?}", pass.error);
+    };
+    assert_eq!(invalid.problems[0].field, "metadata.name", "{invalid}");
+    assert!(invalid.problems[0].message.contains("256"), "{invalid}");
+}
