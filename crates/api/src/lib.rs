@@ -3,6 +3,7 @@
 //! gets. Nothing here knows of AWS SDKs or of a Kubernetes client.
 
 pub mod account;
+pub mod admission;
 pub mod conditions;
 pub mod grant;
 pub mod meta;

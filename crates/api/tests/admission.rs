@@ -16,121 +16,10 @@
 #[path = "admission/real_server.rs"]
 mod real_server;
 
-use dataplatform_api::{DataPlatformAccount, DataPlatformAccountSpec, SharedBucketGrant, SharedBucketGrantSpec};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
-use kube::core::cel::{Validator, apply_defaults, compile_schema, estimate_rule_cost};
+use dataplatform_api::admission::{Admission, nullable_as_type_union};
+use dataplatform_api::{DataPlatformAccountSpec, SharedBucketGrantSpec};
+use kube::core::cel::{compile_schema, estimate_rule_cost};
 use serde_json::{Value, json};
-
-struct Admission {
-    schema: Value,
-    openapi: jsonschema::Validator,
-}
-
-impl Admission {
-    fn new(crd: CustomResourceDefinition) -> Self {
-        let schema = crd.spec.versions[0]
-            .schema
-            .as_ref()
-            .and_then(|s| s.open_api_v3_schema.as_ref())
-            .expect("schema");
-        let schema = serde_json::to_value(schema).expect("schema as JSON");
-        // `nullable` is OpenAPI's; JSON Schema spells it as a type union.
-        let openapi = jsonschema::draft4::new(&nullable_as_type_union(schema.clone()))
-            .expect("the CRD schema is a valid JSON schema");
-        Self { schema, openapi }
-    }
-
-    fn accounts() -> Self {
-        Self::new(DataPlatformAccount::crd())
-    }
-
-    fn grants() -> Self {
-        Self::new(SharedBucketGrant::crd())
-    }
-
-    /// Errors the API server would return, each as "field: message".
-    fn review(&self, object: &Value, old: Option<&Value>) -> Vec<String> {
-        let defaulted = apply_defaults(&self.schema, object);
-        let mut errors: Vec<String> = self
-            .openapi
-            .iter_errors(&defaulted)
-            .map(|e| {
-                let mut field = e.instance_path().to_string().trim_start_matches('/').replace('/', ".");
-                // The API server reports a missing property at the property's own path.
-                if let jsonschema::error::ValidationErrorKind::Required {
-                    property: Value::String(property),
-                } = e.kind()
-                {
-                    field = format!("{field}.{property}");
-                }
-                format!("{field}: {e}")
-            })
-            .collect();
-        // The API server hands CEL every `type: number` value as a double, `4` included; kube's
-        // evaluator would see an int there, on which `self * 2.0` has no overload.
-        let (defaulted, old) = (
-            numbers_as_doubles(&self.schema, defaulted),
-            old.map(|o| numbers_as_doubles(&self.schema, o.clone())),
-        );
-        if let Err(cel) = Validator::new().validate(&self.schema, &defaulted, old.as_ref()) {
-            errors.extend(
-                cel.into_vec()
-                    .into_iter()
-                    .map(|e| format!("{}: {}", e.field_path, e.message)),
-            );
-        }
-        errors
-    }
-
-    fn create(&self, object: &Value) -> Vec<String> {
-        self.review(object, None)
-    }
-}
-
-/// `value` with every integer that sits where `schema` says `type: number` written as a float.
-fn numbers_as_doubles(schema: &Value, value: Value) -> Value {
-    match value {
-        Value::Number(n) if schema["type"] == "number" => n.as_f64().map_or(Value::Number(n), |f| json!(f)),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(key, v)| {
-                    let sub = schema["properties"]
-                        .get(&key)
-                        .unwrap_or(&schema["additionalProperties"]);
-                    let v = numbers_as_doubles(sub, v);
-                    (key, v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .map(|v| numbers_as_doubles(&schema["items"], v))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-fn nullable_as_type_union(mut schema: Value) -> Value {
-    fn walk(v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                if map.remove("nullable") == Some(Value::Bool(true))
-                    && let Some(Value::String(t)) = map.get("type").cloned()
-                {
-                    map.insert("type".into(), json!([t, "null"]));
-                }
-                map.values_mut().for_each(walk);
-            }
-            Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    walk(&mut schema);
-    schema
-}
 
 fn account() -> Value {
     json!({
@@ -182,230 +71,39 @@ fn with(mut base: Value, pointer: &str, value: Option<Value>) -> Value {
     base
 }
 
+/// An invalid object: the valid base with one change. Admission, `validate()` and `plan`/`apply`
+/// (crates/operator's manifests tests) must all refuse it, naming `field`.
+#[derive(serde::Deserialize)]
 struct Case {
-    what: &'static str,
+    what: String,
     object: Value,
     /// The field the refusal must name.
-    field: &'static str,
+    field: String,
+}
+
+/// `admission/invalid.yaml`: the one corpus of invalid objects, for every path that must refuse them.
+fn corpus(kind: &str) -> Vec<Case> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/admission/invalid.yaml");
+    let cases: Vec<Case> =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).expect("corpus")).expect("corpus is YAML");
+    let cases: Vec<Case> = cases.into_iter().filter(|c| c.object["kind"] == kind).collect();
+    assert!(cases.len() >= 6, "the corpus holds only {} {kind}s", cases.len());
+    cases
 }
 
 fn invalid_accounts() -> Vec<Case> {
-    let case = |what, pointer: &str, value: Value, field| Case {
-        what,
-        object: with(account(), pointer, Some(value)),
-        field,
-    };
-    vec![
-        case(
-            "account id too short",
-            "/spec/accountId",
-            json!("12345"),
-            "spec.accountId",
-        ),
-        case(
-            "account id with letters",
-            "/spec/accountId",
-            json!("11111111111a"),
-            "spec.accountId",
-        ),
-        case(
-            "region not a region code",
-            "/spec/region",
-            json!("Europe (London)"),
-            "spec.region",
-        ),
-        case("unknown tier", "/spec/tier", json!("Parent"), "spec.tier"),
-        case(
-            "unknown deletion policy",
-            "/spec/deletionPolicy",
-            json!("Orphan"),
-            "spec.deletionPolicy",
-        ),
-        case(
-            "role ARN not a role",
-            "/spec/roleArn",
-            json!("arn:aws:iam::111111111111:user/bob"),
-            "spec.roleArn",
-        ),
-        case(
-            "KMS alias instead of a key",
-            "/spec/storage",
-            json!({"kmsKeyArn": "arn:aws:kms:eu-west-2:111111111111:alias/x"}),
-            "spec.storage.kmsKeyArn",
-        ),
-        case(
-            "negative expiry",
-            "/spec/storage",
-            json!({"workspaceExpirationDays": -1}),
-            "spec.storage.workspaceExpirationDays",
-        ),
-        case(
-            "min capacity above max",
-            "/spec/database",
-            json!({"minCapacity": 8, "maxCapacity": 4}),
-            "spec.database.minCapacity",
-        ),
-        case(
-            "capacity not in half steps",
-            "/spec/database",
-            json!({"minCapacity": 0.3}),
-            "spec.database.minCapacity",
-        ),
-        case(
-            "max capacity not in half steps",
-            "/spec/database",
-            json!({"maxCapacity": 4.3}),
-            "spec.database.maxCapacity",
-        ),
-        case(
-            "negative min capacity",
-            "/spec/database",
-            json!({"minCapacity": -1}),
-            "spec.database.minCapacity",
-        ),
-        case(
-            "max capacity above 256",
-            "/spec/database",
-            json!({"maxCapacity": 300}),
-            "spec.database.maxCapacity",
-        ),
-        case(
-            "external id too short",
-            "/spec/externalId",
-            json!("x"),
-            "spec.externalId",
-        ),
-        case(
-            "external id too long",
-            "/spec/externalId",
-            json!("x".repeat(1225)),
-            "spec.externalId",
-        ),
-        case(
-            "external id with a space",
-            "/spec/externalId",
-            json!("camden 7f3a"),
-            "spec.externalId",
-        ),
-        case(
-            "max capacity below 1",
-            "/spec/database",
-            json!({"minCapacity": 0, "maxCapacity": 0.5}),
-            "spec.database.maxCapacity",
-        ),
-        case(
-            "backup retention too long",
-            "/spec/database",
-            json!({"backupRetentionDays": 40}),
-            "spec.database.backupRetentionDays",
-        ),
-        case(
-            "engine version not a version",
-            "/spec/database",
-            json!({"engineVersion": "latest"}),
-            "spec.database.engineVersion",
-        ),
-        case(
-            "duplicate service names",
-            "/spec/services/1",
-            json!({"name": "daemon", "image": "x", "cpu": 256, "memory": 512}),
-            "spec.services",
-        ),
-        case(
-            "service name not a DNS label",
-            "/spec/services/0/name",
-            json!("Daemon_1"),
-            "spec.services",
-        ),
-        case(
-            "negative replicas",
-            "/spec/services/0/replicas",
-            json!(-1),
-            "spec.services",
-        ),
-        case(
-            "unknown capacity",
-            "/spec/services/0/capacity",
-            json!("Reserved"),
-            "spec.services",
-        ),
-        case(
-            "malformed subnet",
-            "/spec/network/subnetIds",
-            json!(["vpc-123"]),
-            "spec.network.subnetIds",
-        ),
-        case(
-            "no security group",
-            "/spec/network/securityGroupIds",
-            json!([]),
-            "spec.network.securityGroupIds",
-        ),
-        case(
-            "registry on a Child account",
-            "/spec/registry",
-            json!({"repositories": ["dagster"]}),
-            "spec.registry",
-        ),
-        case(
-            "reserved tag key",
-            "/spec/tags",
-            json!({"aws:createdBy": "me"}),
-            "spec.tags",
-        ),
-        Case {
-            what: "services without network",
-            object: with(account(), "/spec/network", None),
-            field: "spec.network",
-        },
-    ]
+    corpus("DataPlatformAccount")
 }
 
 fn invalid_grants() -> Vec<Case> {
-    let case = |what, pointer: &str, value: Value, field| Case {
-        what,
-        object: with(grant(), pointer, Some(value)),
-        field,
-    };
-    vec![
-        case(
-            "grantee account id malformed",
-            "/spec/grantee/accountId",
-            json!("99999"),
-            "spec.grantee.accountId",
-        ),
-        case(
-            "grantee principal not an IAM ARN",
-            "/spec/grantee/principals",
-            json!(["org-daemon"]),
-            "spec.grantee.principals",
-        ),
-        case("unknown access", "/spec/access", json!("Admin"), "spec.access"),
-        case(
-            "prefix with a wildcard",
-            "/spec/prefixes",
-            json!(["exports/*"]),
-            "spec.prefixes",
-        ),
-        case(
-            "prefix with a leading slash",
-            "/spec/prefixes",
-            json!(["/exports/"]),
-            "spec.prefixes",
-        ),
-        Case {
-            what: "no grantee",
-            object: with(grant(), "/spec/grantee", None),
-            field: "spec.grantee",
-        },
-    ]
+    corpus("SharedBucketGrant")
 }
 
 fn assert_refused(admission: &Admission, case: &Case) {
     let errors = admission.create(&case.object);
     assert!(!errors.is_empty(), "{}: admitted, but must be refused", case.what);
     assert!(
-        errors.iter().any(|e| e.contains(case.field)),
+        errors.iter().any(|e| e.contains(&case.field)),
         "{}: refused, but no message names {}: {errors:#?}",
         case.what,
         case.field
@@ -549,7 +247,7 @@ fn the_controller_refuses_what_admission_refuses() {
             Err(_) => true, // an unknown enum value never becomes a spec
             Ok(spec) => spec
                 .validate()
-                .is_err_and(|e| e.problems.iter().any(|p| p.field.starts_with(case.field))),
+                .is_err_and(|e| e.problems.iter().any(|p| p.field.starts_with(&case.field))),
         };
         assert!(
             refused,
@@ -562,7 +260,7 @@ fn the_controller_refuses_what_admission_refuses() {
             Err(_) => true,
             Ok(spec) => spec
                 .validate("la-camden", None)
-                .is_err_and(|e| e.problems.iter().any(|p| p.field.starts_with(case.field))),
+                .is_err_and(|e| e.problems.iter().any(|p| p.field.starts_with(&case.field))),
         };
         assert!(
             refused,

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
+use dataplatform_api::admission::Admission;
 use dataplatform_api::{DataPlatformAccount, SharedBucketGrant};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -112,6 +114,19 @@ fn refuse_shared_accounts(objects: &[Manifest]) -> Result<(), ManifestError> {
     Ok(())
 }
 
+static ACCOUNTS: LazyLock<Admission> = LazyLock::new(Admission::accounts);
+static GRANTS: LazyLock<Admission> = LazyLock::new(Admission::grants);
+
+/// The CRD's own admission rules (every bound, pattern and CEL rule), as the API server would
+/// run them on `kubectl apply` of the same document.
+fn admitted(admission: &Admission, value: &serde_yaml_ng::Value) -> Result<(), String> {
+    let object = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    match admission.create(&object).as_slice() {
+        [] => Ok(()),
+        errors => Err(format!("the API server would refuse it: {}", errors.join("; "))),
+    }
+}
+
 /// `T` from one document, refusing fields the type does not have (the API server's schema would
 /// prune them silently; in a file meant for `plan`/`apply` they are typos, e.g. `managementPolcy`).
 fn typed<T: DeserializeOwned>(value: serde_yaml_ng::Value) -> Result<T, String> {
@@ -199,8 +214,14 @@ pub fn parse(path: &Path, text: &str, default_namespace: &str) -> Result<Manifes
         let api_version = meta.api_version.unwrap_or_default();
         let kind = meta.kind.unwrap_or_default();
         let mut manifest = match (api_version == ours, kind.as_str()) {
-            (true, "DataPlatformAccount") => Manifest::Account(typed(value).map_err(invalid)?),
-            (true, "SharedBucketGrant") => Manifest::Grant(typed(value).map_err(invalid)?),
+            (true, "DataPlatformAccount") => {
+                admitted(&ACCOUNTS, &value).map_err(invalid)?;
+                Manifest::Account(typed(value).map_err(invalid)?)
+            }
+            (true, "SharedBucketGrant") => {
+                admitted(&GRANTS, &value).map_err(invalid)?;
+                Manifest::Grant(typed(value).map_err(invalid)?)
+            }
             (true, other) => {
                 return Err(invalid(format!(
                     "kind {other:?} is not DataPlatformAccount or SharedBucketGrant"
@@ -323,7 +344,7 @@ spec: {accountId: "111111111111", region: eu-west-2}
         for (typo, field) in [
             ("managementPolcy: ObserveOnly", "spec.managementPolcy"),
             (
-                "services: [{name: d, image: x, cpu: 256, memory: 512, replica: 3}]",
+                "network: {subnetIds: [subnet-0a1b2c3d], securityGroupIds: [sg-0a1b2c3d]}, services: [{name: d, image: x, cpu: 256, memory: 512, replica: 3}]",
                 "spec.services.0.replica",
             ),
         ] {
@@ -365,6 +386,42 @@ spec: {accountId: "111111111111", region: eu-west-2}
             message.contains("m.yaml, document 1") && message.contains("metadata.name"),
             "{message}"
         );
+    }
+
+    /// The admission tests' corpus of invalid objects (crates/api/tests/admission/invalid.yaml):
+    /// `plan`/`apply` refuse each one before any AWS call, naming the field, as the API server does.
+    #[test]
+    fn refuses_every_object_admission_refuses_naming_the_field() {
+        #[derive(Deserialize)]
+        struct Case {
+            what: String,
+            field: String,
+            object: serde_json::Value,
+        }
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../api/tests/admission/invalid.yaml");
+        let cases: Vec<Case> =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(path).expect("corpus")).expect("corpus is YAML");
+        assert!(cases.len() >= 30, "{} cases", cases.len());
+        for case in cases {
+            let text = serde_yaml_ng::to_string(&case.object).expect("YAML");
+            let message = match parse(Path::new("case.yaml"), &text, "default") {
+                Ok(_) => panic!("{}: plan/apply accept what admission refuses", case.what),
+                Err(e) => e.to_string(),
+            };
+            assert!(message.contains(&case.field), "{}: {message}", case.what);
+        }
+    }
+
+    #[test]
+    fn bounds_and_patterns_of_the_schema_are_refused() {
+        let text = ACCOUNT.replace(
+            "region: eu-west-2",
+            "region: eu-west-2, services: [{name: d, image: x, cpu: 256, memory: 512, replicas: 1001}]",
+        );
+        let message = parse(Path::new("m.yaml"), &text, "default")
+            .expect_err("1001 replicas")
+            .to_string();
+        assert!(message.contains("spec.services.0.replicas"), "{message}");
     }
 
     #[test]
