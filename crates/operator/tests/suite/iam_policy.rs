@@ -118,3 +118,81 @@ fn missing_choices_are_errors_that_say_what_to_add() {
     let service_account = iam_policy(&["--document", "operator-trust", "--service-account", "x"]).unwrap_err();
     assert!(service_account.contains("namespace/name"), "{service_account}");
 }
+
+/// Findings of parliament (PyPI), the IAM linter, for each named document.
+fn parliament(documents: &[(&str, Value)]) -> Vec<(String, String, String)> {
+    let script = r#"
+import json, sys
+from parliament import analyze_policy_string
+for name, document in json.load(sys.stdin):
+    for finding in analyze_policy_string(json.dumps(document)).findings:
+        print(json.dumps([name, finding.issue, json.dumps(finding.detail)]))
+"#;
+    let mut child = Command::new(dataplatform_tests::python())
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test virtualenv's python (scripts/test installs parliament)");
+    serde_json::to_writer(child.stdin.take().expect("stdin"), documents).expect("documents");
+    let output = child.wait_with_output().expect("parliament ran");
+    assert!(
+        output.status.success(),
+        "parliament: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a finding"))
+        .collect()
+}
+
+/// What parliament reports that is so by design (README, "AWS roles and iam-policy"): writing bucket
+/// policies and lifecycle rules implies power over objects; RDS's create calls are scoped to our own
+/// cluster, instance and the default groups only; RegisterTaskDefinition has no resource-level
+/// permissions and repositories are listed whatever the spec says.
+fn accepted(issue: &str, detail: &str) -> bool {
+    match issue {
+        "RESOURCE_POLICY_PRIVILEGE_ESCALATION" => {
+            detail.contains("s3:PutBucketPolicy") || detail.contains("s3:PutLifecycleConfiguration")
+        }
+        "RESOURCE_MISMATCH" => ["rds:CreateDBCluster", "rds:CreateDBInstance"]
+            .iter()
+            .any(|a| detail.contains(a)),
+        "RESOURCE_STAR" => detail == r#"["ecr:DescribeRepositories", "ecs:RegisterTaskDefinition"]"#,
+        _ => false,
+    }
+}
+
+/// The permission documents `iam-policy` prints pass a real IAM linter: no unknown action or
+/// prefix, no malformed statement, and nothing else beyond what is accepted by design. (Trust
+/// policies are resource policies, which parliament does not lint: it calls them malformed.)
+#[test]
+fn the_permission_documents_pass_the_iam_linter() {
+    let documents = [
+        ("account-role", iam_policy(&[]).expect("account role")),
+        (
+            "account-role -f",
+            iam_policy(&["-f", "examples/", "--account", "region"]).expect("scoped"),
+        ),
+        (
+            "operator-role",
+            iam_policy(&["--document", "operator-role", "-f", "examples/"]).expect("operator role"),
+        ),
+    ];
+    let refused: Vec<_> = parliament(&documents)
+        .into_iter()
+        .filter(|(_, issue, detail)| !accepted(issue, detail))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+
+    // The linter does find what it is for.
+    let broken =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "*"}]});
+    let findings = parliament(&[("broken", broken)]);
+    assert!(
+        findings.iter().any(|(_, issue, _)| issue == "UNKNOWN_ACTION"),
+        "{findings:?}"
+    );
+}
