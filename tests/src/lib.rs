@@ -42,7 +42,26 @@ impl Moto {
     /// `tests/support/fault_proxy.py` in front of this server: the first `count` answers to
     /// `operation` are lost after moto has carried the request out. Its `endpoint()` is the proxy's.
     pub fn losing_answers(&self, operation: &str, count: u32) -> Result<Moto, String> {
-        Self::spawn("fault_proxy.py", &[&self.endpoint, operation, &count.to_string()])
+        Self::spawn(
+            "fault_proxy.py",
+            &[&self.endpoint, "--lose", &format!("{operation}:{count}")],
+        )
+    }
+
+    /// The fault proxy refusing a `throttle` share of the requests with each protocol's own
+    /// throttling error and a `server_errors` share with a 500, drawn from `seed`.
+    pub fn under_load(&self, throttle: f64, server_errors: f64, seed: u64) -> Result<Moto, String> {
+        let (throttle, server_errors, seed) = (throttle.to_string(), server_errors.to_string(), seed.to_string());
+        let args = [
+            self.endpoint.as_str(),
+            "--throttle",
+            &throttle,
+            "--server-errors",
+            &server_errors,
+            "--seed",
+            &seed,
+        ];
+        Self::spawn("fault_proxy.py", &args)
     }
 
     /// A helper script of `tests/support` that prints its port first and serves until stdin closes.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dataplatform_api::DataPlatformAccount;
 use dataplatform_api::conditions::{self, Reason};
-use dataplatform_aws::{AwsSettings, BudgetConfig, Sessions};
+use dataplatform_aws::{AwsSettings, BudgetConfig, RetryPolicy, Sessions};
 use dataplatform_engine::{AccountObject, Action, ActionKind, Engine, GrantAccounts, GrantObject, Part, Reconciled};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -25,6 +25,10 @@ pub struct AwsArgs {
     /// Request budget per account and AWS service: calls allowed at once after a quiet period.
     #[arg(long, default_value_t = BudgetConfig::default().burst)]
     pub aws_burst: u32,
+    /// Attempts per AWS call, the first included, before a throttled or transiently failing call
+    /// fails the pass (exponential backoff with full jitter between them, at most 20s).
+    #[arg(long, default_value_t = RetryPolicy::default().max_attempts, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub aws_max_attempts: u32,
 }
 
 impl AwsArgs {
@@ -34,6 +38,10 @@ impl AwsArgs {
             budget: BudgetConfig {
                 requests_per_second: self.aws_requests_per_second,
                 burst: self.aws_burst,
+            },
+            retry: RetryPolicy {
+                max_attempts: self.aws_max_attempts,
+                ..RetryPolicy::default()
             },
             ..AwsSettings::default()
         }

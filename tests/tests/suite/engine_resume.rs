@@ -98,14 +98,7 @@ async fn a_run_interrupted_after_each_action_resumes_to_the_same_state() {
 #[tokio::test]
 async fn a_create_whose_answer_was_lost_is_finished_by_the_next_pass() {
     let proxy = Moto::shared().losing_answers("CreateRole", 1).expect("fault proxy");
-    let settings = dataplatform_aws::AwsSettings {
-        endpoint_url: Some(proxy.endpoint().to_owned()),
-        ..Default::default()
-    };
-    let engine = dataplatform_engine::Engine::new(std::sync::Arc::new(dataplatform_aws::Sessions::new(
-        proxy.base_config().await,
-        settings,
-    )));
+    let engine = engine_through(&proxy).await;
     let account = unique_account_id();
     let mut object = account_object(&account, "database: {enabled: false}\n");
     converge(&engine, &mut object).await;
@@ -126,4 +119,57 @@ async fn a_create_whose_answer_was_lost_is_finished_by_the_next_pass() {
             policies.policy_names()
         );
     }
+}
+
+/// An engine whose every call goes through `proxy` (moto's accounts, the proxy's faults).
+async fn engine_through(proxy: &Moto) -> dataplatform_engine::Engine {
+    let settings = dataplatform_aws::AwsSettings {
+        endpoint_url: Some(proxy.endpoint().to_owned()),
+        ..Default::default()
+    };
+    dataplatform_engine::Engine::new(std::sync::Arc::new(dataplatform_aws::Sessions::new(
+        proxy.base_config().await,
+        settings,
+    )))
+}
+
+/// Sustained throttling (20%, in each protocol's own error shape) and 5% server errors: with the
+/// default retry budget every pass finishes, the account converges, and it holds one of everything.
+#[tokio::test]
+async fn an_account_converges_under_sustained_throttling_and_server_errors() {
+    let proxy = Moto::shared().under_load(0.2, 0.05, 7).expect("fault proxy");
+    let loaded = engine_through(&proxy).await;
+    let account = unique_account_id();
+    let mut object = account_object(&account, "tags: {cost-centre: \"42\"}");
+    converge(&loaded, &mut object).await;
+    let calls = loaded.sessions().counter().snapshot();
+    let faulted: u64 = calls
+        .0
+        .iter()
+        .filter(|(key, _)| {
+            // Injected server errors and S3's and EC2's throttling; moto itself answers neither.
+            matches!(
+                key.outcome,
+                dataplatform_aws::Outcome::Failure {
+                    status: Some(500 | 503)
+                }
+            )
+        })
+        .map(|(_, n)| n)
+        .sum();
+    assert!(faulted >= 3, "the proxy's faults were met and retried: {calls:?}");
+
+    let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
+    let found = inventory(&account, &names).await;
+    assert_eq!(found.iter().filter(|r| r.starts_with("s3:")).count(), 3, "{found:?}");
+    assert_eq!(found.iter().filter(|r| r.starts_with("iam:")).count(), 2, "{found:?}");
+    assert_eq!(found.iter().filter(|r| r.starts_with("rds-")).count(), 2, "{found:?}");
+    // A clean engine finds nothing to do: what the faulty run made is complete.
+    let pass = engine().await.reconcile(&object, Default::default()).await;
+    assert!(
+        pass.error.is_none() && pass.applied.is_empty(),
+        "{:?} {:?}",
+        pass.error,
+        pass.applied
+    );
 }
