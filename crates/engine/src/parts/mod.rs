@@ -252,7 +252,7 @@ pub fn readiness(
     step.readiness
 }
 
-/// The part's fields of `status`, from every part.
+/// Every part writes its own fields of `status`.
 pub fn report(desired: &DesiredAccount, observed: &ObservedAccount, status: &mut DataPlatformAccountStatus) {
     struct Report<'a> {
         desired: &'a DesiredAccount,
