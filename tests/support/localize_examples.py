@@ -1,4 +1,5 @@
-"""Copy examples/ into OUT_DIR with the placeholder network ids replaced by real ones of a local moto.
+"""Copy examples/ into OUT_DIR with the placeholder network ids and key replaced by real ones of a local
+moto.
 
 The examples name subnet-0a1b2c3d and sg-0a1b2c3d, which no account has; the operator checks that the
 subnets and security groups a service names exist before it writes anything. moto gives every account
@@ -16,20 +17,31 @@ import yaml
 
 PLACEHOLDER_SUBNET = "subnet-0a1b2c3d"
 PLACEHOLDER_GROUP = "sg-0a1b2c3d"
+PLACEHOLDER_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
-def default_network(endpoint: str, role_arn: str, region: str) -> tuple[str, str]:
+def client(service: str, endpoint: str, role_arn: str, region: str):
     common = {"endpoint_url": endpoint, "region_name": region}
     credentials = boto3.client("sts", **common).assume_role(
         RoleArn=role_arn, RoleSessionName="localize-examples"
     )["Credentials"]
-    ec2 = boto3.client(
-        "ec2",
+    return boto3.client(
+        service,
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
         **common,
     )
+
+
+def new_key(endpoint: str, role_arn: str, region: str) -> str:
+    """A KMS key of the account, for the examples' placeholder key (the operator refuses a key that
+    does not exist)."""
+    return client("kms", endpoint, role_arn, region).create_key(Description="examples")["KeyMetadata"]["KeyId"]
+
+
+def default_network(endpoint: str, role_arn: str, region: str) -> tuple[str, str]:
+    ec2 = client("ec2", endpoint, role_arn, region)
     subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"][0]
     group = ec2.describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["default"]}, {"Name": "vpc-id", "Values": [subnet["VpcId"]]}]
@@ -48,6 +60,9 @@ def main() -> None:
             spec = next(d["spec"] for d in yaml.safe_load_all(text) if d and d.get("kind") == "DataPlatformAccount")
             subnet, group = default_network(endpoint, spec["roleArn"], spec["region"])
             text = text.replace(PLACEHOLDER_SUBNET, subnet).replace(PLACEHOLDER_GROUP, group)
+        if PLACEHOLDER_KEY_ID in text:
+            spec = next(d["spec"] for d in yaml.safe_load_all(text) if d and d.get("kind") == "DataPlatformAccount")
+            text = text.replace(PLACEHOLDER_KEY_ID, new_key(endpoint, spec["roleArn"], spec["region"]))
         (out_dir / source.name).write_text(text)
 
 

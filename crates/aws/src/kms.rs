@@ -28,6 +28,22 @@ impl AccountSession {
 }
 
 impl Kms<'_> {
+    /// The key's state as KMS reports it (`Enabled`, `Disabled`, `PendingDeletion`, ...); `None`
+    /// when no such key exists.
+    pub async fn key_state(&self, key: &str) -> Result<Option<String>, AwsError> {
+        let kms = &self.session.kms;
+        let described = optional(
+            self.session
+                .call(&op::KMS_DESCRIBE_KEY, || kms.describe_key().key_id(key).send())
+                .await,
+        )?;
+        Ok(described.map(|d| {
+            d.key_metadata()
+                .and_then(|m| m.key_state())
+                .map_or_else(|| "Unknown".to_owned(), |state| state.as_str().to_owned())
+        }))
+    }
+
     /// The grants on `key` called `name`. `None`: the key does not exist (or is not visible).
     pub async fn grants_named(&self, key: &str, name: &str) -> Result<Option<Vec<KeyGrant>>, AwsError> {
         let kms = &self.session.kms;

@@ -167,6 +167,7 @@ operations! {
     ECR_SET_REPOSITORY_POLICY = "ecr" "SetRepositoryPolicy" { Repositories: ["ecr:SetRepositoryPolicy"] }
     ECR_DELETE_REPOSITORY_POLICY = "ecr" "DeleteRepositoryPolicy" { Repositories: ["ecr:DeleteRepositoryPolicy"] }
 
+    KMS_DESCRIBE_KEY = "kms" "DescribeKey" { Keys: ["kms:DescribeKey"] }
     KMS_LIST_GRANTS = "kms" "ListGrants" { Keys: ["kms:ListGrants"] }
     KMS_CREATE_GRANT = "kms" "CreateGrant" { Keys: ["kms:CreateGrant"] }
     KMS_RETIRE_GRANT = "kms" "RetireGrant" { Keys: ["kms:RetireGrant"] }

@@ -94,10 +94,19 @@ impl Engine {
     }
 
     /// Everything up to the plan, with no write: validation, identity, observation, the checks only
-    /// AWS can answer (does the network exist?), diff.
+    /// AWS can answer (does the network exist? can the bucket key be used?), diff.
     pub async fn plan(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
         let plan = self.observe(object).await?;
         check_network(&object.spec, &plan.observed.compute.missing_network)?;
+        if let Some(problem) = &plan.observed.storage.key_problem {
+            return Err(InvalidSpec {
+                problems: vec![SpecProblem {
+                    field: "spec.storage.kmsKeyArn".to_owned(),
+                    message: problem.clone(),
+                }],
+            }
+            .into());
+        }
         Ok(plan)
     }
 

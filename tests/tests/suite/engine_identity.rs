@@ -105,3 +105,21 @@ async fn an_owner_tag_too_long_for_aws_is_refused_before_any_call() {
     assert_eq!(invalid.problems[0].field, "metadata.name", "{invalid}");
     assert!(invalid.problems[0].message.contains("256"), "{invalid}");
 }
+
+/// A bucket key that does not exist is a spec problem found before any bucket is written, not a
+/// PutBucketEncryption failure after three buckets.
+#[tokio::test]
+async fn a_bucket_key_that_does_not_exist_is_refused_before_any_write() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let key = format!("arn:aws:kms:eu-west-2:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    let object = account_object(&account, &format!("storage: {{kmsKeyArn: \"{key}\"}}"));
+    let pass = engine.reconcile(&object, Default::default()).await;
+    let calls = engine.sessions().counter().snapshot();
+    assert_eq!(calls.writes(), 0, "{:?}", calls.write_operations());
+    let Some(ReconcileError::InvalidSpec(invalid)) = &pass.error else {
+        panic!("expected InvalidSpec, got {:?}", pass.error);
+    };
+    assert_eq!(invalid.problems[0].field, "spec.storage.kmsKeyArn", "{invalid}");
+    assert!(invalid.problems[0].message.contains("does not exist"), "{invalid}");
+}

@@ -45,6 +45,9 @@ pub struct ObservedBuckets {
     /// between CreateBucket and the tagging call after it leaves (endpoints that ignore create-time
     /// tags). They are finished as ours; one holding objects is somebody's and stays a Conflict.
     pub unfinished: BTreeSet<BucketPurpose>,
+    /// Why `spec.storage.kmsKeyArn` cannot encrypt the buckets (missing, disabled, pending deletion),
+    /// found before any bucket write; `None` when it can or there is no key.
+    pub key_problem: Option<String>,
 }
 
 impl AccountPart for Storage {
@@ -87,7 +90,7 @@ impl AccountPart for Storage {
 
     async fn observe(
         session: &AccountSession,
-        _account: &AccountContext,
+        account: &AccountContext,
         desired: &DesiredBuckets,
     ) -> Result<ObservedBuckets, AwsError> {
         let buckets = observe_each(desired, |bucket| async move {
@@ -101,7 +104,28 @@ impl AccountPart for Storage {
                 unfinished.insert(*purpose);
             }
         }
-        Ok(ObservedBuckets { buckets, unfinished })
+        let key = desired.values().find_map(|b| match &b.encryption {
+            Encryption::Kms { key_id } => Some(key_id),
+            Encryption::Aes256 => None,
+        });
+        let key_problem = match key {
+            None => None,
+            Some(key) => match session.kms().key_state(key).await? {
+                None => Some(format!(
+                    "key {key} does not exist in account {} region {}; name a key of that account (aws kms list-keys)",
+                    account.account_id, account.region
+                )),
+                Some(state) if state != "Enabled" => Some(format!(
+                    "key {key} is {state}; S3 cannot encrypt with it until it is Enabled"
+                )),
+                Some(_) => None,
+            },
+        };
+        Ok(ObservedBuckets {
+            buckets,
+            unfinished,
+            key_problem,
+        })
     }
 
     fn diff(

@@ -53,6 +53,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
                 })
                 .collect(),
             unfinished: Default::default(),
+            key_problem: None,
         },
         identity: desired
             .identity
