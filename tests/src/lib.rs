@@ -100,6 +100,16 @@ impl Moto {
         })
     }
 
+    /// An engine whose every call goes to this server (or proxy), as `--aws-endpoint-url` sends it.
+    pub async fn engine(&self) -> dataplatform_engine::Engine {
+        let settings = dataplatform_aws::AwsSettings {
+            endpoint_url: Some(self.endpoint.clone()),
+            ..Default::default()
+        };
+        let sessions = dataplatform_aws::Sessions::new(self.base_config().await, settings);
+        dataplatform_engine::Engine::new(std::sync::Arc::new(sessions))
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint

@@ -65,8 +65,16 @@ impl Outcome {
 
     /// An update of `resource` when it has ops; nothing otherwise.
     pub fn update(part: Part, resource: String, name: &str, changes: Vec<FieldChange>, ops: Vec<Op>) -> Self {
+        let action = (!ops.is_empty()).then(|| Action {
+            part,
+            resource,
+            name: name.to_owned(),
+            kind: ActionKind::Update,
+            changes,
+            ops,
+        });
         Self {
-            action: update(part, resource, name, changes, ops),
+            action,
             ..Default::default()
         }
     }
@@ -137,18 +145,6 @@ pub fn missing_tags(
         .filter(|(k, v)| observed.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-/// An update action, when there is anything to write.
-pub fn update(part: Part, resource: String, name: &str, changes: Vec<FieldChange>, ops: Vec<Op>) -> Option<Action> {
-    (!ops.is_empty()).then(|| Action {
-        part,
-        resource,
-        name: name.to_owned(),
-        kind: ActionKind::Update,
-        changes,
-        ops,
-    })
 }
 
 pub fn list_text(items: &[String]) -> String {

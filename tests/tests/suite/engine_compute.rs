@@ -5,11 +5,8 @@
 //! desired count. Tests that need running tasks play the scheduler themselves (`start_tasks`,
 //! `converge_running`); Ready keeps its meaning (running == desired on the newest revision).
 
-use std::sync::Arc;
-
 use dataplatform_api::conditions::{self, Reason};
 use dataplatform_api::names::AccountNames;
-use dataplatform_aws::Sessions;
 use dataplatform_engine::{AccountObject, Engine, Reconciled};
 use dataplatform_tests::{
     Moto, account_object, converge_running, default_network_yaml, ecs_client, engine, start_tasks, unique_account_id,
@@ -238,11 +235,7 @@ async fn a_registration_whose_answer_was_lost_is_not_made_twice() {
     let proxy = Moto::shared()
         .losing_answers("RegisterTaskDefinition", 1)
         .expect("fault proxy");
-    let settings = dataplatform_aws::AwsSettings {
-        endpoint_url: Some(proxy.endpoint().to_owned()),
-        ..Default::default()
-    };
-    let engine = Engine::new(Arc::new(Sessions::new(proxy.base_config().await, settings)));
+    let engine = proxy.engine().await;
     let account = unique_account_id();
     let mut object = compute_object(&account, "database: {enabled: false}\n").await;
     object.spec.services.iter_mut().for_each(|s| s.database_access = false);

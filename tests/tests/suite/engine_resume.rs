@@ -98,7 +98,7 @@ async fn a_run_interrupted_after_each_action_resumes_to_the_same_state() {
 #[tokio::test]
 async fn a_create_whose_answer_was_lost_is_finished_by_the_next_pass() {
     let proxy = Moto::shared().losing_answers("CreateRole", 1).expect("fault proxy");
-    let engine = engine_through(&proxy).await;
+    let engine = proxy.engine().await;
     let account = unique_account_id();
     let mut object = account_object(&account, "database: {enabled: false}\n");
     converge(&engine, &mut object).await;
@@ -121,24 +121,12 @@ async fn a_create_whose_answer_was_lost_is_finished_by_the_next_pass() {
     }
 }
 
-/// An engine whose every call goes through `proxy` (moto's accounts, the proxy's faults).
-async fn engine_through(proxy: &Moto) -> dataplatform_engine::Engine {
-    let settings = dataplatform_aws::AwsSettings {
-        endpoint_url: Some(proxy.endpoint().to_owned()),
-        ..Default::default()
-    };
-    dataplatform_engine::Engine::new(std::sync::Arc::new(dataplatform_aws::Sessions::new(
-        proxy.base_config().await,
-        settings,
-    )))
-}
-
 /// Sustained throttling (20%, in each protocol's own error shape) and 5% server errors: with the
 /// default retry budget every pass finishes, the account converges, and it holds one of everything.
 #[tokio::test]
 async fn an_account_converges_under_sustained_throttling_and_server_errors() {
     let proxy = Moto::shared().under_load(0.2, 0.05, 7).expect("fault proxy");
-    let loaded = engine_through(&proxy).await;
+    let loaded = proxy.engine().await;
     let account = unique_account_id();
     let mut object = account_object(&account, "tags: {cost-centre: \"42\"}");
     converge(&loaded, &mut object).await;

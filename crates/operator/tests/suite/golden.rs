@@ -6,10 +6,8 @@
 //! diff of `crates/operator/tests/golden/`.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use dataplatform_aws::{AwsSettings, Sessions};
-use dataplatform_engine::{AccountObject, Engine};
+use dataplatform_engine::AccountObject;
 use dataplatform_operator::manifests::{self, Manifest};
 use dataplatform_tests::{Moto, drift_the_examples, localized_examples};
 
@@ -53,11 +51,7 @@ fn accounts(dir: &Path) -> Vec<AccountObject> {
 
 /// Each account's plan as the executor would run it: action by action, every AWS write in order.
 async fn action_lists(moto: &Moto, dir: &Path) -> String {
-    let settings = AwsSettings {
-        endpoint_url: Some(moto.endpoint().to_owned()),
-        ..Default::default()
-    };
-    let engine = Engine::new(Arc::new(Sessions::new(moto.base_config().await, settings)));
+    let engine = moto.engine().await;
     let mut text = String::new();
     for account in accounts(dir) {
         let plan = Box::pin(engine.plan(&account)).await.expect("plan");
