@@ -279,13 +279,31 @@ pub async fn converge(
     panic!("{} did not converge in 5 passes", object.id);
 }
 
-/// A default subnet and security group of `account_id` in moto (every moto account has a default
-/// VPC with its own random ids), as YAML for `spec.network`.
+/// Two default subnets (of two zones, as a DB subnet group needs) and the default security group of
+/// `account_id` in moto (every moto account has a default VPC with its own random ids), as YAML for
+/// the existing form of `spec.network`.
 pub async fn default_network_yaml(account_id: &str) -> String {
     let config = Moto::shared().account_config(account_id).await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
-    let subnets = ec2.describe_subnets().send().await.expect("moto DescribeSubnets");
-    let subnet = subnets.subnets().first().expect("moto's default VPC has subnets");
+    let subnets = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("moto DescribeSubnets");
+    let mut two: Vec<&aws_sdk_ec2::types::Subnet> = Vec::new();
+    for subnet in subnets.subnets() {
+        if !two.iter().any(|s| s.availability_zone() == subnet.availability_zone()) && two.len() < 2 {
+            two.push(subnet);
+        }
+    }
+    assert_eq!(two.len(), 2, "moto's default VPC has a subnet per zone");
+    let subnet = two[0];
     let groups = ec2
         .describe_security_groups()
         .filters(
@@ -302,8 +320,9 @@ pub async fn default_network_yaml(account_id: &str) -> String {
         .first()
         .expect("the default VPC has a security group");
     format!(
-        "network:\n  subnetIds: [{}]\n  securityGroupIds: [{}]\n",
+        "network:\n  subnetIds: [{}, {}]\n  securityGroupIds: [{}]\n",
         subnet.subnet_id().unwrap_or_default(),
+        two[1].subnet_id().unwrap_or_default(),
         group.group_id().unwrap_or_default()
     )
 }

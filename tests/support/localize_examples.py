@@ -1,10 +1,8 @@
-"""Copy examples/ into OUT_DIR with the placeholder network ids and key replaced by real ones of a local
-moto.
+"""Copy examples/ into OUT_DIR with the placeholder KMS key replaced by a real one of a local moto.
 
-The examples name subnet-0a1b2c3d and sg-0a1b2c3d, which no account has; the operator checks that the
-subnets and security groups a service names exist before it writes anything. moto gives every account
-a default VPC with its own random ids, so the demo and the CLI test run the examples against those:
-one default subnet and the default security group of the account each example manages.
+The examples' networks are the managed form (the operator builds them), so they need no ids. A
+placeholder subnet-0a1b2c3d / sg-0a1b2c3d (the existing form, should an example use it) is still
+replaced by a default subnet and the default security group of the account the example manages.
 
 Usage: localize_examples.py ENDPOINT_URL OUT_DIR
 """

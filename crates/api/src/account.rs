@@ -57,8 +57,11 @@ const HALF_STEPS: &str = "double(int(self * 2.0)) == self * 2.0";
     validation = Rule::new("!has(self.registry) || (has(self.tier) && self.tier == 'Organisation')")
         .message("spec.registry is only allowed when spec.tier is Organisation: Child accounts pull from the organisation's repositories; remove spec.registry or set spec.tier: Organisation")
         .field_path(".registry"),
+    validation = Rule::new("!has(oldSelf.network) || !has(oldSelf.network.vpc) || (has(self.network) && has(self.network.vpc))")
+        .message("spec.network.vpc cannot be removed: the operator's VPC holds the database and the services; delete the DataPlatformAccount (deletionPolicy Delete removes the network last) instead")
+        .field_path(".network"),
     validation = Rule::new("!has(self.services) || size(self.services) == 0 || has(self.network)")
-        .message("spec.network is required when spec.services is not empty: Fargate tasks need spec.network.subnetIds and spec.network.securityGroupIds")
+        .message("spec.network is required when spec.services is not empty: Fargate tasks need a network; set spec.network.vpc (e.g. cidr: 10.20.0.0/16) or spec.network.subnetIds and securityGroupIds")
         .field_path(".network")
 )]
 #[serde(rename_all = "camelCase")]
@@ -121,7 +124,9 @@ pub struct DataPlatformAccountSpec {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 
-    /// Where the ECS tasks run. Required when spec.services is not empty.
+    /// The tenant's network: where the ECS tasks and the database run. Required when
+    /// spec.services is not empty. Without it the database is made in the account's default VPC
+    /// (its default DB subnet group and security group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkSpec>,
 
@@ -204,25 +209,124 @@ pub enum ManagementPolicy {
     ObserveOnly,
 }
 
-/// Subnets and security groups of the Fargate tasks (awsvpc networking).
+/// Where the tasks and the database run, in one of two forms: `vpc` (the operator builds and owns
+/// the tenant's network) or `subnetIds` with `securityGroupIds` (a network that already exists).
+/// The form cannot change later.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(
+    validation = Rule::new("has(self.vpc) != has(self.subnetIds)")
+        .message("spec.network takes either vpc (the operator builds the network) or subnetIds with securityGroupIds (a network that exists), exactly one of them")
+        .field_path(".vpc"),
+    validation = Rule::new("has(self.subnetIds) == has(self.securityGroupIds)")
+        .message("spec.network.subnetIds and spec.network.securityGroupIds go together: name both, or use spec.network.vpc instead")
+        .field_path(".securityGroupIds"),
+    validation = Rule::new("!has(self.vpc) || !has(self.assignPublicIp) || !self.assignPublicIp")
+        .message("spec.network.assignPublicIp does not apply to spec.network.vpc: tasks run in its private subnets and reach AWS through its endpoints or NAT gateways")
+        .field_path(".assignPublicIp"),
+    validation = Rule::new("has(self.vpc) == has(oldSelf.vpc)")
+        .message("spec.network cannot change between the vpc form and the subnetIds form: the database and the services would have to move; create a new DataPlatformAccount instead")
+        .field_path(".vpc")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkSpec {
-    /// Subnet ids the tasks run in, e.g. subnet-0a1b2c3d.
+    /// The managed form: the operator creates the VPC, its subnets, gateways, route tables,
+    /// endpoints and security groups, and deletes them last under deletionPolicy Delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<VpcSpec>,
+
+    /// The existing form: subnet ids the tasks run in, e.g. subnet-0a1b2c3d. The database's DB
+    /// subnet group is made on them too, so they must span at least two availability zones when
+    /// spec.database.enabled.
     #[x_kube(validation = Rule::new(cel_all_match(patterns::SUBNET_ID))
         .message("spec.network.subnetIds entries must be subnet ids such as subnet-0a1b2c3d"))]
     #[schemars(length(min = 1, max = 16), inner(length(max = 24)))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subnet_ids: Vec<String>,
 
-    /// Security group ids attached to the tasks, e.g. sg-0a1b2c3d.
+    /// The existing form: security group ids attached to the tasks, e.g. sg-0a1b2c3d. The
+    /// operator's database security group admits PostgreSQL (5432) from these groups only.
     #[x_kube(validation = Rule::new(cel_all_match(patterns::SECURITY_GROUP_ID))
         .message("spec.network.securityGroupIds entries must be security group ids such as sg-0a1b2c3d"))]
     #[schemars(length(min = 1, max = 5), inner(length(max = 24)))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security_group_ids: Vec<String>,
 
-    /// Give each task a public IP (needed in public subnets without a NAT gateway to pull images).
+    /// The existing form: give each task a public IP (needed in public subnets without a NAT
+    /// gateway to pull images).
     #[serde(default)]
     pub assign_public_ip: bool,
+}
+
+/// A VPC the operator builds: per availability zone a private subnet (tasks, database) and a
+/// public subnet (load balancers, NAT gateways), an internet gateway, route tables, the NAT
+/// gateways and endpoints asked for, and security groups for the tasks, the database and the
+/// endpoints. Subnet ranges are carved from `cidr`: zone i gets the i-th eighth of it as its
+/// private subnet and the i-th sixty-fourth of the last eighth as its public one, so adding zones
+/// never moves a subnet. Names (the `Name` tag) derive from the object's identity.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcSpec {
+    /// The VPC's IPv4 range, /16 to /22, e.g. 10.20.0.0/16; the address must be the range's
+    /// first (10.20.0.0/16, not 10.20.1.0/16). Immutable.
+    #[x_kube(
+        validation = Rule::new(cel_matches(patterns::IPV4_CIDR)).message("spec.network.vpc.cidr must be an IPv4 range from /16 to /22, e.g. 10.20.0.0/16"),
+        validation = Rule::new("self == oldSelf").message("spec.network.vpc.cidr is immutable: a VPC's range cannot change")
+    )]
+    #[schemars(length(max = 18))]
+    pub cidr: String,
+
+    /// How many availability zones (2 to 6), taken in name order from the region's available
+    /// zones. May grow, never shrink: a zone holds running tasks and the database.
+    #[x_kube(validation = Rule::new("self >= oldSelf").message("spec.network.vpc.availabilityZones may grow but not shrink: a zone's subnets hold running tasks and the database"))]
+    #[serde(default = "default_availability_zones")]
+    #[schemars(range(min = 2, max = 6))]
+    pub availability_zones: i32,
+
+    /// Outbound internet access of the private subnets: None (default; tasks reach only AWS
+    /// services through `endpoints`), Single (one NAT gateway, in the first zone) or PerZone (one
+    /// per zone, so a zone's outage leaves the others connected). Each NAT gateway has its own
+    /// Elastic IP and is billed by the hour.
+    #[serde(default)]
+    pub nat_gateway: NatGateway,
+
+    /// VPC endpoints, so tasks in private subnets reach AWS services without a NAT gateway: s3 (a
+    /// gateway endpoint, free), ecr (the ecr.api and ecr.dkr interface endpoints, to pull images),
+    /// logs (CloudWatch Logs), secretsmanager (the secrets ECS injects). Interface endpoints have
+    /// private DNS and are billed per zone and hour. Default: [s3].
+    #[x_kube(validation = Rule::new("self.all(e, self.exists_one(o, o == e))").message("spec.network.vpc.endpoints lists a service twice"))]
+    #[schemars(length(max = 4))]
+    #[serde(default = "default_endpoints")]
+    pub endpoints: Vec<EndpointService>,
+}
+
+/// NAT gateways of a managed VPC.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum NatGateway {
+    #[default]
+    None,
+    Single,
+    PerZone,
+}
+
+/// An AWS service a managed VPC reaches through an endpoint.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointService {
+    S3,
+    Ecr,
+    Logs,
+    Secretsmanager,
+}
+
+impl EndpointService {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointService::S3 => "s3",
+            EndpointService::Ecr => "ecr",
+            EndpointService::Logs => "logs",
+            EndpointService::Secretsmanager => "secretsmanager",
+        }
+    }
 }
 
 /// Settings shared by the three buckets.
@@ -405,6 +509,9 @@ pub struct DataPlatformAccountStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
+    /// The network the tasks and the database run in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkStatus>,
     /// The three buckets' names and ARNs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<BucketsStatus>,
@@ -430,6 +537,41 @@ pub struct DataPlatformAccountStatus {
     /// "s3:datastore.versioning".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<String>,
+}
+
+/// The network as found in AWS (ids are AWS's).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkStatus {
+    /// The VPC (the managed form's, or the one spec.network.subnetIds are in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    /// The managed form's subnets, per availability zone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<ZoneStatus>,
+    /// Security groups the operator owns: tasks, database, endpoints.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub security_groups: BTreeMap<String, String>,
+    /// NAT gateway ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nat_gateways: Vec<String>,
+    /// VPC endpoints by service, e.g. s3: vpce-0a1b2c3d.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub endpoints: BTreeMap<String, String>,
+    /// The database's DB subnet group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_subnet_group: Option<String>,
+}
+
+/// One availability zone of a managed VPC.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ZoneStatus {
+    pub zone: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_subnet_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_subnet_id: Option<String>,
 }
 
 /// The three buckets.
@@ -470,6 +612,13 @@ pub struct DatabaseStatus {
     /// ARN of the Secrets Manager secret holding the master credentials (never its value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_arn: Option<String>,
+    /// The DB subnet group the cluster lives in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet_group: Option<String>,
+    /// Set when the cluster is not where the spec's network would put it: it is never moved or
+    /// replaced (it holds data), only its security groups are corrected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
 }
 
 /// The ECS cluster.
@@ -525,6 +674,12 @@ fn default_max_capacity() -> f64 {
 }
 fn default_backup_retention_days() -> i32 {
     7
+}
+fn default_availability_zones() -> i32 {
+    2
+}
+fn default_endpoints() -> Vec<EndpointService> {
+    vec![EndpointService::S3]
 }
 fn default_replicas() -> i32 {
     1

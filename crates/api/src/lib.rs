@@ -13,7 +13,8 @@ pub mod validation;
 
 pub use account::{
     Capacity, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, DatabaseSpec, DeletionPolicy,
-    LoggingSpec, ManagementPolicy, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec, Tier,
+    EndpointService, LoggingSpec, ManagementPolicy, NatGateway, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec,
+    Tier, VpcSpec,
 };
 pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};
 pub use meta::{

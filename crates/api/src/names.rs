@@ -85,6 +85,16 @@ impl AccountNames {
         format!("{}-1", self.db_cluster())
     }
 
+    /// What the network's resource names (`Name` tags, security-group names) start with.
+    pub fn network(&self) -> String {
+        format!("{}-{}", self.slug, self.hash)
+    }
+
+    /// The database's DB subnet group.
+    pub fn db_subnet_group(&self) -> String {
+        format!("{}-{}-db", self.slug, self.hash)
+    }
+
     /// ECS cluster.
     pub fn ecs_cluster(&self) -> String {
         format!("{}-{}", self.slug, self.hash)

@@ -12,6 +12,8 @@ pub const EXTERNAL_ID: &str = "^[A-Za-z0-9+=,.@:/_-]+$";
 pub const KMS_KEY_ARN: &str = "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$";
 pub const SUBNET_ID: &str = "^subnet-[0-9a-f]{8,17}$";
 pub const SECURITY_GROUP_ID: &str = "^sg-[0-9a-f]{8,17}$";
+/// An IPv4 range of /16 to /22 (whether the address is the range's first is checked apart).
+pub const IPV4_CIDR: &str = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(1[6-9]|2[0-2])$";
 pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 /// A Kubernetes object name: dot-separated DNS labels (at most 253 characters in all, checked apart).
@@ -71,6 +73,11 @@ mod tests {
             (SUBNET_ID, "subnet-xyz", false),
             (SECURITY_GROUP_ID, "sg-0a1b2c3d", true),
             (SECURITY_GROUP_ID, "sg-1", false),
+            (IPV4_CIDR, "10.20.0.0/16", true),
+            (IPV4_CIDR, "192.168.4.0/22", true),
+            (IPV4_CIDR, "10.20.0.0/24", false),
+            (IPV4_CIDR, "10.20.0.0/15", false),
+            (IPV4_CIDR, "10.256.0.0/16", false),
             (ENGINE_VERSION, "16.6", true),
             (ENGINE_VERSION, "16", false),
             (ENGINE_VERSION, "16x6", false),

@@ -101,6 +101,11 @@ impl AwsError {
             "DBInstanceAlreadyExistsFault",
             "DBInstanceAlreadyExists",
             "RepositoryAlreadyExistsException",
+            "DBSubnetGroupAlreadyExists",
+            "DBSubnetGroupAlreadyExistsFault",
+            "InvalidGroup.Duplicate",
+            "InvalidSubnet.Conflict",
+            "RouteAlreadyExists",
         ];
         self.code.as_deref().is_some_and(|code| ALREADY_EXISTS.contains(&code))
     }
@@ -155,6 +160,10 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "RepositoryPolicyNotFoundException",
         "NotFoundException",
         "ResourceNotFoundException",
+        "NatGatewayNotFound",
+        "DBSubnetGroupNotFoundFault",
+        // Detaching a gateway that is not attached: it is already where we want it.
+        "Gateway.NotAttached",
     ];
     const THROTTLED: &[&str] = &[
         "Throttling",
@@ -224,6 +233,16 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "ConflictException",
         "RepositoryNotEmptyException",
         "DisabledException",
+        "DBSubnetGroupAlreadyExists",
+        "DBSubnetGroupAlreadyExistsFault",
+        "InvalidDBSubnetGroupStateFault",
+        "InvalidGroup.Duplicate",
+        "InvalidSubnet.Conflict",
+        "InvalidPermission.Duplicate",
+        "RouteAlreadyExists",
+        "Resource.AlreadyAssociated",
+        "DependencyViolation",
+        "InvalidVpcEndpoint.NotAvailable",
     ];
     const RETRYABLE: &[&str] = &[
         "InternalError",
@@ -244,6 +263,8 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
     ]
     .into_iter()
     .find_map(|(codes, class)| codes.contains(&code).then_some(class))
+    // EC2 names a missing resource `Invalid<Kind>ID.NotFound` (and `InvalidRoute.NotFound`, ...).
+    .or_else(|| code.ends_with(".NotFound").then_some(ErrorClass::NotFound))
 }
 
 #[cfg(test)]
@@ -267,6 +288,12 @@ mod tests {
             classify(Some("DBClusterNotFoundFault"), Some(404)),
             ErrorClass::NotFound
         );
+        assert_eq!(classify(Some("InvalidVpcID.NotFound"), Some(400)), ErrorClass::NotFound);
+        assert_eq!(
+            classify(Some("InvalidGroup.Duplicate"), Some(400)),
+            ErrorClass::Conflict
+        );
+        assert_eq!(classify(Some("DependencyViolation"), Some(400)), ErrorClass::Conflict);
         assert_eq!(classify(Some("AccessDenied"), Some(403)), ErrorClass::AccessDenied);
         assert_eq!(
             classify(Some("MalformedPolicyDocument"), Some(400)),

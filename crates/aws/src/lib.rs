@@ -1,15 +1,15 @@
-//! Per-account AWS sessions and typed adapters (`s3`, `iam`, `rds`, `ecs`, `ec2`, `ecr`, `kms`),
+//! Per-account AWS sessions and typed adapters (`s3`, `iam`, `rds`, `ecs`, `network` (EC2), `ecr`, `kms`),
 //! each with observe/create/update/delete, and the one error type that classifies AWS errors. Knows
 //! nothing of Kubernetes; its only arrow into our code is `dataplatform-api` (names, spec types).
 
 pub mod budget;
 pub mod calls;
-pub mod ec2;
 pub mod ecr;
 pub mod ecs;
 pub mod error;
 pub mod iam;
 pub mod kms;
+pub mod network;
 pub mod permissions;
 pub mod policy;
 pub mod rds;

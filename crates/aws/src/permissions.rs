@@ -30,6 +30,11 @@ pub enum Resource {
     /// The service-linked role AWS makes the first time a service is used in an account.
     EcsServiceLinkedRole,
     RdsServiceLinkedRole,
+    /// The account's EC2 network resources in the region (VPCs, subnets, gateways, route tables,
+    /// Elastic IPs, endpoints, security groups): EC2 ids are chosen by AWS, so not by name.
+    Network,
+    /// The DB subnet groups the operator makes.
+    DbSubnetGroup,
     /// Actions AWS does not scope to a resource.
     Any,
 }
@@ -129,8 +134,58 @@ operations! {
         DbInstance: ["rds:AddTagsToResource"],
     }
 
+    RDS_DESCRIBE_DB_SUBNET_GROUPS = "rds" "DescribeDBSubnetGroups" { DbSubnetGroup: ["rds:DescribeDBSubnetGroups"] }
+    RDS_LIST_TAGS_FOR_RESOURCE = "rds" "ListTagsForResource" { DbSubnetGroup: ["rds:ListTagsForResource"] }
+    RDS_CREATE_DB_SUBNET_GROUP = "rds" "CreateDBSubnetGroup" { DbSubnetGroup: ["rds:CreateDBSubnetGroup", "rds:AddTagsToResource"] }
+    RDS_MODIFY_DB_SUBNET_GROUP = "rds" "ModifyDBSubnetGroup" { DbSubnetGroup: ["rds:ModifyDBSubnetGroup"] }
+    RDS_DELETE_DB_SUBNET_GROUP = "rds" "DeleteDBSubnetGroup" { DbSubnetGroup: ["rds:DeleteDBSubnetGroup"] }
+
+    // EC2 describes are not scoped to resources; writes are scoped to the account and region.
+    EC2_DESCRIBE_AVAILABILITY_ZONES = "ec2" "DescribeAvailabilityZones" { Any: ["ec2:DescribeAvailabilityZones"] }
+    EC2_DESCRIBE_VPCS = "ec2" "DescribeVpcs" { Any: ["ec2:DescribeVpcs"] }
+    EC2_DESCRIBE_VPC_ATTRIBUTE = "ec2" "DescribeVpcAttribute" { Network: ["ec2:DescribeVpcAttribute"] }
     EC2_DESCRIBE_SUBNETS = "ec2" "DescribeSubnets" { Any: ["ec2:DescribeSubnets"] }
     EC2_DESCRIBE_SECURITY_GROUPS = "ec2" "DescribeSecurityGroups" { Any: ["ec2:DescribeSecurityGroups"] }
+    EC2_DESCRIBE_INTERNET_GATEWAYS = "ec2" "DescribeInternetGateways" { Any: ["ec2:DescribeInternetGateways"] }
+    EC2_DESCRIBE_ROUTE_TABLES = "ec2" "DescribeRouteTables" { Any: ["ec2:DescribeRouteTables"] }
+    EC2_DESCRIBE_NAT_GATEWAYS = "ec2" "DescribeNatGateways" { Any: ["ec2:DescribeNatGateways"] }
+    EC2_DESCRIBE_ADDRESSES = "ec2" "DescribeAddresses" { Any: ["ec2:DescribeAddresses"] }
+    EC2_DESCRIBE_VPC_ENDPOINTS = "ec2" "DescribeVpcEndpoints" { Any: ["ec2:DescribeVpcEndpoints"] }
+    EC2_DESCRIBE_NETWORK_INTERFACES = "ec2" "DescribeNetworkInterfaces" { Any: ["ec2:DescribeNetworkInterfaces"] }
+    EC2_CREATE_VPC = "ec2" "CreateVpc" { Network: ["ec2:CreateVpc", "ec2:CreateTags"] }
+    EC2_MODIFY_VPC_ATTRIBUTE = "ec2" "ModifyVpcAttribute" { Network: ["ec2:ModifyVpcAttribute"] }
+    EC2_DELETE_VPC = "ec2" "DeleteVpc" { Network: ["ec2:DeleteVpc"] }
+    EC2_CREATE_SUBNET = "ec2" "CreateSubnet" { Network: ["ec2:CreateSubnet", "ec2:CreateTags"] }
+    EC2_DELETE_SUBNET = "ec2" "DeleteSubnet" { Network: ["ec2:DeleteSubnet"] }
+    EC2_CREATE_INTERNET_GATEWAY = "ec2" "CreateInternetGateway" { Network: ["ec2:CreateInternetGateway", "ec2:CreateTags"] }
+    EC2_ATTACH_INTERNET_GATEWAY = "ec2" "AttachInternetGateway" { Network: ["ec2:AttachInternetGateway"] }
+    EC2_DETACH_INTERNET_GATEWAY = "ec2" "DetachInternetGateway" { Network: ["ec2:DetachInternetGateway"] }
+    EC2_DELETE_INTERNET_GATEWAY = "ec2" "DeleteInternetGateway" { Network: ["ec2:DeleteInternetGateway"] }
+    EC2_CREATE_ROUTE_TABLE = "ec2" "CreateRouteTable" { Network: ["ec2:CreateRouteTable", "ec2:CreateTags"] }
+    EC2_DELETE_ROUTE_TABLE = "ec2" "DeleteRouteTable" { Network: ["ec2:DeleteRouteTable"] }
+    EC2_CREATE_ROUTE = "ec2" "CreateRoute" { Network: ["ec2:CreateRoute"] }
+    EC2_REPLACE_ROUTE = "ec2" "ReplaceRoute" { Network: ["ec2:ReplaceRoute"] }
+    EC2_DELETE_ROUTE = "ec2" "DeleteRoute" { Network: ["ec2:DeleteRoute"] }
+    EC2_ASSOCIATE_ROUTE_TABLE = "ec2" "AssociateRouteTable" { Network: ["ec2:AssociateRouteTable"] }
+    EC2_REPLACE_ROUTE_TABLE_ASSOCIATION = "ec2" "ReplaceRouteTableAssociation" { Network: ["ec2:ReplaceRouteTableAssociation"] }
+    EC2_DISASSOCIATE_ROUTE_TABLE = "ec2" "DisassociateRouteTable" { Network: ["ec2:DisassociateRouteTable"] }
+    EC2_ALLOCATE_ADDRESS = "ec2" "AllocateAddress" { Network: ["ec2:AllocateAddress", "ec2:CreateTags"] }
+    EC2_RELEASE_ADDRESS = "ec2" "ReleaseAddress" { Network: ["ec2:ReleaseAddress"] }
+    EC2_CREATE_NAT_GATEWAY = "ec2" "CreateNatGateway" { Network: ["ec2:CreateNatGateway", "ec2:CreateTags"] }
+    EC2_DELETE_NAT_GATEWAY = "ec2" "DeleteNatGateway" { Network: ["ec2:DeleteNatGateway"] }
+    // Private DNS of an interface endpoint associates the VPC with AWS's hosted zone for the service.
+    EC2_CREATE_VPC_ENDPOINT = "ec2" "CreateVpcEndpoint" {
+        Network: ["ec2:CreateVpcEndpoint", "ec2:CreateTags"],
+        Any: ["route53:AssociateVPCWithHostedZone"],
+    }
+    EC2_DELETE_VPC_ENDPOINTS = "ec2" "DeleteVpcEndpoints" { Network: ["ec2:DeleteVpcEndpoints"] }
+    EC2_CREATE_SECURITY_GROUP = "ec2" "CreateSecurityGroup" { Network: ["ec2:CreateSecurityGroup", "ec2:CreateTags"] }
+    EC2_DELETE_SECURITY_GROUP = "ec2" "DeleteSecurityGroup" { Network: ["ec2:DeleteSecurityGroup"] }
+    EC2_AUTHORIZE_SECURITY_GROUP_INGRESS = "ec2" "AuthorizeSecurityGroupIngress" { Network: ["ec2:AuthorizeSecurityGroupIngress"] }
+    EC2_AUTHORIZE_SECURITY_GROUP_EGRESS = "ec2" "AuthorizeSecurityGroupEgress" { Network: ["ec2:AuthorizeSecurityGroupEgress"] }
+    EC2_REVOKE_SECURITY_GROUP_INGRESS = "ec2" "RevokeSecurityGroupIngress" { Network: ["ec2:RevokeSecurityGroupIngress"] }
+    EC2_REVOKE_SECURITY_GROUP_EGRESS = "ec2" "RevokeSecurityGroupEgress" { Network: ["ec2:RevokeSecurityGroupEgress"] }
+    EC2_CREATE_TAGS = "ec2" "CreateTags" { Network: ["ec2:CreateTags"] }
 
     ECS_DESCRIBE_CLUSTERS = "ecs" "DescribeClusters" { EcsCluster: ["ecs:DescribeClusters"] }
     ECS_CREATE_CLUSTER = "ecs" "CreateCluster" {

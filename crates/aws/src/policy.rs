@@ -25,6 +25,10 @@ pub struct PolicyScope {
     pub repositories: Option<Vec<String>>,
     /// KMS key ARNs.
     pub keys: Option<Vec<String>>,
+    /// DB subnet group names.
+    pub db_subnet_group: Option<Vec<String>>,
+    /// Whether the account has a network the operator makes (`Some(false)`: none).
+    pub network: Option<bool>,
 }
 
 impl PolicyScope {
@@ -95,6 +99,11 @@ impl PolicyScope {
             Resource::RdsServiceLinkedRole => {
                 vec![role("aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS")]
             }
+            Resource::Network if self.network == Some(false) => vec![],
+            Resource::Network => vec![format!("arn:aws:ec2:{region}:{account}:*")],
+            Resource::DbSubnetGroup => self.named(&self.db_subnet_group, |g| {
+                format!("arn:aws:rds:{region}:{account}:subgrp:{g}")
+            }),
             Resource::Any => vec!["*".to_owned()],
         }
     }
@@ -274,9 +283,19 @@ mod tests {
             db_instance: Some(vec!["camden-1a2b3c4d-db-1".into()]),
             repositories: Some(vec![]),
             keys: Some(vec![]),
+            db_subnet_group: Some(vec!["camden-1a2b3c4d-db".into()]),
+            network: Some(false),
         };
         let policy = account_role_policy(&scope);
         assert!(statement(&policy, "Repositories").is_none());
+        assert!(
+            statement(&policy, "Network").is_none(),
+            "no spec.network: no EC2 writes"
+        );
+        assert_eq!(
+            statement(&policy, "DbSubnetGroup").unwrap()["Resource"],
+            json!(["arn:aws:rds:eu-west-2:111111111111:subgrp:camden-1a2b3c4d-db"])
+        );
         assert!(statement(&policy, "Keys").is_none());
         assert_eq!(
             statement(&policy, "Buckets").unwrap()["Resource"],

@@ -1,5 +1,6 @@
 //! Aurora PostgreSQL Serverless v2: the cluster, its one `db.serverless` instance, and the settings
-//! the spec owns (engine version, ACU range, backups, deletion protection, tags).
+//! the spec owns (engine version, ACU range, backups, deletion protection, tags), and the DB subnet
+//! group and security groups that put it in the tenant's network.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,25 @@ pub struct ClusterObservation {
     pub endpoint: Option<String>,
     pub port: Option<i32>,
     pub secret_arn: Option<String>,
+    /// The DB subnet group it lives in (`default` when made without one).
+    pub subnet_group: Option<String>,
+    pub security_groups: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Where a cluster lives: its DB subnet group and the security groups attached to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterPlacement {
+    pub subnet_group: String,
+    pub security_groups: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubnetGroupObservation {
+    pub name: String,
+    pub arn: String,
+    pub vpc_id: String,
+    pub subnets: std::collections::BTreeSet<String>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -85,8 +105,93 @@ impl Rds<'_> {
                 .master_user_secret()
                 .and_then(|s| s.secret_arn())
                 .map(str::to_owned),
+            subnet_group: cluster.db_subnet_group().map(str::to_owned),
+            security_groups: cluster
+                .vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
+                .collect(),
             tags: from_tags(cluster.tag_list()),
         }))
+    }
+
+    /// A DB subnet group and its tags (DescribeDBSubnetGroups does not return them).
+    pub async fn observe_subnet_group(&self, name: &str) -> Result<Option<SubnetGroupObservation>, AwsError> {
+        let rds = &self.session.rds;
+        let output = optional(
+            self.session
+                .call(&op::RDS_DESCRIBE_DB_SUBNET_GROUPS, || {
+                    rds.describe_db_subnet_groups().db_subnet_group_name(name).send()
+                })
+                .await,
+        )?;
+        let Some(group) = output.as_ref().and_then(|o| o.db_subnet_groups().first()) else {
+            return Ok(None);
+        };
+        let arn = group.db_subnet_group_arn().unwrap_or_default().to_owned();
+        let tags = self
+            .session
+            .call(&op::RDS_LIST_TAGS_FOR_RESOURCE, || {
+                rds.list_tags_for_resource().resource_name(&arn).send()
+            })
+            .await?;
+        Ok(Some(SubnetGroupObservation {
+            name: group.db_subnet_group_name().unwrap_or(name).to_owned(),
+            vpc_id: group.vpc_id().unwrap_or_default().to_owned(),
+            subnets: group
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier().map(str::to_owned))
+                .collect(),
+            tags: from_tags(tags.tag_list()),
+            arn,
+        }))
+    }
+
+    pub async fn create_subnet_group(
+        &self,
+        name: &str,
+        subnets: &[String],
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        let tags = to_tags(tags);
+        self.session
+            .call(&op::RDS_CREATE_DB_SUBNET_GROUP, || {
+                rds.create_db_subnet_group()
+                    .db_subnet_group_name(name)
+                    .db_subnet_group_description("Subnets of the data platform's database (dataplatform-operator)")
+                    .set_subnet_ids(Some(subnets.to_vec()))
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn modify_subnet_group(&self, name: &str, subnets: &[String]) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        self.session
+            .call(&op::RDS_MODIFY_DB_SUBNET_GROUP, || {
+                rds.modify_db_subnet_group()
+                    .db_subnet_group_name(name)
+                    .set_subnet_ids(Some(subnets.to_vec()))
+                    .send()
+            })
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_subnet_group(&self, name: &str) -> Result<(), AwsError> {
+        let rds = &self.session.rds;
+        optional(
+            self.session
+                .call(&op::RDS_DELETE_DB_SUBNET_GROUP, || {
+                    rds.delete_db_subnet_group().db_subnet_group_name(name).send()
+                })
+                .await,
+        )
+        .map(drop)
     }
 
     pub async fn observe_instance(&self, identifier: &str) -> Result<Option<InstanceObservation>, AwsError> {
@@ -115,6 +220,7 @@ impl Rds<'_> {
         &self,
         identifier: &str,
         settings: &ClusterSettings,
+        placement: Option<&ClusterPlacement>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         let rds = &self.session.rds;
@@ -133,6 +239,8 @@ impl Rds<'_> {
                     .serverless_v2_scaling_configuration(scaling(settings))
                     .backup_retention_period(settings.backup_retention_days)
                     .deletion_protection(settings.deletion_protection)
+                    .set_db_subnet_group_name(placement.map(|p| p.subnet_group.clone()))
+                    .set_vpc_security_group_ids(placement.map(|p| p.security_groups.clone()))
                     .set_tags(Some(tags.clone()))
                     .send()
             })
@@ -151,7 +259,8 @@ impl Rds<'_> {
                     .db_cluster_identifier(identifier)
                     .apply_immediately(true)
                     .set_backup_retention_period(changes.backup_retention_days)
-                    .set_deletion_protection(changes.deletion_protection);
+                    .set_deletion_protection(changes.deletion_protection)
+                    .set_vpc_security_group_ids(changes.security_groups.clone());
                 if let Some(version) = &changes.engine_version {
                     request = request.engine_version(version).allow_major_version_upgrade(true);
                 }
@@ -242,6 +351,8 @@ pub struct ClusterChanges {
     pub capacity: Option<(f64, f64)>,
     pub backup_retention_days: Option<i32>,
     pub deletion_protection: Option<bool>,
+    /// The cluster's security groups, corrected in place (the subnet group never is).
+    pub security_groups: Option<Vec<String>>,
 }
 
 fn scaling(settings: &ClusterSettings) -> ServerlessV2ScalingConfiguration {

@@ -41,7 +41,7 @@ pub trait AccountPart: 'static {
     ) -> impl Future<Output = Result<Self::Observed, AwsError>> + Send + 'a;
 
     /// What this part found that later parts build on.
-    fn facts(_observed: &Self::Observed, _facts: &mut Facts) {}
+    fn facts(_desired: &Self::Desired, _observed: &Self::Observed, _facts: &mut Facts) {}
 
     /// Desired against observed, over the fields the spec owns only. Pure.
     fn diff(

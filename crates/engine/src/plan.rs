@@ -8,11 +8,13 @@ use dataplatform_api::names::GrantNames;
 use serde_json::Value;
 
 use dataplatform_aws::ecs::{ServiceChanges, ServiceSettings, TaskDefinitionContent};
-use dataplatform_aws::rds::{ClusterChanges, ClusterSettings};
+use dataplatform_aws::network::Direction;
+use dataplatform_aws::rds::{ClusterChanges, ClusterPlacement, ClusterSettings};
 use dataplatform_aws::s3::{Encryption, Lifecycle};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Part {
+    Network,
     Storage,
     Identity,
     Database,
@@ -25,6 +27,7 @@ pub enum Part {
 impl Part {
     pub fn as_str(self) -> &'static str {
         match self {
+            Part::Network => "network",
             Part::Storage => "storage",
             Part::Identity => "identity",
             Part::Database => "database",
@@ -152,6 +155,122 @@ impl fmt::Display for Action {
 /// One AWS write.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
+    /// Each EC2 create names what it makes by the resource of its action (`ec2:vpc`), so later ops
+    /// of the same plan can refer to the id AWS gives it ([`Ec2Ref::Made`]).
+    CreateVpc {
+        cidr: String,
+        tags: BTreeMap<String, String>,
+    },
+    EnableVpcDns {
+        vpc: Ec2Ref,
+    },
+    CreateSubnet {
+        vpc: Ec2Ref,
+        cidr: String,
+        zone: String,
+        tags: BTreeMap<String, String>,
+    },
+    CreateInternetGateway {
+        tags: BTreeMap<String, String>,
+    },
+    AttachInternetGateway {
+        gateway: Ec2Ref,
+        vpc: Ec2Ref,
+    },
+    CreateRouteTable {
+        vpc: Ec2Ref,
+        tags: BTreeMap<String, String>,
+    },
+    PutRoute {
+        table: Ec2Ref,
+        destination: String,
+        target: Ec2Ref,
+        replace: bool,
+    },
+    DeleteRoute {
+        table: String,
+        destination: String,
+    },
+    AssociateRouteTable {
+        table: Ec2Ref,
+        subnet: Ec2Ref,
+        /// The subnet's association with another table, moved rather than added.
+        existing: Option<String>,
+    },
+    DisassociateRouteTable {
+        association: String,
+    },
+    AllocateAddress {
+        tags: BTreeMap<String, String>,
+    },
+    ReleaseAddress {
+        allocation: String,
+    },
+    CreateNatGateway {
+        subnet: Ec2Ref,
+        allocation: Ec2Ref,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteNatGateway {
+        nat: String,
+    },
+    CreateVpcEndpoint {
+        vpc: Ec2Ref,
+        service: String,
+        placement: PlannedEndpoint,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteVpcEndpoint {
+        endpoint: String,
+    },
+    CreateSecurityGroup {
+        vpc: Ec2Ref,
+        name: String,
+        description: String,
+        tags: BTreeMap<String, String>,
+    },
+    /// Authorizes (`revoke: false`) or revokes rules of one direction.
+    ChangeRules {
+        group: Ec2Ref,
+        direction: Direction,
+        revoke: bool,
+        rules: Vec<PlannedRule>,
+    },
+    DeleteSecurityGroup {
+        group: String,
+    },
+    DeleteSubnet {
+        subnet: String,
+    },
+    DeleteRouteTable {
+        table: String,
+    },
+    DetachInternetGateway {
+        gateway: String,
+        vpc: String,
+    },
+    DeleteInternetGateway {
+        gateway: String,
+    },
+    DeleteVpc {
+        vpc: String,
+    },
+    TagEc2 {
+        id: String,
+        tags: BTreeMap<String, String>,
+    },
+    CreateDbSubnetGroup {
+        name: String,
+        subnets: Vec<Ec2Ref>,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyDbSubnetGroup {
+        name: String,
+        subnets: Vec<String>,
+    },
+    DeleteDbSubnetGroup {
+        name: String,
+    },
     CreateBucket {
         bucket: String,
         tags: BTreeMap<String, String>,
@@ -218,6 +337,8 @@ pub enum Op {
     CreateDbCluster {
         cluster: String,
         settings: ClusterSettings,
+        /// `None`: the account's default subnet group and security group (no spec.network).
+        placement: Option<ClusterPlacement>,
         tags: BTreeMap<String, String>,
     },
     ModifyDbCluster {
@@ -316,6 +437,44 @@ pub enum Op {
     DeleteRepository {
         repository: String,
     },
+}
+
+/// An EC2 id: one AWS already holds, or the one an earlier action of the same plan makes, by that
+/// action's resource (e.g. `ec2:vpc`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ec2Ref {
+    Known(String),
+    Made(String),
+}
+
+impl fmt::Display for Ec2Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ec2Ref::Known(id) => f.write_str(id),
+            Ec2Ref::Made(resource) => write!(f, "({resource}, known after apply)"),
+        }
+    }
+}
+
+/// A security-group rule whose peer may be a group made in the same plan.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PlannedRule {
+    pub protocol: String,
+    pub ports: Option<(i32, i32)>,
+    pub peer: PlannedPeer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PlannedPeer {
+    Cidr(String),
+    Group(Ec2Ref),
+}
+
+/// Where a planned endpoint goes (ids possibly made in the same plan).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlannedEndpoint {
+    Gateway { route_tables: Vec<Ec2Ref> },
+    Interface { subnets: Vec<Ec2Ref>, groups: Vec<Ec2Ref> },
 }
 
 /// Which task-definition revision a service is pointed at, always by its exact ARN.

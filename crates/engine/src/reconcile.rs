@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dataplatform_api::conditions::Reason;
-use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, ManagementPolicy};
+use dataplatform_api::{DataPlatformAccountStatus, ManagementPolicy};
 use dataplatform_api::{InvalidSpec, SpecProblem};
-use dataplatform_aws::ec2::MissingNetwork;
 use dataplatform_aws::{AccountSession, Sessions};
 use tracing::Instrument;
 
@@ -97,7 +96,10 @@ impl Engine {
     /// AWS can answer (does the network exist? can the bucket key be used?), diff.
     pub async fn plan(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
         let plan = self.observe(object).await?;
-        check_network(&object.spec, &plan.observed.compute.missing_network)?;
+        let problems = parts::network::spec_problems(&object.spec, &plan.desired.network, &plan.observed.network);
+        if !problems.is_empty() {
+            return Err(InvalidSpec { problems }.into());
+        }
         if let Some(problem) = &plan.observed.storage.key_problem {
             return Err(InvalidSpec {
                 problems: vec![SpecProblem {
@@ -240,36 +242,4 @@ fn failed(
 ) -> Reconciled {
     tracing::warn!(object = %object.id, account = %object.spec.account_id, reason = %error.reason(), %error, "reconcile failed");
     Reconciled::failed(status, error, applied, not_applied)
-}
-
-/// Subnets and security groups that do not exist are a spec problem, found before any write.
-fn check_network(spec: &DataPlatformAccountSpec, missing: &MissingNetwork) -> Result<(), InvalidSpec> {
-    let Some(network) = spec.network.as_ref().filter(|_| !missing.is_empty()) else {
-        return Ok(());
-    };
-    let where_ = format!("in account {} region {}", spec.account_id, spec.region);
-    let problems = network
-        .subnet_ids
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| missing.subnets.contains(id))
-        .map(|(i, id)| SpecProblem {
-            field: format!("spec.network.subnetIds[{i}]"),
-            message: format!("subnet {id} does not exist {where_}; name one of the account's subnets (aws ec2 describe-subnets)"),
-        })
-        .chain(
-            network
-                .security_group_ids
-                .iter()
-                .enumerate()
-                .filter(|(_, id)| missing.security_groups.contains(id))
-                .map(|(i, id)| SpecProblem {
-                    field: format!("spec.network.securityGroupIds[{i}]"),
-                    message: format!(
-                        "security group {id} does not exist {where_}; name one of the account's security groups (aws ec2 describe-security-groups)"
-                    ),
-                }),
-        )
-        .collect();
-    Err(InvalidSpec { problems })
 }

@@ -8,6 +8,8 @@ use std::future::Future;
 
 use dataplatform_api::OWNER_TAG;
 use dataplatform_aws::AwsError;
+use dataplatform_aws::ecs::ServiceNetwork;
+use dataplatform_aws::rds::ClusterPlacement;
 use futures::future::try_join_all;
 
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
@@ -183,6 +185,21 @@ impl Readiness {
 pub struct Facts {
     /// The account's database, once it reports an endpoint.
     pub database: Option<DatabaseEndpoint>,
+    /// Where the tasks run: `None` while the network is not made yet (or there is none).
+    pub tasks_network: Option<ServiceNetwork>,
+    /// Where the database lives.
+    pub database_network: DatabaseNetwork,
+}
+
+/// Where the database's cluster is made.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum DatabaseNetwork {
+    /// No spec.network: the account's default DB subnet group and security group.
+    #[default]
+    AccountDefault,
+    /// The subnet group or security group is not made yet: the cluster waits for them.
+    Waiting,
+    In(ClusterPlacement),
 }
 
 /// Where services with `databaseAccess` connect, and the secret holding the master password.

@@ -11,7 +11,9 @@ use dataplatform_aws::{AccountSession, AwsError};
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
-use crate::vocabulary::{DatabaseEndpoint, Facts, Outcome, Owner, Readiness, missing_tags, ours, tag_changes};
+use crate::vocabulary::{
+    DatabaseEndpoint, DatabaseNetwork, Facts, Outcome, Owner, Readiness, list_text, missing_tags, ours, tag_changes,
+};
 
 pub struct Database;
 
@@ -24,6 +26,8 @@ pub struct DesiredDatabase {
     pub instance: String,
     /// `None` while `spec.database.enabled` is false.
     pub settings: Option<ClusterSettings>,
+    /// Where the cluster lives, from the network part's facts (`complete`).
+    pub network: DatabaseNetwork,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -53,7 +57,12 @@ impl AccountPart for Database {
                 backup_retention_days: database.backup_retention_days,
                 deletion_protection: database.deletion_protection,
             }),
+            network: DatabaseNetwork::AccountDefault,
         }
+    }
+
+    fn complete(desired: &mut DesiredDatabase, facts: &Facts) {
+        desired.network = facts.database_network.clone();
     }
 
     async fn observe(
@@ -69,7 +78,7 @@ impl AccountPart for Database {
         Ok(ObservedDatabase { cluster, instance })
     }
 
-    fn facts(observed: &ObservedDatabase, facts: &mut Facts) {
+    fn facts(_desired: &DesiredDatabase, observed: &ObservedDatabase, facts: &mut Facts) {
         facts.database = observed.cluster.as_ref().and_then(|c| {
             Some(DatabaseEndpoint {
                 host: c.endpoint.clone()?,
@@ -88,6 +97,12 @@ impl AccountPart for Database {
         let Some(settings) = &desired.settings else {
             return vec![];
         };
+        if observed.cluster.is_none() && desired.network == DatabaseNetwork::Waiting {
+            return vec![Outcome::waiting(format!(
+                "{CLUSTER} ({}) waits for the network: it is created in the database's security group and DB subnet group once they exist",
+                desired.cluster
+            ))];
+        }
         vec![
             cluster_outcome(account, desired, settings, observed.cluster.as_ref(), owner),
             instance_outcome(account, desired, observed.instance.as_ref(), owner),
@@ -182,6 +197,8 @@ impl AccountPart for Database {
                 port: seen.and_then(|c| c.port),
                 status: Some(seen.map_or_else(|| "creating".to_owned(), |c| c.status.clone())),
                 secret_arn: seen.and_then(|c| c.secret_arn.clone()),
+                subnet_group: seen.and_then(|c| c.subnet_group.clone()),
+                placement: seen.and_then(|c| misplaced(c, &desired.network)),
             }
         });
     }
@@ -191,6 +208,21 @@ impl AccountPart for Database {
         scope.db_cluster = Some(vec![account.names.db_cluster()]);
         scope.db_instance = Some(vec![account.names.db_instance()]);
     }
+}
+
+/// A cluster outside the subnet group the network would put it in: reported, never moved (it holds
+/// data; moving it means a snapshot and a restore, which is the owner's call).
+fn misplaced(cluster: &ClusterObservation, network: &DatabaseNetwork) -> Option<String> {
+    let DatabaseNetwork::In(placement) = network else {
+        return None;
+    };
+    let actual = cluster.subnet_group.as_deref().unwrap_or("default");
+    (actual != placement.subnet_group).then(|| {
+        format!(
+            "the cluster is in DB subnet group {actual}, not {}: a cluster holding data is never moved or replaced, only its security groups are corrected; to move it, restore a snapshot into {}",
+            placement.subnet_group, placement.subnet_group
+        )
+    })
 }
 
 fn delete_instance(instance: &InstanceObservation) -> Action {
@@ -230,6 +262,10 @@ fn cluster_outcome(
             vec![Op::CreateDbCluster {
                 cluster: name,
                 settings: want.clone(),
+                placement: match &database.network {
+                    DatabaseNetwork::In(placement) => Some(placement.clone()),
+                    _ => None,
+                },
                 tags: account.tags.clone(),
             }],
         ));
@@ -245,7 +281,23 @@ fn cluster_outcome(
             tags: missing_tags(&account.tags, &observed.tags),
         });
     }
-    let modify = settings_changes(want, &observed.settings, &mut changes);
+    let mut modify = settings_changes(want, &observed.settings, &mut changes);
+    // The security groups are corrected in place; the subnet group never is (see `misplaced`).
+    if let DatabaseNetwork::In(placement) = &database.network {
+        let sorted = |groups: &[String]| {
+            let mut groups = groups.to_vec();
+            groups.sort();
+            groups
+        };
+        if sorted(&placement.security_groups) != sorted(&observed.security_groups) {
+            changes.push(FieldChange::new(
+                "securityGroups",
+                list_text(&observed.security_groups),
+                list_text(&placement.security_groups),
+            ));
+            modify.security_groups = Some(placement.security_groups.clone());
+        }
+    }
     let mut waiting = None;
     if modify != ClusterChanges::default() {
         if observed.status == "available" {

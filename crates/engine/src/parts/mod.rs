@@ -8,6 +8,7 @@
 pub mod compute;
 pub mod database;
 pub mod identity;
+pub mod network;
 pub mod registry;
 pub mod storage;
 
@@ -26,6 +27,7 @@ use crate::vocabulary::{Diff, Facts, Owner, Readiness};
 use compute::Compute;
 use database::Database;
 use identity::Identity;
+use network::Network;
 use registry::Registry;
 use storage::Storage;
 
@@ -34,6 +36,7 @@ use storage::Storage;
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredAccount {
     pub account: AccountContext,
+    pub network: <Network as AccountPart>::Desired,
     pub storage: <Storage as AccountPart>::Desired,
     pub identity: <Identity as AccountPart>::Desired,
     pub database: <Database as AccountPart>::Desired,
@@ -44,6 +47,7 @@ pub struct DesiredAccount {
 /// What AWS holds under the account's names, part by part.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObservedAccount {
+    pub network: <Network as AccountPart>::Observed,
     pub storage: <Storage as AccountPart>::Observed,
     pub identity: <Identity as AccountPart>::Observed,
     pub database: <Database as AccountPart>::Observed,
@@ -60,6 +64,7 @@ impl DesiredAccount {
     ) -> Self {
         let account = AccountContext::new(id, spec, child_accounts);
         Self {
+            network: Network::desired(&account, spec),
             storage: Storage::desired(&account, spec),
             identity: Identity::desired(&account, spec),
             database: Database::desired(&account, spec),
@@ -84,13 +89,14 @@ pub(crate) trait EachPart {
 }
 
 /// Every part of an account, in dependency order: a part comes after the parts it builds on (the
-/// roles before the services that run as them, the database before the services that connect to
-/// it). Creation and updates go down the list, deletion up it. The one place this order is written.
+/// network before the database and the services in it, the roles before the services that run as
+/// them, the database before the services that connect to it). Creation and updates go down the list, deletion up it. The one place this order is written.
 pub(crate) fn each_part(step: &mut impl EachPart) {
     // Adding a field to DesiredAccount makes this fail to compile until the part is listed below.
     let _every_part_listed = |d: &DesiredAccount| {
         let DesiredAccount {
             account: _,
+            network: _,
             storage: _,
             identity: _,
             database: _,
@@ -98,6 +104,12 @@ pub(crate) fn each_part(step: &mut impl EachPart) {
             registry: _,
         } = d;
     };
+    step.part::<Network>(Slots {
+        desired: |d| &d.network,
+        desired_mut: |d| &mut d.network,
+        observed: |o| &o.network,
+        observed_mut: |o| &mut o.network,
+    });
     step.part::<Storage>(Slots {
         desired: |d| &d.storage,
         desired_mut: |d| &mut d.storage,
@@ -177,7 +189,11 @@ pub fn complete(desired: &mut DesiredAccount, observed: &ObservedAccount) {
     impl EachPart for Complete<'_> {
         fn part<P: AccountPart>(&mut self, slots: Slots<P>) {
             P::complete((slots.desired_mut)(self.desired), &self.facts);
-            P::facts((slots.observed)(self.observed), &mut self.facts);
+            P::facts(
+                (slots.desired)(self.desired),
+                (slots.observed)(self.observed),
+                &mut self.facts,
+            );
         }
     }
     each_part(&mut Complete {

@@ -34,6 +34,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
                          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*"});
     let database = &desired.database;
     ObservedAccount {
+        network: Default::default(),
         storage: super::storage::ObservedBuckets {
             buckets: desired
                 .storage
@@ -81,6 +82,8 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
                     endpoint: Some("db.example".into()),
                     port: Some(5432),
                     secret_arn: Some("arn:aws:secretsmanager:eu-west-2:111111111111:secret:rds!cluster-1".into()),
+                    subnet_group: None,
+                    security_groups: vec![],
                     tags: tags.clone(),
                 }
             }),

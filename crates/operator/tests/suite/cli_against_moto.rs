@@ -48,11 +48,12 @@ fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
     assert_eq!(before.status.code(), Some(2), "changes pending: exit 2\n{text}");
     assert!(text.contains("+ create s3:workspace (camden-workspace-"), "{text}");
     assert!(text.contains("+ create rds:cluster (region-"), "{text}");
-    assert!(text.contains("+ create service frontend (frontend)"), "{text}");
-    assert!(
-        text.contains("waiting: ecs:daemon waits for the database endpoint"),
-        "{text}"
-    );
+    // The whole network is one plan; what lives in it waits for its ids.
+    assert!(text.contains("+ create ec2:vpc (camden-"), "{text}");
+    assert!(text.contains("+ create ec2:endpoint/ecr-dkr (camden-"), "{text}");
+    assert!(text.contains("+ create rds:subnet-group (camden-"), "{text}");
+    assert!(text.contains("waiting: ecs:frontend waits for the network"), "{text}");
+    assert!(text.contains("waiting: rds:cluster (camden-"), "{text}");
     assert!(text.contains("+ create ecr:dagster (dagster)"), "{text}");
     // The grant's statements, as they will be added to camden's shared bucket policy.
     assert!(
@@ -62,7 +63,7 @@ fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
             ),
         "{text}"
     );
-    assert!(text.contains("Plan: 19 to create, 1 to update, 0 to delete."), "{text}");
+    assert!(text.contains("Plan: 34 to create, 1 to update, 0 to delete."), "{text}");
     assert!(
         text.contains("waiting: the shared bucket camden-shared-") && text.contains("does not exist yet"),
         "{text}"

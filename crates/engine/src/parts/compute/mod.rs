@@ -9,7 +9,6 @@ mod services;
 use std::collections::BTreeMap;
 
 use dataplatform_api::{Capacity, DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
-use dataplatform_aws::ec2::MissingNetwork;
 use dataplatform_aws::ecs::{
     self, AwsLogs, ContainerContent, FARGATE, FARGATE_SPOT, FamilyObservation, ServiceNetwork, ServiceSettings,
     TaskDefinitionContent,
@@ -39,10 +38,8 @@ impl AccountPart for Compute {
 
     fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> DesiredCompute {
         let names = &account.names;
-        let network = spec.network.as_ref().map_or_else(
-            || ServiceNetwork::new(vec![], vec![], false),
-            |n| ServiceNetwork::new(n.subnet_ids.clone(), n.security_group_ids.clone(), n.assign_public_ip),
-        );
+        // Where the tasks run comes from the network part's facts (`complete`).
+        let network = ServiceNetwork::new(vec![], vec![], false);
         let services = spec
             .services
             .iter()
@@ -96,6 +93,9 @@ impl AccountPart for Compute {
     fn complete(desired: &mut DesiredCompute, facts: &Facts) {
         for service in &mut desired.services {
             service.connect(facts.database.as_ref());
+            if let Some(network) = &facts.tasks_network {
+                service.settings.network = network.clone();
+            }
         }
     }
 
@@ -105,18 +105,6 @@ impl AccountPart for Compute {
         desired: &DesiredCompute,
     ) -> Result<ObservedCompute, AwsError> {
         let ecs = session.ecs();
-        let network = async {
-            match desired.services.first() {
-                Some(service) => {
-                    let network = &service.settings.network;
-                    session
-                        .ec2()
-                        .missing_network(&network.subnets, &network.security_groups)
-                        .await
-                }
-                None => Ok(MissingNetwork::default()),
-            }
-        };
         let families = try_join_all(
             desired
                 .services
@@ -130,8 +118,7 @@ impl AccountPart for Compute {
             let services = ecs.observe_services(&cluster.name).await?;
             Ok((Some(cluster), services))
         };
-        let (missing_network, families, (cluster, services)) =
-            tokio::try_join!(network, families, cluster_and_services)?;
+        let (families, (cluster, services)) = tokio::try_join!(families, cluster_and_services)?;
         let mut families: BTreeMap<String, FamilyObservation> = families.into_iter().collect();
         // Families of our services that left the spec: their revisions go with them.
         let leftover: Vec<String> = services
@@ -148,7 +135,6 @@ impl AccountPart for Compute {
             cluster,
             services,
             families,
-            missing_network,
         })
     }
 

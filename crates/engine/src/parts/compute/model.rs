@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use dataplatform_api::names::{
     DATABASE_HOST_ENV, DATABASE_NAME_ENV, DATABASE_PASSWORD_SECRET, DATABASE_PORT_ENV, DATABASE_USERNAME_ENV,
 };
-use dataplatform_aws::ec2::MissingNetwork;
 use dataplatform_aws::ecs::{self, FamilyObservation, ServiceObservation, ServiceSettings, TaskDefinitionContent};
 use dataplatform_aws::rds;
 
@@ -70,8 +69,6 @@ pub struct ObservedCompute {
     pub services: Vec<ServiceObservation>,
     /// By family: the spec's families, and those of our services that left the spec.
     pub families: BTreeMap<String, FamilyObservation>,
-    /// Subnets and security groups of spec.network the account does not have.
-    pub missing_network: MissingNetwork,
 }
 
 impl ObservedCompute {

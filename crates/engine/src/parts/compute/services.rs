@@ -98,6 +98,11 @@ fn service_outcomes(
     {
         return vec![Outcome::conflict(conflict)];
     }
+    if service.settings.network.subnets.is_empty() {
+        return vec![Outcome::waiting(format!(
+            "{resource} waits for the network: it is created once spec.network's subnets and the tasks' security group exist"
+        ))];
+    }
     let Some(content) = &service.content else {
         return vec![Outcome::waiting(format!(
             "{resource} waits for the database endpoint (databaseAccess: true); it is created once rds:cluster reports one"

@@ -46,6 +46,8 @@ fn observed(desired: &DesiredAccount, revisions: &[i32]) -> ObservedAccount {
         endpoint: Some("db.example".into()),
         port: Some(5432),
         secret_arn: Some("arn:aws:secretsmanager:eu-west-2:111111111111:secret:rds!cluster-1".into()),
+        subnet_group: None,
+        security_groups: vec![],
         tags: BTreeMap::new(),
     };
     let mut observed = ObservedAccount {
@@ -100,7 +102,6 @@ fn observed(desired: &DesiredAccount, revisions: &[i32]) -> ObservedAccount {
                 latest_tags: desired.account.tags.clone(),
             },
         )]),
-        missing_network: Default::default(),
     };
     observed
 }

@@ -7,10 +7,18 @@ use serde_json::Value;
 use crate::plan::{Action, ActionKind, Op, SharedDocument, StatementOwner, TaskRevision};
 use crate::policy::{self, Merged};
 
+mod network;
+
+pub use network::Made;
+
 impl Op {
-    /// `registered`: the ARN of the revision the action's `RegisterTaskDefinition` returned, for the
-    /// service op after it.
-    pub async fn run(&self, session: &AccountSession, registered: &mut Option<String>) -> Result<(), AwsError> {
+    /// `resource`: the resource of the op's action, under which a create keeps the id it makes;
+    /// `made`: what the run's earlier ops made (ids, the task-definition revision just registered).
+    pub async fn run(&self, session: &AccountSession, resource: &str, made: &mut Made) -> Result<(), AwsError> {
+        if let Some(result) = network::run(self, session, resource, made).await {
+            return result;
+        }
+        let registered = &mut made.task_revision;
         let (s3, iam, rds, ecs, ecr) = (session.s3(), session.iam(), session.rds(), session.ecs(), session.ecr());
         match self {
             Op::CreateBucket { bucket, tags } => s3.create_bucket(bucket, tags).await,
@@ -43,8 +51,9 @@ impl Op {
             Op::CreateDbCluster {
                 cluster,
                 settings,
+                placement,
                 tags,
-            } => rds.create_cluster(cluster, settings, tags).await,
+            } => rds.create_cluster(cluster, settings, placement.as_ref(), tags).await,
             Op::ModifyDbCluster { cluster, changes } => rds.modify_cluster(cluster, changes).await,
             Op::TagDbResource { arn, tags } => rds.add_tags(arn, tags).await,
             Op::CreateDbInstance {
@@ -122,6 +131,14 @@ impl Op {
             } => ecr.put_tag_mutability(repository, *immutable_tags).await,
             Op::TagRepository { arn, tags } => ecr.tag(arn, tags).await,
             Op::DeleteRepository { repository } => ecr.delete_repository(repository).await,
+            // Network ops are run by `network::run` above; reaching here is a bug, reported.
+            other => Err(AwsError {
+                service: "ec2",
+                operation: "plan",
+                class: ErrorClass::Invalid,
+                code: None,
+                message: format!("no runner for {other:?}"),
+            }),
         }
     }
 }
@@ -207,15 +224,16 @@ pub async fn execute(
     mut on_done: impl FnMut(&Action),
 ) -> Executed {
     let mut executed = Executed::default();
+    let mut made = Made::default();
     for (index, action) in actions.into_iter().enumerate() {
         if options.stop_after_actions.is_some_and(|limit| index >= limit) {
             executed.stopped_early = true;
             break;
         }
-        let mut registered = None;
+        made.task_revision = None;
         for op in &action.ops {
             // Boxed: `run` is as large as the largest SDK call of any operation.
-            if let Err(error) = Box::pin(op.run(session, &mut registered)).await {
+            if let Err(error) = Box::pin(op.run(session, &action.resource, &mut made)).await {
                 if action.kind == ActionKind::Create && error.already_exists() {
                     // Made since this pass looked (most often by our own attempt whose answer was
                     // lost): not an error, but nothing more of this pass may build on the plan. The

@@ -1,0 +1,466 @@
+//! The managed form's diff: the VPC and everything in it, in the order they build on each other
+//! (VPC, internet gateway, subnets, security groups, Elastic IPs, NAT gateways, route tables,
+//! endpoints). What one action makes, the ones after it name by [`Ec2Ref::Made`], so a whole
+//! network is one plan.
+
+use std::collections::BTreeMap;
+
+use dataplatform_api::NatGateway;
+use dataplatform_aws::network::RouteTarget;
+
+use super::model::{ANYWHERE, DesiredNetwork, GroupRole, ManagedVpc, ObservedNetwork, Tier, carve};
+use crate::account::AccountContext;
+use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part, PlannedEndpoint};
+use crate::vocabulary::{Outcome, Owner, missing_tags, tag_changes};
+
+/// Builds the outcomes of one network, resource by resource.
+pub(super) struct Planner<'a> {
+    pub desired: &'a DesiredNetwork,
+    pub observed: &'a ObservedNetwork,
+    pub owner: &'a Owner<'a>,
+    pub account: &'a AccountContext,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Planner<'_> {
+    /// One tagged resource: created with `create` when absent, its tags and `update` put right
+    /// when ours. Returns how later ops name it; `None` when it is not ours (a conflict).
+    pub fn resource(
+        &mut self,
+        resource: String,
+        name: &str,
+        seen: Option<(&str, &BTreeMap<String, String>)>,
+        create: impl FnOnce(BTreeMap<String, String>) -> Vec<Op>,
+        update: impl FnOnce(&str) -> (Vec<FieldChange>, Vec<Op>),
+    ) -> Option<Ec2Ref> {
+        let tags = self.desired.tags_named(name);
+        let Some((id, seen_tags)) = seen else {
+            let ops = create(tags);
+            self.outcomes.push(Outcome::create(Action::create(
+                Part::Network,
+                resource.clone(),
+                name,
+                ops,
+            )));
+            return Some(Ec2Ref::Made(resource));
+        };
+        if let Err(conflict) = self.owner.check(&resource, name, seen_tags) {
+            self.outcomes.push(Outcome::conflict(conflict));
+            return None;
+        }
+        let mut changes = tag_changes(&tags, seen_tags);
+        let mut ops = Vec::new();
+        if !changes.is_empty() {
+            ops.push(Op::TagEc2 {
+                id: id.to_owned(),
+                tags: missing_tags(&tags, seen_tags),
+            });
+        }
+        let (more_changes, more_ops) = update(id);
+        changes.extend(more_changes);
+        ops.extend(more_ops);
+        self.outcomes
+            .push(Outcome::update(Part::Network, resource, name, changes, ops));
+        Some(Ec2Ref::Known(id.to_owned()))
+    }
+
+    pub fn managed(&mut self, vpc_spec: &ManagedVpc) {
+        let (desired, observed) = (self.desired, self.observed);
+        let names = &desired.names;
+        let zones: Vec<String> = observed.zones.iter().take(vpc_spec.zones).cloned().collect();
+        let seen_vpc = observed.vpc();
+        if let Some(seen) = seen_vpc.filter(|v| v.cidr != vpc_spec.cidr.to_string()) {
+            self.outcomes.push(Outcome::conflict(format!(
+                "ec2:vpc ({}) is {} with range {}, but spec.network.vpc.cidr is {}; a VPC's range cannot change",
+                names.vpc(),
+                seen.id,
+                seen.cidr,
+                vpc_spec.cidr
+            )));
+            return;
+        }
+        let cidr = vpc_spec.cidr.to_string();
+        let Some(vpc) = self.resource(
+            "ec2:vpc".to_owned(),
+            &names.vpc(),
+            seen_vpc.map(|v| (v.id.as_str(), &v.tags)),
+            |tags| {
+                vec![
+                    Op::CreateVpc { cidr, tags },
+                    Op::EnableVpcDns {
+                        vpc: Ec2Ref::Made("ec2:vpc".to_owned()),
+                    },
+                ]
+            },
+            |id| match seen_vpc {
+                Some(v) if !(v.dns_support && v.dns_hostnames) => (
+                    vec![FieldChange::new("dns", "off", "on")],
+                    vec![Op::EnableVpcDns {
+                        vpc: Ec2Ref::Known(id.to_owned()),
+                    }],
+                ),
+                _ => (vec![], vec![]),
+            },
+        ) else {
+            return;
+        };
+        let Some(gateway) = self.internet_gateway(&vpc) else {
+            return;
+        };
+        let mut private = Vec::new();
+        let mut public = Vec::new();
+        for (index, zone) in zones.iter().enumerate() {
+            let (private_cidr, public_cidr) = carve(vpc_spec.cidr, index);
+            private.push(self.subnet(&vpc, Tier::Private, zone, private_cidr.to_string()));
+            public.push(self.subnet(&vpc, Tier::Public, zone, public_cidr.to_string()));
+        }
+        let (Some(private), Some(public)) = (
+            private.into_iter().collect::<Option<Vec<_>>>(),
+            public.into_iter().collect::<Option<Vec<_>>>(),
+        ) else {
+            return;
+        };
+        let groups = self.groups(Some(&vpc));
+        let nats = self.nat_gateways(vpc_spec.nat, &zones, &public);
+        self.public_route_table(&vpc, &gateway, &public);
+        let mut private_tables = Vec::new();
+        for (index, zone) in zones.iter().enumerate() {
+            let nat = match vpc_spec.nat {
+                NatGateway::None => None,
+                NatGateway::Single => nats.first().cloned().flatten(),
+                NatGateway::PerZone => nats.get(index).cloned().flatten(),
+            };
+            private_tables.extend(self.private_route_table(&vpc, zone, &private[index], nat));
+        }
+        self.endpoints(&vpc, &private, &private_tables, groups.get(&GroupRole::Endpoints));
+        self.subnet_group(&private);
+    }
+
+    fn internet_gateway(&mut self, vpc: &Ec2Ref) -> Option<Ec2Ref> {
+        let name = self.desired.names.vpc();
+        let seen = self.observed.gateways.first();
+        let attached = seen.is_some_and(|g| match vpc {
+            Ec2Ref::Known(id) => g.attached_to.contains(id),
+            Ec2Ref::Made(_) => false,
+        });
+        let key = "ec2:internet-gateway".to_owned();
+        let made = Ec2Ref::Made(key.clone());
+        self.resource(
+            key,
+            &name,
+            seen.map(|g| (g.id.as_str(), &g.tags)),
+            |tags| {
+                vec![
+                    Op::CreateInternetGateway { tags },
+                    Op::AttachInternetGateway {
+                        gateway: made,
+                        vpc: vpc.clone(),
+                    },
+                ]
+            },
+            |id| {
+                if attached {
+                    return (vec![], vec![]);
+                }
+                (
+                    vec![FieldChange::new("attachedTo", "(none)", vpc.to_string())],
+                    vec![Op::AttachInternetGateway {
+                        gateway: Ec2Ref::Known(id.to_owned()),
+                        vpc: vpc.clone(),
+                    }],
+                )
+            },
+        )
+    }
+
+    fn subnet(&mut self, vpc: &Ec2Ref, tier: Tier, zone: &str, cidr: String) -> Option<Ec2Ref> {
+        let name = self.desired.names.subnet(tier, zone);
+        let seen = self.observed.subnet_named(&name);
+        let resource = format!("ec2:subnet/{}/{zone}", tier.as_str());
+        self.resource(
+            resource,
+            &name,
+            seen.map(|s| (s.id.as_str(), &s.tags)),
+            |tags| {
+                vec![Op::CreateSubnet {
+                    vpc: vpc.clone(),
+                    cidr,
+                    zone: zone.to_owned(),
+                    tags,
+                }]
+            },
+            |_| (vec![], vec![]),
+        )
+    }
+
+    /// Per zone asked for: an Elastic IP and a NAT gateway in the zone's public subnet. NAT
+    /// gateways of ours no longer asked for are deleted, their addresses released once free.
+    fn nat_gateways(&mut self, nat: NatGateway, zones: &[String], public: &[Ec2Ref]) -> Vec<Option<Ec2Ref>> {
+        let count = match nat {
+            NatGateway::None => 0,
+            NatGateway::Single => 1,
+            NatGateway::PerZone => zones.len(),
+        };
+        let names = &self.desired.names;
+        let mut made = Vec::new();
+        for (zone, subnet) in zones.iter().zip(public).take(count) {
+            let name = names.nat(zone);
+            let seen_address = self.observed.address_named(&name);
+            let address = self.resource(
+                format!("ec2:elastic-ip/{zone}"),
+                &name,
+                seen_address.map(|a| (a.allocation_id.as_str(), &a.tags)),
+                |tags| vec![Op::AllocateAddress { tags }],
+                |_| (vec![], vec![]),
+            );
+            let Some(address) = address else {
+                made.push(None);
+                continue;
+            };
+            let seen = self.observed.nat_named(&name).filter(|n| n.state != "failed");
+            made.push(self.resource(
+                format!("ec2:nat-gateway/{zone}"),
+                &name,
+                seen.map(|n| (n.id.as_str(), &n.tags)),
+                |tags| {
+                    vec![Op::CreateNatGateway {
+                        subnet: subnet.clone(),
+                        allocation: address,
+                        tags,
+                    }]
+                },
+                |_| (vec![], vec![]),
+            ));
+        }
+        let wanted: Vec<String> = zones.iter().take(count).map(|z| names.nat(z)).collect();
+        self.unwanted_nat_gateways(&wanted);
+        made
+    }
+
+    fn unwanted_nat_gateways(&mut self, wanted: &[String]) {
+        let owner = &self.account.owner;
+        let name_of = |tags: &BTreeMap<String, String>| tags.get("Name").cloned().unwrap_or_default();
+        for nat in &self.observed.nat_gateways {
+            let name = name_of(&nat.tags);
+            // A failed NAT gateway is replaced: deleted here, made again by the lines above.
+            let unwanted = !wanted.contains(&name) || nat.state == "failed";
+            if crate::vocabulary::ours(&nat.tags, owner) && unwanted && nat.state != "deleting" {
+                self.outcomes.push(Outcome::create(Action::delete(
+                    Part::Network,
+                    "ec2:nat-gateway",
+                    &nat.id,
+                    vec![Op::DeleteNatGateway { nat: nat.id.clone() }],
+                )));
+            }
+        }
+        for address in &self.observed.addresses {
+            let name = name_of(&address.tags);
+            if crate::vocabulary::ours(&address.tags, owner)
+                && !wanted.contains(&name)
+                && address.association_id.is_none()
+            {
+                self.outcomes.push(Outcome::create(Action::delete(
+                    Part::Network,
+                    "ec2:elastic-ip",
+                    &address.allocation_id,
+                    vec![Op::ReleaseAddress {
+                        allocation: address.allocation_id.clone(),
+                    }],
+                )));
+            }
+        }
+    }
+
+    fn public_route_table(&mut self, vpc: &Ec2Ref, gateway: &Ec2Ref, public: &[Ec2Ref]) {
+        let name = self.desired.names.public_route_table();
+        self.route_table(
+            vpc,
+            "ec2:route-table/public".to_owned(),
+            &name,
+            Some(gateway.clone()),
+            public,
+        );
+    }
+
+    fn private_route_table(
+        &mut self,
+        vpc: &Ec2Ref,
+        zone: &str,
+        subnet: &Ec2Ref,
+        nat: Option<Ec2Ref>,
+    ) -> Option<Ec2Ref> {
+        let name = self.desired.names.private_route_table(zone);
+        self.route_table(
+            vpc,
+            format!("ec2:route-table/private/{zone}"),
+            &name,
+            nat,
+            std::slice::from_ref(subnet),
+        )
+    }
+
+    /// A route table with one default route (to `default`, or none) and its subnets associated.
+    fn route_table(
+        &mut self,
+        vpc: &Ec2Ref,
+        resource: String,
+        name: &str,
+        default: Option<Ec2Ref>,
+        subnets: &[Ec2Ref],
+    ) -> Option<Ec2Ref> {
+        let seen = self.observed.route_table_named(name);
+        let made = Ec2Ref::Made(resource.clone());
+        let observed = self.observed;
+        let associate = |table: &Ec2Ref| -> (Vec<FieldChange>, Vec<Op>) {
+            let mut changes = Vec::new();
+            let mut ops = Vec::new();
+            for subnet in subnets {
+                let (here, elsewhere) = association(observed, seen.map(|t| t.id.as_str()), subnet);
+                if !here {
+                    changes.push(FieldChange::new("subnets", "(none)", subnet.to_string()));
+                    ops.push(Op::AssociateRouteTable {
+                        table: table.clone(),
+                        subnet: subnet.clone(),
+                        existing: elsewhere,
+                    });
+                }
+            }
+            (changes, ops)
+        };
+        self.resource(
+            resource.clone(),
+            name,
+            seen.map(|t| (t.id.as_str(), &t.tags)),
+            |tags| {
+                let mut ops = vec![Op::CreateRouteTable { vpc: vpc.clone(), tags }];
+                if let Some(target) = &default {
+                    ops.push(Op::PutRoute {
+                        table: made.clone(),
+                        destination: ANYWHERE.to_owned(),
+                        target: target.clone(),
+                        replace: false,
+                    });
+                }
+                ops.extend(associate(&made).1);
+                ops
+            },
+            |id| {
+                let table = Ec2Ref::Known(id.to_owned());
+                let (mut changes, mut ops) = route_changes(seen.map(|t| &t.routes), &table, default.as_ref());
+                let (more_changes, more_ops) = associate(&table);
+                changes.extend(more_changes);
+                ops.extend(more_ops);
+                (changes, ops)
+            },
+        )
+    }
+
+    fn endpoints(
+        &mut self,
+        vpc: &Ec2Ref,
+        private: &[Ec2Ref],
+        private_tables: &[Ec2Ref],
+        endpoint_group: Option<&Ec2Ref>,
+    ) {
+        let wanted = self.desired.endpoints();
+        for endpoint in &wanted {
+            let name = self.desired.names.endpoint(&endpoint.key);
+            let seen = self.observed.endpoint_named(&name);
+            let placement = if endpoint.gateway {
+                PlannedEndpoint::Gateway {
+                    route_tables: private_tables.to_vec(),
+                }
+            } else {
+                PlannedEndpoint::Interface {
+                    subnets: private.to_vec(),
+                    groups: endpoint_group.into_iter().cloned().collect(),
+                }
+            };
+            self.resource(
+                format!("ec2:endpoint/{}", endpoint.key),
+                &name,
+                seen.map(|e| (e.id.as_str(), &e.tags)),
+                |tags| {
+                    vec![Op::CreateVpcEndpoint {
+                        vpc: vpc.clone(),
+                        service: endpoint.service_name.clone(),
+                        placement,
+                        tags,
+                    }]
+                },
+                |_| (vec![], vec![]),
+            );
+        }
+        let wanted_names: Vec<String> = wanted.iter().map(|e| self.desired.names.endpoint(&e.key)).collect();
+        for seen in &self.observed.endpoints {
+            let name = seen.tags.get("Name").cloned().unwrap_or_default();
+            if crate::vocabulary::ours(&seen.tags, &self.account.owner)
+                && !wanted_names.contains(&name)
+                && seen.state != "deleting"
+            {
+                self.outcomes.push(Outcome::create(Action::delete(
+                    Part::Network,
+                    "ec2:endpoint",
+                    &seen.id,
+                    vec![Op::DeleteVpcEndpoint {
+                        endpoint: seen.id.clone(),
+                    }],
+                )));
+            }
+        }
+    }
+}
+
+/// Whether `subnet` is associated with `table`, and its association with another table if so.
+fn association(observed: &ObservedNetwork, table: Option<&str>, subnet: &Ec2Ref) -> (bool, Option<String>) {
+    let Ec2Ref::Known(subnet) = subnet else {
+        return (false, None);
+    };
+    for seen in &observed.route_tables {
+        if let Some((association, _)) = seen.associations.iter().find(|(_, s)| s == subnet) {
+            return if Some(seen.id.as_str()) == table {
+                (true, None)
+            } else {
+                (false, Some(association.clone()))
+            };
+        }
+    }
+    (false, None)
+}
+
+/// The default route put right: added, pointed back at `want`, or removed when none is wanted.
+fn route_changes(
+    routes: Option<&BTreeMap<String, RouteTarget>>,
+    table: &Ec2Ref,
+    want: Option<&Ec2Ref>,
+) -> (Vec<FieldChange>, Vec<Op>) {
+    let seen = routes.and_then(|r| r.get(ANYWHERE));
+    let seen_id = seen.map(|t| match t {
+        RouteTarget::Gateway(id) | RouteTarget::NatGateway(id) | RouteTarget::Other(id) => id.clone(),
+    });
+    let field = format!("routes.{ANYWHERE}");
+    match (want, seen_id) {
+        (None, None) => (vec![], vec![]),
+        (None, Some(seen)) => (
+            vec![FieldChange::new(field, seen, "(none)")],
+            vec![Op::DeleteRoute {
+                table: table.to_string(),
+                destination: ANYWHERE.to_owned(),
+            }],
+        ),
+        (Some(Ec2Ref::Known(want)), Some(seen)) if *want == seen => (vec![], vec![]),
+        (Some(want), seen) => (
+            vec![FieldChange::new(
+                field,
+                seen.clone().unwrap_or_else(|| "(none)".to_owned()),
+                want.to_string(),
+            )],
+            vec![Op::PutRoute {
+                table: table.clone(),
+                destination: ANYWHERE.to_owned(),
+                target: want.clone(),
+                replace: seen.is_some(),
+            }],
+        ),
+    }
+}

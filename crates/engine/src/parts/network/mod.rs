@@ -1,0 +1,383 @@
+//! Network: where the tasks and the database run. The managed form (`spec.network.vpc`) builds a
+//! tenant's VPC (subnets per zone and tier, internet gateway, route tables, NAT gateways, VPC
+//! endpoints); both forms get the security groups the operator owns and the database's DB subnet
+//! group. First in the list: later parts learn from its facts where tasks run and the database
+//! lives, and wait while those are not made yet. Deleted last.
+
+mod groups;
+mod managed;
+pub mod model;
+mod teardown;
+
+use std::collections::BTreeMap;
+
+use dataplatform_api::account::{NetworkStatus, ZoneStatus};
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, SpecProblem};
+use dataplatform_aws::ecs::ServiceNetwork;
+use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::rds::ClusterPlacement;
+use dataplatform_aws::{AccountSession, AwsError};
+
+pub use model::{DesiredNetwork, NetworkForm, ObservedNetwork};
+
+use crate::account::AccountContext;
+use crate::part::AccountPart;
+use crate::plan::{Action, ActionKind, Ec2Ref, Part, Plan};
+use crate::vocabulary::{DatabaseNetwork, Facts, Outcome, Owner, Readiness, ours};
+use managed::Planner;
+use model::{GroupRole, Tier};
+
+pub struct Network;
+
+impl AccountPart for Network {
+    const PART: Part = Part::Network;
+    type Desired = DesiredNetwork;
+    type Observed = ObservedNetwork;
+
+    fn present(spec: &DataPlatformAccountSpec) -> bool {
+        spec.network.is_some()
+    }
+
+    fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> DesiredNetwork {
+        DesiredNetwork::new(account, spec)
+    }
+
+    async fn observe(
+        session: &AccountSession,
+        account: &AccountContext,
+        desired: &DesiredNetwork,
+    ) -> Result<ObservedNetwork, AwsError> {
+        match &desired.form {
+            NetworkForm::Absent => Ok(ObservedNetwork::default()),
+            NetworkForm::Existing { subnets, groups, .. } => observe_existing(session, desired, subnets, groups).await,
+            NetworkForm::Managed(_) => observe_managed(session, account, desired).await,
+        }
+    }
+
+    fn facts(desired: &DesiredNetwork, observed: &ObservedNetwork, facts: &mut Facts) {
+        let database = match (
+            desired.database,
+            observed.group_named(&desired.names.group(GroupRole::Database)),
+        ) {
+            (true, Some(group)) if observed.subnet_group.is_some() => DatabaseNetwork::In(ClusterPlacement {
+                subnet_group: desired.names.db_subnet_group.clone(),
+                security_groups: vec![group.id.clone()],
+            }),
+            _ => DatabaseNetwork::Waiting,
+        };
+        match &desired.form {
+            NetworkForm::Absent => {}
+            NetworkForm::Existing {
+                subnets,
+                groups,
+                assign_public_ip,
+            } => {
+                facts.tasks_network = Some(ServiceNetwork::new(subnets.clone(), groups.clone(), *assign_public_ip));
+                facts.database_network = database;
+            }
+            NetworkForm::Managed(vpc) => {
+                let private: Option<Vec<String>> = observed
+                    .zones
+                    .iter()
+                    .take(vpc.zones)
+                    .map(|zone| {
+                        observed
+                            .subnet_named(&desired.names.subnet(Tier::Private, zone))
+                            .map(|s| s.id.clone())
+                    })
+                    .collect();
+                let tasks = observed.group_named(&desired.names.group(GroupRole::Tasks));
+                facts.tasks_network = match (private, tasks) {
+                    (Some(private), Some(tasks)) if !private.is_empty() => {
+                        Some(ServiceNetwork::new(private, vec![tasks.id.clone()], false))
+                    }
+                    _ => None,
+                };
+                facts.database_network = database;
+            }
+        }
+    }
+
+    fn diff(
+        account: &AccountContext,
+        desired: &DesiredNetwork,
+        observed: &ObservedNetwork,
+        owner: &Owner<'_>,
+    ) -> Vec<Outcome> {
+        let mut planner = Planner {
+            desired,
+            observed,
+            owner,
+            account,
+            outcomes: vec![],
+        };
+        match &desired.form {
+            NetworkForm::Absent => {}
+            NetworkForm::Existing { subnets, .. } => {
+                let vpc = observed.vpc_id().map(|id| Ec2Ref::Known(id.to_owned()));
+                planner.groups(vpc.as_ref());
+                let subnets: Vec<Ec2Ref> = subnets.iter().cloned().map(Ec2Ref::Known).collect();
+                planner.subnet_group(&subnets);
+            }
+            NetworkForm::Managed(vpc) => planner.managed(vpc),
+        }
+        planner.outcomes
+    }
+
+    fn readiness(desired: &DesiredNetwork, observed: &ObservedNetwork, applied: &Plan, readiness: &mut Readiness) {
+        if desired.form == NetworkForm::Absent {
+            return;
+        }
+        let made: Vec<&str> = applied
+            .actions
+            .iter()
+            .filter(|a| a.part == Part::Network && a.kind == ActionKind::Create)
+            .map(|a| a.resource.as_str())
+            .collect();
+        if !made.is_empty() {
+            readiness
+                .pending
+                .push(format!("network: {} is being created", made.join(", ")));
+            return;
+        }
+        let mut facts = Facts::default();
+        Self::facts(desired, observed, &mut facts);
+        if facts.tasks_network.is_none() && desired.managed().is_some() {
+            readiness
+                .pending
+                .push("network: the VPC's subnets and security groups are not all there".into());
+        }
+        if desired.database && facts.database_network == DatabaseNetwork::Waiting {
+            readiness
+                .pending
+                .push("network: the database's security group and DB subnet group are not both there".into());
+        }
+        for nat in observed.nat_gateways.iter().filter(|n| n.state != "available") {
+            readiness
+                .pending
+                .push(format!("ec2:nat-gateway ({}) is {}", nat.id, nat.state));
+        }
+        for endpoint in observed.endpoints.iter().filter(|e| e.state != "available") {
+            readiness
+                .pending
+                .push(format!("ec2:endpoint ({}) is {}", endpoint.id, endpoint.state));
+        }
+    }
+
+    fn deletion(
+        account: &AccountContext,
+        desired: &DesiredNetwork,
+        observed: &ObservedNetwork,
+        waiting: &mut Vec<String>,
+    ) -> Vec<Action> {
+        teardown::deletion(account, desired, observed, waiting)
+    }
+
+    fn report(
+        account: &AccountContext,
+        desired: &DesiredNetwork,
+        observed: &ObservedNetwork,
+        status: &mut DataPlatformAccountStatus,
+    ) {
+        status.network = (desired.form != NetworkForm::Absent).then(|| report(account, desired, observed));
+    }
+
+    fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
+        scope.network = Some(spec.network.is_some());
+        scope.db_subnet_group = Some(vec![account.names.db_subnet_group()]);
+    }
+}
+
+fn report(account: &AccountContext, desired: &DesiredNetwork, observed: &ObservedNetwork) -> NetworkStatus {
+    let names = &desired.names;
+    let zones = desired.managed().map_or(0, |v| v.zones);
+    let id_of = |tier: Tier, zone: &str| observed.subnet_named(&names.subnet(tier, zone)).map(|s| s.id.clone());
+    NetworkStatus {
+        vpc_id: observed.vpc_id().map(str::to_owned),
+        zones: observed
+            .zones
+            .iter()
+            .take(zones)
+            .map(|zone| ZoneStatus {
+                zone: zone.clone(),
+                private_subnet_id: id_of(Tier::Private, zone),
+                public_subnet_id: id_of(Tier::Public, zone),
+            })
+            .collect(),
+        security_groups: desired
+            .groups()
+            .into_iter()
+            .filter_map(|role| {
+                let group = observed.group_named(&names.group(role))?;
+                Some((role.as_str().to_owned(), group.id.clone()))
+            })
+            .collect(),
+        nat_gateways: observed
+            .nat_gateways
+            .iter()
+            .filter(|n| ours(&n.tags, &account.owner))
+            .map(|n| n.id.clone())
+            .collect(),
+        endpoints: desired
+            .endpoints()
+            .iter()
+            .filter_map(|e| {
+                Some((
+                    e.key.clone(),
+                    observed.endpoint_named(&names.endpoint(&e.key))?.id.clone(),
+                ))
+            })
+            .collect::<BTreeMap<_, _>>(),
+        db_subnet_group: observed.subnet_group.as_ref().map(|g| g.name.clone()),
+    }
+}
+
+async fn observe_existing(
+    session: &AccountSession,
+    desired: &DesiredNetwork,
+    subnets: &[String],
+    groups: &[String],
+) -> Result<ObservedNetwork, AwsError> {
+    let network = session.network();
+    let rds = session.rds();
+    let (found_subnets, found_groups, subnet_group) = tokio::try_join!(
+        network.subnets_by_id(subnets),
+        network.security_groups_by_id(groups),
+        rds.observe_subnet_group(&desired.names.db_subnet_group),
+    )?;
+    let missing_groups = groups
+        .iter()
+        .filter(|g| !found_groups.iter().any(|f| &f.id == *g))
+        .cloned()
+        .collect();
+    let mut observed = ObservedNetwork {
+        subnets: found_subnets,
+        missing_groups,
+        subnet_group,
+        ..Default::default()
+    };
+    if let Some(vpc) = observed.vpc_id().map(str::to_owned)
+        && desired.database
+    {
+        observed.groups = network.security_groups_in(&vpc).await?;
+    }
+    Ok(observed)
+}
+
+async fn observe_managed(
+    session: &AccountSession,
+    account: &AccountContext,
+    desired: &DesiredNetwork,
+) -> Result<ObservedNetwork, AwsError> {
+    let network = session.network();
+    let names = &desired.names;
+    // EC2 filters take `*` wildcards: every Elastic IP of ours, whichever zones it was for.
+    let addresses = [format!("{}-nat-*", names.prefix)];
+    let (vpc_name, rds) = (names.vpc(), session.rds());
+    let (zones, mut vpcs, gateways, addresses, subnet_group) = tokio::try_join!(
+        network.availability_zones(),
+        network.vpcs_named(&vpc_name),
+        network.internet_gateways_named(&vpc_name),
+        network.addresses_named(&addresses),
+        rds.observe_subnet_group(&names.db_subnet_group),
+    )?;
+    vpcs.sort_by_key(|v| !ours(&v.tags, &account.owner));
+    let mut observed = ObservedNetwork {
+        zones,
+        vpcs,
+        gateways,
+        addresses,
+        subnet_group,
+        ..Default::default()
+    };
+    let Some(vpc) = observed.vpc().map(|v| v.id.clone()) else {
+        return Ok(observed);
+    };
+    let (subnets, route_tables, nat_gateways, endpoints, groups, interfaces) = tokio::try_join!(
+        network.subnets_in(&vpc),
+        network.route_tables_in(&vpc),
+        network.nat_gateways_in(&vpc),
+        network.endpoints_in(&vpc),
+        network.security_groups_in(&vpc),
+        network.interfaces_in(&vpc),
+    )?;
+    observed.subnets = subnets;
+    observed.route_tables = route_tables;
+    observed.nat_gateways = nat_gateways;
+    observed.endpoints = endpoints;
+    observed.groups = groups;
+    observed.interfaces = interfaces;
+    Ok(observed)
+}
+
+/// What only AWS can tell is wrong with `spec.network`, found before any write.
+pub fn spec_problems(
+    spec: &DataPlatformAccountSpec,
+    desired: &DesiredNetwork,
+    observed: &ObservedNetwork,
+) -> Vec<SpecProblem> {
+    let where_ = format!("in account {} region {}", spec.account_id, spec.region);
+    let mut problems = Vec::new();
+    match &desired.form {
+        NetworkForm::Absent => {}
+        NetworkForm::Managed(vpc) => {
+            if observed.zones.len() < vpc.zones {
+                problems.push(SpecProblem {
+                    field: "spec.network.vpc.availabilityZones".to_owned(),
+                    message: format!(
+                        "{} has {} available zone(s) ({}); ask for at most that many",
+                        spec.region,
+                        observed.zones.len(),
+                        observed.zones.join(", ")
+                    ),
+                });
+            }
+        }
+        NetworkForm::Existing { subnets, groups, .. } => {
+            for (i, id) in subnets.iter().enumerate() {
+                if !observed.subnets.iter().any(|s| &s.id == id) {
+                    problems.push(SpecProblem {
+                        field: format!("spec.network.subnetIds[{i}]"),
+                        message: format!("subnet {id} does not exist {where_}; name one of the account's subnets (aws ec2 describe-subnets)"),
+                    });
+                }
+            }
+            for (i, id) in groups.iter().enumerate() {
+                if observed.missing_groups.contains(id) {
+                    problems.push(SpecProblem {
+                        field: format!("spec.network.securityGroupIds[{i}]"),
+                        message: format!("security group {id} does not exist {where_}; name one of the account's security groups (aws ec2 describe-security-groups)"),
+                    });
+                }
+            }
+            existing_layout_problems(desired, observed, &mut problems);
+        }
+    }
+    problems
+}
+
+/// The existing form's subnets must share one VPC, and span two zones for a DB subnet group.
+fn existing_layout_problems(desired: &DesiredNetwork, observed: &ObservedNetwork, problems: &mut Vec<SpecProblem>) {
+    let vpcs: std::collections::BTreeSet<&str> = observed.subnets.iter().map(|s| s.vpc_id.as_str()).collect();
+    if vpcs.len() > 1 {
+        problems.push(SpecProblem {
+            field: "spec.network.subnetIds".to_owned(),
+            message: format!(
+                "the subnets are in {} VPCs ({}); tasks and the database need subnets of one VPC",
+                vpcs.len(),
+                vpcs.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        });
+        return;
+    }
+    let zones: std::collections::BTreeSet<&str> = observed.subnets.iter().map(|s| s.zone.as_str()).collect();
+    if desired.database && !observed.subnets.is_empty() && zones.len() < 2 {
+        problems.push(SpecProblem {
+            field: "spec.network.subnetIds".to_owned(),
+            message: format!(
+                "the subnets are all in {}; the database's DB subnet group needs subnets in at least two availability zones (RDS requires it so a standby can run in another zone): add a subnet of another zone, or set spec.database.enabled: false",
+                zones.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+}

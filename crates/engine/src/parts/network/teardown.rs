@@ -1,0 +1,168 @@
+//! Deleting the network under `deletionPolicy: Delete`: last of all parts, only what carries our
+//! owner tag, and only once nothing else is in the VPC. NAT gateways and endpoints go first and
+//! are waited for (EC2 deletes them in the background); then addresses, route tables, security
+//! groups, subnets, the internet gateway and the VPC, in one pass.
+
+use super::model::{DesiredNetwork, GroupRole, ObservedNetwork};
+use crate::account::AccountContext;
+use crate::plan::{Action, Op, Part};
+use crate::vocabulary::ours;
+
+pub fn deletion(
+    account: &AccountContext,
+    desired: &DesiredNetwork,
+    observed: &ObservedNetwork,
+    waiting: &mut Vec<String>,
+) -> Vec<Action> {
+    let owner = &account.owner;
+    let mut actions = Vec::new();
+    if let Some(group) = observed.subnet_group.as_ref().filter(|g| ours(&g.tags, owner)) {
+        actions.push(Action::delete(
+            Part::Network,
+            "rds:subnet-group",
+            &group.name,
+            vec![Op::DeleteDbSubnetGroup {
+                name: group.name.clone(),
+            }],
+        ));
+    }
+    let Some(vpc) = observed.vpc().filter(|v| ours(&v.tags, owner)) else {
+        // The existing form (or a VPC already gone): only our security groups.
+        actions.extend(groups(desired, observed, owner));
+        return actions;
+    };
+    let foreign = observed.foreign_interfaces(owner);
+    if !foreign.is_empty() {
+        let list: Vec<String> = foreign
+            .iter()
+            .take(5)
+            .map(|i| {
+                format!(
+                    "{} ({})",
+                    i.id,
+                    if i.description.is_empty() {
+                        &i.kind
+                    } else {
+                        &i.description
+                    }
+                )
+            })
+            .collect();
+        waiting.push(format!(
+            "ec2:vpc ({}) still holds {} network interface(s) the network part did not make: {}; the VPC is deleted once whatever made them is gone",
+            vpc.id,
+            foreign.len(),
+            list.join(", ")
+        ));
+        return vec![];
+    }
+    let busy = background_deletions(observed, owner, &mut actions);
+    if !busy.is_empty() {
+        waiting.push(format!("{} being deleted", busy.join(", ")));
+        return actions;
+    }
+    for address in observed.addresses.iter().filter(|a| ours(&a.tags, owner)) {
+        actions.push(Action::delete(
+            Part::Network,
+            "ec2:elastic-ip",
+            &address.allocation_id,
+            vec![Op::ReleaseAddress {
+                allocation: address.allocation_id.clone(),
+            }],
+        ));
+    }
+    for table in observed.route_tables.iter().filter(|t| ours(&t.tags, owner) && !t.main) {
+        let mut ops: Vec<Op> = table
+            .associations
+            .iter()
+            .map(|(association, _)| Op::DisassociateRouteTable {
+                association: association.clone(),
+            })
+            .collect();
+        ops.push(Op::DeleteRouteTable {
+            table: table.id.clone(),
+        });
+        actions.push(Action::delete(Part::Network, "ec2:route-table", &table.id, ops));
+    }
+    actions.extend(groups(desired, observed, owner));
+    for subnet in observed.subnets.iter().filter(|s| ours(&s.tags, owner)) {
+        actions.push(Action::delete(
+            Part::Network,
+            "ec2:subnet",
+            &subnet.id,
+            vec![Op::DeleteSubnet {
+                subnet: subnet.id.clone(),
+            }],
+        ));
+    }
+    for gateway in observed.gateways.iter().filter(|g| ours(&g.tags, owner)) {
+        let mut ops: Vec<Op> = gateway
+            .attached_to
+            .iter()
+            .map(|vpc| Op::DetachInternetGateway {
+                gateway: gateway.id.clone(),
+                vpc: vpc.clone(),
+            })
+            .collect();
+        ops.push(Op::DeleteInternetGateway {
+            gateway: gateway.id.clone(),
+        });
+        actions.push(Action::delete(Part::Network, "ec2:internet-gateway", &gateway.id, ops));
+    }
+    actions.push(Action::delete(
+        Part::Network,
+        "ec2:vpc",
+        &vpc.id,
+        vec![Op::DeleteVpc { vpc: vpc.id.clone() }],
+    ));
+    actions
+}
+
+/// Deletes our endpoints and NAT gateways; what of them still exists, which the rest waits for.
+fn background_deletions(observed: &ObservedNetwork, owner: &str, actions: &mut Vec<Action>) -> Vec<String> {
+    let mut busy = Vec::new();
+    for endpoint in observed.endpoints.iter().filter(|e| ours(&e.tags, owner)) {
+        if endpoint.state != "deleting" {
+            actions.push(Action::delete(
+                Part::Network,
+                "ec2:endpoint",
+                &endpoint.id,
+                vec![Op::DeleteVpcEndpoint {
+                    endpoint: endpoint.id.clone(),
+                }],
+            ));
+        }
+        busy.push(format!("ec2:endpoint ({})", endpoint.id));
+    }
+    for nat in observed.nat_gateways.iter().filter(|n| ours(&n.tags, owner)) {
+        if nat.state != "deleting" {
+            actions.push(Action::delete(
+                Part::Network,
+                "ec2:nat-gateway",
+                &nat.id,
+                vec![Op::DeleteNatGateway { nat: nat.id.clone() }],
+            ));
+        }
+        busy.push(format!("ec2:nat-gateway ({})", nat.id));
+    }
+    busy
+}
+
+/// Our security groups, the database's first (its rule names the tasks' group).
+fn groups(desired: &DesiredNetwork, observed: &ObservedNetwork, owner: &str) -> Vec<Action> {
+    [GroupRole::Database, GroupRole::Endpoints, GroupRole::Tasks]
+        .into_iter()
+        .filter_map(|role| observed.group_named(&desired.names.group(role)))
+        .filter(|g| ours(&g.tags, owner))
+        .map(|group| {
+            Action::delete(
+                Part::Network,
+                "ec2:security-group",
+                &group.id,
+                vec![Op::DeleteSecurityGroup {
+                    group: group.id.clone(),
+                }],
+            )
+        })
+        .collect()
+}
