@@ -442,6 +442,13 @@ fn validate_vpc(vpc: &crate::VpcSpec, p: &mut Problems) {
 }
 
 fn validate_existing_network(network: &crate::NetworkSpec, p: &mut Problems) {
+    if network.subnet_ids.is_empty() && network.security_group_ids.is_empty() {
+        p.add(
+            "spec.network.vpc",
+            "spec.network takes either vpc (the operator builds the network, e.g. vpc: {cidr: 10.20.0.0/16}) or subnetIds with securityGroupIds (a network that exists)",
+        );
+        return;
+    }
     if network.subnet_ids.is_empty() {
         p.add(
             "spec.network.subnetIds",
@@ -500,6 +507,26 @@ mod tests {
             .problems;
         assert!(
             problems[0].field == "metadata.name" && problems[0].message.contains("at most 192"),
+            "{problems:?}"
+        );
+    }
+
+    /// Admission checks the range's shape only (kube's offline CEL has no CIDR library); the
+    /// address being the range's first is checked here, before any AWS call.
+    #[test]
+    fn a_vpc_range_must_start_at_its_first_address() {
+        let spec = |cidr: &str| -> crate::DataPlatformAccountSpec {
+            serde_json::from_value(serde_json::json!({
+                "accountId": "111111111111", "region": "eu-west-2", "network": {"vpc": {"cidr": cidr}}
+            }))
+            .expect("spec")
+        };
+        assert!(spec("10.20.0.0/16").validate().is_ok());
+        let problems = spec("10.20.1.0/16").validate().expect_err("refused").problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "spec.network.vpc.cidr" && p.message.contains("write 10.20.0.0/16")),
             "{problems:?}"
         );
     }

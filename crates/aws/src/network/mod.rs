@@ -72,7 +72,7 @@ pub struct RouteTableObservation {
 pub struct NatObservation {
     pub id: String,
     pub subnet_id: String,
-    /// pending, available, deleting, failed (deleted ones are not listed).
+    /// pending, available, deleting, failed, deleted.
     pub state: String,
     pub allocation_id: Option<String>,
     pub interface_id: Option<String>,
@@ -314,7 +314,7 @@ impl Network<'_> {
             .collect())
     }
 
-    /// NAT gateways in the VPC that are not deleted.
+    /// NAT gateways in the VPC, deleted ones included (EC2 lists them for a while).
     pub async fn nat_gateways_in(&self, vpc: &str) -> Result<Vec<NatObservation>, AwsError> {
         let ec2 = &self.session.ec2;
         let output = self
@@ -337,7 +337,6 @@ impl Network<'_> {
                     tags: from_tags(n.tags()),
                 }
             })
-            .filter(|n| n.state != "deleted")
             .collect())
     }
 

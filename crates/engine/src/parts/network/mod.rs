@@ -303,7 +303,13 @@ async fn observe_managed(
     )?;
     observed.subnets = subnets;
     observed.route_tables = route_tables;
-    observed.nat_gateways = nat_gateways;
+    let (deleted, live): (Vec<_>, Vec<_>) = nat_gateways.into_iter().partition(|n| n.state == "deleted");
+    observed.deleted_nat_interfaces = deleted
+        .into_iter()
+        .filter(|n| ours(&n.tags, &account.owner))
+        .filter_map(|n| n.interface_id)
+        .collect();
+    observed.nat_gateways = live;
     observed.endpoints = endpoints;
     observed.groups = groups;
     observed.interfaces = interfaces;

@@ -297,7 +297,11 @@ pub struct ObservedNetwork {
     pub subnets: Vec<SubnetObservation>,
     pub gateways: Vec<GatewayObservation>,
     pub route_tables: Vec<RouteTableObservation>,
+    /// NAT gateways that are not deleted.
     pub nat_gateways: Vec<NatObservation>,
+    /// Network interfaces of our deleted NAT gateways: moto keeps them after the gateway is gone
+    /// (AWS removes them), so they never count as something else in the VPC.
+    pub deleted_nat_interfaces: Vec<String>,
     pub addresses: Vec<AddressObservation>,
     pub endpoints: Vec<EndpointObservation>,
     /// Security groups of the VPC.
@@ -361,6 +365,7 @@ impl ObservedNetwork {
             .iter()
             .filter(|n| ours(&n.tags, owner))
             .filter_map(|n| n.interface_id.as_deref())
+            .chain(self.deleted_nat_interfaces.iter().map(String::as_str))
             .chain(
                 self.endpoints
                     .iter()
