@@ -290,7 +290,7 @@ async fn a_managed_network_holds_the_database_and_the_services() {
         .and_then(|n| n.awsvpc_configuration())
         .expect("awsvpc");
     assert_eq!(awsvpc.subnets().iter().cloned().collect::<BTreeSet<_>>(), private);
-    assert_eq!(awsvpc.security_groups(), [tasks_group.clone()]);
+    assert_eq!(awsvpc.security_groups(), std::slice::from_ref(&tasks_group));
 
     // Steady state: reads only.
     engine.sessions().counter().reset();
