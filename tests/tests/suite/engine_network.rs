@@ -645,3 +645,30 @@ async fn deletion_removes_the_network_last_and_waits_for_what_is_not_ours() {
     let left: Vec<(String, usize)> = inventory(&object).await.into_iter().filter(|(_, n)| *n > 0).collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// CreateVpc and CreateNatGateway carried out, their answers lost: neither is sent again (EC2 has
+/// no idempotency token for a VPC, and a second one would be a duplicate); the pass fails, the
+/// next finds them by their create-time tags, and the account holds one of each.
+#[tokio::test]
+async fn creates_whose_answers_were_lost_are_not_made_twice() {
+    for operation in ["CreateVpc", "CreateNatGateway", "AllocateAddress"] {
+        let proxy = Moto::shared().losing_answers(operation, 1).expect("fault proxy");
+        let engine = proxy.engine().await;
+        let account = unique_account_id();
+        let mut object = account_object(&account, &format!("{MANAGED}database: {{enabled: false}}\n"));
+        let first = engine.reconcile(&object, Default::default()).await;
+        assert!(first.error.is_some(), "{operation}: the lost answer fails the pass");
+        object.status = Some(first.status);
+        converge(&engine, &mut object).await;
+        let counts = inventory(&object).await;
+        for (kind, n) in &counts {
+            let want = match kind.as_str() {
+                "subnet" => 4,
+                "route-table" | "endpoint" => 3,
+                "security-group" => 2,
+                _ => 1,
+            };
+            assert_eq!(*n, want, "{operation}: {kind} in {counts:?}");
+        }
+    }
+}

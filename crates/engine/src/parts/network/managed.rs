@@ -175,7 +175,11 @@ impl Planner<'_> {
 
     fn subnet(&mut self, vpc: &Ec2Ref, tier: Tier, zone: &str, cidr: String) -> Option<Ec2Ref> {
         let name = self.desired.names.subnet(tier, zone);
-        let seen = self.observed.subnet_named(&name);
+        // Also by range: a subnet someone made on our range is a conflict, not a create EC2 refuses.
+        let seen = self
+            .observed
+            .subnet_named(&name)
+            .or_else(|| self.observed.subnets.iter().find(|s| s.cidr == cidr));
         let resource = format!("ec2:subnet/{}/{zone}", tier.as_str());
         self.resource(
             resource,
