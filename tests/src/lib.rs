@@ -48,6 +48,15 @@ impl Moto {
         )
     }
 
+    /// A proxy that holds each answer back up to `max_ms` milliseconds (seeded).
+    pub fn slow(&self, max_ms: u32, seed: u64) -> Result<Moto, String> {
+        let (latency, seed) = (max_ms.to_string(), seed.to_string());
+        Self::spawn(
+            "fault_proxy.py",
+            &[&self.endpoint, "--latency", &latency, "--seed", &seed],
+        )
+    }
+
     /// The fault proxy refusing a `throttle` share of the requests with each protocol's own
     /// throttling error and a `server_errors` share with a 500, drawn from `seed`.
     pub fn under_load(&self, throttle: f64, server_errors: f64, seed: u64) -> Result<Moto, String> {

@@ -4,10 +4,11 @@
   EC2's RequestLimitExceeded, the JSON protocols' ThrottlingException), refused before moto sees it;
 - server errors (500 InternalError), refused before moto sees it;
 - lost answers: the request reaches moto and is carried out, then the connection is closed before the
-  client hears back, as when a network path drops mid-response.
+  client hears back, as when a network path drops mid-response;
+- latency: each answer is held back a seeded random time up to MS milliseconds.
 
 Usage: fault_proxy.py UPSTREAM_URL [--lose OPERATION:COUNT] [--throttle RATE] [--server-errors RATE]
-       [--seed N]
+       [--latency MS] [--seed N]
 
 OPERATION is an AWS operation name as the request carries it (the JSON protocols' X-Amz-Target
 suffix, or the query protocols' Action parameter); its first COUNT answers are lost. RATE is the
@@ -25,6 +26,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -89,6 +91,7 @@ def main() -> None:
     parser.add_argument("--lose", default="")
     parser.add_argument("--throttle", type=float, default=0.0)
     parser.add_argument("--server-errors", type=float, default=0.0)
+    parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     upstream = urllib.parse.urlparse(args.upstream)
@@ -120,6 +123,9 @@ def main() -> None:
             if service != "sts":
                 with lock:
                     roll = draw.random()
+                    delay = draw.uniform(0, args.latency) / 1000
+                if delay:
+                    time.sleep(delay)
                 if roll < args.throttle:
                     status, headers, payload = throttling(service)
                     return self.reply(status, headers.items(), payload)

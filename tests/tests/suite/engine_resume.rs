@@ -161,3 +161,17 @@ async fn an_account_converges_under_sustained_throttling_and_server_errors() {
         pass.applied
     );
 }
+
+/// Every answer held back up to 300 ms: a pass takes longer, and converges to one of everything.
+#[tokio::test]
+async fn an_account_converges_through_latency() {
+    let proxy = Moto::shared().slow(300, 11).expect("fault proxy");
+    let slow = proxy.engine().await;
+    let account = unique_account_id();
+    let mut object = account_object(&account, "database: {enabled: false}\n");
+    converge(&slow, &mut object).await;
+    let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
+    let found = inventory(&account, &names).await;
+    assert_eq!(found.iter().filter(|r| r.starts_with("s3:")).count(), 3, "{found:?}");
+    assert_eq!(found.iter().filter(|r| r.starts_with("iam:")).count(), 2, "{found:?}");
+}

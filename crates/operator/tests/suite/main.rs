@@ -10,6 +10,7 @@ mod cli_against_moto;
 mod controller;
 mod crds;
 mod deploy;
+mod faults;
 mod golden;
 mod helm;
 mod iam_policy;

@@ -1,0 +1,210 @@
+//! The CLI under the faults a careful user meets, against moto, asserting what AWS holds afterwards:
+//! every object of the invalid corpus is refused with nothing made, and `apply` killed (SIGKILL) at
+//! seeded random moments, then run again, ends with one of everything, all ours.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use dataplatform_api::names::{AccountNames, BucketPurpose};
+use dataplatform_tests::{Moto, localized_examples, s3_client};
+
+use crate::cli_against_moto::operator;
+
+const CAMDEN: (&str, &str, &str) = ("la-camden", "camden", "111111111111");
+const REGION: (&str, &str, &str) = ("org-region", "region", "999999999999");
+
+/// Buckets, roles, clusters and VPCs in `account`: what a refused input must not have made.
+async fn anything_in(moto: &Moto, account: &str) -> Vec<String> {
+    let config = moto.account_config(account).await;
+    let mut found = Vec::new();
+    let buckets = s3_client(&config).list_buckets().send().await.expect("buckets");
+    found.extend(
+        buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(|n| format!("s3:{n}"))),
+    );
+    let roles = aws_sdk_iam::Client::new(&config)
+        .list_roles()
+        .send()
+        .await
+        .expect("roles");
+    found.extend(
+        roles
+            .roles()
+            .iter()
+            .filter(|r| r.role_name().contains("task"))
+            .map(|r| format!("iam:{}", r.role_name())),
+    );
+    let clusters = aws_sdk_rds::Client::new(&config)
+        .describe_db_clusters()
+        .send()
+        .await
+        .expect("clusters");
+    found.extend(
+        clusters
+            .db_clusters()
+            .iter()
+            .filter_map(|c| c.db_cluster_identifier().map(|n| format!("rds:{n}"))),
+    );
+    let vpcs = aws_sdk_ec2::Client::new(&config)
+        .describe_vpcs()
+        .send()
+        .await
+        .expect("vpcs");
+    found.extend(
+        vpcs.vpcs()
+            .iter()
+            .filter(|v| !v.is_default().unwrap_or(false))
+            .filter_map(|v| v.vpc_id().map(|id| format!("ec2:{id}"))),
+    );
+    found
+}
+
+#[tokio::test]
+async fn every_invalid_object_is_refused_by_the_cli_and_makes_nothing() {
+    let moto = Moto::start().expect("own moto: nothing else may write to its accounts");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../api/tests/admission/invalid.yaml");
+    let corpus: Vec<serde_json::Value> =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&path).expect("corpus")).expect("corpus is YAML");
+    let dir = std::env::temp_dir().join(format!("invalid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut accounts = BTreeSet::new();
+    for (index, case) in corpus.iter().enumerate() {
+        let what = case["what"].as_str().unwrap_or_default();
+        let field = case["field"].as_str().unwrap_or_default();
+        let file = dir.join(format!("case-{index}.yaml"));
+        std::fs::write(&file, serde_yaml_ng::to_string(&case["object"]).expect("yaml")).expect("write");
+        if let Some(account) = case["object"]["spec"]["accountId"].as_str().filter(|a| a.len() == 12) {
+            accounts.insert(account.to_owned());
+        }
+        let output = operator(&["apply", "--aws-endpoint-url", moto.endpoint()], &file, None);
+        let text = String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{what}: refused\n{text}");
+        assert!(
+            text.contains(&file.display().to_string()) && text.contains(field),
+            "{what}: names the file and {field}\n{text}"
+        );
+    }
+    for account in &accounts {
+        assert_eq!(
+            anything_in(&moto, account).await,
+            Vec::<String>::new(),
+            "account {account}"
+        );
+    }
+}
+
+/// What the examples make in each account, counted by kind: one of each, never two.
+async fn assert_one_of_everything(moto: &Moto) {
+    for (namespace, name, account) in [CAMDEN, REGION] {
+        let names = AccountNames::new(namespace, name, account);
+        let config = moto.account_config(account).await;
+        let s3 = s3_client(&config);
+        let buckets = s3.list_buckets().send().await.expect("buckets");
+        assert_eq!(buckets.buckets().len(), 3, "{account}: {:?}", buckets.buckets());
+        for purpose in BucketPurpose::ALL {
+            let tags = s3
+                .get_bucket_tagging()
+                .bucket(names.bucket(purpose))
+                .send()
+                .await
+                .expect("tagged");
+            assert!(
+                tags.tag_set().iter().any(|t| t.key() == "dataplatform.io/owner"),
+                "{account}: {purpose:?} carries the owner tag"
+            );
+        }
+        let rds = aws_sdk_rds::Client::new(&config);
+        assert_eq!(
+            rds.describe_db_clusters()
+                .send()
+                .await
+                .expect("clusters")
+                .db_clusters()
+                .len(),
+            1
+        );
+        assert_eq!(
+            rds.describe_db_instances()
+                .send()
+                .await
+                .expect("instances")
+                .db_instances()
+                .len(),
+            1
+        );
+    }
+    let names = AccountNames::new(CAMDEN.0, CAMDEN.1, CAMDEN.2);
+    let config = moto.account_config(CAMDEN.2).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let ours = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:dataplatform.io/owner")
+        .values("la-camden/camden")
+        .build();
+    let vpcs = ec2.describe_vpcs().filters(ours.clone()).send().await.expect("vpcs");
+    assert_eq!(vpcs.vpcs().len(), 1, "one VPC");
+    let subnets = ec2
+        .describe_subnets()
+        .filters(ours.clone())
+        .send()
+        .await
+        .expect("subnets");
+    assert_eq!(subnets.subnets().len(), 4, "two zones, two tiers");
+    let groups = ec2
+        .describe_security_groups()
+        .filters(ours)
+        .send()
+        .await
+        .expect("groups");
+    assert_eq!(groups.security_groups().len(), 3, "tasks, database, endpoints");
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    for service in ["daemon", "code-server", "frontend", "webserver"] {
+        let active = ecs
+            .list_task_definitions()
+            .family_prefix(names.task_family(service))
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .send()
+            .await
+            .expect("revisions");
+        assert_eq!(active.task_definition_arns().len(), 1, "{service}: one revision");
+    }
+    let services = ecs
+        .list_services()
+        .cluster(names.ecs_cluster())
+        .send()
+        .await
+        .expect("services");
+    assert_eq!(services.service_arns().len(), 4);
+}
+
+#[tokio::test]
+async fn apply_killed_at_seeded_moments_then_run_again_ends_with_one_of_everything() {
+    let moto = Moto::start().expect("own moto: the examples use fixed account ids");
+    let examples = localized_examples(moto.endpoint());
+    let mut moments = fastrand::Rng::with_seed(21);
+    for _ in 0..6 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"))
+            .args(["apply", "--aws-endpoint-url", moto.endpoint(), "-f"])
+            .arg(&examples)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "eu-west-2")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start apply");
+        tokio::time::sleep(Duration::from_millis(moments.u64(100..4000))).await;
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+    let applied = operator(&["apply", "--aws-endpoint-url", moto.endpoint()], &examples, None);
+    let text = String::from_utf8_lossy(&applied.stdout).to_string() + &String::from_utf8_lossy(&applied.stderr);
+    assert_eq!(applied.status.code(), Some(0), "{text}");
+    let planned = operator(&["plan", "--aws-endpoint-url", moto.endpoint()], &examples, None);
+    let text = String::from_utf8_lossy(&planned.stdout).to_string();
+    assert_eq!(planned.status.code(), Some(0), "nothing left to do\n{text}");
+    assert_one_of_everything(&moto).await;
+}
