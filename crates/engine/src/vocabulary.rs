@@ -189,6 +189,8 @@ pub struct Facts {
     pub tasks_network: Option<ServiceNetwork>,
     /// Where the database lives.
     pub database_network: DatabaseNetwork,
+    /// The VPC of the network, once it exists.
+    pub network_vpc: Option<String>,
 }
 
 /// Where the database's cluster is made.

@@ -28,12 +28,19 @@ pub struct DesiredDatabase {
     pub settings: Option<ClusterSettings>,
     /// Where the cluster lives, from the network part's facts (`complete`).
     pub network: DatabaseNetwork,
+    /// The network's VPC (`complete`).
+    pub vpc: Option<String>,
+    /// Our DB subnet group's name.
+    pub subnet_group: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObservedDatabase {
     pub cluster: Option<ClusterObservation>,
     pub instance: Option<InstanceObservation>,
+    /// The VPC of a cluster outside our DB subnet group (of its subnet group, else of its first
+    /// security group); `None` when it is in ours or the VPC cannot be told.
+    pub foreign_vpc: Option<String>,
 }
 
 impl AccountPart for Database {
@@ -58,11 +65,14 @@ impl AccountPart for Database {
                 deletion_protection: database.deletion_protection,
             }),
             network: DatabaseNetwork::AccountDefault,
+            vpc: None,
+            subnet_group: account.names.db_subnet_group(),
         }
     }
 
     fn complete(desired: &mut DesiredDatabase, facts: &Facts) {
         desired.network = facts.database_network.clone();
+        desired.vpc = facts.network_vpc.clone();
     }
 
     async fn observe(
@@ -75,7 +85,17 @@ impl AccountPart for Database {
             rds.observe_cluster(&desired.cluster),
             rds.observe_instance(&desired.instance)
         )?;
-        Ok(ObservedDatabase { cluster, instance })
+        let foreign_vpc = match &cluster {
+            Some(seen) if seen.subnet_group.as_deref() != Some(desired.subnet_group.as_str()) => {
+                Box::pin(cluster_vpc(session, seen)).await?
+            }
+            _ => None,
+        };
+        Ok(ObservedDatabase {
+            cluster,
+            instance,
+            foreign_vpc,
+        })
     }
 
     fn facts(_desired: &DesiredDatabase, observed: &ObservedDatabase, facts: &mut Facts) {
@@ -104,7 +124,7 @@ impl AccountPart for Database {
             ))];
         }
         vec![
-            cluster_outcome(account, desired, settings, observed.cluster.as_ref(), owner),
+            cluster_outcome(account, desired, settings, observed, owner),
             instance_outcome(account, desired, observed.instance.as_ref(), owner),
         ]
     }
@@ -198,7 +218,7 @@ impl AccountPart for Database {
                 status: Some(seen.map_or_else(|| "creating".to_owned(), |c| c.status.clone())),
                 secret_arn: seen.and_then(|c| c.secret_arn.clone()),
                 subnet_group: seen.and_then(|c| c.subnet_group.clone()),
-                placement: seen.and_then(|c| misplaced(c, &desired.network)),
+                placement: seen.and_then(|c| misplaced(desired, c, observed.foreign_vpc.as_deref())),
             }
         });
     }
@@ -210,16 +230,49 @@ impl AccountPart for Database {
     }
 }
 
+/// The VPC of a cluster outside our subnet group: its subnet group's, else its first security
+/// group's (moto has no `default` subnet group), else unknown. Read only for such a cluster.
+async fn cluster_vpc(session: &AccountSession, cluster: &ClusterObservation) -> Result<Option<String>, AwsError> {
+    if let Some(group) = &cluster.subnet_group
+        && let Some(seen) = session.rds().observe_subnet_group(group).await?
+    {
+        return Ok(Some(seen.vpc_id));
+    }
+    let Some(first) = cluster.security_groups.first() else {
+        return Ok(None);
+    };
+    let groups = session
+        .network()
+        .security_groups_by_id(std::slice::from_ref(first))
+        .await?;
+    Ok(groups.first().map(|g| g.vpc_id.clone()))
+}
+
+/// Whether the cluster's security groups may be set to the network's: not when it lives in another
+/// VPC, where RDS would refuse a group of the network's VPC.
+fn groups_correctable(database: &DesiredDatabase, foreign_vpc: Option<&str>) -> bool {
+    foreign_vpc.is_none_or(|vpc| database.vpc.as_deref() == Some(vpc))
+}
+
 /// A cluster outside the subnet group the network would put it in: reported, never moved (it holds
 /// data; moving it means a snapshot and a restore, which is the owner's call).
-fn misplaced(cluster: &ClusterObservation, network: &DatabaseNetwork) -> Option<String> {
-    let DatabaseNetwork::In(placement) = network else {
+fn misplaced(database: &DesiredDatabase, cluster: &ClusterObservation, foreign_vpc: Option<&str>) -> Option<String> {
+    let DatabaseNetwork::In(placement) = &database.network else {
         return None;
     };
     let actual = cluster.subnet_group.as_deref().unwrap_or("default");
+    let groups = if groups_correctable(database, foreign_vpc) {
+        "only its security groups are corrected".to_owned()
+    } else {
+        format!(
+            "its security groups are left as they are too (it is in VPC {}, the network in {})",
+            foreign_vpc.unwrap_or_default(),
+            database.vpc.as_deref().unwrap_or("(none yet)")
+        )
+    };
     (actual != placement.subnet_group).then(|| {
         format!(
-            "the cluster is in DB subnet group {actual}, not {}: a cluster holding data is never moved or replaced, only its security groups are corrected; to move it, restore a snapshot into {}",
+            "the cluster is in DB subnet group {actual}, not {}: a cluster holding data is never moved or replaced, {groups}; to move it, restore a snapshot into {}",
             placement.subnet_group, placement.subnet_group
         )
     })
@@ -250,11 +303,11 @@ fn cluster_outcome(
     account: &AccountContext,
     database: &DesiredDatabase,
     want: &ClusterSettings,
-    observed: Option<&ClusterObservation>,
+    seen: &ObservedDatabase,
     owner: &Owner<'_>,
 ) -> Outcome {
     let name = database.cluster.clone();
-    let Some(observed) = observed else {
+    let Some(observed) = seen.cluster.as_ref() else {
         return Outcome::create(Action::create(
             Part::Database,
             CLUSTER,
@@ -283,7 +336,9 @@ fn cluster_outcome(
     }
     let mut modify = settings_changes(want, &observed.settings, &mut changes);
     // The security groups are corrected in place; the subnet group never is (see `misplaced`).
-    if let DatabaseNetwork::In(placement) = &database.network {
+    if let DatabaseNetwork::In(placement) = &database.network
+        && groups_correctable(database, seen.foreign_vpc.as_deref())
+    {
         let sorted = |groups: &[String]| {
             let mut groups = groups.to_vec();
             groups.sort();
@@ -397,6 +452,49 @@ fn instance_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cluster in another VPC keeps its security groups: RDS would refuse the network's, and the
+    /// pass would fail on every try. The report says why.
+    #[test]
+    fn a_cluster_in_another_vpc_is_reported_and_its_groups_left_alone() {
+        let database = DesiredDatabase {
+            cluster: "c".into(),
+            instance: "c-1".into(),
+            settings: None,
+            network: DatabaseNetwork::In(dataplatform_aws::rds::ClusterPlacement {
+                subnet_group: "ours-db".into(),
+                security_groups: vec!["sg-ours".into()],
+            }),
+            vpc: Some("vpc-network".into()),
+            subnet_group: "ours-db".into(),
+        };
+        assert!(groups_correctable(&database, None), "unknown VPC: corrected");
+        assert!(groups_correctable(&database, Some("vpc-network")));
+        assert!(!groups_correctable(&database, Some("vpc-elsewhere")));
+        let cluster = ClusterObservation {
+            identifier: "c".into(),
+            arn: "arn".into(),
+            status: "available".into(),
+            settings: ClusterSettings {
+                engine_version: "16.6".into(),
+                min_capacity: 0.5,
+                max_capacity: 4.0,
+                backup_retention_days: 7,
+                deletion_protection: true,
+            },
+            endpoint: None,
+            port: None,
+            secret_arn: None,
+            subnet_group: Some("default".into()),
+            security_groups: vec!["sg-default".into()],
+            tags: Default::default(),
+        };
+        let note = misplaced(&database, &cluster, Some("vpc-elsewhere")).expect("reported");
+        assert!(
+            note.contains("left as they are") && note.contains("vpc-elsewhere"),
+            "{note}"
+        );
+    }
 
     #[test]
     fn only_a_newer_engine_version_in_the_spec_is_a_change() {

@@ -96,6 +96,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
                     .chain(tags.clone())
                     .collect(),
             }),
+            foreign_vpc: None,
         },
         compute: Default::default(),
         registry: vec![],

@@ -54,6 +54,7 @@ fn observed(desired: &DesiredAccount, revisions: &[i32]) -> ObservedAccount {
         database: ObservedDatabase {
             cluster: Some(database),
             instance: None,
+            foreign_vpc: None,
         },
         ..Default::default()
     };

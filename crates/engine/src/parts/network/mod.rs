@@ -55,6 +55,9 @@ impl AccountPart for Network {
     }
 
     fn facts(desired: &DesiredNetwork, observed: &ObservedNetwork, facts: &mut Facts) {
+        if desired.form != NetworkForm::Absent {
+            facts.network_vpc = observed.vpc_id().map(str::to_owned);
+        }
         let database = match (
             desired.database,
             observed.group_named(&desired.names.group(GroupRole::Database)),
