@@ -615,10 +615,11 @@ pub struct DatabaseStatus {
     /// The DB subnet group the cluster lives in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subnet_group: Option<String>,
-    /// Set when the cluster is not where the spec's network would put it: it is never moved or
-    /// replaced (it holds data), only its security groups are corrected.
+    /// What the operator leaves alone on this cluster, and why: a cluster outside the network's
+    /// DB subnet group (never moved or replaced, it holds data), or one kept, not managed, while
+    /// spec.database.enabled is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub placement: Option<String>,
+    pub note: Option<String>,
 }
 
 /// The ECS cluster.

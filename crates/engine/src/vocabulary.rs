@@ -41,6 +41,8 @@ pub struct Outcome {
     pub action: Option<Action>,
     pub conflict: Option<String>,
     pub waiting: Option<String>,
+    /// What is deliberately left alone, for people to read (it keeps nothing from being Ready).
+    pub note: Option<String>,
 }
 
 impl Outcome {
@@ -90,6 +92,8 @@ pub struct Diff {
     pub conflicts: Vec<String>,
     /// Resources that exist but are busy (e.g. a cluster still `creating`): their changes wait.
     pub waiting: Vec<String>,
+    /// What is deliberately left alone (a database kept after `enabled: false`).
+    pub notes: Vec<String>,
 }
 
 impl Diff {
@@ -97,6 +101,7 @@ impl Diff {
         self.plan.actions.extend(outcome.action);
         self.conflicts.extend(outcome.conflict);
         self.waiting.extend(outcome.waiting);
+        self.notes.extend(outcome.note);
     }
 }
 

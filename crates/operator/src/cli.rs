@@ -180,6 +180,9 @@ pub async fn plan(engine: &Engine, manifests: &[Manifest], out: &mut impl Write)
                 for waiting in &plan.diff.waiting {
                     writeln!(out, "  waiting: {waiting}")?;
                 }
+                for note in &plan.diff.notes {
+                    writeln!(out, "  note: {note}")?;
+                }
                 create += plan.diff.plan.count(ActionKind::Create);
                 update += plan.diff.plan.count(ActionKind::Update);
                 delete += plan.diff.plan.count(ActionKind::Delete);

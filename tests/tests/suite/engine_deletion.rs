@@ -100,3 +100,44 @@ async fn delete_waits_for_deletion_protection_then_removes_all_but_a_non_empty_b
     assert!(!cluster_exists(&account, &names.db_cluster()).await);
     dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
+
+/// `database.enabled: false` on an account whose database exists: the cluster stays (it holds
+/// data), nothing is written to RDS (the roles lose their access to its secret), and both status
+/// and the plan say it is kept and not managed.
+#[tokio::test]
+async fn a_database_disabled_after_creation_is_kept_and_reported() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let mut object = account_object(&account, "");
+    converge(&engine, &mut object).await;
+    let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
+
+    object.spec.database.enabled = false;
+    object.generation = Some(2);
+    let plan = engine.plan(&object).await.expect("plan");
+    assert!(
+        plan.diff.plan.actions.iter().all(|a| a.part != dataplatform_engine::Part::Database),
+        "{}",
+        plan.diff.plan
+    );
+    assert!(
+        plan.diff.notes.iter().any(|n| n.contains("kept, not managed")),
+        "{:?}",
+        plan.diff.notes
+    );
+    engine.sessions().counter().reset();
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(pass.error.is_none() && pass.ready, "{:?}", pass.error);
+    let writes = engine.sessions().counter().snapshot().write_operations();
+    assert!(writes.iter().all(|w| !w.starts_with("rds:")), "{writes:?}");
+    let database = pass.status.database.expect("still reported");
+    assert_eq!(database.cluster_identifier, names.db_cluster());
+    assert!(
+        database
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("kept, not managed")),
+        "{database:?}"
+    );
+    assert!(cluster_exists(&account, &names.db_cluster()).await);
+}

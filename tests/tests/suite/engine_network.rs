@@ -462,7 +462,7 @@ async fn the_existing_form_gets_the_databases_own_group_and_subnet_group() {
         status.database.as_ref().and_then(|d| d.subnet_group.as_deref()),
         Some(names.db_subnet_group().as_str())
     );
-    assert!(status.database.as_ref().and_then(|d| d.placement.as_ref()).is_none());
+    assert!(status.database.as_ref().and_then(|d| d.note.as_ref()).is_none());
 }
 
 #[tokio::test]
@@ -519,7 +519,7 @@ async fn a_cluster_in_another_subnet_group_is_reported_and_only_its_groups_corre
 
     let status = object.status.clone().expect("status");
     let database = status.database.clone().expect("database");
-    let placement = database.placement.expect("placement reported");
+    let placement = database.note.expect("placement reported");
     assert!(placement.contains("never moved"), "{placement}");
     let database_group = status.network.expect("network").security_groups["database"].clone();
     let cluster = rds(&account)

@@ -19,6 +19,8 @@ pub struct Database;
 
 const CLUSTER: &str = "rds:cluster";
 const INSTANCE: &str = "rds:instance";
+/// Why a cluster of ours stays while `spec.database.enabled` is false.
+const UNMANAGED: &str = "spec.database.enabled is false: the cluster is kept, not managed; delete it by hand, or set spec.deletionPolicy: Delete (and deletionProtection: false) and delete the DataPlatformAccount";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredDatabase {
@@ -115,7 +117,16 @@ impl AccountPart for Database {
         owner: &Owner<'_>,
     ) -> Vec<Outcome> {
         let Some(settings) = &desired.settings else {
-            return vec![];
+            return observed
+                .cluster
+                .as_ref()
+                .filter(|c| ours(&c.tags, &account.owner))
+                .map(|c| Outcome {
+                    note: Some(format!("{CLUSTER} ({}): {UNMANAGED}", c.identifier)),
+                    ..Default::default()
+                })
+                .into_iter()
+                .collect();
         };
         if observed.cluster.is_none() && desired.network == DatabaseNetwork::Waiting {
             return vec![Outcome::waiting(format!(
@@ -204,22 +215,29 @@ impl AccountPart for Database {
     }
 
     fn report(
-        _account: &AccountContext,
+        account: &AccountContext,
         desired: &DesiredDatabase,
         observed: &ObservedDatabase,
         status: &mut DataPlatformAccountStatus,
     ) {
-        status.database = desired.settings.as_ref().map(|_| {
-            let seen = observed.cluster.as_ref();
-            DatabaseStatus {
-                cluster_identifier: desired.cluster.clone(),
-                endpoint: seen.and_then(|c| c.endpoint.clone()),
-                port: seen.and_then(|c| c.port),
-                status: Some(seen.map_or_else(|| "creating".to_owned(), |c| c.status.clone())),
-                secret_arn: seen.and_then(|c| c.secret_arn.clone()),
-                subnet_group: seen.and_then(|c| c.subnet_group.clone()),
-                placement: seen.and_then(|c| misplaced(desired, c, observed.foreign_vpc.as_deref())),
-            }
+        let seen = observed.cluster.as_ref();
+        let kept = seen.filter(|c| desired.settings.is_none() && ours(&c.tags, &account.owner));
+        if desired.settings.is_none() && kept.is_none() {
+            status.database = None;
+            return;
+        }
+        let note = match kept {
+            Some(_) => Some(UNMANAGED.to_owned()),
+            None => seen.and_then(|c| misplaced(desired, c, observed.foreign_vpc.as_deref())),
+        };
+        status.database = Some(DatabaseStatus {
+            cluster_identifier: desired.cluster.clone(),
+            endpoint: seen.and_then(|c| c.endpoint.clone()),
+            port: seen.and_then(|c| c.port),
+            status: Some(seen.map_or_else(|| "creating".to_owned(), |c| c.status.clone())),
+            secret_arn: seen.and_then(|c| c.secret_arn.clone()),
+            subnet_group: seen.and_then(|c| c.subnet_group.clone()),
+            note,
         });
     }
 
