@@ -527,6 +527,9 @@ pub struct DataPlatformAccountStatus {
     /// Running over desired tasks, summed over all services, e.g. "2/3".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services_running: Option<String>,
+    /// The organisation's ECR repositories, when it has a registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryStatus>,
     /// The ARNs of the task-execution and task roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesStatus>,
@@ -620,6 +623,28 @@ pub struct DatabaseStatus {
     /// spec.database.enabled is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// The registry: what to `docker push` to, and what is no longer managed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryStatus {
+    /// The repositories of spec.registry that exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<RepositoryStatus>,
+    /// Repositories of ours that left spec.registry: kept (they may hold images), no longer
+    /// managed; delete them by hand when they are empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_longer_managed: Vec<String>,
+}
+
+/// One ECR repository.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct RepositoryStatus {
+    pub name: String,
+    pub arn: String,
+    /// e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster
+    pub uri: String,
 }
 
 /// The ECS cluster.

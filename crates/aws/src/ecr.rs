@@ -15,6 +15,8 @@ const SERVICE: &str = "ecr";
 pub struct RepositoryObservation {
     pub name: String,
     pub arn: String,
+    /// What `docker push` names, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster.
+    pub uri: String,
     pub scan_on_push: bool,
     pub immutable_tags: bool,
     pub tags: BTreeMap<String, String>,
@@ -34,8 +36,14 @@ impl AccountSession {
 impl Ecr<'_> {
     /// The named repositories that exist, with their tags and policy. One listing finds them all
     /// (DescribeRepositories by name fails as a whole when any one is missing).
-    pub async fn observe_repositories(&self, names: &[String]) -> Result<Vec<RepositoryObservation>, AwsError> {
-        if names.is_empty() {
+    /// The repositories named `names` (with tags and policy), and, when `owner` is given, every
+    /// other repository carrying that owner tag (with tags only): ones that left the spec.
+    pub async fn observe_repositories(
+        &self,
+        names: &[String],
+        owner: Option<(&str, &str)>,
+    ) -> Result<Vec<RepositoryObservation>, AwsError> {
+        if names.is_empty() && owner.is_none() {
             return Ok(vec![]);
         }
         let ecr = &self.session.ecr;
@@ -48,12 +56,7 @@ impl Ecr<'_> {
                     ecr.describe_repositories().set_next_token(next.clone()).send()
                 })
                 .await?;
-            listed.extend(
-                page.repositories()
-                    .iter()
-                    .filter(|r| r.repository_name().is_some_and(|n| names.iter().any(|w| w == n)))
-                    .cloned(),
-            );
+            listed.extend(page.repositories().iter().cloned());
             match page.next_token() {
                 Some(token) => next = Some(token.to_owned()),
                 None => break,
@@ -62,8 +65,12 @@ impl Ecr<'_> {
         let mut found = Vec::with_capacity(listed.len());
         for repository in listed {
             let name = repository.repository_name().unwrap_or_default().to_owned();
+            let wanted = names.contains(&name);
+            if !wanted && owner.is_none() {
+                continue;
+            }
             let arn = repository.repository_arn().unwrap_or_default().to_owned();
-            let tags = self
+            let tags: BTreeMap<String, String> = self
                 .session
                 .call(&op::ECR_LIST_TAGS_FOR_RESOURCE, || {
                     ecr.list_tags_for_resource().resource_arn(&arn).send()
@@ -73,7 +80,11 @@ impl Ecr<'_> {
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect();
-            let policy = self.policy(&name).await?;
+            let owned = owner.is_some_and(|(key, value)| tags.get(key).is_some_and(|v| v == value));
+            if !wanted && !owned {
+                continue;
+            }
+            let policy = if wanted { self.policy(&name).await? } else { None };
             found.push(RepositoryObservation {
                 scan_on_push: repository
                     .image_scanning_configuration()
@@ -81,6 +92,7 @@ impl Ecr<'_> {
                 immutable_tags: repository
                     .image_tag_mutability()
                     .is_some_and(|m| *m != ImageTagMutability::Mutable),
+                uri: repository.repository_uri().unwrap_or_default().to_owned(),
                 name,
                 arn,
                 tags,

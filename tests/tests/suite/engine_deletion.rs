@@ -116,7 +116,11 @@ async fn a_database_disabled_after_creation_is_kept_and_reported() {
     object.generation = Some(2);
     let plan = engine.plan(&object).await.expect("plan");
     assert!(
-        plan.diff.plan.actions.iter().all(|a| a.part != dataplatform_engine::Part::Database),
+        plan.diff
+            .plan
+            .actions
+            .iter()
+            .all(|a| a.part != dataplatform_engine::Part::Database),
         "{}",
         plan.diff.plan
     );

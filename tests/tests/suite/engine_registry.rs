@@ -139,3 +139,51 @@ async fn repositories_let_every_child_pull_and_follow_children_as_they_come_and_
     );
     dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
+
+/// status.registry names each repository's ARN and URI (what `docker push` needs); one that left
+/// the spec is kept, listed as no longer managed, and `plan` says so.
+#[tokio::test]
+async fn the_registry_reports_its_uris_and_what_left_the_spec() {
+    let engine = engine().await;
+    let org_id = unique_account_id();
+    let (kept, dropped) = (unique_name("dagster"), unique_name("old"));
+    let mut org = account_object(
+        &org_id,
+        &format!("tier: Organisation\ndatabase: {{enabled: false}}\nregistry: {{repositories: [{kept}, {dropped}]}}"),
+    );
+    converge(&engine, &mut org).await;
+    let registry = org.status.clone().and_then(|s| s.registry).expect("status.registry");
+    let uris: Vec<(String, String)> = registry
+        .repositories
+        .iter()
+        .map(|r| (r.name.clone(), r.uri.clone()))
+        .collect();
+    assert_eq!(uris.len(), 2, "{uris:?}");
+    for (name, uri) in &uris {
+        assert!(uri.ends_with(&format!("/{name}")) && uri.contains(".dkr.ecr."), "{uri}");
+    }
+
+    org.spec.registry.as_mut().expect("registry").repositories = vec![kept.clone()];
+    org.generation = Some(2);
+    let plan = engine.plan(&org).await.expect("plan");
+    assert!(plan.diff.plan.is_empty(), "nothing is deleted: {}", plan.diff.plan);
+    assert!(
+        plan.diff
+            .notes
+            .iter()
+            .any(|n| n.contains(&dropped) && n.contains("no longer managed")),
+        "{:?}",
+        plan.diff.notes
+    );
+    let settled = converge(&engine, &mut org).await;
+    let registry = settled.status.registry.expect("status.registry");
+    assert_eq!(registry.no_longer_managed, std::slice::from_ref(&dropped));
+    assert_eq!(registry.repositories.len(), 1);
+    let still = ecr(&org_id)
+        .await
+        .describe_repositories()
+        .repository_names(&dropped)
+        .send()
+        .await;
+    assert!(still.is_ok(), "the dropped repository is kept");
+}

@@ -3,6 +3,7 @@
 //! every managed Child account pull. Other statements in a repository policy (people's) are kept, as
 //! in bucket policies. A non-empty repository is never deleted.
 
+use dataplatform_api::account::{RegistryStatus, RepositoryStatus};
 use dataplatform_api::names::{REGISTRY_PULL_SID, ecr_repository};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Tier};
 use dataplatform_aws::ecr::RepositoryObservation;
@@ -65,8 +66,17 @@ impl AccountPart for Registry {
         spec.registry.is_some()
     }
 
+    /// Every Organisation account has one (empty without `spec.registry`), so repositories that
+    /// left the spec are still found and reported.
     fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> MaybeRegistry {
-        let registry = spec.registry.as_ref().filter(|_| spec.tier == Tier::Organisation)?;
+        if spec.tier != Tier::Organisation {
+            return None;
+        }
+        let no_repositories = dataplatform_api::RegistrySpec {
+            repositories: vec![],
+            immutable_tags: false,
+        };
+        let registry = spec.registry.as_ref().unwrap_or(&no_repositories);
         let children: Vec<String> = account
             .child_accounts
             .iter()
@@ -93,11 +103,14 @@ impl AccountPart for Registry {
 
     async fn observe(
         session: &AccountSession,
-        _account: &AccountContext,
+        account: &AccountContext,
         desired: &MaybeRegistry,
     ) -> Result<Vec<RepositoryObservation>, AwsError> {
-        let names = desired.as_ref().map(DesiredRegistry::names).unwrap_or_default();
-        session.ecr().observe_repositories(&names).await
+        let Some(registry) = desired else {
+            return Ok(vec![]);
+        };
+        let owner = Some((dataplatform_api::OWNER_TAG, account.owner.as_str()));
+        session.ecr().observe_repositories(&registry.names(), owner).await
     }
 
     fn diff(
@@ -109,14 +122,21 @@ impl AccountPart for Registry {
         let Some(registry) = desired else {
             return vec![];
         };
-        registry
+        let mut outcomes: Vec<Outcome> = registry
             .repositories
             .iter()
             .map(|repository| {
                 let seen = observed.iter().find(|r| r.name == repository.name);
                 repository_outcome(account, registry, repository, seen, owner)
             })
-            .collect()
+            .collect();
+        outcomes.extend(no_longer_managed(registry, observed, &account.owner).map(|name| Outcome {
+            note: Some(format!(
+                "ecr:{name} is no longer in spec.registry: kept (it may hold images) and no longer managed; delete it by hand when it is empty"
+            )),
+            ..Default::default()
+        }));
+        outcomes
     }
 
     /// A repository is usable as soon as it is created.
@@ -144,13 +164,28 @@ impl AccountPart for Registry {
             .collect()
     }
 
-    /// The registry reports nothing in status yet.
     fn report(
-        _: &AccountContext,
-        _: &MaybeRegistry,
-        _: &Vec<RepositoryObservation>,
-        _: &mut DataPlatformAccountStatus,
+        account: &AccountContext,
+        desired: &MaybeRegistry,
+        observed: &Vec<RepositoryObservation>,
+        status: &mut DataPlatformAccountStatus,
     ) {
+        status.registry = desired.as_ref().and_then(|registry| {
+            let report = RegistryStatus {
+                repositories: registry
+                    .repositories
+                    .iter()
+                    .filter_map(|r| observed.iter().find(|seen| seen.name == r.name))
+                    .map(|seen| RepositoryStatus {
+                        name: seen.name.clone(),
+                        arn: seen.arn.clone(),
+                        uri: seen.uri.clone(),
+                    })
+                    .collect(),
+                no_longer_managed: no_longer_managed(registry, observed, &account.owner).collect(),
+            };
+            (report != RegistryStatus::default()).then_some(report)
+        });
     }
 
     fn policy_scope(_account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
@@ -159,6 +194,18 @@ impl AccountPart for Registry {
             _ => vec![],
         });
     }
+}
+
+/// Our repositories that are not in the spec (any more).
+fn no_longer_managed<'a>(
+    registry: &'a DesiredRegistry,
+    observed: &'a [RepositoryObservation],
+    owner: &'a str,
+) -> impl Iterator<Item = String> + 'a {
+    observed
+        .iter()
+        .filter(move |seen| ours(&seen.tags, owner) && !registry.repositories.iter().any(|r| r.name == seen.name))
+        .map(|seen| seen.name.clone())
 }
 
 fn repository_outcome(

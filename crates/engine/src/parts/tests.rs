@@ -182,6 +182,7 @@ fn every_part_is_listed_once_and_deletion_goes_up_the_list() {
     observed.registry = vec![dataplatform_aws::ecr::RepositoryObservation {
         name: "dagster".into(),
         arn: "arn:aws:ecr:eu-west-2:111111111111:repository/dagster".into(),
+        uri: "111111111111.dkr.ecr.eu-west-2.amazonaws.com/dagster".into(),
         scan_on_push: true,
         immutable_tags: false,
         policy: None,
