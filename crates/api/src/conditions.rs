@@ -25,10 +25,14 @@ pub enum Reason {
     Paused,
     ObserveOnly,
     DependencyNotReady,
+    /// A grant past `spec.expiresAt`: access revoked, as asked.
+    Expired,
+    /// A service rollout the ECS circuit breaker rolled back.
+    DeploymentFailed,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Available,
         Reason::Creating,
         Reason::Updating,
@@ -43,6 +47,8 @@ impl Reason {
         Reason::Paused,
         Reason::ObserveOnly,
         Reason::DependencyNotReady,
+        Reason::Expired,
+        Reason::DeploymentFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +67,8 @@ impl Reason {
             Reason::Paused => "Paused",
             Reason::ObserveOnly => "ObserveOnly",
             Reason::DependencyNotReady => "DependencyNotReady",
+            Reason::Expired => "Expired",
+            Reason::DeploymentFailed => "DeploymentFailed",
         }
     }
 }
@@ -219,7 +227,10 @@ mod tests {
                 "Conflict",
                 "Paused",
                 "ObserveOnly",
-                "DependencyNotReady"
+                "DependencyNotReady",
+                // Issue 22 extends api.md's list with these two.
+                "Expired",
+                "DeploymentFailed",
             ]
         );
     }

@@ -159,7 +159,7 @@ impl StatusBuilder<DataPlatformAccountStatus> {
         } else if !readiness.failed.is_empty() {
             let mut message = readiness.failed.clone();
             message.extend(readiness.pending.iter().cloned());
-            self.set(conditions::READY, false, Reason::ReconcileError, message.join("; "));
+            self.set(conditions::READY, false, Reason::DeploymentFailed, message.join("; "));
         } else {
             let reason = if readiness.creating {
                 Reason::Creating

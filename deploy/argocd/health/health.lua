@@ -1,6 +1,6 @@
 -- Argo CD health for DataPlatformAccount and SharedBucketGrant (Lua 5.1, as Argo CD embeds).
 -- Healthy: Ready=True for the current generation. Degraded: an error only a person can fix.
--- Suspended: paused. Progressing: everything else (first reconcile, creating, updating, deleting,
+-- Suspended: paused, or a grant past spec.expiresAt (revoked as asked). Progressing: everything else (first reconcile, creating, updating, deleting,
 -- waiting for a dependency, a retryable AWS error).
 local hs = {}
 
@@ -16,7 +16,9 @@ local function condition(conditions, wanted)
   return nil
 end
 
-local needs_person = {InvalidSpec = true, AccessDenied = true, AccountMismatch = true, Conflict = true}
+local needs_person = {
+  InvalidSpec = true, AccessDenied = true, AccountMismatch = true, Conflict = true, DeploymentFailed = true,
+}
 
 local status = obj.status or {}
 local ready = condition(status.conditions, "Ready")
@@ -26,6 +28,12 @@ local annotations = (obj.metadata and obj.metadata.annotations) or {}
 if annotations["dataplatform.io/paused"] == "true" or (synced ~= nil and synced.reason == "Paused") then
   hs.status = "Suspended"
   hs.message = "paused by the annotation dataplatform.io/paused"
+  return hs
+end
+
+if ready ~= nil and ready.status == "False" and ready.reason == "Expired" then
+  hs.status = "Suspended"
+  hs.message = "Expired: " .. (ready.message or "")
   return hs
 end
 

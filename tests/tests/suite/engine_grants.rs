@@ -343,7 +343,7 @@ async fn a_kms_grant_follows_access_survives_a_crash_and_goes_when_the_grant_exp
     assert!(!expired.ready);
     assert!(expired.status.revoked_at.is_some());
     assert!(expired.status.statement_ids.is_empty());
-    assert_eq!(ready(&expired.status).0, "False");
+    assert_eq!(ready(&expired.status), ("False".to_owned(), "Expired".to_owned()));
     assert!(our_key_grants(&tenant_id, &key, &names.kms_grant()).await.is_empty());
     let left = sids(&bucket_policy(&tenant).await);
     assert!(!left.iter().any(|sid| names.owns_statement(sid)), "{left:?}");

@@ -27,7 +27,7 @@ impl StatusBuilder<SharedBucketGrantStatus> {
             self.set(
                 conditions::READY,
                 false,
-                Reason::ReconcileSuccess,
+                Reason::Expired,
                 format!("spec.expiresAt has passed: access was revoked at {at}; set a later spec.expiresAt (or remove it) to grant again"),
             );
         } else if waiting.is_empty() {

@@ -171,6 +171,21 @@ fn a_rollout_the_circuit_breaker_failed_is_reported_and_not_pushed_again() {
         "{:?}",
         state.failed
     );
+    let status = crate::status::StatusBuilder::new(None, Some(1)).synced(
+        &desired,
+        &observed,
+        &state,
+        dataplatform_api::conditions::Reason::ReconcileSuccess,
+        String::new(),
+        vec![],
+    );
+    let ready =
+        dataplatform_api::conditions::find(&status.conditions, dataplatform_api::conditions::READY).expect("Ready");
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "DeploymentFailed")
+    );
+    assert!(ready.message.contains("tasks failed to start"), "{}", ready.message);
 }
 
 #[test]
