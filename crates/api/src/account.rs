@@ -669,6 +669,13 @@ pub struct ServiceStatus {
     /// Task-definition revision the service runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition_arn: Option<String>,
+    /// A revision whose rollout the ECS circuit breaker rolled back, remembered so it is not pushed
+    /// again (even after ECS forgets the deployment) until the spec changes what the service runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_task_definition_arn: Option<String>,
+    /// ECS's reason for that failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_reason: Option<String>,
 }
 
 /// The two IAM roles of the ECS tasks.

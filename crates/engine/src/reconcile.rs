@@ -119,6 +119,7 @@ impl Engine {
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;
         let mut desired = DesiredAccount::new(&object.id, &object.spec, &object.child_accounts);
+        desired.compute.remember_failures(object.status.as_ref());
         // Boxed: the reads of every part in one future are large, and callers that block on a
         // reconcile (the CLI, tests) would carry them on their stack.
         let observed = Box::pin(parts::observe(&session, &mut desired)).await?;

@@ -8,7 +8,7 @@ use dataplatform_api::account::{ClusterStatus, ServiceStatus};
 use dataplatform_aws::ecs::parse_revision;
 
 use super::model::{DesiredCompute, ObservedCompute, revision_text};
-use super::services::{deregister, failed_rollout};
+use super::services::deregister;
 use crate::account::AccountContext;
 use crate::plan::{Action, ActionKind, Op, Part, Plan};
 use crate::vocabulary::{Readiness, ours};
@@ -40,7 +40,7 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
             }
             (Some(seen), None) => seen,
         };
-        if let Some(reason) = newest.and_then(|arn| failed_rollout(seen, arn)) {
+        if let Some(reason) = newest.and_then(|arn| service.rollout_failure(seen, arn)) {
             readiness.failed.push(format!(
                 "{resource}: the deployment of {} failed and ECS rolled it back: {reason}; fix the spec (image, command, resources) to roll out again",
                 newest.map(revision_text).unwrap_or_default()
@@ -77,17 +77,25 @@ pub fn report(desired: &DesiredCompute, observed: &ObservedCompute, status: &mut
         .services
         .iter()
         .map(|service| match observed.service(&service.name) {
-            Some(seen) => ServiceStatus {
-                name: service.name.clone(),
-                desired: seen.desired_count,
-                running: seen.running_count,
-                task_definition_arn: Some(seen.task_definition.clone()).filter(|arn| !arn.is_empty()),
-            },
+            Some(seen) => {
+                let newest = observed.families.get(&service.family).and_then(|f| f.latest_arn());
+                let failure = newest.and_then(|arn| Some((arn, service.rollout_failure(seen, arn)?)));
+                ServiceStatus {
+                    name: service.name.clone(),
+                    desired: seen.desired_count,
+                    running: seen.running_count,
+                    task_definition_arn: Some(seen.task_definition.clone()).filter(|arn| !arn.is_empty()),
+                    failed_task_definition_arn: failure.map(|(arn, _)| arn.to_owned()),
+                    failed_reason: failure.map(|(_, reason)| reason.to_owned()),
+                }
+            }
             None => ServiceStatus {
                 name: service.name.clone(),
                 desired: service.settings.desired_count,
                 running: 0,
                 task_definition_arn: None,
+                failed_task_definition_arn: None,
+                failed_reason: None,
             },
         })
         .collect();

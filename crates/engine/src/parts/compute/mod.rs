@@ -78,6 +78,7 @@ impl AccountPart for Compute {
                         network: network.clone(),
                     },
                     content: (!service.database_access).then(|| template.clone()),
+                    failed_revision: None,
                     template,
                     family,
                     database_access: service.database_access,

@@ -30,9 +30,39 @@ pub struct DesiredService {
     pub database_access: bool,
     /// The full task definition: `None` while the database it connects to reports no endpoint.
     pub content: Option<TaskDefinitionContent>,
+    /// A revision whose rollout failed, and ECS's reason, as an earlier pass reported it in status.
+    pub failed_revision: Option<(String, String)>,
+}
+
+impl DesiredCompute {
+    /// Remembers the failed rollouts an earlier pass reported (`status.services[]`), so a revision
+    /// ECS rolled back is not pushed again after ECS has forgotten the deployment.
+    pub fn remember_failures(&mut self, status: Option<&dataplatform_api::DataPlatformAccountStatus>) {
+        let Some(status) = status else {
+            return;
+        };
+        for service in &mut self.services {
+            service.failed_revision = status.services.iter().find(|s| s.name == service.name).and_then(|s| {
+                Some((
+                    s.failed_task_definition_arn.clone()?,
+                    s.failed_reason.clone().unwrap_or_default(),
+                ))
+            });
+        }
+    }
 }
 
 impl DesiredService {
+    /// Why `revision` failed to roll out: ECS's deployment says so, or an earlier pass did.
+    pub fn rollout_failure<'a>(&'a self, seen: &'a ServiceObservation, revision: &str) -> Option<&'a str> {
+        super::services::failed_rollout(seen, revision).or_else(|| {
+            self.failed_revision
+                .as_ref()
+                .filter(|(arn, _)| arn == revision)
+                .map(|(_, reason)| reason.as_str())
+        })
+    }
+
     /// `resource` in plans and drift: `ecs:daemon`.
     pub fn resource(&self) -> String {
         format!("ecs:{}", self.name)

@@ -200,7 +200,7 @@ fn service_changes(
         revision = Some(wanted.revision);
     } else if let Some(latest) = family.latest_arn()
         && seen.task_definition != latest
-        && failed_rollout(seen, latest).is_none()
+        && service.rollout_failure(seen, latest).is_none()
     {
         // Someone pointed the service elsewhere. A revision whose rollout the circuit breaker
         // failed is not pushed again: that would fail the same way on every resync.

@@ -188,6 +188,42 @@ fn a_rollout_the_circuit_breaker_failed_is_reported_and_not_pushed_again() {
     assert!(ready.message.contains("tasks failed to start"), "{}", ready.message);
 }
 
+/// ECS forgets a failed deployment after a while; the failure an earlier pass put in status still
+/// keeps the revision from being pushed again.
+#[test]
+fn a_failed_rollout_remembered_in_status_is_not_pushed_again_after_ecs_forgets_it() {
+    let desired = desired();
+    let mut observed = observed(&desired, &[2, 1]);
+    let service = &mut observed.compute.services[0];
+    service.task_definition = arn(1);
+    service.deployments[0].task_definition = arn(1);
+    let pushed = compute_actions(&desired, &observed);
+    assert!(
+        pushed
+            .iter()
+            .any(|a| a.changes.iter().any(|c| c.field == "taskDefinition")),
+        "without the memory the newest revision is pushed: {pushed:?}"
+    );
+    let status = dataplatform_api::DataPlatformAccountStatus {
+        services: vec![dataplatform_api::account::ServiceStatus {
+            name: "daemon".into(),
+            failed_task_definition_arn: Some(arn(2)),
+            failed_reason: Some("tasks failed to start".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut remembering = desired.clone();
+    remembering.compute.remember_failures(Some(&status));
+    assert!(compute_actions(&remembering, &observed).is_empty());
+    complete(&mut remembering, &observed);
+    let state = readiness(&remembering, &observed, &Default::default(), &[]);
+    assert!(
+        state.failed.iter().any(|f| f.contains("tasks failed to start")),
+        "{state:?}"
+    );
+}
+
 #[test]
 fn settings_aws_does_not_report_are_not_drift_but_reported_differences_are() {
     let desired = desired();
