@@ -1,10 +1,15 @@
-//! Security-group rules as a set of flat rules (one protocol, port range and peer each), so that
-//! what AWS holds and what the spec wants compare by equality, and authorizing or revoking exactly
-//! the difference is one call per direction.
+//! Security groups and their rules, as a set of flat rules (one protocol, port range and peer
+//! each), so that what AWS holds and what the spec wants compare by equality, and authorizing or
+//! revoking exactly the difference is one call per direction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+
+use super::Network;
+use super::writes::tagged;
+use crate::error::{AwsError, optional};
+use crate::permissions as op;
 
 /// Which way a rule admits traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,4 +116,95 @@ pub(crate) fn permission(rule: &Rule) -> IpPermission {
         Peer::Group(group) => permission.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).build()),
     }
     .build()
+}
+
+impl Network<'_> {
+    pub async fn create_security_group(
+        &self,
+        vpc: &str,
+        name: &str,
+        description: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        let ec2 = &self.session.ec2;
+        let output = self
+            .session
+            .call_not_repeated(&op::EC2_CREATE_SECURITY_GROUP, || {
+                ec2.create_security_group()
+                    .vpc_id(vpc)
+                    .group_name(name)
+                    .description(description)
+                    .tag_specifications(tagged(ResourceType::SecurityGroup, tags))
+                    .send()
+            })
+            .await?;
+        Ok(output.group_id().unwrap_or_default().to_owned())
+    }
+
+    pub async fn authorize(&self, group: &str, direction: Direction, rules: &[Rule]) -> Result<(), AwsError> {
+        let ec2 = &self.session.ec2;
+        let permissions: Vec<_> = rules.iter().map(permission).collect();
+        match direction {
+            Direction::Ingress => self
+                .session
+                .call(&op::EC2_AUTHORIZE_SECURITY_GROUP_INGRESS, || {
+                    ec2.authorize_security_group_ingress()
+                        .group_id(group)
+                        .set_ip_permissions(Some(permissions.clone()))
+                        .send()
+                })
+                .await
+                .map(drop),
+            Direction::Egress => self
+                .session
+                .call(&op::EC2_AUTHORIZE_SECURITY_GROUP_EGRESS, || {
+                    ec2.authorize_security_group_egress()
+                        .group_id(group)
+                        .set_ip_permissions(Some(permissions.clone()))
+                        .send()
+                })
+                .await
+                .map(drop),
+        }
+    }
+
+    pub async fn revoke(&self, group: &str, direction: Direction, rules: &[Rule]) -> Result<(), AwsError> {
+        let ec2 = &self.session.ec2;
+        let permissions: Vec<_> = rules.iter().map(permission).collect();
+        let result = match direction {
+            Direction::Ingress => self
+                .session
+                .call(&op::EC2_REVOKE_SECURITY_GROUP_INGRESS, || {
+                    ec2.revoke_security_group_ingress()
+                        .group_id(group)
+                        .set_ip_permissions(Some(permissions.clone()))
+                        .send()
+                })
+                .await
+                .map(drop),
+            Direction::Egress => self
+                .session
+                .call(&op::EC2_REVOKE_SECURITY_GROUP_EGRESS, || {
+                    ec2.revoke_security_group_egress()
+                        .group_id(group)
+                        .set_ip_permissions(Some(permissions.clone()))
+                        .send()
+                })
+                .await
+                .map(drop),
+        };
+        optional(result).map(drop)
+    }
+
+    pub async fn delete_security_group(&self, group: &str) -> Result<(), AwsError> {
+        let ec2 = &self.session.ec2;
+        optional(
+            self.session
+                .call(&op::EC2_DELETE_SECURITY_GROUP, || {
+                    ec2.delete_security_group().group_id(group).send()
+                })
+                .await,
+        )
+        .map(drop)
+    }
 }

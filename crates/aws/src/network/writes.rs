@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, ResourceType, Tag, TagSpecification, VpcEndpointType};
 
 use super::Network;
-use super::rules::{self, Direction, Rule};
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
 
-fn tagged(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+pub(super) fn tagged(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(kind)
         .set_tags(Some(
@@ -350,95 +349,6 @@ impl Network<'_> {
             self.session
                 .call(&op::EC2_DELETE_VPC_ENDPOINTS, || {
                     ec2.delete_vpc_endpoints().vpc_endpoint_ids(endpoint).send()
-                })
-                .await,
-        )
-        .map(drop)
-    }
-
-    pub async fn create_security_group(
-        &self,
-        vpc: &str,
-        name: &str,
-        description: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
-        let output = self
-            .session
-            .call_not_repeated(&op::EC2_CREATE_SECURITY_GROUP, || {
-                ec2.create_security_group()
-                    .vpc_id(vpc)
-                    .group_name(name)
-                    .description(description)
-                    .tag_specifications(tagged(ResourceType::SecurityGroup, tags))
-                    .send()
-            })
-            .await?;
-        Ok(output.group_id().unwrap_or_default().to_owned())
-    }
-
-    pub async fn authorize(&self, group: &str, direction: Direction, rules: &[Rule]) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
-        let permissions: Vec<_> = rules.iter().map(rules::permission).collect();
-        match direction {
-            Direction::Ingress => self
-                .session
-                .call(&op::EC2_AUTHORIZE_SECURITY_GROUP_INGRESS, || {
-                    ec2.authorize_security_group_ingress()
-                        .group_id(group)
-                        .set_ip_permissions(Some(permissions.clone()))
-                        .send()
-                })
-                .await
-                .map(drop),
-            Direction::Egress => self
-                .session
-                .call(&op::EC2_AUTHORIZE_SECURITY_GROUP_EGRESS, || {
-                    ec2.authorize_security_group_egress()
-                        .group_id(group)
-                        .set_ip_permissions(Some(permissions.clone()))
-                        .send()
-                })
-                .await
-                .map(drop),
-        }
-    }
-
-    pub async fn revoke(&self, group: &str, direction: Direction, rules: &[Rule]) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
-        let permissions: Vec<_> = rules.iter().map(rules::permission).collect();
-        let result = match direction {
-            Direction::Ingress => self
-                .session
-                .call(&op::EC2_REVOKE_SECURITY_GROUP_INGRESS, || {
-                    ec2.revoke_security_group_ingress()
-                        .group_id(group)
-                        .set_ip_permissions(Some(permissions.clone()))
-                        .send()
-                })
-                .await
-                .map(drop),
-            Direction::Egress => self
-                .session
-                .call(&op::EC2_REVOKE_SECURITY_GROUP_EGRESS, || {
-                    ec2.revoke_security_group_egress()
-                        .group_id(group)
-                        .set_ip_permissions(Some(permissions.clone()))
-                        .send()
-                })
-                .await
-                .map(drop),
-        };
-        optional(result).map(drop)
-    }
-
-    pub async fn delete_security_group(&self, group: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_SECURITY_GROUP, || {
-                    ec2.delete_security_group().group_id(group).send()
                 })
                 .await,
         )

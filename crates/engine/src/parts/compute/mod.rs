@@ -17,8 +17,9 @@ use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::{AccountSession, AwsError};
 use futures::future::try_join_all;
 
+pub use model::failed_rollout;
 pub use model::{DesiredCompute, DesiredService, ObservedCompute, revision_text};
-pub use services::{KEEP_REVISIONS, failed_rollout};
+pub use services::KEEP_REVISIONS;
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;

@@ -55,7 +55,7 @@ impl DesiredCompute {
 impl DesiredService {
     /// Why `revision` failed to roll out: ECS's deployment says so, or an earlier pass did.
     pub fn rollout_failure<'a>(&'a self, seen: &'a ServiceObservation, revision: &str) -> Option<&'a str> {
-        super::services::failed_rollout(seen, revision).or_else(|| {
+        failed_rollout(seen, revision).or_else(|| {
             self.failed_revision
                 .as_ref()
                 .filter(|(arn, _)| arn == revision)
@@ -116,4 +116,13 @@ impl ObservedCompute {
 /// `family:12` for an ARN.
 pub fn revision_text(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or(arn).to_owned()
+}
+
+/// The deployment of `revision` that the circuit breaker failed, with ECS's reason.
+pub fn failed_rollout<'a>(service: &'a ServiceObservation, revision: &str) -> Option<&'a str> {
+    service
+        .deployments
+        .iter()
+        .find(|d| d.task_definition == revision && d.rollout_state.as_deref() == Some("FAILED"))
+        .map(|d| d.rollout_state_reason.as_deref().unwrap_or("no reason given"))
 }

@@ -255,15 +255,6 @@ fn service_changes(
     (changes, ops)
 }
 
-/// The deployment of `revision` that the circuit breaker failed, with ECS's reason.
-pub fn failed_rollout<'a>(service: &'a ServiceObservation, revision: &str) -> Option<&'a str> {
-    service
-        .deployments
-        .iter()
-        .find(|d| d.task_definition == revision && d.rollout_state.as_deref() == Some("FAILED"))
-        .map(|d| d.rollout_state_reason.as_deref().unwrap_or("no reason given"))
-}
-
 /// Every described field whose value differs (the field list is the content type's own).
 fn content_changes(old: Option<&TaskDefinitionContent>, new: &TaskDefinitionContent) -> Vec<FieldChange> {
     let Some(old) = old else {

@@ -7,6 +7,7 @@
 mod groups;
 mod managed;
 pub mod model;
+mod routes;
 mod teardown;
 
 use std::collections::BTreeMap;

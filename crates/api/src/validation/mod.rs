@@ -3,6 +3,8 @@
 //! only code can check (api.md "Validation"): Fargate cpu/memory pairs, a role in another account,
 //! a grant to the grantor's own account. Every problem names the field and what is allowed.
 
+mod network;
+
 use std::collections::BTreeSet;
 
 use crate::account::{DataPlatformAccountSpec, Tier};
@@ -200,9 +202,9 @@ impl DataPlatformAccountSpec {
                             "does not apply to spec.network.vpc: tasks run in its private subnets",
                         );
                     }
-                    validate_vpc(vpc, p);
+                    network::validate_vpc(vpc, p);
                 }
-                None => validate_existing_network(network, p),
+                None => network::validate_existing_network(network, p),
             },
         }
     }
@@ -408,80 +410,6 @@ impl SharedBucketGrantSpec {
             }
         }
         p.finish()
-    }
-}
-
-fn validate_vpc(vpc: &crate::VpcSpec, p: &mut Problems) {
-    p.check_format(
-        "spec.network.vpc.cidr",
-        &vpc.cidr,
-        patterns::IPV4_CIDR,
-        "an IPv4 range from /16 to /22, e.g. 10.20.0.0/16",
-    );
-    if let Ok(range) = vpc.cidr.parse::<ipnet::Ipv4Net>()
-        && range.trunc() != range
-    {
-        p.add(
-            "spec.network.vpc.cidr",
-            format!(
-                "{} is not the first address of its range; write {}",
-                vpc.cidr,
-                range.trunc()
-            ),
-        );
-    }
-    if !(2..=6).contains(&vpc.availability_zones) {
-        p.add("spec.network.vpc.availabilityZones", "must be 2 to 6");
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for (i, endpoint) in vpc.endpoints.iter().enumerate() {
-        if !seen.insert(endpoint) {
-            p.add(format!("spec.network.vpc.endpoints[{i}]"), "lists a service twice");
-        }
-    }
-}
-
-fn validate_existing_network(network: &crate::NetworkSpec, p: &mut Problems) {
-    if network.subnet_ids.is_empty() && network.security_group_ids.is_empty() {
-        p.add(
-            "spec.network.vpc",
-            "spec.network takes either vpc (the operator builds the network, e.g. vpc: {cidr: 10.20.0.0/16}) or subnetIds with securityGroupIds (a network that exists)",
-        );
-        return;
-    }
-    if network.subnet_ids.is_empty() {
-        p.add(
-            "spec.network.subnetIds",
-            "name at least one subnet, e.g. subnet-0a1b2c3d, or use spec.network.vpc instead",
-        );
-    }
-    if network.subnet_ids.len() > 16 {
-        p.add("spec.network.subnetIds", "at most 16 subnets");
-    }
-    for (i, subnet) in network.subnet_ids.iter().enumerate() {
-        p.check_format(
-            format!("spec.network.subnetIds[{i}]"),
-            subnet,
-            patterns::SUBNET_ID,
-            "a subnet id such as subnet-0a1b2c3d",
-        );
-    }
-    if network.security_group_ids.is_empty() {
-        p.add(
-            "spec.network.securityGroupIds",
-            "name at least one security group, e.g. sg-0a1b2c3d, or use spec.network.vpc instead",
-        );
-    }
-    if network.security_group_ids.len() > 5 {
-        p.add("spec.network.securityGroupIds", "at most 5 security groups");
-    }
-    for (i, group) in network.security_group_ids.iter().enumerate() {
-        p.check_format(
-            format!("spec.network.securityGroupIds[{i}]"),
-            group,
-            patterns::SECURITY_GROUP_ID,
-            "a security group id such as sg-0a1b2c3d",
-        );
     }
 }
 
