@@ -141,59 +141,50 @@ impl Network<'_> {
         Ok(output.group_id().unwrap_or_default().to_owned())
     }
 
-    pub async fn authorize(&self, group: &str, direction: Direction, rules: &[Rule]) -> Result<(), AwsError> {
+    /// Authorizes `rules` in one direction, or (`revoke`) revokes them; revoking a rule that is
+    /// gone already is done.
+    pub async fn change_rules(
+        &self,
+        group: &str,
+        direction: Direction,
+        revoke: bool,
+        rules: &[Rule],
+    ) -> Result<(), AwsError> {
         let ec2 = &self.session.ec2;
         let permissions: Vec<_> = rules.iter().map(permission).collect();
-        match direction {
-            Direction::Ingress => self
-                .session
-                .call(&op::EC2_AUTHORIZE_SECURITY_GROUP_INGRESS, || {
-                    ec2.authorize_security_group_ingress()
-                        .group_id(group)
-                        .set_ip_permissions(Some(permissions.clone()))
-                        .send()
-                })
-                .await
-                .map(drop),
-            Direction::Egress => self
-                .session
-                .call(&op::EC2_AUTHORIZE_SECURITY_GROUP_EGRESS, || {
-                    ec2.authorize_security_group_egress()
-                        .group_id(group)
-                        .set_ip_permissions(Some(permissions.clone()))
-                        .send()
-                })
-                .await
-                .map(drop),
+        // The four calls differ only in the builder; each names its own catalogue entry.
+        macro_rules! send {
+            ($operation:expr, $call:ident) => {
+                self.session
+                    .call(&$operation, || {
+                        ec2.$call()
+                            .group_id(group)
+                            .set_ip_permissions(Some(permissions.clone()))
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+            };
         }
-    }
-
-    pub async fn revoke(&self, group: &str, direction: Direction, rules: &[Rule]) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
-        let permissions: Vec<_> = rules.iter().map(permission).collect();
-        let result = match direction {
-            Direction::Ingress => self
-                .session
-                .call(&op::EC2_REVOKE_SECURITY_GROUP_INGRESS, || {
-                    ec2.revoke_security_group_ingress()
-                        .group_id(group)
-                        .set_ip_permissions(Some(permissions.clone()))
-                        .send()
-                })
-                .await
-                .map(drop),
-            Direction::Egress => self
-                .session
-                .call(&op::EC2_REVOKE_SECURITY_GROUP_EGRESS, || {
-                    ec2.revoke_security_group_egress()
-                        .group_id(group)
-                        .set_ip_permissions(Some(permissions.clone()))
-                        .send()
-                })
-                .await
-                .map(drop),
-        };
-        optional(result).map(drop)
+        match (direction, revoke) {
+            (Direction::Ingress, false) => send!(
+                op::EC2_AUTHORIZE_SECURITY_GROUP_INGRESS,
+                authorize_security_group_ingress
+            ),
+            (Direction::Egress, false) => {
+                send!(op::EC2_AUTHORIZE_SECURITY_GROUP_EGRESS, authorize_security_group_egress)
+            }
+            (Direction::Ingress, true) => optional(send!(
+                op::EC2_REVOKE_SECURITY_GROUP_INGRESS,
+                revoke_security_group_ingress
+            ))
+            .map(drop),
+            (Direction::Egress, true) => optional(send!(
+                op::EC2_REVOKE_SECURITY_GROUP_EGRESS,
+                revoke_security_group_egress
+            ))
+            .map(drop),
+        }
     }
 
     pub async fn delete_security_group(&self, group: &str) -> Result<(), AwsError> {

@@ -161,8 +161,7 @@ async fn run_changes(op: &Op, session: &AccountSession, made: &Made) -> Option<R
         } => {
             let resolved: Result<Vec<Rule>, AwsError> = rules.iter().map(|r| made.rule(r)).collect();
             match (made.id(group), resolved) {
-                (Ok(group), Ok(rules)) if *revoke => network.revoke(&group, *direction, &rules).await,
-                (Ok(group), Ok(rules)) => network.authorize(&group, *direction, &rules).await,
+                (Ok(group), Ok(rules)) => network.change_rules(&group, *direction, *revoke, &rules).await,
                 (Err(e), _) | (_, Err(e)) => Err(e),
             }
         }
