@@ -73,7 +73,7 @@ impl Engine {
                 ..Default::default()
             };
         }
-        let plan = match self.observe(object).await {
+        let plan = match self.observe(object, true).await {
             Ok(plan) => plan,
             Err(error) => {
                 return Deleted {

@@ -95,7 +95,7 @@ impl Engine {
     /// Everything up to the plan, with no write: validation, identity, observation, the checks only
     /// AWS can answer (does the network exist? can the bucket key be used?), diff.
     pub async fn plan(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
-        let plan = self.observe(object).await?;
+        let plan = self.observe(object, false).await?;
         let problems = parts::network::spec_problems(&object.spec, &plan.desired.network, &plan.observed.network);
         if !problems.is_empty() {
             return Err(InvalidSpec { problems }.into());
@@ -113,8 +113,14 @@ impl Engine {
     }
 
     /// `plan` without the network check: deletion must still work after the VPC is gone.
-    pub(crate) async fn observe(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
-        object.spec.validate()?;
+    /// `deleting`: only what reaching the account needs is validated, so an object whose spec
+    /// became invalid since (a schema change, a CLI file) is still cleaned up.
+    pub(crate) async fn observe(&self, object: &AccountObject, deleting: bool) -> Result<AccountPlan, ReconcileError> {
+        if deleting {
+            object.spec.validate_for_deletion()?;
+        } else {
+            object.spec.validate()?;
+        }
         dataplatform_api::validate_owner_tag(&object.id.namespace, &object.id.name)?;
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;

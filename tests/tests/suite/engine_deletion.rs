@@ -145,3 +145,27 @@ async fn a_database_disabled_after_creation_is_kept_and_reported() {
     );
     assert!(cluster_exists(&account, &names.db_cluster()).await);
 }
+
+/// A spec that became invalid after its resources were made (here a cpu/memory pair Fargate
+/// refuses, as a CLI file or a schema change can leave it) does not keep deletion from cleaning up:
+/// deletion checks only what reaching the account needs.
+#[tokio::test]
+async fn an_account_whose_spec_became_invalid_is_still_deleted() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let mut object = account_object(&account, "deletionPolicy: Delete\ndatabase: {enabled: false}\n");
+    converge(&engine, &mut object).await;
+    let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
+    assert!(bucket_exists(&account, &names.bucket(BucketPurpose::Workspace)).await);
+
+    object.spec.storage.workspace_expiration_days = -5;
+    assert!(object.spec.validate().is_err(), "the spec is invalid now");
+    let deleted = engine.delete(&object, &[], &[]).await;
+    assert!(deleted.finished, "{:?} {:?}", deleted.waiting, deleted.error);
+    for purpose in BucketPurpose::ALL {
+        assert!(
+            !bucket_exists(&account, &names.bucket(purpose)).await,
+            "{purpose:?} deleted"
+        );
+    }
+}

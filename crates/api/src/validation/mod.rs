@@ -123,6 +123,20 @@ impl DataPlatformAccountSpec {
     /// Every problem in the spec, or `Ok`.
     pub fn validate(&self) -> Result<(), InvalidSpec> {
         let mut p = Problems::default();
+        self.validate_reach(&mut p);
+        self.validate_parts(&mut p);
+        p.finish()
+    }
+
+    /// Only what reaching the account needs (its id, region, role and external id): enough to find
+    /// and delete what the object made, whatever else in the spec became invalid since.
+    pub fn validate_for_deletion(&self) -> Result<(), InvalidSpec> {
+        let mut p = Problems::default();
+        self.validate_reach(&mut p);
+        p.finish()
+    }
+
+    fn validate_reach(&self, p: &mut Problems) {
         p.check_format(
             "spec.accountId",
             &self.account_id,
@@ -157,6 +171,9 @@ impl DataPlatformAccountSpec {
                 p.add("spec.externalId", "must be 2 to 1224 characters long");
             }
         }
+    }
+
+    fn validate_parts(&self, p: &mut Problems) {
         for (key, value) in &self.tags {
             if key.is_empty() || key.len() > 128 || key.starts_with("aws:") || key == OWNER_TAG || value.len() > 256 {
                 p.add(
@@ -165,11 +182,11 @@ impl DataPlatformAccountSpec {
                 );
             }
         }
-        self.validate_network(&mut p);
-        self.validate_storage(&mut p);
-        self.validate_database(&mut p);
-        self.validate_services(&mut p);
-        self.validate_registry(&mut p);
+        self.validate_network(p);
+        self.validate_storage(p);
+        self.validate_database(p);
+        self.validate_services(p);
+        self.validate_registry(p);
         if let Some(logging) = &self.logging {
             p.check_format(
                 "spec.logging.logGroup",
@@ -178,7 +195,6 @@ impl DataPlatformAccountSpec {
                 "a CloudWatch Logs group name (1-512 characters of letters, digits and _-./#)",
             );
         }
-        p.finish()
     }
 
     fn validate_network(&self, p: &mut Problems) {
