@@ -549,3 +549,41 @@ async fn deleting_an_account_first_revokes_the_grants_that_name_it() {
     assert!(left.contains(DENY_INSECURE_TRANSPORT_SID));
     dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
+
+/// A grant whose spec became invalid after it was carried out (a prefix with a wildcard, as a
+/// CLI file can hold) is still revoked: its statements are found by the Sids its name derives.
+#[tokio::test]
+async fn a_grant_whose_spec_became_invalid_is_still_revoked() {
+    let engine = engine().await;
+    let tenant = ready_account(&engine, "la-hackney", "").await;
+    let accounts = vec![tenant.clone()];
+    let grantee = unique_account_id();
+    let mut grant = grant_object(&tenant, &format!("grantee: {{accountId: \"{grantee}\"}}"));
+    let names = GrantNames::new(&grant.id.namespace, &grant.id.name);
+    reconcile_ok(&engine, &mut grant, &accounts).await;
+    assert!(
+        sids(&bucket_policy(&tenant).await)
+            .iter()
+            .any(|sid| names.owns_statement(sid))
+    );
+
+    grant.spec.prefixes = vec!["exports/*".into()];
+    assert!(
+        grant
+            .spec
+            .validate(&grant.id.namespace, Some(&tenant.spec.account_id))
+            .is_err()
+    );
+    let revoked = engine
+        .revoke_grant(&grant, &GrantAccounts::find(&grant, &accounts))
+        .await;
+    assert!(revoked.finished, "{:?}", revoked.error);
+    let left = bucket_policy_text(&tenant)
+        .await
+        .map(|t| serde_json::from_str::<Value>(&t).expect("JSON"));
+    assert!(
+        left.as_ref()
+            .is_none_or(|p| !sids(p).iter().any(|sid| names.owns_statement(sid))),
+        "{left:?}"
+    );
+}

@@ -51,10 +51,14 @@ impl Engine {
         accounts: &GrantAccounts<'_>,
         active: bool,
     ) -> Result<GrantPlanned, ReconcileError> {
-        grant.spec.validate(
-            &grant.id.namespace,
-            accounts.grantor.map(|g| g.spec.account_id.as_str()),
-        )?;
+        // Revoking needs no valid spec: what the grant owns is found by the names it derives from
+        // namespace/name (statement Sids, the KMS grant's name, the grantee policy's name).
+        if active {
+            grant.spec.validate(
+                &grant.id.namespace,
+                accounts.grantor.map(|g| g.spec.account_id.as_str()),
+            )?;
+        }
         let desired = DesiredGrant::new(grant, accounts.grantor, &accounts.organisations, active);
         let grantor_session = match accounts.grantor {
             Some(grantor) => Some(self.verified_session(grantor).await?),
