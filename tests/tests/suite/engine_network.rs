@@ -672,3 +672,82 @@ async fn creates_whose_answers_were_lost_are_not_made_twice() {
         }
     }
 }
+
+/// A third zone added and a NAT gateway asked for later: the new zone's subnets take the next
+/// blocks (the first two do not move), the DB subnet group and the service take the new private
+/// subnet, and each private table gets its default route to the new NAT gateway.
+#[tokio::test]
+async fn zones_added_and_a_nat_gateway_asked_for_later_move_nothing_that_exists() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let spec = format!("network: {{vpc: {{cidr: 10.50.0.0/16, natGateway: None, endpoints: [s3]}}}}\n{DAEMON}");
+    let mut object = account_object(&account, &spec);
+    converge_running(&engine, &mut object).await;
+    let before = object.status.clone().and_then(|s| s.network).expect("network");
+    assert_eq!(before.zones.len(), 2);
+
+    let vpc = object.spec.network.as_mut().and_then(|n| n.vpc.as_mut()).expect("vpc");
+    vpc.availability_zones = 3;
+    vpc.nat_gateway = dataplatform_api::NatGateway::Single;
+    object.generation = Some(2);
+    converge_running(&engine, &mut object).await;
+    let after = object.status.clone().and_then(|s| s.network).expect("network");
+    assert_eq!(after.zones.len(), 3);
+    assert_eq!(
+        after.zones[..2],
+        before.zones[..],
+        "the first two zones' subnets are the same ones"
+    );
+    assert_eq!(after.nat_gateways.len(), 1);
+
+    let ec2 = ec2(&account).await;
+    let third = after.zones[2].private_subnet_id.clone().expect("third private subnet");
+    let subnet = ec2.describe_subnets().subnet_ids(&third).send().await.expect("subnet");
+    assert_eq!(subnet.subnets()[0].cidr_block(), Some("10.50.64.0/19"));
+    let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
+    let group = rds(&account)
+        .await
+        .describe_db_subnet_groups()
+        .db_subnet_group_name(names.db_subnet_group())
+        .send()
+        .await
+        .expect("subnet group");
+    let in_group: BTreeSet<&str> = group.db_subnet_groups()[0]
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_identifier())
+        .collect();
+    assert!(in_group.contains(third.as_str()) && in_group.len() == 3, "{in_group:?}");
+    let ecs = aws_sdk_ecs::Client::new(&Moto::shared().account_config(&account).await);
+    let service = ecs
+        .describe_services()
+        .cluster(names.ecs_cluster())
+        .services("daemon")
+        .send()
+        .await
+        .expect("service");
+    let subnets = service.services()[0]
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|a| a.subnets().to_vec())
+        .unwrap_or_default();
+    assert!(subnets.contains(&third), "{subnets:?}");
+    let nat = after.nat_gateways[0].clone();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(filter("tag:Name", &format!("{}-private-*", prefix(&object))))
+        .send()
+        .await
+        .expect("tables");
+    assert_eq!(tables.route_tables().len(), 3);
+    for table in tables.route_tables() {
+        assert!(
+            table
+                .routes()
+                .iter()
+                .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0") && r.nat_gateway_id() == Some(nat.as_str())),
+            "{:?} routes to the NAT gateway",
+            table.route_table_id()
+        );
+    }
+}
