@@ -39,6 +39,23 @@ fn tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
 
+/// The subnets and security groups ECS holds for the `daemon` service.
+async fn daemon_network(account: &str, names: &AccountNames) -> (Vec<String>, Vec<String>) {
+    let ecs = aws_sdk_ecs::Client::new(&Moto::shared().account_config(account).await);
+    let described = ecs
+        .describe_services()
+        .cluster(names.ecs_cluster())
+        .services("daemon")
+        .send()
+        .await
+        .expect("service");
+    let awsvpc = described.services()[0]
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .expect("awsvpc");
+    (awsvpc.subnets().to_vec(), awsvpc.security_groups().to_vec())
+}
+
 /// Our VPC's id (there must be exactly one).
 async fn our_vpc(object: &AccountObject) -> String {
     let vpcs = ec2(&object.spec.account_id)
@@ -277,20 +294,9 @@ async fn a_managed_network_holds_the_database_and_the_services() {
     assert_eq!(cluster_groups, [database_group.as_str()]);
     let service = &status.services[0];
     assert_eq!(service.name, "daemon");
-    let ecs = aws_sdk_ecs::Client::new(&Moto::shared().account_config(&account).await);
-    let described = ecs
-        .describe_services()
-        .cluster(names.ecs_cluster())
-        .services("daemon")
-        .send()
-        .await
-        .expect("service");
-    let awsvpc = described.services()[0]
-        .network_configuration()
-        .and_then(|n| n.awsvpc_configuration())
-        .expect("awsvpc");
-    assert_eq!(awsvpc.subnets().iter().cloned().collect::<BTreeSet<_>>(), private);
-    assert_eq!(awsvpc.security_groups(), std::slice::from_ref(&tasks_group));
+    let (subnets, groups) = daemon_network(&account, &names).await;
+    assert_eq!(subnets.into_iter().collect::<BTreeSet<_>>(), private);
+    assert_eq!(groups, std::slice::from_ref(&tasks_group));
 
     // Steady state: reads only.
     engine.sessions().counter().reset();
@@ -718,19 +724,7 @@ async fn zones_added_and_a_nat_gateway_asked_for_later_move_nothing_that_exists(
         .filter_map(|s| s.subnet_identifier())
         .collect();
     assert!(in_group.contains(third.as_str()) && in_group.len() == 3, "{in_group:?}");
-    let ecs = aws_sdk_ecs::Client::new(&Moto::shared().account_config(&account).await);
-    let service = ecs
-        .describe_services()
-        .cluster(names.ecs_cluster())
-        .services("daemon")
-        .send()
-        .await
-        .expect("service");
-    let subnets = service.services()[0]
-        .network_configuration()
-        .and_then(|n| n.awsvpc_configuration())
-        .map(|a| a.subnets().to_vec())
-        .unwrap_or_default();
+    let (subnets, _) = daemon_network(&account, &names).await;
     assert!(subnets.contains(&third), "{subnets:?}");
     let nat = after.nat_gateways[0].clone();
     let tables = ec2
