@@ -42,39 +42,6 @@ pub struct Rule {
     pub peer: Peer,
 }
 
-impl Rule {
-    pub fn tcp(port: i32, peer: Peer) -> Self {
-        Self {
-            protocol: "tcp".to_owned(),
-            ports: Some((port, port)),
-            peer,
-        }
-    }
-
-    pub fn all_traffic(peer: Peer) -> Self {
-        Self {
-            protocol: "-1".to_owned(),
-            ports: None,
-            peer,
-        }
-    }
-}
-
-impl std::fmt::Display for Rule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = match (self.protocol.as_str(), self.ports) {
-            ("-1", _) => "all".to_owned(),
-            (protocol, Some((from, to))) if from == to => format!("{protocol}/{from}"),
-            (protocol, Some((from, to))) => format!("{protocol}/{from}-{to}"),
-            (protocol, None) => protocol.to_owned(),
-        };
-        match &self.peer {
-            Peer::Cidr(cidr) => write!(f, "{what} {cidr}"),
-            Peer::Group(group) => write!(f, "{what} {group}"),
-        }
-    }
-}
-
 /// AWS groups rules by protocol and ports with lists of peers; one flat rule per peer here.
 pub(crate) fn flatten(permissions: &[IpPermission]) -> BTreeSet<Rule> {
     let mut rules = BTreeSet::new();

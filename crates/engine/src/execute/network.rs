@@ -49,58 +49,63 @@ impl Made {
 
 /// Runs `op` when it is a network op; `None` for any other op.
 pub async fn run(op: &Op, session: &AccountSession, resource: &str, made: &mut Made) -> Option<Result<(), AwsError>> {
-    let created = match create(op, session, made).await {
-        Some(created) => created,
-        None => return run_changes(op, session, made).await,
+    let outcome = match create(op, session, made).await {
+        Ok(Some(id)) => {
+            made.ids.insert(resource.to_owned(), id);
+            Ok(true)
+        }
+        Ok(None) => run_changes(op, session, made).await,
+        Err(error) => Err(error),
     };
-    Some(created.map(|id| {
-        made.ids.insert(resource.to_owned(), id);
-    }))
+    match outcome {
+        Ok(ran) => ran.then_some(Ok(())),
+        Err(error) => Some(Err(error)),
+    }
 }
 
-/// Runs `op` when it creates an EC2 resource: the id AWS gave it.
-async fn create(op: &Op, session: &AccountSession, made: &Made) -> Option<Result<String, AwsError>> {
+/// Runs `op` when it creates an EC2 resource: the id AWS gave it; `None` for any other op. An id
+/// a create needs from earlier in the plan is resolved before the call.
+async fn create(op: &Op, session: &AccountSession, made: &Made) -> Result<Option<String>, AwsError> {
     let network = session.network();
-    Some(match op {
-        Op::CreateVpc { cidr, tags } => network.create_vpc(cidr, tags).await,
-        Op::CreateSubnet { vpc, cidr, zone, tags } => match made.id(vpc) {
-            Ok(vpc) => network.create_subnet(&vpc, cidr, zone, tags).await,
-            Err(e) => Err(e),
-        },
-        Op::CreateInternetGateway { tags } => network.create_internet_gateway(tags).await,
-        Op::CreateRouteTable { vpc, tags } => match made.id(vpc) {
-            Ok(vpc) => network.create_route_table(&vpc, tags).await,
-            Err(e) => Err(e),
-        },
-        Op::AllocateAddress { tags } => network.allocate_address(tags).await,
+    let id = match op {
+        Op::CreateVpc { cidr, tags } => network.create_vpc(cidr, tags).await?,
+        Op::CreateSubnet { vpc, cidr, zone, tags } => network.create_subnet(&made.id(vpc)?, cidr, zone, tags).await?,
+        Op::CreateInternetGateway { tags } => network.create_internet_gateway(tags).await?,
+        Op::CreateRouteTable { vpc, tags } => network.create_route_table(&made.id(vpc)?, tags).await?,
+        Op::AllocateAddress { tags } => network.allocate_address(tags).await?,
         Op::CreateNatGateway {
             subnet,
             allocation,
             tags,
-        } => match (made.id(subnet), made.id(allocation)) {
-            (Ok(subnet), Ok(allocation)) => network.create_nat_gateway(&subnet, &allocation, tags).await,
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        },
+        } => {
+            network
+                .create_nat_gateway(&made.id(subnet)?, &made.id(allocation)?, tags)
+                .await?
+        }
         Op::CreateSecurityGroup {
             vpc,
             name,
             description,
             tags,
-        } => match made.id(vpc) {
-            Ok(vpc) => network.create_security_group(&vpc, name, description, tags).await,
-            Err(e) => Err(e),
-        },
+        } => {
+            network
+                .create_security_group(&made.id(vpc)?, name, description, tags)
+                .await?
+        }
         Op::CreateVpcEndpoint {
             vpc,
             service,
             placement,
             tags,
-        } => match endpoint_placement(made, placement).and_then(|p| Ok((made.id(vpc)?, p))) {
-            Ok((vpc, placement)) => network.create_endpoint(&vpc, service, &placement, tags).await,
-            Err(e) => Err(e),
-        },
-        _ => return None,
-    })
+        } => {
+            let placement = endpoint_placement(made, placement)?;
+            network
+                .create_endpoint(&made.id(vpc)?, service, &placement, tags)
+                .await?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(id))
 }
 
 fn endpoint_placement(made: &Made, placement: &PlannedEndpoint) -> Result<EndpointPlacement, AwsError> {
@@ -115,69 +120,63 @@ fn endpoint_placement(made: &Made, placement: &PlannedEndpoint) -> Result<Endpoi
     })
 }
 
-/// The network ops that make nothing new.
-async fn run_changes(op: &Op, session: &AccountSession, made: &Made) -> Option<Result<(), AwsError>> {
+/// The network ops that make nothing new; `false` for any other op.
+async fn run_changes(op: &Op, session: &AccountSession, made: &Made) -> Result<bool, AwsError> {
     let (network, rds) = (session.network(), session.rds());
-    Some(match op {
-        Op::EnableVpcDns { vpc } => match made.id(vpc) {
-            Ok(vpc) => network.enable_dns(&vpc).await,
-            Err(e) => Err(e),
-        },
-        Op::AttachInternetGateway { gateway, vpc } => match (made.id(gateway), made.id(vpc)) {
-            (Ok(gateway), Ok(vpc)) => network.attach_internet_gateway(&gateway, &vpc).await,
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        },
+    match op {
+        Op::EnableVpcDns { vpc } => network.enable_dns(&made.id(vpc)?).await?,
+        Op::AttachInternetGateway { gateway, vpc } => {
+            network
+                .attach_internet_gateway(&made.id(gateway)?, &made.id(vpc)?)
+                .await?
+        }
         Op::PutRoute {
             table,
             destination,
             target,
             replace,
-        } => match (made.id(table), made.id(target)) {
-            (Ok(table), Ok(target)) => network.put_route(&table, destination, &target, *replace).await,
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        },
-        Op::DeleteRoute { table, destination } => network.delete_route(table, destination).await,
+        } => {
+            network
+                .put_route(&made.id(table)?, destination, &made.id(target)?, *replace)
+                .await?
+        }
+        Op::DeleteRoute { table, destination } => network.delete_route(table, destination).await?,
         Op::AssociateRouteTable {
             table,
             subnet,
             existing,
-        } => match (made.id(table), made.id(subnet)) {
-            (Ok(table), Ok(subnet)) => {
-                network
-                    .associate_route_table(&table, &subnet, existing.as_deref())
-                    .await
-            }
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        },
-        Op::DisassociateRouteTable { association } => network.disassociate_route_table(association).await,
-        Op::ReleaseAddress { allocation } => network.release_address(allocation).await,
-        Op::DeleteNatGateway { nat } => network.delete_nat_gateway(nat).await,
-        Op::DeleteVpcEndpoint { endpoint } => network.delete_endpoint(endpoint).await,
+        } => {
+            network
+                .associate_route_table(&made.id(table)?, &made.id(subnet)?, existing.as_deref())
+                .await?
+        }
+        Op::DisassociateRouteTable { association } => network.disassociate_route_table(association).await?,
+        Op::ReleaseAddress { allocation } => network.release_address(allocation).await?,
+        Op::DeleteNatGateway { nat } => network.delete_nat_gateway(nat).await?,
+        Op::DeleteVpcEndpoint { endpoint } => network.delete_endpoint(endpoint).await?,
         Op::ChangeRules {
             group,
             direction,
             revoke,
             rules,
         } => {
-            let resolved: Result<Vec<Rule>, AwsError> = rules.iter().map(|r| made.rule(r)).collect();
-            match (made.id(group), resolved) {
-                (Ok(group), Ok(rules)) => network.change_rules(&group, *direction, *revoke, &rules).await,
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            }
+            let group = made.id(group)?;
+            let rules = rules.iter().map(|r| made.rule(r)).collect::<Result<Vec<Rule>, _>>()?;
+            network.change_rules(&group, *direction, *revoke, &rules).await?
         }
-        Op::DeleteSecurityGroup { group } => network.delete_security_group(group).await,
-        Op::DeleteSubnet { subnet } => network.delete_subnet(subnet).await,
-        Op::DeleteRouteTable { table } => network.delete_route_table(table).await,
-        Op::DetachInternetGateway { gateway, vpc } => network.detach_internet_gateway(gateway, vpc).await,
-        Op::DeleteInternetGateway { gateway } => network.delete_internet_gateway(gateway).await,
-        Op::DeleteVpc { vpc } => network.delete_vpc(vpc).await,
-        Op::TagEc2 { id, tags } => network.tag(std::slice::from_ref(id), tags).await,
-        Op::CreateDbSubnetGroup { name, subnets, tags } => match made.ids(subnets) {
-            Ok(subnets) => rds.create_subnet_group(name, &subnets, tags).await,
-            Err(e) => Err(e),
-        },
-        Op::ModifyDbSubnetGroup { name, subnets } => rds.modify_subnet_group(name, subnets).await,
-        Op::DeleteDbSubnetGroup { name } => rds.delete_subnet_group(name).await,
-        _ => return None,
-    })
+        Op::DeleteSecurityGroup { group } => network.delete_security_group(group).await?,
+        Op::DeleteSubnet { subnet } => network.delete_subnet(subnet).await?,
+        Op::DeleteRouteTable { table } => network.delete_route_table(table).await?,
+        Op::DetachInternetGateway { gateway, vpc } => network.detach_internet_gateway(gateway, vpc).await?,
+        Op::DeleteInternetGateway { gateway } => network.delete_internet_gateway(gateway).await?,
+        Op::DeleteVpc { vpc } => network.delete_vpc(vpc).await?,
+        Op::TagEc2 { id, tags } => network.tag(std::slice::from_ref(id), tags).await?,
+        Op::CreateDbSubnetGroup { name, subnets, tags } => {
+            rds.create_subnet_group(name, &made.ids(subnets)?, tags).await?
+        }
+        Op::ModifyDbSubnetGroup { name, subnets } => rds.modify_subnet_group(name, subnets).await?,
+        Op::DeleteDbSubnetGroup { name } => rds.delete_subnet_group(name).await?,
+        _ => return Ok(false),
+    }
+    Ok(true)
 }

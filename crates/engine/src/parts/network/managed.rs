@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use dataplatform_api::NatGateway;
 
-use super::model::{DesiredNetwork, GroupRole, ManagedVpc, ObservedNetwork, Tier, carve};
+use super::model::{DesiredNetwork, GroupRole, ManagedVpc, ObservedNetwork, Tier, carve, name_tag};
 use crate::account::AccountContext;
 use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part, PlannedEndpoint};
 use crate::vocabulary::{Outcome, Owner, missing_tags, tag_changes};
@@ -242,9 +242,8 @@ impl Planner<'_> {
 
     fn unwanted_nat_gateways(&mut self, wanted: &[String]) {
         let owner = &self.account.owner;
-        let name_of = |tags: &BTreeMap<String, String>| tags.get("Name").cloned().unwrap_or_default();
         for nat in &self.observed.nat_gateways {
-            let name = name_of(&nat.tags);
+            let name = name_tag(&nat.tags).to_owned();
             // A failed NAT gateway is replaced: deleted here, made again by the lines above.
             let unwanted = !wanted.contains(&name) || nat.state == "failed";
             if crate::vocabulary::ours(&nat.tags, owner) && unwanted && nat.state != "deleting" {
@@ -257,7 +256,7 @@ impl Planner<'_> {
             }
         }
         for address in &self.observed.addresses {
-            let name = name_of(&address.tags);
+            let name = name_tag(&address.tags).to_owned();
             if crate::vocabulary::ours(&address.tags, owner)
                 && !wanted.contains(&name)
                 && address.association_id.is_none()
@@ -312,7 +311,7 @@ impl Planner<'_> {
         }
         let wanted_names: Vec<String> = wanted.iter().map(|e| self.desired.names.endpoint(&e.key)).collect();
         for seen in &self.observed.endpoints {
-            let name = seen.tags.get("Name").cloned().unwrap_or_default();
+            let name = name_tag(&seen.tags).to_owned();
             if crate::vocabulary::ours(&seen.tags, &self.account.owner)
                 && !wanted_names.contains(&name)
                 && seen.state != "deleting"

@@ -312,39 +312,34 @@ pub struct ObservedNetwork {
     pub interfaces: Vec<InterfaceObservation>,
 }
 
+/// A resource's `Name` tag (empty when it has none): how the network's resources are found.
+pub fn name_tag(tags: &BTreeMap<String, String>) -> &str {
+    tags.get(NAME_TAG).map_or("", String::as_str)
+}
+
 impl ObservedNetwork {
     pub fn vpc(&self) -> Option<&VpcObservation> {
         self.vpcs.first()
     }
 
     pub fn subnet_named(&self, name: &str) -> Option<&SubnetObservation> {
-        self.subnets
-            .iter()
-            .find(|s| s.tags.get(NAME_TAG).is_some_and(|n| n == name))
+        self.subnets.iter().find(|s| name_tag(&s.tags) == name)
     }
 
     pub fn route_table_named(&self, name: &str) -> Option<&RouteTableObservation> {
-        self.route_tables
-            .iter()
-            .find(|t| t.tags.get(NAME_TAG).is_some_and(|n| n == name))
+        self.route_tables.iter().find(|t| name_tag(&t.tags) == name)
     }
 
     pub fn nat_named(&self, name: &str) -> Option<&NatObservation> {
-        self.nat_gateways
-            .iter()
-            .find(|n| n.tags.get(NAME_TAG).is_some_and(|v| v == name))
+        self.nat_gateways.iter().find(|n| name_tag(&n.tags) == name)
     }
 
     pub fn address_named(&self, name: &str) -> Option<&AddressObservation> {
-        self.addresses
-            .iter()
-            .find(|a| a.tags.get(NAME_TAG).is_some_and(|v| v == name))
+        self.addresses.iter().find(|a| name_tag(&a.tags) == name)
     }
 
     pub fn endpoint_named(&self, name: &str) -> Option<&EndpointObservation> {
-        self.endpoints
-            .iter()
-            .find(|e| e.tags.get(NAME_TAG).is_some_and(|v| v == name))
+        self.endpoints.iter().find(|e| name_tag(&e.tags) == name)
     }
 
     pub fn group_named(&self, name: &str) -> Option<&SecurityGroupObservation> {
