@@ -123,7 +123,8 @@ def main() -> None:
             if service != "sts":
                 with lock:
                     roll = draw.random()
-                    delay = draw.uniform(0, args.latency) / 1000
+                    # Drawn only with --latency, so the other faults' seeded sequence stays as it was.
+                    delay = draw.uniform(0, args.latency) / 1000 if args.latency else 0
                 if delay:
                     time.sleep(delay)
                 if roll < args.throttle:
