@@ -11,6 +11,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::exposure::{ExposeSpec, LoadBalancerSpec, LoadBalancerStatus};
 use crate::patterns::{self, cel_all_match, cel_matches};
 
 /// CEL: the number `self` is a whole multiple of 0.5. Written as a rule because the API server's
@@ -62,7 +63,16 @@ const HALF_STEPS: &str = "double(int(self * 2.0)) == self * 2.0";
         .field_path(".network"),
     validation = Rule::new("!has(self.services) || size(self.services) == 0 || has(self.network)")
         .message("spec.network is required when spec.services is not empty: Fargate tasks need a network; set spec.network.vpc (e.g. cidr: 10.20.0.0/16) or spec.network.subnetIds and securityGroupIds")
-        .field_path(".network")
+        .field_path(".network"),
+    validation = Rule::new("!has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.protocol) || s.expose.protocol != 'GRPC') || (has(self.loadBalancer) && has(self.loadBalancer.certificateArn))")
+        .message("spec.loadBalancer.certificateArn is required when a service is exposed with protocol GRPC: the load balancer speaks gRPC over HTTPS only")
+        .field_path(".loadBalancer"),
+    validation = Rule::new("!has(self.network) || has(self.network.vpc) || !has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.scheme) || s.expose.scheme != 'InternetFacing') || (has(self.loadBalancer) && has(self.loadBalancer.publicSubnetIds))")
+        .message("spec.loadBalancer.publicSubnetIds is required when a service is exposed InternetFacing in the spec.network.subnetIds form: name public subnets (routed to an internet gateway) in two availability zones")
+        .field_path(".loadBalancer"),
+    validation = Rule::new("!has(self.loadBalancer) || !has(self.loadBalancer.publicSubnetIds) || (has(self.network) && !has(self.network.vpc))")
+        .message("spec.loadBalancer.publicSubnetIds applies to the spec.network.subnetIds form only: spec.network.vpc has its own public subnets; remove it")
+        .field_path(".loadBalancer.publicSubnetIds")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct DataPlatformAccountSpec {
@@ -159,6 +169,11 @@ pub struct DataPlatformAccountSpec {
     #[schemars(length(max = 20))]
     #[serde(default)]
     pub services: Vec<ServiceSpec>,
+
+    /// What the account's load balancers share (certificate, idle timeout): used only when a
+    /// service sets `expose`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancerSpec>,
 
     /// Organisation tier only: ECR repositories that every managed Child account may pull from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -416,6 +431,9 @@ impl Default for DatabaseSpec {
 
 /// One ECS service on Fargate and the task definition it runs.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new("!has(self.expose) || has(self.port)")
+    .message("spec.services[].port is required when the service sets expose: the load balancer forwards to that container port")
+    .field_path(".port"))]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceSpec {
     /// Service name: a DNS-1123 label (lowercase letters, digits and '-'), unique in the list.
@@ -470,6 +488,11 @@ pub struct ServiceSpec {
     /// once the database reports its endpoint.
     #[serde(default)]
     pub database_access: bool,
+
+    /// Reach the service through a load balancer (see its fields). Absent (default): the port is
+    /// open inside the VPC only to what the security groups let in, and no load balancer exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose: Option<ExposeSpec>,
 }
 
 /// Fargate capacity provider of a service.
@@ -512,6 +535,10 @@ pub struct DataPlatformAccountStatus {
     /// The network the tasks and the database run in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkStatus>,
+
+    /// The load balancers serving the exposed services, with their DNS names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_balancers: Vec<LoadBalancerStatus>,
     /// The three buckets' names and ARNs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<BucketsStatus>,
@@ -676,6 +703,11 @@ pub struct ServiceStatus {
     /// ECS's reason for that failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_reason: Option<String>,
+    /// Where an exposed service is reached, e.g. https://files.camden.example.org/ or
+    /// http://internal-....elb.amazonaws.com/api/ (the first host, else the load balancer's DNS
+    /// name, and the path up to its first wildcard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// The two IAM roles of the ECS tasks.

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod admission;
 pub mod conditions;
+pub mod exposure;
 pub mod grant;
 pub mod meta;
 pub mod names;
@@ -16,6 +17,7 @@ pub use account::{
     EndpointService, LoggingSpec, ManagementPolicy, NatGateway, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec,
     Tier, VpcSpec,
 };
+pub use exposure::{ExposeProtocol, ExposeSpec, LoadBalancerSpec, LoadBalancerStatus, Scheme};
 pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};
 pub use meta::{
     ADOPT_ANNOTATION, CLEANUP_FINALIZER, OWNER_TAG, PAUSED_ANNOTATION, RESYNC_INTERVAL_ANNOTATION, annotation_is_true,

@@ -106,6 +106,35 @@ impl AccountNames {
         service.to_owned()
     }
 
+    /// Application Load Balancer of one scheme: at most 32 characters of letters, digits and '-',
+    /// not starting with `internal-` (ELB keeps that prefix for its DNS names).
+    pub fn load_balancer(&self, scheme: crate::exposure::Scheme) -> String {
+        let suffix = match scheme {
+            crate::exposure::Scheme::Internal => "int",
+            crate::exposure::Scheme::InternetFacing => "ext",
+        };
+        let slug = cut(&self.slug, 14);
+        let prefix = if slug.starts_with("internal") { "dp-" } else { "" };
+        format!("{prefix}{slug}-{}-{suffix}", self.hash)
+    }
+
+    /// What every target group of the account is named with first (how leftovers are found).
+    pub fn target_group_prefix(&self) -> String {
+        format!("dp{}-", self.hash)
+    }
+
+    /// Target group of one exposed service: at most 32 characters; the service's readable part is
+    /// cut, and a hash of its full name and `variant` (what ELB cannot change in place: port and
+    /// protocol) keeps two services, and two versions of one, apart.
+    pub fn target_group(&self, service: &str, variant: &str) -> String {
+        format!(
+            "{}{}-{}",
+            self.target_group_prefix(),
+            cut(service, 14),
+            &short_hash(&format!("{service}:{variant}"))[..6]
+        )
+    }
+
     /// Task-definition family: families are account-wide, so it carries the account's identity.
     pub fn task_family(&self, service: &str) -> String {
         format!("{}-{}-{}", self.slug, self.hash, service)
@@ -178,6 +207,15 @@ pub const GRANT_SID_PREFIX: &str = "DataPlatformGrant";
 pub const REGISTRY_PULL_SID: &str = "DataPlatformChildAccountsPull";
 /// Sid of the statement that denies non-TLS access to every bucket.
 pub const DENY_INSECURE_TRANSPORT_SID: &str = "DataPlatformDenyInsecureTransport";
+
+/// At most `max` characters, without a trailing '-'.
+fn cut(name: &str, max: usize) -> String {
+    let mut out: String = name.chars().take(max).collect();
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
 
 fn slug(name: &str) -> String {
     let mut out = String::with_capacity(SLUG_MAX);
@@ -279,7 +317,35 @@ mod tests {
             let longest_service = "s".repeat(63);
             assert!(is_ecs_name(&names.task_family(&longest_service)));
             assert!(is_ecs_name(&names.ecs_service(&longest_service)));
+            // ELB: 1-32 letters, digits and '-', not starting or ending with '-', nor `internal-`.
+            let is_elb_name = |n: &str| {
+                (1..=32).contains(&n.len())
+                    && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !n.starts_with('-')
+                    && !n.ends_with('-')
+                    && !n.starts_with("internal-")
+            };
+            for scheme in crate::exposure::Scheme::ALL {
+                let lb = names.load_balancer(scheme);
+                assert!(is_elb_name(&lb), "load balancer {lb}");
+            }
+            for service in [longest_service.as_str(), "a", "frontend-with-a-long-name-"] {
+                let group = names.target_group(service, "8080:http");
+                assert!(is_elb_name(&group), "target group {group}");
+                assert!(group.starts_with(&names.target_group_prefix()));
+            }
+            assert_ne!(
+                names.target_group("frontend-with-a-long-name-1", "80:http"),
+                names.target_group("frontend-with-a-long-name-2", "80:http")
+            );
+            assert_ne!(names.target_group("a", "80:http"), names.target_group("a", "81:http"));
         }
+        let internal = AccountNames::new("ns", "internal-tools", "111111111111");
+        assert!(
+            internal
+                .load_balancer(crate::exposure::Scheme::Internal)
+                .starts_with("dp-internal")
+        );
     }
 
     #[test]

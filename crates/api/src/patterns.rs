@@ -14,6 +14,15 @@ pub const SUBNET_ID: &str = "^subnet-[0-9a-f]{8,17}$";
 pub const SECURITY_GROUP_ID: &str = "^sg-[0-9a-f]{8,17}$";
 /// An IPv4 range of /16 to /22 (whether the address is the range's first is checked apart).
 pub const IPV4_CIDR: &str = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(1[6-9]|2[0-2])$";
+/// Any IPv4 range, /0 to /32 (whether the address is the range's first is checked apart).
+pub const ANY_IPV4_CIDR: &str = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$";
+/// A host name a listener rule matches: dot-separated DNS labels, optionally starting with `*.`.
+pub const HOST_NAME: &str = "^([*][.])?[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)+$";
+/// A listener rule's path pattern (case-sensitive; `*` and `?` are wildcards).
+pub const PATH_PATTERN: &str = "^/[A-Za-z0-9_.~/*?&:+@$-]*$";
+/// A health-check path: no wildcards.
+pub const HEALTH_CHECK_PATH: &str = "^/[A-Za-z0-9_.~/&:+@$=-]*$";
+pub const CERTIFICATE_ARN: &str = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128}$";
 pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 /// A Kubernetes object name: dot-separated DNS labels (at most 253 characters in all, checked apart).

@@ -165,6 +165,10 @@ pub struct ServiceObservation {
     /// `None` when AWS does not report a strategy.
     pub capacity_provider: Option<String>,
     pub network: Option<ServiceNetwork>,
+    /// The target groups it registers its tasks in.
+    pub load_balancers: Vec<ServiceLoadBalancer>,
+    /// `None` when AWS does not report one.
+    pub health_check_grace_period: Option<i32>,
     /// `None` when AWS does not report a deployment configuration.
     pub circuit_breaker_with_rollback: Option<bool>,
     pub deployments: Vec<Deployment>,
@@ -214,6 +218,28 @@ pub struct ServiceSettings {
     /// FARGATE or FARGATE_SPOT.
     pub capacity_provider: String,
     pub network: ServiceNetwork,
+    /// The target group the service's tasks are registered in, when it is exposed.
+    pub load_balancer: Option<ServiceLoadBalancer>,
+    /// Seconds ECS ignores failing load-balancer health checks of a starting task.
+    pub health_check_grace_period: Option<i32>,
+}
+
+/// One target group a service registers its tasks' container port in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServiceLoadBalancer {
+    pub target_group_arn: String,
+    pub container_name: String,
+    pub container_port: i32,
+}
+
+impl ServiceLoadBalancer {
+    fn to_sdk(&self) -> aws_sdk_ecs::types::LoadBalancer {
+        aws_sdk_ecs::types::LoadBalancer::builder()
+            .target_group_arn(&self.target_group_arn)
+            .container_name(&self.container_name)
+            .container_port(self.container_port)
+            .build()
+    }
 }
 
 /// What to change on an existing service; `None` leaves it alone.
@@ -223,6 +249,9 @@ pub struct ServiceChanges {
     pub capacity_provider: Option<String>,
     pub network: Option<ServiceNetwork>,
     pub circuit_breaker: bool,
+    /// The target groups to register in (`Some(vec![])` detaches the service from all).
+    pub load_balancers: Option<Vec<ServiceLoadBalancer>>,
+    pub health_check_grace_period: Option<i32>,
 }
 
 pub struct Ecs<'a> {
@@ -511,6 +540,10 @@ impl Ecs<'_> {
                     .capacity_provider_strategy(strategy.clone())
                     .network_configuration(network.clone())
                     .deployment_configuration(breaker.clone())
+                    .set_load_balancers(settings.load_balancer.as_ref().map(|lb| vec![lb.to_sdk()]))
+                    .set_health_check_grace_period_seconds(
+                        settings.load_balancer.as_ref().and(settings.health_check_grace_period),
+                    )
                     // Tasks carry the service's tags, so cost reports split by owner.
                     .propagate_tags(PropagateTags::Service)
                     .enable_ecs_managed_tags(true)
@@ -535,6 +568,10 @@ impl Ecs<'_> {
         let network = changes.network.as_ref().map(ServiceNetwork::to_sdk).transpose()?;
         let strategy = changes.capacity_provider.as_deref().map(strategy).transpose()?;
         let breaker = changes.circuit_breaker.then(circuit_breaker);
+        let load_balancers = changes
+            .load_balancers
+            .as_ref()
+            .map(|all| all.iter().map(ServiceLoadBalancer::to_sdk).collect::<Vec<_>>());
         self.session
             .call(&op::ECS_UPDATE_SERVICE, || {
                 ecs.update_service()
@@ -545,6 +582,8 @@ impl Ecs<'_> {
                     .set_network_configuration(network.clone())
                     .set_capacity_provider_strategy(strategy.clone().map(|s| vec![s]))
                     .set_deployment_configuration(breaker.clone())
+                    .set_load_balancers(load_balancers.clone())
+                    .set_health_check_grace_period_seconds(changes.health_check_grace_period)
                     // ECS applies a new capacity provider strategy only with a new deployment.
                     .set_force_new_deployment(strategy.is_some().then_some(true))
                     .send()
@@ -715,6 +754,20 @@ fn service_observation(service: &aws_sdk_ecs::types::Service) -> ServiceObservat
             ),
         },
         network,
+        load_balancers: {
+            let mut found: Vec<ServiceLoadBalancer> = service
+                .load_balancers()
+                .iter()
+                .map(|lb| ServiceLoadBalancer {
+                    target_group_arn: lb.target_group_arn().unwrap_or_default().to_owned(),
+                    container_name: lb.container_name().unwrap_or_default().to_owned(),
+                    container_port: lb.container_port().unwrap_or_default(),
+                })
+                .collect();
+            found.sort();
+            found
+        },
+        health_check_grace_period: service.health_check_grace_period_seconds(),
         circuit_breaker_with_rollback: service.deployment_configuration().map(|c| {
             c.deployment_circuit_breaker()
                 .is_some_and(|b| b.enable() && b.rollback())

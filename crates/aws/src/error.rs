@@ -162,6 +162,10 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "ResourceNotFoundException",
         "NatGatewayNotFound",
         "DBSubnetGroupNotFoundFault",
+        "LoadBalancerNotFound",
+        "TargetGroupNotFound",
+        "ListenerNotFound",
+        "RuleNotFound",
         // Detaching a gateway that is not attached: it is already where we want it.
         "Gateway.NotAttached",
     ];
@@ -207,6 +211,10 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "KMSInvalidStateException",
         "InvalidArnException",
         "MalformedPolicyDocumentException",
+        "InvalidConfigurationRequest",
+        "CertificateNotFound",
+        "InvalidTarget",
+        "UnsupportedProtocol",
     ];
     const CONFLICT: &[&str] = &[
         "BucketAlreadyExists",
@@ -243,6 +251,11 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "Resource.AlreadyAssociated",
         "DependencyViolation",
         "InvalidVpcEndpoint.NotAvailable",
+        "DuplicateLoadBalancerName",
+        "DuplicateTargetGroupName",
+        "DuplicateListener",
+        "PriorityInUse",
+        "ResourceInUse",
     ];
     const RETRYABLE: &[&str] = &[
         "InternalError",

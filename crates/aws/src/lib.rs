@@ -1,4 +1,4 @@
-//! Per-account AWS sessions and typed adapters (`s3`, `iam`, `rds`, `ecs`, `network` (EC2), `ecr`, `kms`),
+//! Per-account AWS sessions and typed adapters (`s3`, `iam`, `rds`, `ecs`, `network` (EC2), `elb`, `ecr`, `kms`),
 //! each with observe/create/update/delete, and the one error type that classifies AWS errors. Knows
 //! nothing of Kubernetes; its only arrow into our code is `dataplatform-api` (names, spec types).
 
@@ -6,6 +6,7 @@ pub mod budget;
 pub mod calls;
 pub mod ecr;
 pub mod ecs;
+pub mod elb;
 pub mod error;
 pub mod iam;
 pub mod kms;

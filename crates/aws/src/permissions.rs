@@ -30,11 +30,17 @@ pub enum Resource {
     /// The service-linked role AWS makes the first time a service is used in an account.
     EcsServiceLinkedRole,
     RdsServiceLinkedRole,
+    /// The service-linked role ELB makes with an account's first load balancer.
+    ElbServiceLinkedRole,
     /// The account's EC2 network resources in the region (VPCs, subnets, gateways, route tables,
     /// Elastic IPs, endpoints, security groups): EC2 ids are chosen by AWS, so not by name.
     Network,
     /// The DB subnet groups the operator makes.
     DbSubnetGroup,
+    /// The account's Application Load Balancers, by name (and their listeners and rules).
+    LoadBalancers,
+    /// The account's target groups, by name prefix.
+    TargetGroups,
     /// Actions AWS does not scope to a resource.
     Any,
 }
@@ -139,6 +145,42 @@ operations! {
     RDS_CREATE_DB_SUBNET_GROUP = "rds" "CreateDBSubnetGroup" { DbSubnetGroup: ["rds:CreateDBSubnetGroup", "rds:AddTagsToResource"] }
     RDS_MODIFY_DB_SUBNET_GROUP = "rds" "ModifyDBSubnetGroup" { DbSubnetGroup: ["rds:ModifyDBSubnetGroup"] }
     RDS_DELETE_DB_SUBNET_GROUP = "rds" "DeleteDBSubnetGroup" { DbSubnetGroup: ["rds:DeleteDBSubnetGroup"] }
+
+    ELB_DESCRIBE_LOAD_BALANCERS = "elasticloadbalancing" "DescribeLoadBalancers" { Any: ["elasticloadbalancing:DescribeLoadBalancers"] }
+    ELB_DESCRIBE_LOAD_BALANCER_ATTRIBUTES = "elasticloadbalancing" "DescribeLoadBalancerAttributes" { Any: ["elasticloadbalancing:DescribeLoadBalancerAttributes"] }
+    ELB_DESCRIBE_TARGET_GROUPS = "elasticloadbalancing" "DescribeTargetGroups" { Any: ["elasticloadbalancing:DescribeTargetGroups"] }
+    ELB_DESCRIBE_LISTENERS = "elasticloadbalancing" "DescribeListeners" { Any: ["elasticloadbalancing:DescribeListeners"] }
+    ELB_DESCRIBE_RULES = "elasticloadbalancing" "DescribeRules" { Any: ["elasticloadbalancing:DescribeRules"] }
+    ELB_DESCRIBE_TAGS = "elasticloadbalancing" "DescribeTags" { Any: ["elasticloadbalancing:DescribeTags"] }
+    ELB_CREATE_LOAD_BALANCER = "elasticloadbalancing" "CreateLoadBalancer" {
+        LoadBalancers: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:AddTags"],
+        Network: ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+        ElbServiceLinkedRole: ["iam:CreateServiceLinkedRole"],
+    }
+    ELB_SET_SUBNETS = "elasticloadbalancing" "SetSubnets" { LoadBalancers: ["elasticloadbalancing:SetSubnets"] }
+    ELB_SET_SECURITY_GROUPS = "elasticloadbalancing" "SetSecurityGroups" { LoadBalancers: ["elasticloadbalancing:SetSecurityGroups"] }
+    ELB_MODIFY_LOAD_BALANCER_ATTRIBUTES = "elasticloadbalancing" "ModifyLoadBalancerAttributes" { LoadBalancers: ["elasticloadbalancing:ModifyLoadBalancerAttributes"] }
+    ELB_DELETE_LOAD_BALANCER = "elasticloadbalancing" "DeleteLoadBalancer" { LoadBalancers: ["elasticloadbalancing:DeleteLoadBalancer"] }
+    ELB_CREATE_TARGET_GROUP = "elasticloadbalancing" "CreateTargetGroup" { TargetGroups: ["elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags"] }
+    ELB_MODIFY_TARGET_GROUP = "elasticloadbalancing" "ModifyTargetGroup" { TargetGroups: ["elasticloadbalancing:ModifyTargetGroup"] }
+    ELB_DELETE_TARGET_GROUP = "elasticloadbalancing" "DeleteTargetGroup" { TargetGroups: ["elasticloadbalancing:DeleteTargetGroup"] }
+    ELB_CREATE_LISTENER = "elasticloadbalancing" "CreateListener" { LoadBalancers: ["elasticloadbalancing:CreateListener", "elasticloadbalancing:AddTags"] }
+    ELB_MODIFY_LISTENER = "elasticloadbalancing" "ModifyListener" { LoadBalancers: ["elasticloadbalancing:ModifyListener"] }
+    ELB_DELETE_LISTENER = "elasticloadbalancing" "DeleteListener" { LoadBalancers: ["elasticloadbalancing:DeleteListener"] }
+    ELB_CREATE_RULE = "elasticloadbalancing" "CreateRule" {
+        LoadBalancers: ["elasticloadbalancing:CreateRule", "elasticloadbalancing:AddTags"],
+        TargetGroups: ["elasticloadbalancing:CreateRule"],
+    }
+    ELB_MODIFY_RULE = "elasticloadbalancing" "ModifyRule" {
+        LoadBalancers: ["elasticloadbalancing:ModifyRule"],
+        TargetGroups: ["elasticloadbalancing:ModifyRule"],
+    }
+    ELB_SET_RULE_PRIORITIES = "elasticloadbalancing" "SetRulePriorities" { LoadBalancers: ["elasticloadbalancing:SetRulePriorities"] }
+    ELB_DELETE_RULE = "elasticloadbalancing" "DeleteRule" { LoadBalancers: ["elasticloadbalancing:DeleteRule"] }
+    ELB_ADD_TAGS = "elasticloadbalancing" "AddTags" {
+        LoadBalancers: ["elasticloadbalancing:AddTags"],
+        TargetGroups: ["elasticloadbalancing:AddTags"],
+    }
 
     // EC2 describes are not scoped to resources; writes are scoped to the account and region.
     EC2_DESCRIBE_AVAILABILITY_ZONES = "ec2" "DescribeAvailabilityZones" { Any: ["ec2:DescribeAvailabilityZones"] }

@@ -29,6 +29,10 @@ pub struct PolicyScope {
     pub db_subnet_group: Option<Vec<String>>,
     /// Whether the account has a network the operator makes (`Some(false)`: none).
     pub network: Option<bool>,
+    /// Load balancer names (their listeners and rules go with them).
+    pub load_balancers: Option<Vec<String>>,
+    /// What the names of the account's target groups start with.
+    pub target_group_prefix: Option<String>,
 }
 
 impl PolicyScope {
@@ -104,6 +108,30 @@ impl PolicyScope {
             Resource::DbSubnetGroup => self.named(&self.db_subnet_group, |g| {
                 format!("arn:aws:rds:{region}:{account}:subgrp:{g}")
             }),
+            Resource::LoadBalancers | Resource::ElbServiceLinkedRole if none(&self.load_balancers) => vec![],
+            Resource::LoadBalancers => {
+                let elb = format!("arn:aws:elasticloadbalancing:{region}:{account}");
+                let names: Vec<String> = self.load_balancers.clone().unwrap_or_else(|| vec!["*".to_owned()]);
+                names
+                    .iter()
+                    .flat_map(|n| {
+                        [
+                            format!("{elb}:loadbalancer/app/{n}/*"),
+                            format!("{elb}:listener/app/{n}/*"),
+                            format!("{elb}:listener-rule/app/{n}/*"),
+                        ]
+                    })
+                    .collect()
+            }
+            Resource::TargetGroups => {
+                let prefix = self.target_group_prefix.as_deref().unwrap_or("");
+                vec![format!(
+                    "arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{prefix}*"
+                )]
+            }
+            Resource::ElbServiceLinkedRole => vec![role(
+                "aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
+            )],
             Resource::Any => vec!["*".to_owned()],
         }
     }
@@ -285,8 +313,22 @@ mod tests {
             keys: Some(vec![]),
             db_subnet_group: Some(vec!["camden-1a2b3c4d-db".into()]),
             network: Some(false),
+            load_balancers: Some(vec!["camden-1a2b3c4d-int".into()]),
+            target_group_prefix: Some("dp1a2b3c4d-".into()),
         };
         let policy = account_role_policy(&scope);
+        assert_eq!(
+            statement(&policy, "LoadBalancers").unwrap()["Resource"],
+            json!([
+                "arn:aws:elasticloadbalancing:eu-west-2:111111111111:loadbalancer/app/camden-1a2b3c4d-int/*",
+                "arn:aws:elasticloadbalancing:eu-west-2:111111111111:listener/app/camden-1a2b3c4d-int/*",
+                "arn:aws:elasticloadbalancing:eu-west-2:111111111111:listener-rule/app/camden-1a2b3c4d-int/*"
+            ])
+        );
+        assert_eq!(
+            statement(&policy, "TargetGroups").unwrap()["Resource"],
+            json!(["arn:aws:elasticloadbalancing:eu-west-2:111111111111:targetgroup/dp1a2b3c4d-*"])
+        );
         assert!(statement(&policy, "Repositories").is_none());
         assert!(
             statement(&policy, "Network").is_none(),

@@ -155,6 +155,10 @@ pub struct AccountSession {
     pub(crate) ecr: aws_sdk_ecr::Client,
     pub(crate) kms: aws_sdk_kms::Client,
     sts: aws_sdk_sts::Client,
+    /// Built on first use: most accounts expose no service, and a client costs memory per account.
+    elbv2: std::sync::OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
+    config: SdkConfig,
+    interceptors: Vec<SharedInterceptor>,
     budget: Arc<AccountBudget>,
     retry: RetryPolicy,
     verified_identity: OnceCell<String>,
@@ -184,7 +188,7 @@ impl AccountSession {
         let mut ec2 = aws_sdk_ec2::config::Builder::from(config).retry_config(RetryConfig::disabled());
         let mut ecr = aws_sdk_ecr::config::Builder::from(config).retry_config(RetryConfig::disabled());
         let mut kms = aws_sdk_kms::config::Builder::from(config).retry_config(RetryConfig::disabled());
-        for interceptor in interceptors {
+        for interceptor in interceptors.iter().cloned() {
             s3.push_interceptor(interceptor.clone());
             iam.push_interceptor(interceptor.clone());
             rds.push_interceptor(interceptor.clone());
@@ -205,11 +209,25 @@ impl AccountSession {
             ecr: aws_sdk_ecr::Client::from_conf(ecr.build()),
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
             sts: aws_sdk_sts::Client::from_conf(sts),
+            elbv2: std::sync::OnceLock::new(),
+            config: config.clone(),
+            interceptors,
             budget,
             retry,
             verified_identity: OnceCell::new(),
             policy_edits: Mutex::new(()),
         }
+    }
+
+    pub(crate) fn elbv2(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
+        self.elbv2.get_or_init(|| {
+            let mut builder = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
+                .retry_config(RetryConfig::disabled());
+            for interceptor in &self.interceptors {
+                builder.push_interceptor(interceptor.clone());
+            }
+            aws_sdk_elasticloadbalancingv2::Client::from_conf(builder.build())
+        })
     }
 
     /// Held while a policy document several owners share (a bucket or repository policy) is read,

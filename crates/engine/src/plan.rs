@@ -8,6 +8,7 @@ use dataplatform_api::names::GrantNames;
 use serde_json::Value;
 
 use dataplatform_aws::ecs::{ServiceChanges, ServiceSettings, TaskDefinitionContent};
+use dataplatform_aws::elb::{ListenerSettings, RuleConditions, TargetGroupSettings};
 use dataplatform_aws::network::Direction;
 use dataplatform_aws::rds::{ClusterChanges, ClusterPlacement, ClusterSettings};
 use dataplatform_aws::s3::{Encryption, Lifecycle};
@@ -18,6 +19,7 @@ pub enum Part {
     Storage,
     Identity,
     Database,
+    LoadBalancer,
     Compute,
     Registry,
     /// A SharedBucketGrant's statements, KMS grants and grantee policy.
@@ -31,6 +33,7 @@ impl Part {
             Part::Storage => "storage",
             Part::Identity => "identity",
             Part::Database => "database",
+            Part::LoadBalancer => "load-balancer",
             Part::Compute => "compute",
             Part::Registry => "registry",
             Part::Grant => "grant",
@@ -271,6 +274,77 @@ pub enum Op {
     DeleteDbSubnetGroup {
         name: String,
     },
+    /// ELB creates, like EC2's, keep the ARN they make under their action's resource.
+    CreateLoadBalancer {
+        name: String,
+        internal: bool,
+        subnets: Vec<String>,
+        groups: Vec<String>,
+        tags: BTreeMap<String, String>,
+    },
+    SetLoadBalancerSubnets {
+        arn: String,
+        subnets: Vec<String>,
+    },
+    SetLoadBalancerGroups {
+        arn: String,
+        groups: Vec<String>,
+    },
+    SetIdleTimeout {
+        load_balancer: Ec2Ref,
+        seconds: i32,
+    },
+    DeleteLoadBalancer {
+        arn: String,
+    },
+    CreateTargetGroup {
+        name: String,
+        vpc: String,
+        settings: TargetGroupSettings,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyHealthCheck {
+        arn: String,
+        settings: TargetGroupSettings,
+    },
+    DeleteTargetGroup {
+        arn: String,
+    },
+    CreateListener {
+        load_balancer: Ec2Ref,
+        settings: ListenerSettings,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyListener {
+        arn: String,
+        settings: ListenerSettings,
+    },
+    DeleteListener {
+        arn: String,
+    },
+    CreateRule {
+        listener: Ec2Ref,
+        priority: i32,
+        conditions: RuleConditions,
+        target_group: Ec2Ref,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyRule {
+        arn: String,
+        conditions: RuleConditions,
+        target_group: String,
+    },
+    SetRulePriority {
+        arn: String,
+        priority: i32,
+    },
+    DeleteRule {
+        arn: String,
+    },
+    TagElb {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
     CreateBucket {
         bucket: String,
         tags: BTreeMap<String, String>,
@@ -439,8 +513,8 @@ pub enum Op {
     },
 }
 
-/// An EC2 id: one AWS already holds, or the one an earlier action of the same plan makes, by that
-/// action's resource (e.g. `ec2:vpc`).
+/// An EC2 id or ELB ARN: one AWS already holds, or the one an earlier action of the same plan
+/// makes, by that action's resource (e.g. `ec2:vpc`, `elb:load-balancer/internal`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Ec2Ref {
     Known(String),

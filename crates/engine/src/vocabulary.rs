@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use dataplatform_api::OWNER_TAG;
+use dataplatform_api::{OWNER_TAG, Scheme};
 use dataplatform_aws::AwsError;
 use dataplatform_aws::ecs::ServiceNetwork;
 use dataplatform_aws::rds::ClusterPlacement;
@@ -196,6 +196,20 @@ pub struct Facts {
     pub database_network: DatabaseNetwork,
     /// The VPC of the network, once it exists.
     pub network_vpc: Option<String>,
+    /// Where each exposed scheme's load balancer goes, once its subnets and group exist.
+    pub load_balancer_placement: BTreeMap<Scheme, LoadBalancerPlacement>,
+    /// Per exposed service, the target group its tasks register in, once a load balancer forwards
+    /// to it (ECS refuses a target group no load balancer uses).
+    pub target_groups: BTreeMap<String, String>,
+    /// Per exposed service, where it is reached.
+    pub service_urls: BTreeMap<String, String>,
+}
+
+/// Subnets and security group of one scheme's load balancer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadBalancerPlacement {
+    pub subnets: Vec<String>,
+    pub security_group: String,
 }
 
 /// Where the database's cluster is made.

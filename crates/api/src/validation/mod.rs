@@ -3,6 +3,7 @@
 //! only code can check (api.md "Validation"): Fargate cpu/memory pairs, a role in another account,
 //! a grant to the grantor's own account. Every problem names the field and what is allowed.
 
+mod exposure;
 mod network;
 
 use std::collections::BTreeSet;
@@ -186,6 +187,7 @@ impl DataPlatformAccountSpec {
         self.validate_storage(p);
         self.validate_database(p);
         self.validate_services(p);
+        exposure::validate_exposure(self, p);
         self.validate_registry(p);
         if let Some(logging) = &self.logging {
             p.check_format(

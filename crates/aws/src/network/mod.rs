@@ -420,6 +420,16 @@ impl Network<'_> {
             .collect())
     }
 
+    /// The IPv4 range of a VPC, by id.
+    pub async fn vpc_cidr(&self, vpc: &str) -> Result<Option<String>, AwsError> {
+        let ec2 = &self.session.ec2;
+        let output = self
+            .session
+            .call(&op::EC2_DESCRIBE_VPCS, || ec2.describe_vpcs().vpc_ids(vpc).send())
+            .await?;
+        Ok(output.vpcs().first().and_then(|v| v.cidr_block()).map(str::to_owned))
+    }
+
     pub async fn security_groups_in(&self, vpc: &str) -> Result<Vec<SecurityGroupObservation>, AwsError> {
         self.security_groups(filter("vpc-id", [vpc])).await
     }
@@ -447,6 +457,28 @@ impl Network<'_> {
                 description: i.description().unwrap_or_default().to_owned(),
                 kind: i.interface_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
             })
+            .collect())
+    }
+
+    /// Ids of the network interfaces that use any of `groups` (a load balancer's linger for
+    /// minutes after it is deleted, and keep its group from being deleted).
+    pub async fn interfaces_using(&self, groups: &[String]) -> Result<Vec<String>, AwsError> {
+        if groups.is_empty() {
+            return Ok(vec![]);
+        }
+        let ec2 = &self.session.ec2;
+        let output = self
+            .session
+            .call(&op::EC2_DESCRIBE_NETWORK_INTERFACES, || {
+                ec2.describe_network_interfaces()
+                    .filters(filter("group-id", groups.iter().cloned()))
+                    .send()
+            })
+            .await?;
+        Ok(output
+            .network_interfaces()
+            .iter()
+            .filter_map(|i| i.network_interface_id().map(str::to_owned))
             .collect())
     }
 }

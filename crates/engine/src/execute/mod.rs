@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::plan::{Action, ActionKind, Op, SharedDocument, StatementOwner, TaskRevision};
 use crate::policy::{self, Merged};
 
+mod elb;
 mod network;
 
 pub use network::Made;
@@ -16,6 +17,9 @@ impl Op {
     /// `made`: what the run's earlier ops made (ids, the task-definition revision just registered).
     pub async fn run(&self, session: &AccountSession, resource: &str, made: &mut Made) -> Result<(), AwsError> {
         if let Some(result) = network::run(self, session, resource, made).await {
+            return result;
+        }
+        if let Some(result) = Box::pin(elb::run(self, session, resource, made)).await {
             return result;
         }
         let registered = &mut made.task_revision;

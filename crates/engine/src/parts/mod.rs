@@ -8,6 +8,7 @@
 pub mod compute;
 pub mod database;
 pub mod identity;
+pub mod load_balancer;
 pub mod network;
 pub mod registry;
 pub mod storage;
@@ -27,6 +28,7 @@ use crate::vocabulary::{Diff, Facts, Owner, Readiness};
 use compute::Compute;
 use database::Database;
 use identity::Identity;
+use load_balancer::LoadBalancing;
 use network::Network;
 use registry::Registry;
 use storage::Storage;
@@ -40,6 +42,7 @@ pub struct DesiredAccount {
     pub storage: <Storage as AccountPart>::Desired,
     pub identity: <Identity as AccountPart>::Desired,
     pub database: <Database as AccountPart>::Desired,
+    pub load_balancer: <LoadBalancing as AccountPart>::Desired,
     pub compute: <Compute as AccountPart>::Desired,
     pub registry: <Registry as AccountPart>::Desired,
 }
@@ -51,6 +54,7 @@ pub struct ObservedAccount {
     pub storage: <Storage as AccountPart>::Observed,
     pub identity: <Identity as AccountPart>::Observed,
     pub database: <Database as AccountPart>::Observed,
+    pub load_balancer: <LoadBalancing as AccountPart>::Observed,
     pub compute: <Compute as AccountPart>::Observed,
     pub registry: <Registry as AccountPart>::Observed,
 }
@@ -68,6 +72,7 @@ impl DesiredAccount {
             storage: Storage::desired(&account, spec),
             identity: Identity::desired(&account, spec),
             database: Database::desired(&account, spec),
+            load_balancer: LoadBalancing::desired(&account, spec),
             compute: Compute::desired(&account, spec),
             registry: Registry::desired(&account, spec),
             account,
@@ -90,7 +95,8 @@ pub(crate) trait EachPart {
 
 /// Every part of an account, in dependency order: a part comes after the parts it builds on (the
 /// network before the database and the services in it, the roles before the services that run as
-/// them, the database before the services that connect to it). Creation and updates go down the list, deletion up it. The one place this order is written.
+/// them, the database before the services that connect to it, the load balancers before the services
+/// registered in their target groups). Creation and updates go down the list, deletion up it. The one place this order is written.
 pub(crate) fn each_part(step: &mut impl EachPart) {
     // Adding a field to DesiredAccount makes this fail to compile until the part is listed below.
     let _every_part_listed = |d: &DesiredAccount| {
@@ -100,6 +106,7 @@ pub(crate) fn each_part(step: &mut impl EachPart) {
             storage: _,
             identity: _,
             database: _,
+            load_balancer: _,
             compute: _,
             registry: _,
         } = d;
@@ -127,6 +134,12 @@ pub(crate) fn each_part(step: &mut impl EachPart) {
         desired_mut: |d| &mut d.database,
         observed: |o| &o.database,
         observed_mut: |o| &mut o.database,
+    });
+    step.part::<LoadBalancing>(Slots {
+        desired: |d| &d.load_balancer,
+        desired_mut: |d| &mut d.load_balancer,
+        observed: |o| &o.load_balancer,
+        observed_mut: |o| &mut o.load_balancer,
     });
     step.part::<Compute>(Slots {
         desired: |d| &d.compute,

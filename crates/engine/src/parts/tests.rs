@@ -35,6 +35,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
     let database = &desired.database;
     ObservedAccount {
         network: Default::default(),
+        load_balancer: Default::default(),
         storage: super::storage::ObservedBuckets {
             buckets: desired
                 .storage

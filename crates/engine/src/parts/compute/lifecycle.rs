@@ -87,6 +87,7 @@ pub fn report(desired: &DesiredCompute, observed: &ObservedCompute, status: &mut
                     task_definition_arn: Some(seen.task_definition.clone()).filter(|arn| !arn.is_empty()),
                     failed_task_definition_arn: failure.map(|(arn, _)| arn.to_owned()),
                     failed_reason: failure.map(|(_, reason)| reason.to_owned()),
+                    url: service.url.clone(),
                 }
             }
             None => ServiceStatus {
@@ -96,6 +97,7 @@ pub fn report(desired: &DesiredCompute, observed: &ObservedCompute, status: &mut
                 task_definition_arn: None,
                 failed_task_definition_arn: None,
                 failed_reason: None,
+                url: service.url.clone(),
             },
         })
         .collect();

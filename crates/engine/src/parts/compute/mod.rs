@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use dataplatform_api::{Capacity, DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
 use dataplatform_aws::ecs::{
-    self, AwsLogs, ContainerContent, FARGATE, FARGATE_SPOT, FamilyObservation, ServiceNetwork, ServiceSettings,
-    TaskDefinitionContent,
+    self, AwsLogs, ContainerContent, FARGATE, FARGATE_SPOT, FamilyObservation, ServiceLoadBalancer, ServiceNetwork,
+    ServiceSettings, TaskDefinitionContent,
 };
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::{AccountSession, AwsError};
@@ -77,7 +77,12 @@ impl AccountPart for Compute {
                         }
                         .to_owned(),
                         network: network.clone(),
+                        // The target group comes from the load-balancer part's facts (`complete`).
+                        load_balancer: None,
+                        health_check_grace_period: service.expose.as_ref().map(|e| e.health_check_grace_period_seconds),
                     },
+                    exposed_port: service.expose.as_ref().and(service.port),
+                    url: None,
                     content: (!service.database_access).then(|| template.clone()),
                     failed_revision: None,
                     template,
@@ -97,6 +102,15 @@ impl AccountPart for Compute {
             service.connect(facts.database.as_ref());
             if let Some(network) = &facts.tasks_network {
                 service.settings.network = network.clone();
+            }
+            if let Some(port) = service.exposed_port {
+                service.settings.load_balancer =
+                    facts.target_groups.get(&service.name).map(|arn| ServiceLoadBalancer {
+                        target_group_arn: arn.clone(),
+                        container_name: service.template.container.name.clone(),
+                        container_port: port,
+                    });
+                service.url = facts.service_urls.get(&service.name).cloned();
             }
         }
     }

@@ -32,6 +32,10 @@ pub struct DesiredService {
     pub content: Option<TaskDefinitionContent>,
     /// A revision whose rollout failed, and ECS's reason, as an earlier pass reported it in status.
     pub failed_revision: Option<(String, String)>,
+    /// The container port a load balancer forwards to, when the service is exposed.
+    pub exposed_port: Option<i32>,
+    /// Where the exposed service is reached, once its load balancer exists.
+    pub url: Option<String>,
 }
 
 impl DesiredCompute {

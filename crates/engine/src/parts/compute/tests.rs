@@ -80,6 +80,8 @@ fn observed(desired: &DesiredAccount, revisions: &[i32]) -> ObservedAccount {
             task_definition: newest.clone(),
             capacity_provider: Some("FARGATE_SPOT".into()),
             network: Some(service.settings.network.clone()),
+            load_balancers: vec![],
+            health_check_grace_period: None,
             circuit_breaker_with_rollback: Some(true),
             deployments: vec![Deployment {
                 status: "PRIMARY".into(),

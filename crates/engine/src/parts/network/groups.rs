@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use dataplatform_aws::network::Direction;
 
 use super::managed::Planner;
-use super::model::{GroupRole, NetworkForm, all_traffic_anywhere, planned};
+use dataplatform_api::Scheme;
+
+use super::model::{GroupRole, NetworkForm, RulePeers, all_traffic_anywhere, planned};
 use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part, PlannedPeer, PlannedRule};
-use crate::vocabulary::{Outcome, list_text};
+use crate::vocabulary::{Outcome, list_text, ours};
 
 impl Planner<'_> {
     /// The security groups of the form, in the VPC `vpc`; how later ops name each.
@@ -17,6 +19,10 @@ impl Planner<'_> {
         let mut made = BTreeMap::new();
         let Some(vpc) = vpc else {
             return made;
+        };
+        let vpc_cidr = match self.desired.managed() {
+            Some(managed) => Some(managed.cidr.to_string()),
+            None => self.observed.vpc_cidr.clone(),
         };
         for role in self.desired.groups() {
             let tasks: Vec<PlannedPeer> = match &self.desired.form {
@@ -31,17 +37,57 @@ impl Planner<'_> {
                     .into_iter()
                     .collect(),
             };
-            if let Some(group) = self.group(vpc, role, &tasks) {
+            let peers = RulePeers {
+                made: &made,
+                tasks: &tasks,
+                vpc_cidr: vpc_cidr.as_deref(),
+            };
+            let (ingress, egress) = self.desired.rules(role, &peers);
+            if let Some(group) = self.group(vpc, role, ingress, egress) {
                 made.insert(role, group);
             }
         }
         made
     }
 
-    fn group(&mut self, vpc: &Ec2Ref, role: GroupRole, tasks: &[PlannedPeer]) -> Option<Ec2Ref> {
+    /// Load-balancer groups of ours that no scheme needs any more, deleted once no network interface
+    /// uses them (the load balancer goes in the same pass; its interfaces linger a few minutes).
+    pub fn unwanted_groups(&mut self) {
+        let wanted = self.desired.groups();
+        let leftovers: Vec<(String, String)> = Scheme::ALL
+            .into_iter()
+            .map(GroupRole::LoadBalancer)
+            .filter(|role| !wanted.contains(role))
+            .filter_map(|role| self.observed.group_named(&self.desired.names.group(role)))
+            .filter(|group| ours(&group.tags, &self.account.owner))
+            .map(|group| (group.id.clone(), group.name.clone()))
+            .collect();
+        for (id, name) in leftovers {
+            if self.observed.leftover_group_interfaces.is_empty() {
+                self.outcomes.push(Outcome::create(Action::delete(
+                    Part::Network,
+                    "ec2:security-group",
+                    &id,
+                    vec![Op::DeleteSecurityGroup { group: id.clone() }],
+                )));
+            } else {
+                self.outcomes.push(Outcome::waiting(format!(
+                    "ec2:security-group ({name}) is no longer needed and is deleted once the load balancer's network interfaces ({}) are gone",
+                    self.observed.leftover_group_interfaces.join(", ")
+                )));
+            }
+        }
+    }
+
+    fn group(
+        &mut self,
+        vpc: &Ec2Ref,
+        role: GroupRole,
+        ingress: BTreeSet<PlannedRule>,
+        egress: BTreeSet<PlannedRule>,
+    ) -> Option<Ec2Ref> {
         let name = self.desired.names.group(role);
         let seen = self.observed.group_named(&name);
-        let (ingress, egress) = self.desired.rules(role, tasks);
         let resource = format!("ec2:security-group/{}", role.as_str());
         let made = Ec2Ref::Made(resource.clone());
         self.resource(

@@ -13,7 +13,7 @@ mod teardown;
 use std::collections::BTreeMap;
 
 use dataplatform_api::account::{NetworkStatus, ZoneStatus};
-use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, SpecProblem};
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Scheme, SpecProblem};
 use dataplatform_aws::ecs::ServiceNetwork;
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::rds::ClusterPlacement;
@@ -24,7 +24,7 @@ pub use model::{DesiredNetwork, NetworkForm, ObservedNetwork};
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, ActionKind, Ec2Ref, Part, Plan};
-use crate::vocabulary::{DatabaseNetwork, Facts, Outcome, Owner, Readiness, ours};
+use crate::vocabulary::{DatabaseNetwork, Facts, LoadBalancerPlacement, Outcome, Owner, Readiness, ours};
 use managed::Planner;
 use model::{GroupRole, Tier};
 
@@ -76,8 +76,19 @@ impl AccountPart for Network {
                 groups,
                 assign_public_ip,
             } => {
-                facts.tasks_network = Some(ServiceNetwork::new(subnets.clone(), groups.clone(), *assign_public_ip));
+                let mut groups = groups.clone();
+                let ours = observed.group_named(&desired.names.group(GroupRole::Tasks));
+                if desired.groups().contains(&GroupRole::Tasks) {
+                    // Our group admits the load balancers; the tasks wait until it exists.
+                    groups.extend(ours.map(|g| g.id.clone()));
+                }
+                facts.tasks_network = (!desired.groups().contains(&GroupRole::Tasks) || ours.is_some())
+                    .then(|| ServiceNetwork::new(subnets.clone(), groups, *assign_public_ip));
                 facts.database_network = database;
+                facts.load_balancer_placement = placements(desired, observed, |scheme| match scheme {
+                    Scheme::Internal => Some(subnets.clone()),
+                    Scheme::InternetFacing => Some(desired.public_subnets.clone()),
+                });
             }
             NetworkForm::Managed(vpc) => {
                 let private: Option<Vec<String>> = observed
@@ -91,13 +102,25 @@ impl AccountPart for Network {
                     })
                     .collect();
                 let tasks = observed.group_named(&desired.names.group(GroupRole::Tasks));
-                facts.tasks_network = match (private, tasks) {
+                facts.tasks_network = match (&private, tasks) {
                     (Some(private), Some(tasks)) if !private.is_empty() => {
-                        Some(ServiceNetwork::new(private, vec![tasks.id.clone()], false))
+                        Some(ServiceNetwork::new(private.clone(), vec![tasks.id.clone()], false))
                     }
                     _ => None,
                 };
                 facts.database_network = database;
+                let zones: Vec<&String> = observed.zones.iter().take(vpc.zones).collect();
+                facts.load_balancer_placement = placements(desired, observed, |scheme| match scheme {
+                    Scheme::Internal => private.clone(),
+                    Scheme::InternetFacing => zones
+                        .iter()
+                        .map(|zone| {
+                            observed
+                                .subnet_named(&desired.names.subnet(Tier::Public, zone))
+                                .map(|s| s.id.clone())
+                        })
+                        .collect(),
+                });
             }
         }
     }
@@ -125,6 +148,7 @@ impl AccountPart for Network {
             }
             NetworkForm::Managed(vpc) => planner.managed(vpc),
         }
+        planner.unwanted_groups();
         planner.outcomes
     }
 
@@ -146,7 +170,7 @@ impl AccountPart for Network {
         }
         let mut facts = Facts::default();
         Self::facts(desired, observed, &mut facts);
-        if facts.tasks_network.is_none() && desired.managed().is_some() {
+        if facts.tasks_network.is_none() && desired.groups().contains(&GroupRole::Tasks) {
             readiness
                 .pending
                 .push("network: the VPC's subnets and security groups are not all there".into());
@@ -261,9 +285,13 @@ async fn observe_existing(
         ..Default::default()
     };
     if let Some(vpc) = observed.vpc_id().map(str::to_owned)
-        && desired.database
+        && !desired.groups().is_empty()
     {
         observed.groups = network.security_groups_in(&vpc).await?;
+        if desired.exposure.get(&Scheme::Internal).is_some_and(|e| e.default_cidr) {
+            observed.vpc_cidr = network.vpc_cidr(&vpc).await?;
+        }
+        observed.leftover_group_interfaces = leftover_interfaces(session, desired, &observed).await?;
     }
     Ok(observed)
 }
@@ -317,7 +345,48 @@ async fn observe_managed(
     observed.endpoints = endpoints;
     observed.groups = groups;
     observed.interfaces = interfaces;
+    observed.leftover_group_interfaces = leftover_interfaces(session, desired, &observed).await?;
     Ok(observed)
+}
+
+/// Interfaces using a load-balancer group of ours that no scheme needs (read only while one exists).
+async fn leftover_interfaces(
+    session: &AccountSession,
+    desired: &DesiredNetwork,
+    observed: &ObservedNetwork,
+) -> Result<Vec<String>, AwsError> {
+    let wanted = desired.groups();
+    let leftovers: Vec<String> = Scheme::ALL
+        .into_iter()
+        .map(GroupRole::LoadBalancer)
+        .filter(|role| !wanted.contains(role))
+        .filter_map(|role| observed.group_named(&desired.names.group(role)))
+        .map(|g| g.id.clone())
+        .collect();
+    session.network().interfaces_using(&leftovers).await
+}
+
+/// Where each exposed scheme's load balancer goes: its subnets and our group for it, once both exist.
+fn placements(
+    desired: &DesiredNetwork,
+    observed: &ObservedNetwork,
+    subnets: impl Fn(Scheme) -> Option<Vec<String>>,
+) -> BTreeMap<Scheme, LoadBalancerPlacement> {
+    desired
+        .exposure
+        .keys()
+        .filter_map(|scheme| {
+            let group = observed.group_named(&desired.names.group(GroupRole::LoadBalancer(*scheme)))?;
+            let subnets = subnets(*scheme).filter(|s| !s.is_empty())?;
+            Some((
+                *scheme,
+                LoadBalancerPlacement {
+                    subnets,
+                    security_group: group.id.clone(),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// What only AWS can tell is wrong with `spec.network`, found before any write.

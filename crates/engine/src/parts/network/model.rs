@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dataplatform_api::{DataPlatformAccountSpec, EndpointService, NatGateway};
+use dataplatform_api::{DataPlatformAccountSpec, EndpointService, NatGateway, Scheme};
 use dataplatform_aws::network::{
     AddressObservation, EndpointObservation, GatewayObservation, InterfaceObservation, NAME_TAG, NatObservation, Peer,
     RouteTableObservation, Rule, SecurityGroupObservation, SubnetObservation, VpcObservation,
@@ -16,7 +16,8 @@ use crate::plan::{PlannedPeer, PlannedRule};
 use crate::vocabulary::ours;
 
 pub const POSTGRES_PORT: i32 = 5432;
-const HTTPS_PORT: i32 = 443;
+pub const HTTPS_PORT: i32 = 443;
+pub const HTTP_PORT: i32 = 80;
 pub const ANYWHERE: &str = "0.0.0.0/0";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +29,23 @@ pub struct DesiredNetwork {
     /// The account's tags; each resource adds its `Name`.
     pub tags: BTreeMap<String, String>,
     pub region: String,
+    /// Per scheme services are exposed with: who may reach its load balancer, on which ports.
+    pub exposure: BTreeMap<Scheme, Exposure>,
+    /// Existing form: the subnets an InternetFacing load balancer goes in.
+    pub public_subnets: Vec<String>,
+}
+
+/// What the security groups of one scheme's load balancer and of the tasks behind it admit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Exposure {
+    /// 80, and 443 with a certificate.
+    pub listener_ports: Vec<i32>,
+    /// The union of the services' allowedCidrs.
+    pub cidrs: BTreeSet<String>,
+    /// Some service of the scheme gives no allowedCidrs: the VPC's range (Internal) or anywhere.
+    pub default_cidr: bool,
+    /// The container ports the load balancer forwards to.
+    pub service_ports: BTreeSet<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,14 +73,27 @@ pub struct ManagedVpc {
 /// The security groups the operator owns, by what they protect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum GroupRole {
+    /// A load balancer of one scheme: its listener ports from the allowed ranges.
+    LoadBalancer(Scheme),
     Tasks,
     Database,
     Endpoints,
 }
 
 impl GroupRole {
+    /// Every role, in the order groups are deleted (a group before the groups its rules name).
+    pub const TEARDOWN: [GroupRole; 5] = [
+        GroupRole::Database,
+        GroupRole::Endpoints,
+        GroupRole::Tasks,
+        GroupRole::LoadBalancer(Scheme::Internal),
+        GroupRole::LoadBalancer(Scheme::InternetFacing),
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            GroupRole::LoadBalancer(Scheme::Internal) => "lb-internal",
+            GroupRole::LoadBalancer(Scheme::InternetFacing) => "lb-internet-facing",
             GroupRole::Tasks => "tasks",
             GroupRole::Database => "database",
             GroupRole::Endpoints => "endpoints",
@@ -71,6 +102,12 @@ impl GroupRole {
 
     pub fn description(self) -> &'static str {
         match self {
+            GroupRole::LoadBalancer(Scheme::Internal) => {
+                "Internal load balancer of the data platform: listener ports from the allowed ranges (dataplatform-operator)"
+            }
+            GroupRole::LoadBalancer(Scheme::InternetFacing) => {
+                "Internet-facing load balancer of the data platform: listener ports from the allowed ranges (dataplatform-operator)"
+            }
             GroupRole::Tasks => "ECS tasks of the data platform (dataplatform-operator)",
             GroupRole::Database => {
                 "Aurora PostgreSQL of the data platform: 5432 from its tasks (dataplatform-operator)"
@@ -166,6 +203,12 @@ impl DesiredNetwork {
             },
             tags: account.tags.clone(),
             region: account.region.clone(),
+            exposure: exposure(spec),
+            public_subnets: spec
+                .load_balancer
+                .as_ref()
+                .map(|lb| lb.public_subnet_ids.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -208,13 +251,17 @@ impl DesiredNetwork {
         endpoints
     }
 
-    /// The security groups this form makes.
+    /// The security groups this form makes, each after the groups its rules name.
     pub fn groups(&self) -> Vec<GroupRole> {
-        let mut roles = Vec::new();
-        match &self.form {
-            NetworkForm::Absent => return roles,
-            NetworkForm::Existing { .. } => {}
-            NetworkForm::Managed(_) => roles.push(GroupRole::Tasks),
+        let mut roles: Vec<GroupRole> = Vec::new();
+        if self.form == NetworkForm::Absent {
+            return roles;
+        }
+        roles.extend(self.exposure.keys().map(|scheme| GroupRole::LoadBalancer(*scheme)));
+        // The existing form's tasks run in the spec's groups; ours joins them to admit the load
+        // balancer.
+        if self.managed().is_some() || !self.exposure.is_empty() {
+            roles.push(GroupRole::Tasks);
         }
         if self.database {
             roles.push(GroupRole::Database);
@@ -225,17 +272,55 @@ impl DesiredNetwork {
         roles
     }
 
-    /// A group's (ingress, egress) rules; `tasks`: who the database admits (the tasks' group, made
-    /// or known, or the existing form's groups).
-    pub fn rules(&self, role: GroupRole, tasks: &[PlannedPeer]) -> (BTreeSet<PlannedRule>, BTreeSet<PlannedRule>) {
+    /// A group's (ingress, egress) rules. `peers`: the groups made or known so far, who the database
+    /// admits, and the VPC's range.
+    pub fn rules(&self, role: GroupRole, peers: &RulePeers<'_>) -> (BTreeSet<PlannedRule>, BTreeSet<PlannedRule>) {
         let tcp = |port: i32, peer: PlannedPeer| PlannedRule {
             protocol: "tcp".to_owned(),
             ports: Some((port, port)),
             peer,
         };
+        let tasks = peers.tasks;
         match role {
-            // Egress to anywhere: tasks reach endpoints, the database, and (through NAT) the internet.
-            GroupRole::Tasks => (BTreeSet::new(), [all_traffic_anywhere()].into()),
+            GroupRole::LoadBalancer(scheme) => {
+                let Some(exposure) = self.exposure.get(&scheme) else {
+                    return Default::default();
+                };
+                let mut cidrs = exposure.cidrs.clone();
+                if exposure.default_cidr {
+                    match scheme {
+                        Scheme::Internal => cidrs.extend(peers.vpc_cidr.map(str::to_owned)),
+                        Scheme::InternetFacing => {
+                            cidrs.insert(ANYWHERE.to_owned());
+                        }
+                    }
+                }
+                let ingress = exposure
+                    .listener_ports
+                    .iter()
+                    .flat_map(|port| cidrs.iter().map(|cidr| tcp(*port, PlannedPeer::Cidr(cidr.clone()))))
+                    .collect();
+                (ingress, [all_traffic_anywhere()].into())
+            }
+            // Egress to anywhere: tasks reach endpoints, the database, and (through NAT) the internet;
+            // ingress only from the load balancers, on the ports they forward to.
+            GroupRole::Tasks => {
+                let ingress = self
+                    .exposure
+                    .iter()
+                    .filter_map(|(scheme, exposure)| {
+                        let group = peers.made.get(&GroupRole::LoadBalancer(*scheme))?;
+                        Some(
+                            exposure
+                                .service_ports
+                                .iter()
+                                .map(|port| tcp(*port, PlannedPeer::Group(group.clone()))),
+                        )
+                    })
+                    .flatten()
+                    .collect();
+                (ingress, [all_traffic_anywhere()].into())
+            }
             GroupRole::Database => (
                 tasks.iter().map(|peer| tcp(POSTGRES_PORT, peer.clone())).collect(),
                 BTreeSet::new(),
@@ -246,6 +331,39 @@ impl DesiredNetwork {
             }
         }
     }
+}
+
+/// Who a group's rules may name.
+pub struct RulePeers<'a> {
+    /// The groups of ours made or known so far in this plan.
+    pub made: &'a BTreeMap<GroupRole, crate::plan::Ec2Ref>,
+    /// Who the database admits: our tasks' group, or the existing form's groups.
+    pub tasks: &'a [PlannedPeer],
+    pub vpc_cidr: Option<&'a str>,
+}
+
+/// Per scheme, what the services exposed with it need of the security groups.
+fn exposure(spec: &DataPlatformAccountSpec) -> BTreeMap<Scheme, Exposure> {
+    let certificate = spec
+        .load_balancer
+        .as_ref()
+        .is_some_and(|lb| lb.certificate_arn.is_some());
+    let mut exposure: BTreeMap<Scheme, Exposure> = BTreeMap::new();
+    for service in &spec.services {
+        let (Some(expose), Some(port)) = (&service.expose, service.port) else {
+            continue;
+        };
+        let entry = exposure.entry(expose.scheme).or_default();
+        entry.listener_ports = if certificate {
+            vec![HTTP_PORT, HTTPS_PORT]
+        } else {
+            vec![HTTP_PORT]
+        };
+        entry.cidrs.extend(expose.allowed_cidrs.iter().cloned());
+        entry.default_cidr |= expose.allowed_cidrs.is_empty();
+        entry.service_ports.insert(port);
+    }
+    exposure
 }
 
 /// The egress rule EC2 gives every new group.
@@ -308,6 +426,10 @@ pub struct ObservedNetwork {
     pub groups: Vec<SecurityGroupObservation>,
     /// Existing form: the spec's security group ids that do not exist.
     pub missing_groups: Vec<String>,
+    /// The VPC's range (managed form: the spec's; existing form: read when a default needs it).
+    pub vpc_cidr: Option<String>,
+    /// Network interfaces still using a load balancer group of ours no scheme needs any more.
+    pub leftover_group_interfaces: Vec<String>,
     pub subnet_group: Option<SubnetGroupObservation>,
     pub interfaces: Vec<InterfaceObservation>,
 }

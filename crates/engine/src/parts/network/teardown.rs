@@ -150,7 +150,7 @@ fn background_deletions(observed: &ObservedNetwork, owner: &str, actions: &mut V
 
 /// Our security groups, the database's first (its rule names the tasks' group).
 fn groups(desired: &DesiredNetwork, observed: &ObservedNetwork, owner: &str) -> Vec<Action> {
-    [GroupRole::Database, GroupRole::Endpoints, GroupRole::Tasks]
+    GroupRole::TEARDOWN
         .into_iter()
         .filter_map(|role| observed.group_named(&desired.names.group(role)))
         .filter(|g| ours(&g.tags, owner))

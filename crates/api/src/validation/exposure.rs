@@ -1,0 +1,139 @@
+//! `services[].expose` and `spec.loadBalancer`, as admission checks them, and what admission
+//! cannot: a certificate in another account or region, two services claiming the same requests.
+
+use std::collections::BTreeMap;
+
+use super::Problems;
+use crate::account::DataPlatformAccountSpec;
+use crate::exposure::{ExposeProtocol, Scheme};
+use crate::patterns::{self, matches};
+
+pub(super) fn validate_exposure(spec: &DataPlatformAccountSpec, p: &mut Problems) {
+    let mut claimed: BTreeMap<(Scheme, Vec<String>, &str), &str> = BTreeMap::new();
+    for service in &spec.services {
+        let Some(expose) = &service.expose else { continue };
+        let at = format!("spec.services[{}]", service.name);
+        if service.port.is_none() {
+            p.add(
+                format!("{at}.port"),
+                "is required when the service sets expose: the load balancer forwards to that container port",
+            );
+        }
+        for (i, host) in expose.hosts.iter().enumerate() {
+            if host.len() > 128 || !matches(patterns::HOST_NAME, host) {
+                p.add(
+                    format!("{at}.expose.hosts[{i}]"),
+                    format!("{host:?} is not a host name such as files.example.org or *.example.org"),
+                );
+            }
+        }
+        if expose.hosts.len() + expose.allowed_cidrs.len() > 4 {
+            p.add(
+                format!("{at}.expose.hosts"),
+                "hosts and allowedCidrs together take at most 4 entries (a listener rule matches at most 5 values, and the path takes one)",
+            );
+        }
+        if expose.path.len() > 128 || !matches(patterns::PATH_PATTERN, &expose.path) {
+            p.add(
+                format!("{at}.expose.path"),
+                format!(
+                    "{:?} must start with / and hold letters, digits and _.~/*?&:+@$- only (at most 128)",
+                    expose.path
+                ),
+            );
+        }
+        if let Some(path) = &expose.health_check_path {
+            p.check_format(
+                format!("{at}.expose.healthCheckPath"),
+                path,
+                patterns::HEALTH_CHECK_PATH,
+                "a path starting with / without wildcards",
+            );
+        }
+        for (i, cidr) in expose.allowed_cidrs.iter().enumerate() {
+            let field = format!("{at}.expose.allowedCidrs[{i}]");
+            match cidr.parse::<ipnet::Ipv4Net>() {
+                Ok(range) if matches(patterns::ANY_IPV4_CIDR, cidr) && range.trunc() != range => p.add(
+                    field,
+                    format!("{cidr} is not the first address of its range; write {}", range.trunc()),
+                ),
+                Ok(_) if matches(patterns::ANY_IPV4_CIDR, cidr) => {}
+                _ => p.add(field, format!("{cidr:?} is not an IPv4 range such as 10.8.0.0/16")),
+            }
+        }
+        if !(0..=7200).contains(&expose.health_check_grace_period_seconds) {
+            p.add(
+                format!("{at}.expose.healthCheckGracePeriodSeconds"),
+                "must be 0 to 7200 seconds",
+            );
+        }
+        let mut hosts = expose.hosts.clone();
+        hosts.sort();
+        if let Some(other) = claimed.insert((expose.scheme, hosts, &expose.path), &service.name) {
+            p.add(
+                format!("{at}.expose.path"),
+                format!(
+                    "service {other} is exposed with the same scheme, hosts and path; one of them would never be reached: give them different hosts or paths"
+                ),
+            );
+        }
+    }
+    validate_load_balancer(spec, p);
+}
+
+fn validate_load_balancer(spec: &DataPlatformAccountSpec, p: &mut Problems) {
+    let exposed = || spec.services.iter().filter_map(|s| s.expose.as_ref());
+    let balancer = spec.load_balancer.clone().unwrap_or_default();
+    let certificate = balancer.certificate_arn.as_deref();
+    if exposed().any(|e| e.protocol == ExposeProtocol::Grpc) && certificate.is_none() {
+        p.add(
+            "spec.loadBalancer.certificateArn",
+            "is required when a service is exposed with protocol GRPC: the load balancer speaks gRPC over HTTPS only",
+        );
+    }
+    if let Some(arn) = certificate {
+        p.check_format(
+            "spec.loadBalancer.certificateArn",
+            arn,
+            patterns::CERTIFICATE_ARN,
+            "an ACM certificate ARN such as arn:aws:acm:eu-west-2:111111111111:certificate/0a1b2c3d",
+        );
+        let (region, account) = (
+            arn.split(':').nth(3).unwrap_or_default(),
+            arn.split(':').nth(4).unwrap_or_default(),
+        );
+        if matches(patterns::CERTIFICATE_ARN, arn) && (region != spec.region || account != spec.account_id) {
+            p.add(
+                "spec.loadBalancer.certificateArn",
+                format!(
+                    "the certificate is in account {account} region {region}; a load balancer takes certificates of its own account and region ({} {}): import or request it there",
+                    spec.account_id, spec.region
+                ),
+            );
+        }
+    }
+    if !(1..=4000).contains(&balancer.idle_timeout_seconds) {
+        p.add("spec.loadBalancer.idleTimeoutSeconds", "must be 1 to 4000 seconds");
+    }
+    for (i, id) in balancer.public_subnet_ids.iter().enumerate() {
+        p.check_format(
+            format!("spec.loadBalancer.publicSubnetIds[{i}]"),
+            id,
+            patterns::SUBNET_ID,
+            "a subnet id such as subnet-0a1b2c3d",
+        );
+    }
+    let existing_form = spec.network.as_ref().is_some_and(|n| n.vpc.is_none());
+    if !balancer.public_subnet_ids.is_empty() && !existing_form {
+        p.add(
+            "spec.loadBalancer.publicSubnetIds",
+            "applies to the spec.network.subnetIds form only: spec.network.vpc has its own public subnets; remove it",
+        );
+    }
+    if existing_form && balancer.public_subnet_ids.is_empty() && exposed().any(|e| e.scheme == Scheme::InternetFacing) {
+        p.add(
+            "spec.loadBalancer.publicSubnetIds",
+            "is required when a service is exposed InternetFacing in the spec.network.subnetIds form: name public subnets (routed to an internet gateway) in two availability zones",
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! Load balancing: per exposed scheme an Application Load Balancer (internal ones in the private
+//! subnets, internet-facing ones in the public subnets) with its listeners, and per exposed
+//! service a target group (target type ip) and a listener rule by host and path. After the network
+//! (its subnets and security groups) and before compute, whose services register in the target
+//! groups this part reports; deleted after the services and before the network.
+
+mod balancers;
+pub mod model;
+mod targets;
+
+use dataplatform_api::account::DataPlatformAccountStatus;
+use dataplatform_api::{DataPlatformAccountSpec, LoadBalancerStatus, Scheme};
+use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::{AccountSession, AwsError};
+
+pub use model::{DesiredLoadBalancing, ObservedLoadBalancing};
+
+use crate::account::AccountContext;
+use crate::part::AccountPart;
+use crate::plan::{Action, Op, Part, Plan};
+use crate::vocabulary::{Facts, Outcome, Owner, Readiness, ours};
+
+pub struct LoadBalancing;
+
+impl AccountPart for LoadBalancing {
+    const PART: Part = Part::LoadBalancer;
+    type Desired = DesiredLoadBalancing;
+    type Observed = ObservedLoadBalancing;
+
+    fn present(spec: &DataPlatformAccountSpec) -> bool {
+        spec.services.iter().any(|s| s.expose.is_some())
+    }
+
+    fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> DesiredLoadBalancing {
+        DesiredLoadBalancing::new(account, spec)
+    }
+
+    fn complete(desired: &mut DesiredLoadBalancing, facts: &Facts) {
+        desired.placement = facts.load_balancer_placement.clone();
+        desired.vpc = facts.network_vpc.clone();
+    }
+
+    async fn observe(
+        session: &AccountSession,
+        _account: &AccountContext,
+        desired: &DesiredLoadBalancing,
+    ) -> Result<ObservedLoadBalancing, AwsError> {
+        let elb = session.elb();
+        let (balancers, target_groups) = tokio::try_join!(
+            elb.load_balancers_named(&desired.every_balancer_name),
+            elb.target_groups_starting(&desired.target_group_prefix),
+        )?;
+        Ok(ObservedLoadBalancing {
+            balancers,
+            target_groups,
+        })
+    }
+
+    fn facts(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing, facts: &mut Facts) {
+        for target in &desired.targets {
+            if let Some(group) = observed
+                .target_group(&target.name)
+                .filter(|g| !g.load_balancers.is_empty())
+            {
+                facts.target_groups.insert(target.service.clone(), group.arn.clone());
+            }
+            let Some(balancer) = desired
+                .balancers
+                .get(&target.scheme)
+                .and_then(|b| observed.balancer(&b.name))
+            else {
+                continue;
+            };
+            let host = target.host.clone().unwrap_or_else(|| balancer.dns_name.clone());
+            let url = format!("{}://{host}{}", desired.url_scheme(target.scheme), target.path_prefix);
+            facts.service_urls.insert(target.service.clone(), url);
+        }
+    }
+
+    fn diff(
+        account: &AccountContext,
+        desired: &DesiredLoadBalancing,
+        observed: &ObservedLoadBalancing,
+        owner: &Owner<'_>,
+    ) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for (scheme, balancer) in &desired.balancers {
+            let listener = balancers::balancer_outcomes(desired, balancer, observed, owner, &mut outcomes);
+            for target in desired.targets.iter().filter(|t| t.scheme == *scheme) {
+                targets::target_outcomes(desired, target, listener.as_ref(), observed, owner, &mut outcomes);
+            }
+        }
+        outcomes.extend(targets::unwanted(desired, observed, &account.owner));
+        outcomes.extend(
+            balancers::unwanted_balancers(desired, observed, &account.owner)
+                .into_iter()
+                .map(Outcome::create),
+        );
+        outcomes
+    }
+
+    fn readiness(
+        desired: &DesiredLoadBalancing,
+        observed: &ObservedLoadBalancing,
+        applied: &Plan,
+        readiness: &mut Readiness,
+    ) {
+        let made = applied
+            .actions
+            .iter()
+            .any(|a| a.part == Part::LoadBalancer && a.kind == crate::plan::ActionKind::Create);
+        for balancer in desired.balancers.values() {
+            match observed.balancer(&balancer.name) {
+                None => readiness
+                    .pending
+                    .push(format!("load balancer {} is being created", balancer.name)),
+                Some(seen) if seen.state != "active" => readiness
+                    .pending
+                    .push(format!("load balancer {} is {}", balancer.name, seen.state)),
+                Some(_) => {}
+            }
+        }
+        for target in &desired.targets {
+            if observed
+                .target_group(&target.name)
+                .is_none_or(|g| g.load_balancers.is_empty())
+                && !made
+            {
+                readiness.pending.push(format!(
+                    "target group {} of {} has no load balancer forwarding to it yet",
+                    target.name, target.service
+                ));
+            }
+        }
+    }
+
+    fn deletion(
+        account: &AccountContext,
+        _desired: &DesiredLoadBalancing,
+        observed: &ObservedLoadBalancing,
+        waiting: &mut Vec<String>,
+    ) -> Vec<Action> {
+        let owner = account.owner.as_str();
+        let mut actions: Vec<Action> = observed
+            .balancers
+            .iter()
+            .filter(|b| ours(&b.tags, owner))
+            .map(balancers::delete_balancer)
+            .collect();
+        actions.extend(observed.our_target_groups(owner).map(|group| {
+            Action::delete(
+                Part::LoadBalancer,
+                format!("elb:target-group/{}", group.name),
+                &group.name,
+                vec![Op::DeleteTargetGroup { arn: group.arn.clone() }],
+            )
+        }));
+        // The network waits until ELB has let go of its subnets and security groups.
+        waiting.extend(
+            actions
+                .iter()
+                .map(|a| format!("{} ({}) is being deleted", a.resource, a.name)),
+        );
+        actions
+    }
+
+    fn report(
+        account: &AccountContext,
+        _desired: &DesiredLoadBalancing,
+        observed: &ObservedLoadBalancing,
+        status: &mut DataPlatformAccountStatus,
+    ) {
+        status.load_balancers = observed
+            .balancers
+            .iter()
+            .filter(|b| ours(&b.tags, &account.owner))
+            .map(|b| LoadBalancerStatus {
+                scheme: if b.scheme == Scheme::Internal.aws_name() {
+                    Scheme::Internal
+                } else {
+                    Scheme::InternetFacing
+                },
+                name: b.name.clone(),
+                dns_name: Some(b.dns_name.clone()).filter(|d| !d.is_empty()),
+                state: Some(b.state.clone()).filter(|s| !s.is_empty()),
+            })
+            .collect();
+    }
+
+    fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
+        // Observed (and removed) whether or not a service is exposed now.
+        scope.load_balancers = Some(
+            Scheme::ALL
+                .into_iter()
+                .map(|s| account.names.load_balancer(s))
+                .collect(),
+        );
+        scope.target_group_prefix = Some(account.names.target_group_prefix());
+    }
+}

@@ -1,0 +1,257 @@
+//! Per exposed service a target group and the listener rule that forwards to it; and the rules and
+//! target groups of ours no service needs any more. A rule is ours when it forwards to one of our
+//! target groups; rules forwarding elsewhere are someone else's and never touched.
+
+use std::collections::BTreeMap;
+
+use dataplatform_aws::elb::{RuleConditions, RuleObservation};
+
+use super::model::{DesiredLoadBalancing, DesiredTarget, ObservedLoadBalancing};
+use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part};
+use crate::vocabulary::{Outcome, Owner, list_text, missing_tags, tag_changes};
+
+pub fn target_group_resource(service: &str) -> String {
+    format!("elb:target-group/{service}")
+}
+
+pub fn rule_resource(service: &str) -> String {
+    format!("elb:rule/{service}")
+}
+
+/// A target's group, and its rule on `listener` (the forwarding listener of its scheme's load
+/// balancer, known or made in this plan; `None` while that cannot be made).
+pub fn target_outcomes(
+    desired: &DesiredLoadBalancing,
+    target: &DesiredTarget,
+    listener: Option<&Ec2Ref>,
+    observed: &ObservedLoadBalancing,
+    owner: &Owner<'_>,
+    outcomes: &mut Vec<Outcome>,
+) {
+    let resource = target_group_resource(&target.service);
+    let seen = observed.target_group(&target.name);
+    let group = match seen {
+        None => {
+            let Some(vpc) = &desired.vpc else {
+                outcomes.push(Outcome::waiting(format!(
+                    "{resource} ({}) waits for the network's VPC",
+                    target.name
+                )));
+                return;
+            };
+            outcomes.push(Outcome::create(Action::create(
+                Part::LoadBalancer,
+                &resource,
+                &target.name,
+                vec![Op::CreateTargetGroup {
+                    name: target.name.clone(),
+                    vpc: vpc.clone(),
+                    settings: target.settings.clone(),
+                    tags: desired.tags.clone(),
+                }],
+            )));
+            Ec2Ref::Made(resource)
+        }
+        Some(seen) => {
+            if let Err(conflict) = owner.check(&resource, &target.name, &seen.tags) {
+                outcomes.push(Outcome::conflict(conflict));
+                return;
+            }
+            let mut changes = tag_changes(&desired.tags, &seen.tags);
+            let mut ops = Vec::new();
+            if !changes.is_empty() {
+                ops.push(Op::TagElb {
+                    arn: seen.arn.clone(),
+                    tags: missing_tags(&desired.tags, &seen.tags),
+                });
+            }
+            let want = &target.settings.health_check;
+            if seen.health_check != *want {
+                changes.push(FieldChange::new(
+                    "healthCheck",
+                    format!("{} {}", seen.health_check.path, seen.health_check.matcher),
+                    format!("{} {}", want.path, want.matcher),
+                ));
+                ops.push(Op::ModifyHealthCheck {
+                    arn: seen.arn.clone(),
+                    settings: target.settings.clone(),
+                });
+            }
+            outcomes.push(Outcome::update(
+                Part::LoadBalancer,
+                resource,
+                &target.name,
+                changes,
+                ops,
+            ));
+            Ec2Ref::Known(seen.arn.clone())
+        }
+    };
+    if let Some(listener) = listener {
+        rule_outcome(target, listener, &group, observed, outcomes);
+    }
+}
+
+fn rule_outcome(
+    target: &DesiredTarget,
+    listener: &Ec2Ref,
+    group: &Ec2Ref,
+    observed: &ObservedLoadBalancing,
+    outcomes: &mut Vec<Outcome>,
+) {
+    let resource = rule_resource(&target.service);
+    let listener_rules = match listener {
+        Ec2Ref::Known(arn) => observed
+            .balancers
+            .iter()
+            .flat_map(|b| &b.listeners)
+            .find(|l| &l.arn == arn)
+            .map(|l| l.rules.as_slice())
+            .unwrap_or_default(),
+        Ec2Ref::Made(_) => &[],
+    };
+    let seen = match group {
+        Ec2Ref::Known(arn) => listener_rules.iter().find(|r| r.target_groups.contains(arn)),
+        Ec2Ref::Made(_) => None,
+    };
+    // A rule of someone else's on our priority: ELB would refuse ours.
+    if let Some(taken) = listener_rules
+        .iter()
+        .find(|r| r.priority == Some(target.priority) && Some(r.arn.as_str()) != seen.map(|s| s.arn.as_str()))
+        .filter(|r| !observed.target_groups.iter().any(|g| r.target_groups.contains(&g.arn)))
+    {
+        outcomes.push(Outcome::conflict(format!(
+            "{resource}: priority {} on its listener is taken by a rule that is not ours ({}); move that rule to another priority",
+            target.priority, taken.arn
+        )));
+        return;
+    }
+    let Some(seen) = seen else {
+        outcomes.push(Outcome::create(Action::create(
+            Part::LoadBalancer,
+            &resource,
+            &target.service,
+            vec![Op::CreateRule {
+                listener: listener.clone(),
+                priority: target.priority,
+                conditions: target.conditions.clone(),
+                target_group: group.clone(),
+                tags: BTreeMap::new(),
+            }],
+        )));
+        return;
+    };
+    let mut changes = Vec::new();
+    let mut ops = Vec::new();
+    if seen.conditions != target.conditions || seen.target_groups.len() != 1 {
+        changes.push(FieldChange::new(
+            "conditions",
+            conditions_text(&seen.conditions),
+            conditions_text(&target.conditions),
+        ));
+        if let Ec2Ref::Known(group) = group {
+            ops.push(Op::ModifyRule {
+                arn: seen.arn.clone(),
+                conditions: target.conditions.clone(),
+                target_group: group.clone(),
+            });
+        }
+    }
+    if seen.priority != Some(target.priority) {
+        changes.push(FieldChange::new(
+            "priority",
+            crate::vocabulary::option_text(seen.priority),
+            target.priority.to_string(),
+        ));
+        ops.push(Op::SetRulePriority {
+            arn: seen.arn.clone(),
+            priority: target.priority,
+        });
+    }
+    outcomes.push(Outcome::update(
+        Part::LoadBalancer,
+        resource,
+        &target.service,
+        changes,
+        ops,
+    ));
+}
+
+/// Rules of ours that forward where no desired rule does (a service no longer exposed, a rule left
+/// on the listener the spec moved away from, a target group being replaced), then target groups of
+/// ours no service needs: each deleted once no rule forwards to it any more, so the service the
+/// compute part detaches in the same pass is off it before it goes.
+pub fn unwanted(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing, owner: &str) -> Vec<Outcome> {
+    let ours: Vec<&str> = observed.our_target_groups(owner).map(|g| g.arn.as_str()).collect();
+    let wanted_group = |arn: &str| {
+        observed
+            .target_groups
+            .iter()
+            .find(|g| g.arn == arn)
+            .is_some_and(|g| desired.targets.iter().any(|t| t.name == g.name))
+    };
+    let mut outcomes = Vec::new();
+    for balancer in observed
+        .balancers
+        .iter()
+        .filter(|b| crate::vocabulary::ours(&b.tags, owner))
+    {
+        let scheme_port = desired
+            .balancers
+            .values()
+            .find(|d| d.name == balancer.name)
+            .map(|d| d.forwarding_port);
+        for listener in &balancer.listeners {
+            for rule in listener
+                .rules
+                .iter()
+                .filter(|r| r.target_groups.iter().any(|g| ours.contains(&g.as_str())))
+            {
+                let wanted = Some(listener.port) == scheme_port && rule.target_groups.iter().all(|g| wanted_group(g));
+                if !wanted {
+                    outcomes.push(Outcome::create(delete_rule(rule, &balancer.name, listener.port)));
+                }
+            }
+        }
+    }
+    for group in observed.our_target_groups(owner) {
+        if desired.targets.iter().any(|t| t.name == group.name) {
+            continue;
+        }
+        if group.load_balancers.is_empty() {
+            outcomes.push(Outcome::create(Action::delete(
+                Part::LoadBalancer,
+                format!("elb:target-group/{}", group.name),
+                &group.name,
+                vec![Op::DeleteTargetGroup { arn: group.arn.clone() }],
+            )));
+        } else {
+            outcomes.push(Outcome::waiting(format!(
+                "elb:target-group ({}) is no longer needed and is deleted once no rule forwards to it",
+                group.name
+            )));
+        }
+    }
+    outcomes
+}
+
+fn delete_rule(rule: &RuleObservation, balancer: &str, port: i32) -> Action {
+    Action::delete(
+        Part::LoadBalancer,
+        format!("elb:rule/{balancer}/{port}/{}", rule.priority.unwrap_or_default()),
+        rule.arn.rsplit('/').next().unwrap_or(&rule.arn),
+        vec![Op::DeleteRule { arn: rule.arn.clone() }],
+    )
+}
+
+pub fn conditions_text(conditions: &RuleConditions) -> String {
+    let mut parts = Vec::new();
+    if !conditions.hosts.is_empty() {
+        parts.push(format!("host {}", conditions.hosts.join(",")));
+    }
+    parts.push(format!("path {}", list_text(&conditions.paths)));
+    if !conditions.source_cidrs.is_empty() {
+        parts.push(format!("from {}", conditions.source_cidrs.join(",")));
+    }
+    parts.join(" ")
+}
