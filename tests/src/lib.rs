@@ -395,6 +395,7 @@ pub async fn converge_running(
     let cluster =
         dataplatform_api::names::AccountNames::new(&object.id.namespace, &object.id.name, &object.spec.account_id)
             .ecs_cluster();
+    let mut last = String::new();
     for _ in 0..6 {
         let pass = engine.reconcile(object, Default::default()).await;
         object.status = Some(pass.status.clone());
@@ -404,10 +405,13 @@ pub async fn converge_running(
         if pass.applied.is_empty() && pass.ready {
             return pass;
         }
+        let applied: Vec<String> = pass.applied.iter().map(|a| a.summary()).collect();
+        let ready = pass.status.conditions.iter().find(|c| c.type_ == "Ready");
+        last = format!("applied {applied:?}; Ready: {:?}", ready.map(|c| &c.message));
         // Boxed, so this loop's future stays small on the test thread's stack.
         Box::pin(start_tasks(&object.spec.account_id, &cluster)).await;
     }
-    panic!("{} did not converge in 6 passes", object.id);
+    panic!("{} did not converge in 6 passes; the last: {last}", object.id);
 }
 
 /// examples/ copied to a fresh directory with the placeholder subnet and security group replaced by
@@ -491,4 +495,27 @@ pub async fn drift_the_examples(moto: &Moto) {
         .send()
         .await
         .expect("make tags immutable");
+}
+
+/// An ACM certificate for `domain` in `account_id` on moto, which checks an HTTPS listener's
+/// certificate exists. Requested with boto3 (moto's own dependency), so the tests link no ACM SDK.
+pub fn request_certificate(account_id: &str, domain: &str) -> String {
+    let script = format!(
+        "import boto3\n\
+         kw = dict(endpoint_url='{endpoint}', region_name='{TEST_REGION}', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         c = boto3.client('sts', **kw).assume_role(RoleArn='arn:aws:iam::{account_id}:role/dataplatform-test', RoleSessionName='acm')['Credentials']\n\
+         kw.update(aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])\n\
+         print(boto3.client('acm', **kw).request_certificate(DomainName='{domain}')['CertificateArn'])\n",
+        endpoint = Moto::shared().endpoint(),
+    );
+    let output = Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .expect("run python for ACM");
+    assert!(
+        output.status.success(),
+        "requesting a certificate on moto failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }

@@ -127,8 +127,12 @@ impl Intercept for CallCounter {
             },
         };
         let key = CallKey {
-            // The SDK names services "S3", "IAM"; metrics and our adapters use lowercase.
-            service: service.to_ascii_lowercase(),
+            // The SDK names services "S3", "IAM", "Elastic Load Balancing v2"; metrics and our
+            // adapters use IAM's service prefix.
+            service: match service {
+                "Elastic Load Balancing v2" => "elasticloadbalancing".to_owned(),
+                other => other.to_ascii_lowercase(),
+            },
             operation: operation.to_owned(),
             outcome,
         };

@@ -9,6 +9,7 @@ mod engine_deletion;
 mod engine_drift;
 mod engine_grants;
 mod engine_identity;
+mod engine_load_balancer;
 mod engine_network;
 mod engine_ownership;
 mod engine_registry;

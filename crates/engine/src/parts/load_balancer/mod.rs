@@ -58,10 +58,7 @@ impl AccountPart for LoadBalancing {
 
     fn facts(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing, facts: &mut Facts) {
         for target in &desired.targets {
-            if let Some(group) = observed
-                .target_group(&target.name)
-                .filter(|g| !g.load_balancers.is_empty())
-            {
+            if let Some(group) = observed.target_group(&target.name).filter(|g| observed.in_use(g)) {
                 facts.target_groups.insert(target.service.clone(), group.arn.clone());
             }
             let Some(balancer) = desired
@@ -121,11 +118,7 @@ impl AccountPart for LoadBalancing {
             }
         }
         for target in &desired.targets {
-            if observed
-                .target_group(&target.name)
-                .is_none_or(|g| g.load_balancers.is_empty())
-                && !made
-            {
+            if observed.target_group(&target.name).is_none_or(|g| !observed.in_use(g)) && !made {
                 readiness.pending.push(format!(
                     "target group {} of {} has no load balancer forwarding to it yet",
                     target.name, target.service

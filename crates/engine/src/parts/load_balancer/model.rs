@@ -211,6 +211,18 @@ impl ObservedLoadBalancing {
         self.target_groups.iter().find(|g| g.name == name)
     }
 
+    /// Whether a rule of the observed load balancers forwards to the target group, or a load
+    /// balancer we observe names it. (ELB drops a deleted load balancer from a group's list; moto
+    /// keeps it, so the list alone is not trusted.)
+    pub fn in_use(&self, group: &TargetGroupObservation) -> bool {
+        self.balancers.iter().any(|b| {
+            group.load_balancers.contains(&b.arn)
+                || b.listeners
+                    .iter()
+                    .any(|l| l.rules.iter().any(|r| r.target_groups.contains(&group.arn)))
+        })
+    }
+
     /// Our target groups' ARNs.
     pub fn our_target_groups<'a>(&'a self, owner: &'a str) -> impl Iterator<Item = &'a TargetGroupObservation> + 'a {
         self.target_groups.iter().filter(move |g| ours(&g.tags, owner))

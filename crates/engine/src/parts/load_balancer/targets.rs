@@ -218,7 +218,7 @@ pub fn unwanted(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing
         if desired.targets.iter().any(|t| t.name == group.name) {
             continue;
         }
-        if group.load_balancers.is_empty() {
+        if !observed.in_use(group) {
             outcomes.push(Outcome::create(Action::delete(
                 Part::LoadBalancer,
                 format!("elb:target-group/{}", group.name),

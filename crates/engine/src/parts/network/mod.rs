@@ -149,7 +149,18 @@ impl AccountPart for Network {
             NetworkForm::Managed(vpc) => planner.managed(vpc),
         }
         planner.unwanted_groups();
-        planner.outcomes
+        let mut outcomes = planner.outcomes;
+        if let Some(open) = desired.exposure.get(&Scheme::InternetFacing).filter(|e| e.default_cidr) {
+            let ports: Vec<String> = open.listener_ports.iter().map(i32::to_string).collect();
+            outcomes.push(Outcome {
+                note: Some(format!(
+                    "the internet-facing load balancer admits anyone (0.0.0.0/0) on port {}: a service exposed InternetFacing sets no allowedCidrs",
+                    ports.join(" and ")
+                )),
+                ..Default::default()
+            });
+        }
+        outcomes
     }
 
     fn readiness(desired: &DesiredNetwork, observed: &ObservedNetwork, applied: &Plan, readiness: &mut Readiness) {
