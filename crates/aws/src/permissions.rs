@@ -27,11 +27,9 @@ pub enum Resource {
     DbSecrets,
     Repositories,
     Keys,
-    /// The service-linked role AWS makes the first time a service is used in an account.
-    EcsServiceLinkedRole,
-    RdsServiceLinkedRole,
-    /// The service-linked role ELB makes with an account's first load balancer.
-    ElbServiceLinkedRole,
+    /// The service-linked roles AWS makes the first time ECS, RDS or ELB is used in an account (one
+    /// statement for all three: the account role's policy must stay under IAM's 6,144 characters).
+    ServiceLinkedRoles,
     /// The account's EC2 network resources in the region (VPCs, subnets, gateways, route tables,
     /// Elastic IPs, endpoints, security groups): EC2 ids are chosen by AWS, so not by name.
     Network,
@@ -122,7 +120,7 @@ operations! {
         DbCluster: ["rds:CreateDBCluster", "rds:AddTagsToResource"],
         DbDefaults: ["rds:CreateDBCluster"],
         DbSecrets: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
-        RdsServiceLinkedRole: ["iam:CreateServiceLinkedRole"],
+        ServiceLinkedRoles: ["iam:CreateServiceLinkedRole"],
     }
     RDS_MODIFY_DB_CLUSTER = "rds" "ModifyDBCluster" { DbCluster: ["rds:ModifyDBCluster"] }
     RDS_DELETE_DB_CLUSTER = "rds" "DeleteDBCluster" {
@@ -154,8 +152,7 @@ operations! {
     ELB_DESCRIBE_TAGS = "elasticloadbalancing" "DescribeTags" { Any: ["elasticloadbalancing:DescribeTags"] }
     ELB_CREATE_LOAD_BALANCER = "elasticloadbalancing" "CreateLoadBalancer" {
         LoadBalancers: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:AddTags"],
-        Network: ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
-        ElbServiceLinkedRole: ["iam:CreateServiceLinkedRole"],
+        ServiceLinkedRoles: ["iam:CreateServiceLinkedRole"],
     }
     ELB_SET_SUBNETS = "elasticloadbalancing" "SetSubnets" { LoadBalancers: ["elasticloadbalancing:SetSubnets"] }
     ELB_SET_SECURITY_GROUPS = "elasticloadbalancing" "SetSecurityGroups" { LoadBalancers: ["elasticloadbalancing:SetSecurityGroups"] }
@@ -167,14 +164,8 @@ operations! {
     ELB_CREATE_LISTENER = "elasticloadbalancing" "CreateListener" { LoadBalancers: ["elasticloadbalancing:CreateListener", "elasticloadbalancing:AddTags"] }
     ELB_MODIFY_LISTENER = "elasticloadbalancing" "ModifyListener" { LoadBalancers: ["elasticloadbalancing:ModifyListener"] }
     ELB_DELETE_LISTENER = "elasticloadbalancing" "DeleteListener" { LoadBalancers: ["elasticloadbalancing:DeleteListener"] }
-    ELB_CREATE_RULE = "elasticloadbalancing" "CreateRule" {
-        LoadBalancers: ["elasticloadbalancing:CreateRule", "elasticloadbalancing:AddTags"],
-        TargetGroups: ["elasticloadbalancing:CreateRule"],
-    }
-    ELB_MODIFY_RULE = "elasticloadbalancing" "ModifyRule" {
-        LoadBalancers: ["elasticloadbalancing:ModifyRule"],
-        TargetGroups: ["elasticloadbalancing:ModifyRule"],
-    }
+    ELB_CREATE_RULE = "elasticloadbalancing" "CreateRule" { LoadBalancers: ["elasticloadbalancing:CreateRule", "elasticloadbalancing:AddTags"] }
+    ELB_MODIFY_RULE = "elasticloadbalancing" "ModifyRule" { LoadBalancers: ["elasticloadbalancing:ModifyRule"] }
     ELB_SET_RULE_PRIORITIES = "elasticloadbalancing" "SetRulePriorities" { LoadBalancers: ["elasticloadbalancing:SetRulePriorities"] }
     ELB_DELETE_RULE = "elasticloadbalancing" "DeleteRule" { LoadBalancers: ["elasticloadbalancing:DeleteRule"] }
     ELB_ADD_TAGS = "elasticloadbalancing" "AddTags" {
@@ -232,7 +223,7 @@ operations! {
     ECS_DESCRIBE_CLUSTERS = "ecs" "DescribeClusters" { EcsCluster: ["ecs:DescribeClusters"] }
     ECS_CREATE_CLUSTER = "ecs" "CreateCluster" {
         EcsCluster: ["ecs:CreateCluster", "ecs:TagResource"],
-        EcsServiceLinkedRole: ["iam:CreateServiceLinkedRole"],
+        ServiceLinkedRoles: ["iam:CreateServiceLinkedRole"],
     }
     ECS_PUT_CLUSTER_CAPACITY_PROVIDERS = "ecs" "PutClusterCapacityProviders" { EcsCluster: ["ecs:PutClusterCapacityProviders"] }
     ECS_DELETE_CLUSTER = "ecs" "DeleteCluster" { EcsCluster: ["ecs:DeleteCluster"] }

@@ -84,10 +84,9 @@ impl PolicyScope {
             }),
             Resource::DbInstance => self.named(&self.db_instance, |i| format!("arn:aws:rds:{region}:{account}:db:{i}")),
             // What exists only beside a database or an ECS cluster goes with it.
-            Resource::DbDefaults | Resource::DbSecrets | Resource::RdsServiceLinkedRole if none(&self.db_cluster) => {
+            Resource::DbDefaults | Resource::DbSecrets if none(&self.db_cluster) => {
                 vec![]
             }
-            Resource::EcsServiceLinkedRole if none(&self.ecs_cluster) => vec![],
             Resource::DbDefaults => ["subgrp:*", "cluster-pg:*", "pg:*", "og:*"]
                 .iter()
                 .map(|kind| format!("arn:aws:rds:{region}:{account}:{kind}"))
@@ -97,41 +96,34 @@ impl PolicyScope {
                 format!("arn:aws:ecr:{region}:{account}:repository/{r}")
             }),
             Resource::Keys => self.named(&self.keys, |k| format!("arn:aws:kms:{region}:{account}:key/{k}")),
-            Resource::EcsServiceLinkedRole => {
-                vec![role("aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS")]
-            }
-            Resource::RdsServiceLinkedRole => {
-                vec![role("aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS")]
-            }
+            // Each goes with the service that makes it.
+            Resource::ServiceLinkedRoles => [
+                (!none(&self.ecs_cluster)).then(|| role("aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS")),
+                (!none(&self.db_cluster)).then(|| role("aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS")),
+                (!none(&self.load_balancers)).then(|| {
+                    role("aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing")
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             Resource::Network if self.network == Some(false) => vec![],
             Resource::Network => vec![format!("arn:aws:ec2:{region}:{account}:*")],
             Resource::DbSubnetGroup => self.named(&self.db_subnet_group, |g| {
                 format!("arn:aws:rds:{region}:{account}:subgrp:{g}")
             }),
-            Resource::LoadBalancers | Resource::ElbServiceLinkedRole if none(&self.load_balancers) => vec![],
-            Resource::LoadBalancers => {
-                let elb = format!("arn:aws:elasticloadbalancing:{region}:{account}");
-                let names: Vec<String> = self.load_balancers.clone().unwrap_or_else(|| vec!["*".to_owned()]);
-                names
-                    .iter()
-                    .flat_map(|n| {
-                        [
-                            format!("{elb}:loadbalancer/app/{n}/*"),
-                            format!("{elb}:listener/app/{n}/*"),
-                            format!("{elb}:listener-rule/app/{n}/*"),
-                        ]
-                    })
-                    .collect()
-            }
+            Resource::LoadBalancers if none(&self.load_balancers) => vec![],
+            // One pattern per name covers the balancer, its listeners and their rules
+            // (`loadbalancer/app/<name>/..`, `listener/app/<name>/..`, `listener-rule/app/<name>/..`).
+            Resource::LoadBalancers => self.named(&self.load_balancers, |n| {
+                format!("arn:aws:elasticloadbalancing:{region}:{account}:*/app/{n}/*")
+            }),
             Resource::TargetGroups => {
                 let prefix = self.target_group_prefix.as_deref().unwrap_or("");
                 vec![format!(
                     "arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{prefix}*"
                 )]
             }
-            Resource::ElbServiceLinkedRole => vec![role(
-                "aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
-            )],
             Resource::Any => vec!["*".to_owned()],
         }
     }
@@ -319,11 +311,7 @@ mod tests {
         let policy = account_role_policy(&scope);
         assert_eq!(
             statement(&policy, "LoadBalancers").unwrap()["Resource"],
-            json!([
-                "arn:aws:elasticloadbalancing:eu-west-2:111111111111:loadbalancer/app/camden-1a2b3c4d-int/*",
-                "arn:aws:elasticloadbalancing:eu-west-2:111111111111:listener/app/camden-1a2b3c4d-int/*",
-                "arn:aws:elasticloadbalancing:eu-west-2:111111111111:listener-rule/app/camden-1a2b3c4d-int/*"
-            ])
+            json!(["arn:aws:elasticloadbalancing:eu-west-2:111111111111:*/app/camden-1a2b3c4d-int/*"])
         );
         assert_eq!(
             statement(&policy, "TargetGroups").unwrap()["Resource"],
@@ -371,15 +359,18 @@ mod tests {
             "DbInstance",
             "DbDefaults",
             "DbSecrets",
-            "RdsServiceLinkedRole",
             "EcsCluster",
             "EcsServices",
             "TaskDefinitions",
-            "EcsServiceLinkedRole",
         ] {
             assert!(statement(&policy, sid).is_none(), "{sid} without a database or cluster");
         }
         assert!(statement(&policy, "Buckets").is_some());
+        assert!(
+            statement(&policy, "ServiceLinkedRoles")
+                .is_some_and(|s| !s["Resource"].to_string().contains("ecs.amazonaws")),
+            "no ECS service-linked role without a cluster"
+        );
     }
 
     #[test]

@@ -159,7 +159,30 @@ async fn assert_one_of_everything(moto: &Moto) {
         .send()
         .await
         .expect("groups");
-    assert_eq!(groups.security_groups().len(), 3, "tasks, database, endpoints");
+    assert_eq!(
+        groups.security_groups().len(),
+        4,
+        "tasks, database, endpoints, internal load balancer"
+    );
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let balancers = elb.describe_load_balancers().send().await.expect("balancers");
+    assert_eq!(balancers.load_balancers().len(), 1, "one internal load balancer");
+    let target_groups = elb.describe_target_groups().send().await.expect("target groups");
+    assert_eq!(target_groups.target_groups().len(), 2, "frontend and webserver");
+    let listener = elb
+        .describe_listeners()
+        .load_balancer_arn(balancers.load_balancers()[0].load_balancer_arn().unwrap_or_default())
+        .send()
+        .await
+        .expect("listeners");
+    assert_eq!(listener.listeners().len(), 1);
+    let rules = elb
+        .describe_rules()
+        .listener_arn(listener.listeners()[0].listener_arn().unwrap_or_default())
+        .send()
+        .await
+        .expect("rules");
+    assert_eq!(rules.rules().len(), 3, "two rules and the default");
     let ecs = aws_sdk_ecs::Client::new(&config);
     for service in ["daemon", "code-server", "frontend", "webserver"] {
         let active = ecs

@@ -151,9 +151,22 @@ for name, document in json.load(sys.stdin):
 /// What parliament reports that is so by design (README, "AWS roles and iam-policy"): writing bucket
 /// policies and lifecycle rules implies power over objects; RDS's create calls are scoped to our own
 /// cluster, instance and the default groups only; RegisterTaskDefinition has no resource-level
-/// permissions and repositories are listed whatever the spec says.
+/// permissions and repositories are listed whatever the spec says; listener actions name only the
+/// `app` (Application Load Balancer) ARNs, never the `net` ones parliament lists beside them.
 fn accepted(issue: &str, detail: &str) -> bool {
+    let only_network_load_balancers = || {
+        let formats: Vec<Value> = serde_json::from_str(detail).unwrap_or_default();
+        !formats.is_empty()
+            && formats.iter().all(|f| {
+                let format = f["required_format"].as_str().unwrap_or_default();
+                format.contains("/net/") || format.contains("/app/")
+            })
+            && formats
+                .iter()
+                .any(|f| f["required_format"].as_str().unwrap_or_default().contains("/net/"))
+    };
     match issue {
+        "RESOURCE_MISMATCH" if only_network_load_balancers() => true,
         "RESOURCE_POLICY_PRIVILEGE_ESCALATION" => {
             detail.contains("s3:PutBucketPolicy") || detail.contains("s3:PutLifecycleConfiguration")
         }

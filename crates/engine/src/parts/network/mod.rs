@@ -7,19 +7,22 @@
 mod groups;
 mod managed;
 pub mod model;
+mod problems;
 mod routes;
+mod security;
 mod teardown;
 
 use std::collections::BTreeMap;
 
 use dataplatform_api::account::{NetworkStatus, ZoneStatus};
-use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Scheme, SpecProblem};
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Scheme};
 use dataplatform_aws::ecs::ServiceNetwork;
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::rds::ClusterPlacement;
 use dataplatform_aws::{AccountSession, AwsError};
 
 pub use model::{DesiredNetwork, NetworkForm, ObservedNetwork};
+pub use problems::spec_problems;
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
@@ -279,10 +282,17 @@ async fn observe_existing(
 ) -> Result<ObservedNetwork, AwsError> {
     let network = session.network();
     let rds = session.rds();
-    let (found_subnets, found_groups, subnet_group) = tokio::try_join!(
+    let (found_subnets, found_groups, subnet_group, public_subnets) = tokio::try_join!(
         network.subnets_by_id(subnets),
         network.security_groups_by_id(groups),
         rds.observe_subnet_group(&desired.names.db_subnet_group),
+        async {
+            if desired.public_subnets.is_empty() {
+                Ok(vec![])
+            } else {
+                network.subnets_by_id(&desired.public_subnets).await
+            }
+        },
     )?;
     let missing_groups = groups
         .iter()
@@ -291,6 +301,7 @@ async fn observe_existing(
         .collect();
     let mut observed = ObservedNetwork {
         subnets: found_subnets,
+        public_subnets,
         missing_groups,
         subnet_group,
         ..Default::default()
@@ -398,76 +409,4 @@ fn placements(
             ))
         })
         .collect()
-}
-
-/// What only AWS can tell is wrong with `spec.network`, found before any write.
-pub fn spec_problems(
-    spec: &DataPlatformAccountSpec,
-    desired: &DesiredNetwork,
-    observed: &ObservedNetwork,
-) -> Vec<SpecProblem> {
-    let where_ = format!("in account {} region {}", spec.account_id, spec.region);
-    let mut problems = Vec::new();
-    match &desired.form {
-        NetworkForm::Absent => {}
-        NetworkForm::Managed(vpc) => {
-            if observed.zones.len() < vpc.zones {
-                problems.push(SpecProblem {
-                    field: "spec.network.vpc.availabilityZones".to_owned(),
-                    message: format!(
-                        "{} has {} available zone(s) ({}); ask for at most that many",
-                        spec.region,
-                        observed.zones.len(),
-                        observed.zones.join(", ")
-                    ),
-                });
-            }
-        }
-        NetworkForm::Existing { subnets, groups, .. } => {
-            for (i, id) in subnets.iter().enumerate() {
-                if !observed.subnets.iter().any(|s| &s.id == id) {
-                    problems.push(SpecProblem {
-                        field: format!("spec.network.subnetIds[{i}]"),
-                        message: format!("subnet {id} does not exist {where_}; name one of the account's subnets (aws ec2 describe-subnets)"),
-                    });
-                }
-            }
-            for (i, id) in groups.iter().enumerate() {
-                if observed.missing_groups.contains(id) {
-                    problems.push(SpecProblem {
-                        field: format!("spec.network.securityGroupIds[{i}]"),
-                        message: format!("security group {id} does not exist {where_}; name one of the account's security groups (aws ec2 describe-security-groups)"),
-                    });
-                }
-            }
-            existing_layout_problems(desired, observed, &mut problems);
-        }
-    }
-    problems
-}
-
-/// The existing form's subnets must share one VPC, and span two zones for a DB subnet group.
-fn existing_layout_problems(desired: &DesiredNetwork, observed: &ObservedNetwork, problems: &mut Vec<SpecProblem>) {
-    let vpcs: std::collections::BTreeSet<&str> = observed.subnets.iter().map(|s| s.vpc_id.as_str()).collect();
-    if vpcs.len() > 1 {
-        problems.push(SpecProblem {
-            field: "spec.network.subnetIds".to_owned(),
-            message: format!(
-                "the subnets are in {} VPCs ({}); tasks and the database need subnets of one VPC",
-                vpcs.len(),
-                vpcs.into_iter().collect::<Vec<_>>().join(", ")
-            ),
-        });
-        return;
-    }
-    let zones: std::collections::BTreeSet<&str> = observed.subnets.iter().map(|s| s.zone.as_str()).collect();
-    if desired.database && !observed.subnets.is_empty() && zones.len() < 2 {
-        problems.push(SpecProblem {
-            field: "spec.network.subnetIds".to_owned(),
-            message: format!(
-                "the subnets are all in {}; the database's DB subnet group needs subnets in at least two availability zones (RDS requires it so a standby can run in another zone): add a subnet of another zone, or set spec.database.enabled: false",
-                zones.into_iter().collect::<Vec<_>>().join(", ")
-            ),
-        });
-    }
 }

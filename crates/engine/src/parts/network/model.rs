@@ -5,14 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dataplatform_api::{DataPlatformAccountSpec, EndpointService, NatGateway, Scheme};
 use dataplatform_aws::network::{
-    AddressObservation, EndpointObservation, GatewayObservation, InterfaceObservation, NAME_TAG, NatObservation, Peer,
-    RouteTableObservation, Rule, SecurityGroupObservation, SubnetObservation, VpcObservation,
+    AddressObservation, EndpointObservation, GatewayObservation, InterfaceObservation, NAME_TAG, NatObservation,
+    RouteTableObservation, SecurityGroupObservation, SubnetObservation, VpcObservation,
 };
 use dataplatform_aws::rds::SubnetGroupObservation;
 use ipnet::Ipv4Net;
 
+use super::security::exposure;
+pub use super::security::{Exposure, GroupRole, RulePeers, all_traffic_anywhere, planned};
 use crate::account::AccountContext;
-use crate::plan::{PlannedPeer, PlannedRule};
 use crate::vocabulary::ours;
 
 pub const POSTGRES_PORT: i32 = 5432;
@@ -35,19 +36,6 @@ pub struct DesiredNetwork {
     pub public_subnets: Vec<String>,
 }
 
-/// What the security groups of one scheme's load balancer and of the tasks behind it admit.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Exposure {
-    /// 80, and 443 with a certificate.
-    pub listener_ports: Vec<i32>,
-    /// The union of the services' allowedCidrs.
-    pub cidrs: BTreeSet<String>,
-    /// Some service of the scheme gives no allowedCidrs: the VPC's range (Internal) or anywhere.
-    pub default_cidr: bool,
-    /// The container ports the load balancer forwards to.
-    pub service_ports: BTreeSet<i32>,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum NetworkForm {
     /// No spec.network.
@@ -68,53 +56,6 @@ pub struct ManagedVpc {
     pub zones: usize,
     pub nat: NatGateway,
     pub endpoints: Vec<EndpointService>,
-}
-
-/// The security groups the operator owns, by what they protect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum GroupRole {
-    /// A load balancer of one scheme: its listener ports from the allowed ranges.
-    LoadBalancer(Scheme),
-    Tasks,
-    Database,
-    Endpoints,
-}
-
-impl GroupRole {
-    /// Every role, in the order groups are deleted (a group before the groups its rules name).
-    pub const TEARDOWN: [GroupRole; 5] = [
-        GroupRole::Database,
-        GroupRole::Endpoints,
-        GroupRole::Tasks,
-        GroupRole::LoadBalancer(Scheme::Internal),
-        GroupRole::LoadBalancer(Scheme::InternetFacing),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupRole::LoadBalancer(Scheme::Internal) => "lb-internal",
-            GroupRole::LoadBalancer(Scheme::InternetFacing) => "lb-internet-facing",
-            GroupRole::Tasks => "tasks",
-            GroupRole::Database => "database",
-            GroupRole::Endpoints => "endpoints",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            GroupRole::LoadBalancer(Scheme::Internal) => {
-                "Internal load balancer of the data platform: listener ports from the allowed ranges (dataplatform-operator)"
-            }
-            GroupRole::LoadBalancer(Scheme::InternetFacing) => {
-                "Internet-facing load balancer of the data platform: listener ports from the allowed ranges (dataplatform-operator)"
-            }
-            GroupRole::Tasks => "ECS tasks of the data platform (dataplatform-operator)",
-            GroupRole::Database => {
-                "Aurora PostgreSQL of the data platform: 5432 from its tasks (dataplatform-operator)"
-            }
-            GroupRole::Endpoints => "VPC interface endpoints: 443 from the VPC (dataplatform-operator)",
-        }
-    }
 }
 
 /// Subnet tiers of the managed form.
@@ -250,141 +191,6 @@ impl DesiredNetwork {
         endpoints.sort_by(|a, b| a.key.cmp(&b.key));
         endpoints
     }
-
-    /// The security groups this form makes, each after the groups its rules name.
-    pub fn groups(&self) -> Vec<GroupRole> {
-        let mut roles: Vec<GroupRole> = Vec::new();
-        if self.form == NetworkForm::Absent {
-            return roles;
-        }
-        roles.extend(self.exposure.keys().map(|scheme| GroupRole::LoadBalancer(*scheme)));
-        // The existing form's tasks run in the spec's groups; ours joins them to admit the load
-        // balancer.
-        if self.managed().is_some() || !self.exposure.is_empty() {
-            roles.push(GroupRole::Tasks);
-        }
-        if self.database {
-            roles.push(GroupRole::Database);
-        }
-        if self.endpoints().iter().any(|e| !e.gateway) {
-            roles.push(GroupRole::Endpoints);
-        }
-        roles
-    }
-
-    /// A group's (ingress, egress) rules. `peers`: the groups made or known so far, who the database
-    /// admits, and the VPC's range.
-    pub fn rules(&self, role: GroupRole, peers: &RulePeers<'_>) -> (BTreeSet<PlannedRule>, BTreeSet<PlannedRule>) {
-        let tcp = |port: i32, peer: PlannedPeer| PlannedRule {
-            protocol: "tcp".to_owned(),
-            ports: Some((port, port)),
-            peer,
-        };
-        let tasks = peers.tasks;
-        match role {
-            GroupRole::LoadBalancer(scheme) => {
-                let Some(exposure) = self.exposure.get(&scheme) else {
-                    return Default::default();
-                };
-                let mut cidrs = exposure.cidrs.clone();
-                if exposure.default_cidr {
-                    match scheme {
-                        Scheme::Internal => cidrs.extend(peers.vpc_cidr.map(str::to_owned)),
-                        Scheme::InternetFacing => {
-                            cidrs.insert(ANYWHERE.to_owned());
-                        }
-                    }
-                }
-                let ingress = exposure
-                    .listener_ports
-                    .iter()
-                    .flat_map(|port| cidrs.iter().map(|cidr| tcp(*port, PlannedPeer::Cidr(cidr.clone()))))
-                    .collect();
-                (ingress, [all_traffic_anywhere()].into())
-            }
-            // Egress to anywhere: tasks reach endpoints, the database, and (through NAT) the internet;
-            // ingress only from the load balancers, on the ports they forward to.
-            GroupRole::Tasks => {
-                let ingress = self
-                    .exposure
-                    .iter()
-                    .filter_map(|(scheme, exposure)| {
-                        let group = peers.made.get(&GroupRole::LoadBalancer(*scheme))?;
-                        Some(
-                            exposure
-                                .service_ports
-                                .iter()
-                                .map(|port| tcp(*port, PlannedPeer::Group(group.clone()))),
-                        )
-                    })
-                    .flatten()
-                    .collect();
-                (ingress, [all_traffic_anywhere()].into())
-            }
-            GroupRole::Database => (
-                tasks.iter().map(|peer| tcp(POSTGRES_PORT, peer.clone())).collect(),
-                BTreeSet::new(),
-            ),
-            GroupRole::Endpoints => {
-                let cidr = self.managed().map(|v| v.cidr.to_string()).unwrap_or_default();
-                ([tcp(HTTPS_PORT, PlannedPeer::Cidr(cidr))].into(), BTreeSet::new())
-            }
-        }
-    }
-}
-
-/// Who a group's rules may name.
-pub struct RulePeers<'a> {
-    /// The groups of ours made or known so far in this plan.
-    pub made: &'a BTreeMap<GroupRole, crate::plan::Ec2Ref>,
-    /// Who the database admits: our tasks' group, or the existing form's groups.
-    pub tasks: &'a [PlannedPeer],
-    pub vpc_cidr: Option<&'a str>,
-}
-
-/// Per scheme, what the services exposed with it need of the security groups.
-fn exposure(spec: &DataPlatformAccountSpec) -> BTreeMap<Scheme, Exposure> {
-    let certificate = spec
-        .load_balancer
-        .as_ref()
-        .is_some_and(|lb| lb.certificate_arn.is_some());
-    let mut exposure: BTreeMap<Scheme, Exposure> = BTreeMap::new();
-    for service in &spec.services {
-        let (Some(expose), Some(port)) = (&service.expose, service.port) else {
-            continue;
-        };
-        let entry = exposure.entry(expose.scheme).or_default();
-        entry.listener_ports = if certificate {
-            vec![HTTP_PORT, HTTPS_PORT]
-        } else {
-            vec![HTTP_PORT]
-        };
-        entry.cidrs.extend(expose.allowed_cidrs.iter().cloned());
-        entry.default_cidr |= expose.allowed_cidrs.is_empty();
-        entry.service_ports.insert(port);
-    }
-    exposure
-}
-
-/// The egress rule EC2 gives every new group.
-pub fn all_traffic_anywhere() -> PlannedRule {
-    PlannedRule {
-        protocol: "-1".to_owned(),
-        ports: None,
-        peer: PlannedPeer::Cidr(ANYWHERE.to_owned()),
-    }
-}
-
-/// A rule AWS holds, in the plan's terms.
-pub fn planned(rule: &Rule) -> PlannedRule {
-    PlannedRule {
-        protocol: rule.protocol.clone(),
-        ports: rule.ports,
-        peer: match &rule.peer {
-            Peer::Cidr(cidr) => PlannedPeer::Cidr(cidr.clone()),
-            Peer::Group(group) => PlannedPeer::Group(crate::plan::Ec2Ref::Known(group.clone())),
-        },
-    }
 }
 
 /// Zone `i` (in name order) gets the i-th eighth of the VPC as its private subnet, and the i-th
@@ -413,6 +219,8 @@ pub struct ObservedNetwork {
     pub vpcs: Vec<VpcObservation>,
     /// The managed VPC's subnets, or the existing form's named subnets.
     pub subnets: Vec<SubnetObservation>,
+    /// Existing form: `spec.loadBalancer.publicSubnetIds` as found.
+    pub public_subnets: Vec<SubnetObservation>,
     pub gateways: Vec<GatewayObservation>,
     pub route_tables: Vec<RouteTableObservation>,
     /// NAT gateways that are not deleted.
