@@ -548,6 +548,35 @@ async fn exposing_attaches_the_running_service_and_unexposing_removes_rule_group
     );
     assert_eq!(attached(&object, "frontend").await.len(), 1);
     let lb_group = status(&object).network.clone().expect("network").security_groups["lb-internal"].clone();
+    let (_, first_groups, _) = inventory(&object).await;
+
+    // A new port: ELB cannot change a target group's, so a new group replaces the old one.
+    object.spec = account_object(&account, &spec(&[&FRONTEND.replace("8080", "8081")])).spec;
+    converge_running(&engine, &mut object).await;
+    let (balancers, groups, rules) = inventory(&object).await;
+    assert_eq!((balancers.len(), groups.len(), rules), (1, 1, 1), "{groups:?}");
+    assert_ne!(groups, first_groups, "a new target group");
+    let new_group = elb(&account)
+        .await
+        .describe_target_groups()
+        .names(&groups[0])
+        .send()
+        .await
+        .expect("tg");
+    let new_group = &new_group.target_groups()[0];
+    assert_eq!(new_group.port(), Some(8081));
+    assert_eq!(
+        attached(&object, "frontend").await,
+        [new_group.target_group_arn().unwrap_or_default().to_owned()]
+    );
+    assert_eq!(
+        ingress(
+            &account,
+            &status(&object).network.clone().expect("network").security_groups["tasks"]
+        )
+        .await,
+        [(8081, lb_group.clone())]
+    );
 
     // Unexposed: detached, its rule, target group, load balancer and the balancer's group gone.
     object.spec = account_object(&account, &spec(&[plain])).spec;

@@ -3,7 +3,7 @@
 
 use dataplatform_aws::{AccountSession, AwsError};
 
-use super::Made;
+use super::network::Made;
 use crate::plan::Op;
 
 /// Runs `op` when it is a load-balancer op; `None` for any other op.

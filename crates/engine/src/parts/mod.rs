@@ -3,7 +3,7 @@
 //! parts hand on, diff, readiness, status, deletion and the account role's policy scope.
 //!
 //! Adding a part: a module here implementing `AccountPart`, its fields in [`DesiredAccount`] and
-//! [`ObservedAccount`], its line in [`each_part`], its `Part` and its `Op`s in `plan.rs`.
+//! [`ObservedAccount`], its line in [`each_part`], its `Part` in `plan` and its `Op`s in `plan/ops.rs`.
 
 pub mod compute;
 pub mod database;

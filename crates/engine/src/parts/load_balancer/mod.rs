@@ -80,14 +80,14 @@ impl AccountPart for LoadBalancing {
         observed: &ObservedLoadBalancing,
         owner: &Owner<'_>,
     ) -> Vec<Outcome> {
-        let mut outcomes = Vec::new();
+        let mut outcomes = targets::unwanted_rules(desired, observed, &account.owner);
         for (scheme, balancer) in &desired.balancers {
             let listener = balancers::balancer_outcomes(desired, balancer, observed, owner, &mut outcomes);
             for target in desired.targets.iter().filter(|t| t.scheme == *scheme) {
                 targets::target_outcomes(desired, target, listener.as_ref(), observed, owner, &mut outcomes);
             }
         }
-        outcomes.extend(targets::unwanted(desired, observed, &account.owner));
+        outcomes.extend(targets::unwanted_groups(desired, observed, &account.owner));
         outcomes.extend(
             balancers::unwanted_balancers(desired, observed, &account.owner)
                 .into_iter()

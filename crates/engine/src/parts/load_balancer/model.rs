@@ -211,15 +211,13 @@ impl ObservedLoadBalancing {
         self.target_groups.iter().find(|g| g.name == name)
     }
 
-    /// Whether a rule of the observed load balancers forwards to the target group, or a load
-    /// balancer we observe names it. (ELB drops a deleted load balancer from a group's list; moto
-    /// keeps it, so the list alone is not trusted.)
+    /// Whether a rule of our load balancers forwards to the target group. (A group's own list of
+    /// load balancers is not used: moto keeps a load balancer in it after its rules are gone.)
     pub fn in_use(&self, group: &TargetGroupObservation) -> bool {
         self.balancers.iter().any(|b| {
-            group.load_balancers.contains(&b.arn)
-                || b.listeners
-                    .iter()
-                    .any(|l| l.rules.iter().any(|r| r.target_groups.contains(&group.arn)))
+            b.listeners
+                .iter()
+                .any(|l| l.rules.iter().any(|r| r.target_groups.contains(&group.arn)))
         })
     }
 

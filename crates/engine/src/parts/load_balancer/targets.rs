@@ -177,11 +177,10 @@ fn rule_outcome(
     ));
 }
 
-/// Rules of ours that forward where no desired rule does (a service no longer exposed, a rule left
-/// on the listener the spec moved away from, a target group being replaced), then target groups of
-/// ours no service needs: each deleted once no rule forwards to it any more, so the service the
-/// compute part detaches in the same pass is off it before it goes.
-pub fn unwanted(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing, owner: &str) -> Vec<Outcome> {
+/// Rules of ours that forward where no desired rule does: a service no longer exposed, a rule left
+/// on the listener the spec moved away from, a target group being replaced. Planned before the
+/// rules that are made, so a replacement takes the priority its predecessor frees.
+pub fn unwanted_rules(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing, owner: &str) -> Vec<Outcome> {
     let ours: Vec<&str> = observed.our_target_groups(owner).map(|g| g.arn.as_str()).collect();
     let wanted_group = |arn: &str| {
         observed
@@ -196,24 +195,32 @@ pub fn unwanted(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing
         .iter()
         .filter(|b| crate::vocabulary::ours(&b.tags, owner))
     {
-        let scheme_port = desired
+        let forwarding_port = desired
             .balancers
             .values()
             .find(|d| d.name == balancer.name)
             .map(|d| d.forwarding_port);
         for listener in &balancer.listeners {
-            for rule in listener
+            let ours_here = listener
                 .rules
                 .iter()
-                .filter(|r| r.target_groups.iter().any(|g| ours.contains(&g.as_str())))
-            {
-                let wanted = Some(listener.port) == scheme_port && rule.target_groups.iter().all(|g| wanted_group(g));
+                .filter(|r| r.target_groups.iter().any(|g| ours.contains(&g.as_str())));
+            for rule in ours_here {
+                let wanted =
+                    Some(listener.port) == forwarding_port && rule.target_groups.iter().all(|g| wanted_group(g));
                 if !wanted {
                     outcomes.push(Outcome::create(delete_rule(rule, &balancer.name, listener.port)));
                 }
             }
         }
     }
+    outcomes
+}
+
+/// Target groups of ours no service needs: each deleted once no rule forwards to it any more (the
+/// pass after its rule went), so a service the compute part detached in that pass is off it first.
+pub fn unwanted_groups(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing, owner: &str) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
     for group in observed.our_target_groups(owner) {
         if desired.targets.iter().any(|t| t.name == group.name) {
             continue;

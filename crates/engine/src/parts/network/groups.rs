@@ -9,7 +9,8 @@ use dataplatform_aws::network::Direction;
 use super::managed::Planner;
 use dataplatform_api::Scheme;
 
-use super::model::{GroupRole, NetworkForm, RulePeers, all_traffic_anywhere, planned};
+use super::model::{GroupRole, NetworkForm};
+use super::security::{RulePeers, all_traffic_anywhere, planned};
 use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part, PlannedPeer, PlannedRule};
 use crate::vocabulary::{Outcome, list_text, ours};
 

@@ -11,8 +11,6 @@ use dataplatform_aws::network::{
 use dataplatform_aws::rds::SubnetGroupObservation;
 use ipnet::Ipv4Net;
 
-use super::security::exposure;
-pub use super::security::{Exposure, GroupRole, RulePeers, all_traffic_anywhere, planned};
 use crate::account::AccountContext;
 use crate::vocabulary::ours;
 
@@ -191,6 +189,90 @@ impl DesiredNetwork {
         endpoints.sort_by(|a, b| a.key.cmp(&b.key));
         endpoints
     }
+}
+
+/// What the security groups of one scheme's load balancer and of the tasks behind it admit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Exposure {
+    /// 80, and 443 with a certificate.
+    pub listener_ports: Vec<i32>,
+    /// The union of the services' allowedCidrs.
+    pub cidrs: BTreeSet<String>,
+    /// Some service of the scheme gives no allowedCidrs: the VPC's range (Internal) or anywhere.
+    pub default_cidr: bool,
+    /// The container ports the load balancer forwards to.
+    pub service_ports: BTreeSet<i32>,
+}
+
+/// The security groups the operator owns, by what they protect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GroupRole {
+    /// A load balancer of one scheme: its listener ports from the allowed ranges.
+    LoadBalancer(Scheme),
+    Tasks,
+    Database,
+    Endpoints,
+}
+
+impl GroupRole {
+    /// Every role, in the order groups are deleted (a group before the groups its rules name).
+    pub const TEARDOWN: [GroupRole; 5] = [
+        GroupRole::Database,
+        GroupRole::Endpoints,
+        GroupRole::Tasks,
+        GroupRole::LoadBalancer(Scheme::Internal),
+        GroupRole::LoadBalancer(Scheme::InternetFacing),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupRole::LoadBalancer(Scheme::Internal) => "lb-internal",
+            GroupRole::LoadBalancer(Scheme::InternetFacing) => "lb-internet-facing",
+            GroupRole::Tasks => "tasks",
+            GroupRole::Database => "database",
+            GroupRole::Endpoints => "endpoints",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            GroupRole::LoadBalancer(Scheme::Internal) => {
+                "Internal load balancer of the data platform: listener ports from the allowed ranges (dataplatform-operator)"
+            }
+            GroupRole::LoadBalancer(Scheme::InternetFacing) => {
+                "Internet-facing load balancer of the data platform: listener ports from the allowed ranges (dataplatform-operator)"
+            }
+            GroupRole::Tasks => "ECS tasks of the data platform (dataplatform-operator)",
+            GroupRole::Database => {
+                "Aurora PostgreSQL of the data platform: 5432 from its tasks (dataplatform-operator)"
+            }
+            GroupRole::Endpoints => "VPC interface endpoints: 443 from the VPC (dataplatform-operator)",
+        }
+    }
+}
+
+/// Per scheme, what the services exposed with it need of the security groups.
+fn exposure(spec: &DataPlatformAccountSpec) -> BTreeMap<Scheme, Exposure> {
+    let certificate = spec
+        .load_balancer
+        .as_ref()
+        .is_some_and(|lb| lb.certificate_arn.is_some());
+    let mut exposure: BTreeMap<Scheme, Exposure> = BTreeMap::new();
+    for service in &spec.services {
+        let (Some(expose), Some(port)) = (&service.expose, service.port) else {
+            continue;
+        };
+        let entry = exposure.entry(expose.scheme).or_default();
+        entry.listener_ports = if certificate {
+            vec![HTTP_PORT, HTTPS_PORT]
+        } else {
+            vec![HTTP_PORT]
+        };
+        entry.cidrs.extend(expose.allowed_cidrs.iter().cloned());
+        entry.default_cidr |= expose.allowed_cidrs.is_empty();
+        entry.service_ports.insert(port);
+    }
+    exposure
 }
 
 /// Zone `i` (in name order) gets the i-th eighth of the VPC as its private subnet, and the i-th

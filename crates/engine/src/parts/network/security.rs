@@ -4,71 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dataplatform_api::{DataPlatformAccountSpec, Scheme};
+use dataplatform_api::Scheme;
 use dataplatform_aws::network::{Peer, Rule};
 
-use super::model::{ANYWHERE, DesiredNetwork, HTTP_PORT, HTTPS_PORT, NetworkForm, POSTGRES_PORT};
+use super::model::{ANYWHERE, DesiredNetwork, GroupRole, HTTPS_PORT, NetworkForm, POSTGRES_PORT};
 use crate::plan::{PlannedPeer, PlannedRule};
-
-/// What the security groups of one scheme's load balancer and of the tasks behind it admit.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Exposure {
-    /// 80, and 443 with a certificate.
-    pub listener_ports: Vec<i32>,
-    /// The union of the services' allowedCidrs.
-    pub cidrs: BTreeSet<String>,
-    /// Some service of the scheme gives no allowedCidrs: the VPC's range (Internal) or anywhere.
-    pub default_cidr: bool,
-    /// The container ports the load balancer forwards to.
-    pub service_ports: BTreeSet<i32>,
-}
-
-/// The security groups the operator owns, by what they protect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum GroupRole {
-    /// A load balancer of one scheme: its listener ports from the allowed ranges.
-    LoadBalancer(Scheme),
-    Tasks,
-    Database,
-    Endpoints,
-}
-
-impl GroupRole {
-    /// Every role, in the order groups are deleted (a group before the groups its rules name).
-    pub const TEARDOWN: [GroupRole; 5] = [
-        GroupRole::Database,
-        GroupRole::Endpoints,
-        GroupRole::Tasks,
-        GroupRole::LoadBalancer(Scheme::Internal),
-        GroupRole::LoadBalancer(Scheme::InternetFacing),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupRole::LoadBalancer(Scheme::Internal) => "lb-internal",
-            GroupRole::LoadBalancer(Scheme::InternetFacing) => "lb-internet-facing",
-            GroupRole::Tasks => "tasks",
-            GroupRole::Database => "database",
-            GroupRole::Endpoints => "endpoints",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            GroupRole::LoadBalancer(Scheme::Internal) => {
-                "Internal load balancer of the data platform: listener ports from the allowed ranges (dataplatform-operator)"
-            }
-            GroupRole::LoadBalancer(Scheme::InternetFacing) => {
-                "Internet-facing load balancer of the data platform: listener ports from the allowed ranges (dataplatform-operator)"
-            }
-            GroupRole::Tasks => "ECS tasks of the data platform (dataplatform-operator)",
-            GroupRole::Database => {
-                "Aurora PostgreSQL of the data platform: 5432 from its tasks (dataplatform-operator)"
-            }
-            GroupRole::Endpoints => "VPC interface endpoints: 443 from the VPC (dataplatform-operator)",
-        }
-    }
-}
 
 impl DesiredNetwork {
     /// The security groups this form makes, each after the groups its rules name.
@@ -160,30 +100,6 @@ pub struct RulePeers<'a> {
     /// Who the database admits: our tasks' group, or the existing form's groups.
     pub tasks: &'a [PlannedPeer],
     pub vpc_cidr: Option<&'a str>,
-}
-
-/// Per scheme, what the services exposed with it need of the security groups.
-pub(super) fn exposure(spec: &DataPlatformAccountSpec) -> BTreeMap<Scheme, Exposure> {
-    let certificate = spec
-        .load_balancer
-        .as_ref()
-        .is_some_and(|lb| lb.certificate_arn.is_some());
-    let mut exposure: BTreeMap<Scheme, Exposure> = BTreeMap::new();
-    for service in &spec.services {
-        let (Some(expose), Some(port)) = (&service.expose, service.port) else {
-            continue;
-        };
-        let entry = exposure.entry(expose.scheme).or_default();
-        entry.listener_ports = if certificate {
-            vec![HTTP_PORT, HTTPS_PORT]
-        } else {
-            vec![HTTP_PORT]
-        };
-        entry.cidrs.extend(expose.allowed_cidrs.iter().cloned());
-        entry.default_cidr |= expose.allowed_cidrs.is_empty();
-        entry.service_ports.insert(port);
-    }
-    exposure
 }
 
 /// The egress rule EC2 gives every new group.
