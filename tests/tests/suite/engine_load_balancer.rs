@@ -264,6 +264,16 @@ async fn exposed_services_are_reached_through_one_internal_load_balancer() {
     );
     let calls = engine.sessions().counter().snapshot();
     assert_eq!(calls.writes(), 0, "{:?}", calls.write_operations());
+    let elb_reads: u64 = calls
+        .0
+        .iter()
+        .filter(|(k, _)| k.service == "elasticloadbalancing")
+        .map(|(_, n)| *n)
+        .sum();
+    // DescribeLoadBalancers, DescribeTargetGroups, DescribeTags, the balancer's attributes and
+    // listeners, the listener's rules.
+    assert_eq!(elb_reads, 6, "{calls:?}");
+    eprintln!("steady state: {} reads, {elb_reads} of them ELB", calls.total());
     dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
 

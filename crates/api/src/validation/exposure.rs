@@ -137,3 +137,53 @@ fn validate_load_balancer(spec: &DataPlatformAccountSpec, p: &mut Problems) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// What admission cannot check: a certificate of another account or region, two services
+    /// claiming the same requests, a range not at its first address.
+    #[test]
+    fn certificates_elsewhere_twin_rules_and_misaligned_ranges_are_refused() {
+        let spec = |extra: &str| -> crate::DataPlatformAccountSpec {
+            serde_yaml_ng::from_str(&format!(
+                "accountId: '111111111111'\nregion: eu-west-2\nnetwork: {{vpc: {{cidr: 10.20.0.0/16}}}}\n{extra}"
+            ))
+            .expect("spec")
+        };
+        let service = |name: &str, expose: &str| {
+            format!("- {{name: {name}, image: x, cpu: 256, memory: 512, port: 80, expose: {expose}}}\n")
+        };
+        let ok = spec(&format!(
+            "loadBalancer: {{certificateArn: 'arn:aws:acm:eu-west-2:111111111111:certificate/abc'}}\nservices:\n{}{}",
+            service("a", "{hosts: [a.example.org]}"),
+            service("b", "{path: /b/*, allowedCidrs: [10.8.0.0/16]}")
+        ));
+        assert!(ok.validate().is_ok(), "{:?}", ok.validate());
+        for (extra, field, says) in [
+            (
+                format!(
+                    "loadBalancer: {{certificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/abc'}}\nservices:\n{}",
+                    service("a", "{}")
+                ),
+                "spec.loadBalancer.certificateArn",
+                "us-east-1",
+            ),
+            (
+                format!("services:\n{}{}", service("a", "{}"), service("b", "{}")),
+                "spec.services[b].expose.path",
+                "service a",
+            ),
+            (
+                format!("services:\n{}", service("a", "{allowedCidrs: [10.8.1.0/16]}")),
+                "spec.services[a].expose.allowedCidrs[0]",
+                "write 10.8.0.0/16",
+            ),
+        ] {
+            let problems = spec(&extra).validate().expect_err("refused").problems;
+            assert!(
+                problems.iter().any(|p| p.field == field && p.message.contains(says)),
+                "{field}: {problems:?}"
+            );
+        }
+    }
+}

@@ -116,8 +116,32 @@ pub(crate) fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 }
 
 impl Elb<'_> {
-    /// Load balancers named one of `names`, with their tags, idle timeout, listeners and rules.
-    pub async fn load_balancers_named(&self, names: &[String]) -> Result<Vec<LoadBalancerObservation>, AwsError> {
+    /// Load balancers named one of `names` (with their idle timeout, listeners and rules) and target
+    /// groups whose name starts with `prefix`, all with their tags (one DescribeTags for both while
+    /// they are 20 or fewer).
+    pub async fn observe(
+        &self,
+        names: &[String],
+        prefix: &str,
+    ) -> Result<(Vec<LoadBalancerObservation>, Vec<TargetGroupObservation>), AwsError> {
+        let (mut balancers, mut groups) =
+            tokio::try_join!(self.load_balancers_named(names), self.target_groups_starting(prefix))?;
+        let arns: Vec<String> = balancers
+            .iter()
+            .map(|b| b.arn.clone())
+            .chain(groups.iter().map(|g| g.arn.clone()))
+            .collect();
+        let tags = self.tags(&arns).await?;
+        for balancer in &mut balancers {
+            balancer.tags = tags.get(&balancer.arn).cloned().unwrap_or_default();
+        }
+        for group in &mut groups {
+            group.tags = tags.get(&group.arn).cloned().unwrap_or_default();
+        }
+        Ok((balancers, groups))
+    }
+
+    async fn load_balancers_named(&self, names: &[String]) -> Result<Vec<LoadBalancerObservation>, AwsError> {
         let client = self.session.elbv2();
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
@@ -163,11 +187,7 @@ impl Elb<'_> {
                 break;
             }
         }
-        let tags = self
-            .tags(&found.iter().map(|lb| lb.arn.clone()).collect::<Vec<_>>())
-            .await?;
         for lb in &mut found {
-            lb.tags = tags.get(&lb.arn).cloned().unwrap_or_default();
             let (idle_timeout, listeners) = tokio::try_join!(self.idle_timeout(&lb.arn), self.listeners(&lb.arn))?;
             lb.idle_timeout = idle_timeout;
             lb.listeners = listeners;
@@ -175,8 +195,7 @@ impl Elb<'_> {
         Ok(found)
     }
 
-    /// Target groups whose name starts with `prefix`, with their tags.
-    pub async fn target_groups_starting(&self, prefix: &str) -> Result<Vec<TargetGroupObservation>, AwsError> {
+    async fn target_groups_starting(&self, prefix: &str) -> Result<Vec<TargetGroupObservation>, AwsError> {
         let client = self.session.elbv2();
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
@@ -219,12 +238,6 @@ impl Elb<'_> {
             if marker.is_none() {
                 break;
             }
-        }
-        let tags = self
-            .tags(&found.iter().map(|g| g.arn.clone()).collect::<Vec<_>>())
-            .await?;
-        for group in &mut found {
-            group.tags = tags.get(&group.arn).cloned().unwrap_or_default();
         }
         Ok(found)
     }

@@ -45,11 +45,13 @@ impl AccountPart for LoadBalancing {
         _account: &AccountContext,
         desired: &DesiredLoadBalancing,
     ) -> Result<ObservedLoadBalancing, AwsError> {
-        let elb = session.elb();
-        let (balancers, target_groups) = tokio::try_join!(
-            elb.load_balancers_named(&desired.every_balancer_name),
-            elb.target_groups_starting(&desired.target_group_prefix),
-        )?;
+        if !desired.observe {
+            return Ok(ObservedLoadBalancing::default());
+        }
+        let (balancers, target_groups) = session
+            .elb()
+            .observe(&desired.every_balancer_name, &desired.target_group_prefix)
+            .await?;
         Ok(ObservedLoadBalancing {
             balancers,
             target_groups,
@@ -189,5 +191,83 @@ impl AccountPart for LoadBalancing {
                 .collect(),
         );
         scope.target_group_prefix = Some(account.names.target_group_prefix());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dataplatform_aws::elb::LoadBalancerObservation;
+    use serde_json::json;
+
+    use super::*;
+    use crate::account::ObjectId;
+
+    fn desired(services: serde_json::Value) -> DesiredLoadBalancing {
+        let spec: DataPlatformAccountSpec = serde_json::from_value(json!({
+            "accountId": "111111111111", "region": "eu-west-2",
+            "network": {"vpc": {"cidr": "10.20.0.0/16"}},
+            "services": services
+        }))
+        .expect("spec");
+        let id = ObjectId {
+            namespace: "ns".into(),
+            name: "camden".into(),
+        };
+        let account = AccountContext::new(&id, &spec, &Default::default());
+        LoadBalancing::desired(&account, &spec)
+    }
+
+    #[test]
+    fn ready_waits_for_the_balancer_to_be_active() {
+        let wanted =
+            desired(json!([{"name": "frontend", "image": "x", "cpu": 256, "memory": 512, "port": 80, "expose": {}}]));
+        let name = wanted.balancers[&Scheme::Internal].name.clone();
+        let balancer = |state: &str| LoadBalancerObservation {
+            arn: "arn:lb".into(),
+            name: name.clone(),
+            dns_name: "internal-x.elb.amazonaws.com".into(),
+            scheme: "internal".into(),
+            state: state.into(),
+            subnets: Default::default(),
+            security_groups: Default::default(),
+            tags: Default::default(),
+            idle_timeout: Some(60),
+            listeners: vec![],
+        };
+        let pending = |state: &str| {
+            let observed = ObservedLoadBalancing {
+                balancers: vec![balancer(state)],
+                target_groups: vec![],
+            };
+            let mut readiness = Readiness::default();
+            LoadBalancing::readiness(&wanted, &observed, &Plan::default(), &mut readiness);
+            readiness.pending
+        };
+        assert!(pending("provisioning").iter().any(|p| p.contains("is provisioning")));
+        assert!(
+            !pending("active").iter().any(|p| p.contains(&name)),
+            "{:?}",
+            pending("active")
+        );
+    }
+
+    #[test]
+    fn an_account_that_never_exposed_a_service_reads_no_load_balancer() {
+        let mut nothing = desired(json!([]));
+        nothing.remember(Some(&DataPlatformAccountStatus::default()));
+        assert!(!nothing.observe, "nothing exposed, none in status: no ELB read");
+        nothing.remember(None);
+        assert!(nothing.observe, "without a status (the CLI) it looks");
+        let status = DataPlatformAccountStatus {
+            load_balancers: vec![LoadBalancerStatus {
+                scheme: Scheme::Internal,
+                name: "x".into(),
+                dns_name: None,
+                state: None,
+            }],
+            ..Default::default()
+        };
+        nothing.remember(Some(&status));
+        assert!(nothing.observe, "a balancer left to remove is looked at");
     }
 }

@@ -33,6 +33,9 @@ pub struct DesiredLoadBalancing {
     /// From the network part's facts.
     pub placement: BTreeMap<Scheme, LoadBalancerPlacement>,
     pub vpc: Option<String>,
+    /// Whether ELB is read at all: not when nothing is exposed and the last status lists no load
+    /// balancer, so an account that never exposed a service pays no ELB read.
+    pub observe: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -130,7 +133,13 @@ impl DesiredLoadBalancing {
             tags: account.tags.clone(),
             placement: BTreeMap::new(),
             vpc: None,
+            observe: true,
         }
+    }
+
+    /// What the last status says (`None`, as for the CLI: look).
+    pub fn remember(&mut self, status: Option<&dataplatform_api::DataPlatformAccountStatus>) {
+        self.observe = !self.targets.is_empty() || status.is_none_or(|s| !s.load_balancers.is_empty());
     }
 
     pub fn url_scheme(&self, scheme: Scheme) -> &'static str {
