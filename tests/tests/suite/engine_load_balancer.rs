@@ -713,3 +713,42 @@ async fn the_existing_form_exposes_through_our_tasks_group_and_deletion_goes_bef
             .any(|g| [&tasks, &lb_group].contains(&&g.group_id().unwrap_or_default().to_owned()))
     );
 }
+
+#[tokio::test]
+async fn creates_whose_answers_were_lost_are_not_made_twice() {
+    for operation in [
+        "CreateLoadBalancer",
+        "CreateListener",
+        "CreateTargetGroup",
+        "CreateRule",
+    ] {
+        let proxy = Moto::shared().losing_answers(operation, 1).expect("fault proxy");
+        let engine = proxy.engine().await;
+        let account = unique_account_id();
+        let mut object = account_object(&account, &spec(&[FRONTEND, WEBSERVER]));
+        let mut failed = false;
+        for _ in 0..4 {
+            let pass = engine.reconcile(&object, Default::default()).await;
+            failed |= pass.error.is_some();
+            object.status = Some(pass.status);
+        }
+        assert!(failed, "{operation}: the lost answer fails a pass");
+        converge_running(&engine, &mut object).await;
+        let (balancers, groups, rules) = inventory(&object).await;
+        assert_eq!((balancers.len(), groups.len(), rules), (1, 2, 2), "{operation}");
+        let elb = elb(&account).await;
+        let all = elb.describe_load_balancers().send().await.expect("balancers");
+        assert_eq!(
+            all.load_balancers().len(),
+            1,
+            "{operation}: no second balancer of the same name"
+        );
+        let listeners = elb
+            .describe_listeners()
+            .load_balancer_arn(all.load_balancers()[0].load_balancer_arn().unwrap_or_default())
+            .send()
+            .await
+            .expect("listeners");
+        assert_eq!(listeners.listeners().len(), 1, "{operation}");
+    }
+}
