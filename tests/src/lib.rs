@@ -497,25 +497,59 @@ pub async fn drift_the_examples(moto: &Moto) {
         .expect("make tags immutable");
 }
 
-/// An ACM certificate for `domain` in `account_id` on moto, which checks an HTTPS listener's
-/// certificate exists. Requested with boto3 (moto's own dependency), so the tests link no ACM SDK.
-pub fn request_certificate(account_id: &str, domain: &str) -> String {
+/// Runs `statement` (Python, with `client(service)` giving a boto3 client acting in `account_id`)
+/// against the shared moto and returns what it prints: for the few services whose SDK the tests do
+/// not link (ACM, Secrets Manager, SSM), through boto3, moto's own dependency.
+pub fn boto3(account_id: &str, statement: &str) -> String {
     let script = format!(
         "import boto3\n\
          kw = dict(endpoint_url='{endpoint}', region_name='{TEST_REGION}', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-         c = boto3.client('sts', **kw).assume_role(RoleArn='arn:aws:iam::{account_id}:role/dataplatform-test', RoleSessionName='acm')['Credentials']\n\
+         c = boto3.client('sts', **kw).assume_role(RoleArn='arn:aws:iam::{account_id}:role/dataplatform-test', RoleSessionName='boto3')['Credentials']\n\
          kw.update(aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])\n\
-         print(boto3.client('acm', **kw).request_certificate(DomainName='{domain}')['CertificateArn'])\n",
+         client = lambda service: boto3.client(service, **kw)\n\
+         {statement}\n",
         endpoint = Moto::shared().endpoint(),
     );
     let output = Command::new(python())
         .args(["-c", &script])
         .output()
-        .expect("run python for ACM");
+        .expect("run python for boto3");
     assert!(
         output.status.success(),
-        "requesting a certificate on moto failed: {}",
+        "boto3 on moto failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// An ACM certificate for `domain` in `account_id` on moto, which checks an HTTPS listener's
+/// certificate exists.
+pub fn request_certificate(account_id: &str, domain: &str) -> String {
+    boto3(
+        account_id,
+        &format!("print(client('acm').request_certificate(DomainName='{domain}')['CertificateArn'])"),
+    )
+}
+
+/// IAM returns policy documents percent-encoded.
+pub fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (
+            bytes[i],
+            text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()),
+        ) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).expect("UTF-8 policy")
 }

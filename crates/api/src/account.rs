@@ -6,13 +6,17 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::exposure::{ExposeSpec, LoadBalancerSpec, LoadBalancerStatus};
+pub use crate::account_status::{
+    BucketStatus, BucketsStatus, ClusterStatus, DataPlatformAccountStatus, DatabaseStatus, NetworkStatus,
+    RegistryStatus, RepositoryStatus, RolesStatus, ServiceStatus, ZoneStatus,
+};
+use crate::exposure::LoadBalancerSpec;
 use crate::patterns::{self, cel_all_match, cel_matches};
+pub use crate::service::{Capacity, SecretRef, ServiceSpec};
 
 /// CEL: the number `self` is a whole multiple of 0.5. Written as a rule because the API server's
 /// OpenAPI `multipleOf` below 1 refuses every integral value (it checks those on an integer path
@@ -429,80 +433,6 @@ impl Default for DatabaseSpec {
     }
 }
 
-/// One ECS service on Fargate and the task definition it runs.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
-#[x_kube(validation = Rule::new("!has(self.expose) || has(self.port)")
-    .message("spec.services[].port is required when the service sets expose: the load balancer forwards to that container port")
-    .field_path(".port"))]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceSpec {
-    /// Service name: a DNS-1123 label (lowercase letters, digits and '-'), unique in the list.
-    #[x_kube(validation = Rule::new(cel_matches(patterns::DNS_LABEL))
-        .message("spec.services[].name must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"))]
-    #[schemars(length(min = 1, max = 63))]
-    pub name: String,
-
-    /// Container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0.
-    /// Changing it rolls the service to a new task-definition revision.
-    #[schemars(length(min = 1, max = 1024))]
-    pub image: String,
-
-    /// Task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384. Must form a valid Fargate pair with memory.
-    #[schemars(range(min = 256, max = 16384))]
-    pub cpu: i32,
-
-    /// Task memory in MiB; must form a valid Fargate pair with cpu (e.g. cpu 256: 512, 1024 or 2048).
-    #[schemars(range(min = 512, max = 122880))]
-    pub memory: i32,
-
-    /// ECS desiredCount. 0 scales the service to zero; it stays defined and can be scaled up again.
-    #[serde(default = "default_replicas")]
-    #[schemars(range(min = 0, max = 1000))]
-    pub replicas: i32,
-
-    /// Container port, when the service listens on one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 65535))]
-    pub port: Option<i32>,
-
-    /// Command that overrides the image's default command.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 64), inner(length(max = 4096)))]
-    pub command: Option<Vec<String>>,
-
-    /// Environment variables of the container.
-    #[x_kube(validation = Rule::new(cel_all_match(patterns::ENV_NAME))
-        .message("spec.services[].env names must be letters, digits and '_', not starting with a digit"))]
-    #[schemars(extend("maxProperties" = 100))]
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub env: BTreeMap<String, String>,
-
-    /// Spot (FARGATE_SPOT, default, cheaper, may be interrupted) or OnDemand (FARGATE).
-    #[serde(default)]
-    pub capacity: Capacity,
-
-    /// Connect the container to the account's database: the operator sets DAGSTER_PG_HOST,
-    /// DAGSTER_PG_PORT, DAGSTER_PG_DB and DAGSTER_PG_USERNAME, and DAGSTER_PG_PASSWORD as an ECS
-    /// secret read from the Secrets Manager master secret at task start (its value never appears
-    /// in the task definition). These names may not also be set in env. The service is created
-    /// once the database reports its endpoint.
-    #[serde(default)]
-    pub database_access: bool,
-
-    /// Reach the service through a load balancer (see its fields). Absent (default): the port is
-    /// open inside the VPC only to what the security groups let in, and no load balancer exists.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expose: Option<ExposeSpec>,
-}
-
-/// Fargate capacity provider of a service.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-pub enum Capacity {
-    #[default]
-    Spot,
-    OnDemand,
-}
-
 /// ECR repositories hosted by the organisation account.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
@@ -518,208 +448,6 @@ pub struct RegistrySpec {
     /// pushed again. Every image is scanned on push either way.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub immutable_tags: bool,
-}
-
-/// What the operator last saw of the account in AWS.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DataPlatformAccountStatus {
-    /// The metadata.generation the status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready: every part exists and AWS reports it available. Synced: the last reconcile finished
-    /// without error.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
-    pub conditions: Vec<Condition>,
-    /// The network the tasks and the database run in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<NetworkStatus>,
-
-    /// The load balancers serving the exposed services, with their DNS names.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub load_balancers: Vec<LoadBalancerStatus>,
-    /// The three buckets' names and ARNs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub buckets: Option<BucketsStatus>,
-    /// The Aurora cluster, when spec.database.enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub database: Option<DatabaseStatus>,
-    /// The ECS cluster, when spec.services is not empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<ClusterStatus>,
-    /// One entry per ECS service: desired and running tasks and the task definition in use.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub services: Vec<ServiceStatus>,
-    /// Running over desired tasks, summed over all services, e.g. "2/3".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub services_running: Option<String>,
-    /// The organisation's ECR repositories, when it has a registry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registry: Option<RegistryStatus>,
-    /// The ARNs of the task-execution and task roles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roles: Option<RolesStatus>,
-    /// When the last reconcile that reached AWS finished.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_time: Option<Time>,
-    /// What the last reconcile found changed outside the spec and corrected, e.g.
-    /// "s3:datastore.versioning".
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub drift: Vec<String>,
-}
-
-/// The network as found in AWS (ids are AWS's).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NetworkStatus {
-    /// The VPC (the managed form's, or the one spec.network.subnetIds are in).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vpc_id: Option<String>,
-    /// The managed form's subnets, per availability zone.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub zones: Vec<ZoneStatus>,
-    /// Security groups the operator owns: tasks, database, endpoints.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub security_groups: BTreeMap<String, String>,
-    /// NAT gateway ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub nat_gateways: Vec<String>,
-    /// VPC endpoints by service, e.g. s3: vpce-0a1b2c3d.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub endpoints: BTreeMap<String, String>,
-    /// The database's DB subnet group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub db_subnet_group: Option<String>,
-}
-
-/// One availability zone of a managed VPC.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ZoneStatus {
-    pub zone: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_subnet_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_subnet_id: Option<String>,
-}
-
-/// The three buckets.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-pub struct BucketsStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workspace: Option<BucketStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub datastore: Option<BucketStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shared: Option<BucketStatus>,
-}
-
-/// One bucket.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-pub struct BucketStatus {
-    /// Bucket name.
-    pub name: String,
-    /// Bucket ARN, for IAM and bucket policies.
-    pub arn: String,
-}
-
-/// The Aurora cluster. The master password lives in Secrets Manager; only its ARN is shown.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DatabaseStatus {
-    /// RDS DB cluster identifier.
-    pub cluster_identifier: String,
-    /// Writer endpoint host name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    /// PostgreSQL port.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<i32>,
-    /// RDS status, e.g. creating, available.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// ARN of the Secrets Manager secret holding the master credentials (never its value).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_arn: Option<String>,
-    /// The DB subnet group the cluster lives in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subnet_group: Option<String>,
-    /// What the operator leaves alone on this cluster, and why: a cluster outside the network's
-    /// DB subnet group (never moved or replaced, it holds data), or one kept, not managed, while
-    /// spec.database.enabled is false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-/// The registry: what to `docker push` to, and what is no longer managed.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RegistryStatus {
-    /// The repositories of spec.registry that exist.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub repositories: Vec<RepositoryStatus>,
-    /// Repositories of ours that left spec.registry: kept (they may hold images), no longer
-    /// managed; delete them by hand when they are empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub no_longer_managed: Vec<String>,
-}
-
-/// One ECR repository.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-pub struct RepositoryStatus {
-    pub name: String,
-    pub arn: String,
-    /// e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster
-    pub uri: String,
-}
-
-/// The ECS cluster.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-pub struct ClusterStatus {
-    /// ECS cluster name.
-    pub name: String,
-    /// ECS cluster ARN.
-    pub arn: String,
-}
-
-/// One ECS service.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceStatus {
-    /// The service's name in spec.services.
-    pub name: String,
-    /// ECS desiredCount.
-    pub desired: i32,
-    /// ECS runningCount.
-    pub running: i32,
-    /// Task-definition revision the service runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_definition_arn: Option<String>,
-    /// A revision whose rollout the ECS circuit breaker rolled back, remembered so it is not pushed
-    /// again (even after ECS forgets the deployment) until the spec changes what the service runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_task_definition_arn: Option<String>,
-    /// ECS's reason for that failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_reason: Option<String>,
-    /// Where an exposed service is reached, e.g. https://files.camden.example.org/ or
-    /// http://internal-....elb.amazonaws.com/api/ (the first host, else the load balancer's DNS
-    /// name, and the path up to its first wildcard).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-
-/// The two IAM roles of the ECS tasks.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RolesStatus {
-    /// Role ECS uses to pull images and inject secrets.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_execution_role_arn: Option<String>,
-    /// Role the containers run as.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_role_arn: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -745,7 +473,4 @@ fn default_availability_zones() -> i32 {
 }
 fn default_endpoints() -> Vec<EndpointService> {
     vec![EndpointService::S3]
-}
-fn default_replicas() -> i32 {
-    1
 }

@@ -3,6 +3,7 @@
 //! gets. Nothing here knows of AWS SDKs or of a Kubernetes client.
 
 pub mod account;
+mod account_status;
 pub mod admission;
 pub mod conditions;
 pub mod exposure;
@@ -10,12 +11,13 @@ pub mod grant;
 pub mod meta;
 pub mod names;
 pub mod patterns;
+pub mod service;
 pub mod validation;
 
 pub use account::{
     Capacity, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, DatabaseSpec, DeletionPolicy,
-    EndpointService, LoggingSpec, ManagementPolicy, NatGateway, NetworkSpec, RegistrySpec, ServiceSpec, StorageSpec,
-    Tier, VpcSpec,
+    EndpointService, LoggingSpec, ManagementPolicy, NatGateway, NetworkSpec, RegistrySpec, SecretRef, ServiceSpec,
+    StorageSpec, Tier, VpcSpec,
 };
 pub use exposure::{ExposeProtocol, ExposeSpec, LoadBalancerSpec, LoadBalancerStatus, Scheme};
 pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};

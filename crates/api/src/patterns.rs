@@ -23,6 +23,10 @@ pub const PATH_PATTERN: &str = "^/[A-Za-z0-9_.~/*?&:+@$-]*$";
 /// A health-check path: no wildcards.
 pub const HEALTH_CHECK_PATH: &str = "^/[A-Za-z0-9_.~/&:+@$=-]*$";
 pub const CERTIFICATE_ARN: &str = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128}$";
+pub const SECRET_ARN: &str = "^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$";
+pub const PARAMETER_ARN: &str = "^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$";
+/// A key of a secret's JSON.
+pub const JSON_KEY: &str = "^[A-Za-z0-9_.-]+$";
 pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 /// A Kubernetes object name: dot-separated DNS labels (at most 253 characters in all, checked apart).

@@ -75,30 +75,7 @@ async fn task_role_policy(account: &AccountObject, policy: &str) -> Option<Strin
         .send()
         .await
         .ok()
-        .map(|p| percent_decoded(&p.policy_document))
-}
-
-/// IAM returns policy documents percent-encoded.
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (
-            bytes[i],
-            text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()),
-        ) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).expect("UTF-8 policy")
+        .map(|p| dataplatform_tests::percent_decoded(&p.policy_document))
 }
 
 async fn reconcile_ok(

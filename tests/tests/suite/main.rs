@@ -14,5 +14,6 @@ mod engine_network;
 mod engine_ownership;
 mod engine_registry;
 mod engine_resume;
+mod engine_runtime;
 mod harness;
 mod layout;

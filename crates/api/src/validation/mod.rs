@@ -5,13 +5,11 @@
 
 mod exposure;
 mod network;
-
-use std::collections::BTreeSet;
+mod services;
 
 use crate::account::{DataPlatformAccountSpec, Tier};
 use crate::grant::SharedBucketGrantSpec;
 use crate::meta::{OWNER_TAG, owner_tag_value};
-use crate::names::DATABASE_VARIABLES;
 use crate::patterns::{self, matches};
 
 /// One thing wrong with a spec.
@@ -284,81 +282,6 @@ impl DataPlatformAccountSpec {
         }
         if !(1..=35).contains(&db.backup_retention_days) {
             p.add("spec.database.backupRetentionDays", "must be 1 to 35 days");
-        }
-    }
-
-    fn validate_services(&self, p: &mut Problems) {
-        let mut seen = BTreeSet::new();
-        for service in &self.services {
-            let at = format!("spec.services[{}]", service.name);
-            p.check_format(
-                format!("{at}.name"),
-                &service.name,
-                patterns::DNS_LABEL,
-                "a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
-            );
-            if !seen.insert(service.name.as_str()) {
-                p.add(
-                    format!("{at}.name"),
-                    "service names must be unique; two services share this name",
-                );
-            }
-            if service.image.trim().is_empty() {
-                p.add(
-                    format!("{at}.image"),
-                    "name a container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0",
-                );
-            }
-            match fargate_memory_for_cpu(service.cpu) {
-                None => p.add(
-                    format!("{at}.cpu"),
-                    format!(
-                        "{} is not a Fargate cpu value; use 256, 512, 1024, 2048, 4096, 8192 or 16384",
-                        service.cpu
-                    ),
-                ),
-                Some(allowed) if !allowed.contains(&service.memory) => p.add(
-                    format!("{at}.memory"),
-                    format!(
-                        "{} MiB is not valid with cpu {}; Fargate allows {} MiB",
-                        service.memory,
-                        service.cpu,
-                        describe_memory(&allowed)
-                    ),
-                ),
-                Some(_) => {}
-            }
-            if !(0..=1000).contains(&service.replicas) {
-                p.add(format!("{at}.replicas"), "must be 0 (scaled to zero) to 1000");
-            }
-            if service.port.is_some_and(|port| !(1..=65535).contains(&port)) {
-                p.add(format!("{at}.port"), "must be 1 to 65535");
-            }
-            for name in service.env.keys() {
-                p.check_format(
-                    format!("{at}.env[{name}]"),
-                    name,
-                    patterns::ENV_NAME,
-                    "an environment variable name (letters, digits, '_', not starting with a digit)",
-                );
-            }
-            if service.database_access {
-                for name in DATABASE_VARIABLES
-                    .iter()
-                    .filter(|name| service.env.contains_key(**name))
-                {
-                    p.add(
-                        format!("{at}.env[{name}]"),
-                        "is set by databaseAccess: true; remove it from env, or set databaseAccess: false to wire the database yourself",
-                    );
-                }
-            }
-            if service.database_access && !self.database.enabled {
-                p.add(
-                    format!("{at}.databaseAccess"),
-                    "needs spec.database.enabled: true; there is no database to connect to",
-                );
-            }
         }
     }
 

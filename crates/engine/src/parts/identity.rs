@@ -210,12 +210,51 @@ fn execution_statements(account: &AccountContext, spec: &DataPlatformAccountSpec
             .build(),
     ];
     statements.extend(database_secret_statement(account, spec));
+    statements.extend(service_secrets_statements(spec));
     if let Some(logging) = &spec.logging {
         let group = account.arn("logs", &format!("log-group:{}", logging.log_group));
         statements.push(
             Statement::allow("WriteContainerLogs")
                 .actions(&["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
                 .resources([group.clone(), format!("{group}:*")])
+                .build(),
+        );
+    }
+    statements
+}
+
+/// Reading exactly the secrets and parameters `services[].secrets` name. A Secrets Manager ARN
+/// given without AWS's six-character suffix also matches the secret's full ARN (`-??????`).
+fn service_secrets_statements(spec: &DataPlatformAccountSpec) -> Vec<Value> {
+    let references = || spec.services.iter().flat_map(|s| &s.secrets);
+    let mut secrets: Vec<String> = references()
+        .filter_map(|r| r.secret_arn.clone())
+        .flat_map(|arn| {
+            let named = arn.rsplit(':').next().unwrap_or_default();
+            let suffixed = named.rsplit_once('-').is_some_and(|(_, suffix)| suffix.len() == 6);
+            let partial = (!suffixed).then(|| format!("{arn}-??????"));
+            std::iter::once(arn).chain(partial)
+        })
+        .collect();
+    secrets.sort();
+    secrets.dedup();
+    let mut parameters: Vec<String> = references().filter_map(|r| r.parameter_arn.clone()).collect();
+    parameters.sort();
+    parameters.dedup();
+    let mut statements = Vec::new();
+    if !secrets.is_empty() {
+        statements.push(
+            Statement::allow("ReadServiceSecrets")
+                .action("secretsmanager:GetSecretValue")
+                .resources(secrets)
+                .build(),
+        );
+    }
+    if !parameters.is_empty() {
+        statements.push(
+            Statement::allow("ReadServiceParameters")
+                .action("ssm:GetParameters")
+                .resources(parameters)
                 .build(),
         );
     }

@@ -58,7 +58,12 @@ impl AccountPart for Compute {
                         image: service.image.clone(),
                         command: service.command.clone().unwrap_or_default(),
                         environment: service.env.clone(),
-                        secrets: BTreeMap::new(),
+                        // References only: ECS reads the values at task start.
+                        secrets: service
+                            .secrets
+                            .iter()
+                            .map(|secret| (secret.name.clone(), secret.value_from()))
+                            .collect(),
                         port: service.port,
                         log: spec.logging.as_ref().map(|logging| AwsLogs {
                             group: logging.log_group.clone(),

@@ -1,0 +1,197 @@
+//! `spec.services[]`: names, images, Fargate sizes, environment, secrets and the database wiring.
+
+use std::collections::BTreeSet;
+
+use super::{Problems, describe_memory, fargate_memory_for_cpu};
+use crate::account::DataPlatformAccountSpec;
+use crate::names::DATABASE_VARIABLES;
+use crate::patterns::{self, matches};
+
+impl DataPlatformAccountSpec {
+    pub(super) fn validate_services(&self, p: &mut Problems) {
+        let mut seen = BTreeSet::new();
+        for service in &self.services {
+            let at = format!("spec.services[{}]", service.name);
+            p.check_format(
+                format!("{at}.name"),
+                &service.name,
+                patterns::DNS_LABEL,
+                "a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
+            );
+            if !seen.insert(service.name.as_str()) {
+                p.add(
+                    format!("{at}.name"),
+                    "service names must be unique; two services share this name",
+                );
+            }
+            if service.image.trim().is_empty() {
+                p.add(
+                    format!("{at}.image"),
+                    "name a container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0",
+                );
+            }
+            match fargate_memory_for_cpu(service.cpu) {
+                None => p.add(
+                    format!("{at}.cpu"),
+                    format!(
+                        "{} is not a Fargate cpu value; use 256, 512, 1024, 2048, 4096, 8192 or 16384",
+                        service.cpu
+                    ),
+                ),
+                Some(allowed) if !allowed.contains(&service.memory) => p.add(
+                    format!("{at}.memory"),
+                    format!(
+                        "{} MiB is not valid with cpu {}; Fargate allows {} MiB",
+                        service.memory,
+                        service.cpu,
+                        describe_memory(&allowed)
+                    ),
+                ),
+                Some(_) => {}
+            }
+            if !(0..=1000).contains(&service.replicas) {
+                p.add(format!("{at}.replicas"), "must be 0 (scaled to zero) to 1000");
+            }
+            if service.port.is_some_and(|port| !(1..=65535).contains(&port)) {
+                p.add(format!("{at}.port"), "must be 1 to 65535");
+            }
+            for name in service.env.keys() {
+                p.check_format(
+                    format!("{at}.env[{name}]"),
+                    name,
+                    patterns::ENV_NAME,
+                    "an environment variable name (letters, digits, '_', not starting with a digit)",
+                );
+            }
+            if service.database_access {
+                for name in DATABASE_VARIABLES
+                    .iter()
+                    .filter(|name| service.env.contains_key(**name))
+                {
+                    p.add(
+                        format!("{at}.env[{name}]"),
+                        "is set by databaseAccess: true; remove it from env, or set databaseAccess: false to wire the database yourself",
+                    );
+                }
+            }
+            self.validate_secrets(service, &at, p);
+            if service.database_access && !self.database.enabled {
+                p.add(
+                    format!("{at}.databaseAccess"),
+                    "needs spec.database.enabled: true; there is no database to connect to",
+                );
+            }
+        }
+    }
+
+    /// Each secret: one source, an ARN in this account and region, a name no other variable has.
+    fn validate_secrets(&self, service: &crate::ServiceSpec, at: &str, p: &mut Problems) {
+        let mut names = BTreeSet::new();
+        for (i, secret) in service.secrets.iter().enumerate() {
+            let field = format!("{at}.secrets[{i}]");
+            p.check_format(
+                format!("{field}.name"),
+                &secret.name,
+                patterns::ENV_NAME,
+                "an environment variable name (letters, digits, '_', not starting with a digit)",
+            );
+            if !names.insert(secret.name.as_str()) {
+                p.add(format!("{field}.name"), "another secret sets this variable");
+            }
+            if service.env.contains_key(&secret.name) {
+                p.add(
+                    format!("{field}.name"),
+                    "is also set in env: a variable comes from one place; remove it from env",
+                );
+            }
+            if service.database_access && DATABASE_VARIABLES.contains(&secret.name.as_str()) {
+                p.add(
+                    format!("{field}.name"),
+                    "is a DAGSTER_PG_* variable databaseAccess: true sets; choose another name",
+                );
+            }
+            let (arn, pattern, what) = match (&secret.secret_arn, &secret.parameter_arn) {
+                (Some(arn), None) => (arn, patterns::SECRET_ARN, "a Secrets Manager secret ARN"),
+                (None, Some(arn)) => (arn, patterns::PARAMETER_ARN, "an SSM parameter ARN"),
+                _ => {
+                    p.add(
+                        format!("{field}.secretArn"),
+                        "set exactly one of secretArn and parameterArn",
+                    );
+                    continue;
+                }
+            };
+            let arn_field = format!(
+                "{field}.{}",
+                if secret.secret_arn.is_some() {
+                    "secretArn"
+                } else {
+                    "parameterArn"
+                }
+            );
+            if !matches(pattern, arn) {
+                p.add(arn_field, format!("{arn:?} is not {what}"));
+                continue;
+            }
+            let (region, account) = (
+                arn.split(':').nth(3).unwrap_or_default(),
+                arn.split(':').nth(4).unwrap_or_default(),
+            );
+            if region != self.region || account != self.account_id {
+                p.add(
+                    arn_field,
+                    format!(
+                        "is in account {account} region {region}; a task reads secrets of its own account and region ({} {}): copy the secret there",
+                        self.account_id, self.region
+                    ),
+                );
+            }
+            if let Some(key) = &secret.json_key {
+                if secret.secret_arn.is_none() {
+                    p.add(
+                        format!("{field}.jsonKey"),
+                        "picks a key of a Secrets Manager secret's JSON; it needs secretArn",
+                    );
+                }
+                p.check_format(
+                    format!("{field}.jsonKey"),
+                    key,
+                    patterns::JSON_KEY,
+                    "a JSON key of letters, digits and '_', '.' or '-'",
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// What admission cannot check: a secret of another account or region.
+    #[test]
+    fn secrets_of_another_account_or_region_are_refused() {
+        let spec = |arn: &str| -> crate::DataPlatformAccountSpec {
+            serde_yaml_ng::from_str(&format!(
+                "accountId: '111111111111'\nregion: eu-west-2\nnetwork: {{vpc: {{cidr: 10.20.0.0/16}}}}\nservices:\n- {{name: a, image: x, cpu: 256, memory: 512, secrets: [{{name: KEY, secretArn: '{arn}'}}]}}\n"
+            ))
+            .expect("spec")
+        };
+        assert!(
+            spec("arn:aws:secretsmanager:eu-west-2:111111111111:secret:a-AbCdEf")
+                .validate()
+                .is_ok()
+        );
+        for arn in [
+            "arn:aws:secretsmanager:eu-west-1:111111111111:secret:a-AbCdEf",
+            "arn:aws:secretsmanager:eu-west-2:222222222222:secret:a-AbCdEf",
+        ] {
+            let problems = spec(arn).validate().expect_err("refused").problems;
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.field == "spec.services[a].secrets[0].secretArn"
+                        && p.message.contains("its own account and region")),
+                "{arn}: {problems:?}"
+            );
+        }
+    }
+}

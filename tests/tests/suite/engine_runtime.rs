@@ -1,0 +1,120 @@
+//! How services run, against moto: secrets passed by reference only, read by the task-execution
+//! role and nothing else.
+
+use dataplatform_api::names::AccountNames;
+use dataplatform_engine::AccountObject;
+use dataplatform_tests::{
+    Moto, account_object, boto3, converge_running, default_network_yaml, engine, unique_account_id,
+};
+use serde_json::Value;
+
+fn names(object: &AccountObject) -> AccountNames {
+    AccountNames::new(&object.id.namespace, &object.id.name, &object.spec.account_id)
+}
+
+/// The `secrets` of the newest revision of `service`'s family, as (name, valueFrom).
+async fn task_secrets(object: &AccountObject, service: &str) -> (String, Vec<(String, String)>) {
+    let ecs = aws_sdk_ecs::Client::new(&Moto::shared().account_config(&object.spec.account_id).await);
+    let described = ecs
+        .describe_task_definition()
+        .task_definition(names(object).task_family(service))
+        .send()
+        .await
+        .expect("task definition");
+    let definition = described.task_definition().expect("definition");
+    let mut secrets: Vec<(String, String)> = definition.container_definitions()[0]
+        .secrets()
+        .iter()
+        .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
+        .collect();
+    secrets.sort();
+    (definition.task_definition_arn().unwrap_or_default().to_owned(), secrets)
+}
+
+/// The task-execution role's inline policy statement `sid`'s resources.
+async fn execution_role_resources(object: &AccountObject, sid: &str) -> Vec<String> {
+    let iam = aws_sdk_iam::Client::new(&Moto::shared().account_config(&object.spec.account_id).await);
+    let names = names(object);
+    let policy = iam
+        .get_role_policy()
+        .role_name(names.task_execution_role())
+        .policy_name(dataplatform_aws::iam::INLINE_POLICY_NAME)
+        .send()
+        .await
+        .expect("inline policy");
+    let document: Value =
+        serde_json::from_str(&dataplatform_tests::percent_decoded(policy.policy_document())).expect("policy JSON");
+    let statement = document["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["Sid"] == sid);
+    let mut resources: Vec<String> = match statement.map(|s| &s["Resource"]) {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(all)) => all.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => vec![],
+    };
+    resources.sort();
+    resources
+}
+
+#[tokio::test]
+async fn secrets_reach_the_container_by_reference_and_only_their_arns_are_readable() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let value = "correct-horse-battery-staple";
+    let secret = boto3(
+        &account,
+        &format!(
+            "print(client('secretsmanager').create_secret(Name='camden/frontend', SecretString='{{\"apiKey\": \"{value}\"}}')['ARN'])"
+        ),
+    );
+    let parameter = boto3(
+        &account,
+        &format!(
+            "s = client('ssm'); s.put_parameter(Name='/camden/registry-token', Value='{value}', Type='SecureString'); print(s.get_parameter(Name='/camden/registry-token')['Parameter']['ARN'])"
+        ),
+    );
+    let service = |key: &str| {
+        format!(
+            "services:\n- name: frontend\n  image: nginx:1.27\n  cpu: 256\n  memory: 512\n  secrets:\n  - {{name: API_KEY, secretArn: '{secret}', jsonKey: {key}}}\n  - {{name: REGISTRY_TOKEN, parameterArn: '{parameter}'}}\n"
+        )
+    };
+    let network = default_network_yaml(&account).await;
+    let mut object = account_object(
+        &account,
+        &format!("{network}database: {{enabled: false}}\n{}", service("apiKey")),
+    );
+    converge_running(&engine, &mut object).await;
+
+    let (first, secrets) = task_secrets(&object, "frontend").await;
+    assert_eq!(
+        secrets,
+        [
+            ("API_KEY".to_owned(), format!("{secret}:apiKey::")),
+            ("REGISTRY_TOKEN".to_owned(), parameter.clone()),
+        ]
+    );
+    // moto's ARN carries the six-character suffix: exactly that secret, and exactly that parameter.
+    assert_eq!(
+        execution_role_resources(&object, "ReadServiceSecrets").await,
+        std::slice::from_ref(&secret)
+    );
+    assert_eq!(
+        execution_role_resources(&object, "ReadServiceParameters").await,
+        std::slice::from_ref(&parameter)
+    );
+    let status = serde_json::to_string(&object.status).expect("status JSON");
+    assert!(!status.contains(value), "no secret value in status");
+
+    // Another key of the same secret is a new revision like any other change.
+    object.spec = account_object(
+        &account,
+        &format!("{network}database: {{enabled: false}}\n{}", service("otherKey")),
+    )
+    .spec;
+    converge_running(&engine, &mut object).await;
+    let (second, secrets) = task_secrets(&object, "frontend").await;
+    assert_ne!(first, second, "a new revision");
+    assert_eq!(secrets[0].1, format!("{secret}:otherKey::"));
+}
