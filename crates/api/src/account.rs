@@ -185,9 +185,10 @@ pub struct DataPlatformAccountSpec {
 
     /// Where container output goes. Absent (the default): nowhere, and the operator creates no
     /// CloudWatch Logs group, so an account costs nothing in CloudWatch. To keep the output, set
-    /// logging.logGroup: every service then logs to that group with the awslogs driver (stream
-    /// prefix = service name). ECS creates the group on the first task start if it does not
-    /// exist, without expiry; create it beforehand to choose its retention and encryption.
+    /// logging.logGroup: the operator creates the group (retentionDays, default 30) and every
+    /// service logs to it with the awslogs driver (stream prefix = service name). Under
+    /// deletionPolicy Delete the group is deleted with the account; Retain keeps it. Removing
+    /// spec.logging stops the logging and leaves the group (it holds the output).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<LoggingSpec>,
 }
@@ -202,6 +203,30 @@ pub struct LoggingSpec {
         .message("spec.logging.logGroup must be 1-512 characters of letters, digits and _-./#"))]
     #[schemars(length(min = 1, max = 512))]
     pub log_group: String,
+
+    /// Days CloudWatch keeps the output: 1, 3, 5, 7, 14, 30 (default), 60, 90, 120, 150, 180, 365,
+    /// 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653. The operator creates the group
+    /// with this retention and the owner tag, and puts the retention back when it drifts. A group
+    /// that exists without the owner tag is written to and left as it is (reported in plan).
+    #[x_kube(validation = Rule::new(retention_rule())
+        .message("spec.logging.retentionDays must be one of CloudWatch's periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"))]
+    #[serde(default = "default_retention_days")]
+    pub retention_days: i32,
+}
+
+/// The retention periods CloudWatch Logs accepts: admission's rule and `validate()` both use them.
+pub const LOG_RETENTION_DAYS: [i32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/// CEL: `self` is one of [`LOG_RETENTION_DAYS`].
+fn retention_rule() -> String {
+    let days: Vec<String> = LOG_RETENTION_DAYS.iter().map(i32::to_string).collect();
+    format!("self in [{}]", days.join(", "))
+}
+
+fn default_retention_days() -> i32 {
+    30
 }
 
 /// Child (a tenant account) or Organisation (the central account).

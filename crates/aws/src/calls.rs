@@ -131,6 +131,7 @@ impl Intercept for CallCounter {
             // adapters use IAM's service prefix.
             service: match service {
                 "Elastic Load Balancing v2" => "elasticloadbalancing".to_owned(),
+                "CloudWatch Logs" => "logs".to_owned(),
                 other => other.to_ascii_lowercase(),
             },
             operation: operation.to_owned(),

@@ -115,9 +115,6 @@ impl AwsLogs {
             ("awslogs-group".to_owned(), self.group.clone()),
             ("awslogs-region".to_owned(), self.region.clone()),
             ("awslogs-stream-prefix".to_owned(), self.stream_prefix.clone()),
-            // ECS makes the group on first use when it is missing; the operator itself creates no
-            // CloudWatch resources.
-            ("awslogs-create-group".to_owned(), "true".to_owned()),
         ])
     }
 }
@@ -688,6 +685,15 @@ fn content_of(definition: &aws_sdk_ecs::types::TaskDefinition) -> Option<TaskDef
     };
     let log = container.log_configuration().and_then(|log| {
         let options = log.options()?;
+        // A revision made when ECS created the group (`awslogs-create-group`) is not what the spec
+        // renders now: the operator makes the group, and the execution role may not.
+        if options.contains_key("awslogs-create-group") {
+            return Some(AwsLogs {
+                group: format!("{} (created by ECS)", options.get("awslogs-group")?),
+                region: String::new(),
+                stream_prefix: String::new(),
+            });
+        }
         Some(AwsLogs {
             group: options.get("awslogs-group")?.clone(),
             region: options.get("awslogs-region").cloned().unwrap_or_default(),

@@ -10,6 +10,7 @@ pub mod elb;
 pub mod error;
 pub mod iam;
 pub mod kms;
+pub mod logs;
 pub mod network;
 pub mod permissions;
 pub mod policy;

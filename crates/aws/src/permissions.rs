@@ -28,7 +28,7 @@ pub enum Resource {
     Repositories,
     Keys,
     /// The service-linked roles AWS makes the first time ECS, RDS or ELB is used in an account (one
-    /// statement for all three: the account role's policy must stay under IAM's 6,144 characters).
+    /// statement for all three keeps the account role's policy short).
     ServiceLinkedRoles,
     /// The account's EC2 network resources in the region (VPCs, subnets, gateways, route tables,
     /// Elastic IPs, endpoints, security groups): EC2 ids are chosen by AWS, so not by name.
@@ -39,6 +39,8 @@ pub enum Resource {
     LoadBalancers,
     /// The account's target groups, by name prefix.
     TargetGroups,
+    /// The account's log group (`spec.logging.logGroup`).
+    LogGroup,
     /// Actions AWS does not scope to a resource.
     Any,
 }
@@ -144,6 +146,12 @@ operations! {
     RDS_MODIFY_DB_SUBNET_GROUP = "rds" "ModifyDBSubnetGroup" { DbSubnetGroup: ["rds:ModifyDBSubnetGroup"] }
     RDS_DELETE_DB_SUBNET_GROUP = "rds" "DeleteDBSubnetGroup" { DbSubnetGroup: ["rds:DeleteDBSubnetGroup"] }
 
+    LOGS_DESCRIBE_LOG_GROUPS = "logs" "DescribeLogGroups" { Any: ["logs:DescribeLogGroups"] }
+    LOGS_LIST_TAGS_FOR_RESOURCE = "logs" "ListTagsForResource" { LogGroup: ["logs:ListTagsForResource"] }
+    LOGS_CREATE_LOG_GROUP = "logs" "CreateLogGroup" { LogGroup: ["logs:CreateLogGroup", "logs:TagResource"] }
+    LOGS_PUT_RETENTION_POLICY = "logs" "PutRetentionPolicy" { LogGroup: ["logs:PutRetentionPolicy"] }
+    LOGS_TAG_RESOURCE = "logs" "TagResource" { LogGroup: ["logs:TagResource"] }
+    LOGS_DELETE_LOG_GROUP = "logs" "DeleteLogGroup" { LogGroup: ["logs:DeleteLogGroup"] }
     ELB_DESCRIBE_LOAD_BALANCERS = "elasticloadbalancing" "DescribeLoadBalancers" { Any: ["elasticloadbalancing:DescribeLoadBalancers"] }
     ELB_DESCRIBE_LOAD_BALANCER_ATTRIBUTES = "elasticloadbalancing" "DescribeLoadBalancerAttributes" { Any: ["elasticloadbalancing:DescribeLoadBalancerAttributes"] }
     ELB_DESCRIBE_TARGET_GROUPS = "elasticloadbalancing" "DescribeTargetGroups" { Any: ["elasticloadbalancing:DescribeTargetGroups"] }

@@ -33,6 +33,8 @@ pub struct PolicyScope {
     pub load_balancers: Option<Vec<String>>,
     /// What the names of the account's target groups start with.
     pub target_group_prefix: Option<String>,
+    /// The log group's name.
+    pub log_group: Option<Vec<String>>,
 }
 
 impl PolicyScope {
@@ -124,6 +126,9 @@ impl PolicyScope {
                     "arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{prefix}*"
                 )]
             }
+            Resource::LogGroup => self.named(&self.log_group, |g| {
+                format!("arn:aws:logs:{region}:{account}:log-group:{g}")
+            }),
             Resource::Any => vec!["*".to_owned()],
         }
     }
@@ -307,6 +312,7 @@ mod tests {
             network: Some(false),
             load_balancers: Some(vec!["camden-1a2b3c4d-int".into()]),
             target_group_prefix: Some("dp1a2b3c4d-".into()),
+            log_group: Some(vec![]),
         };
         let policy = account_role_policy(&scope);
         assert_eq!(

@@ -157,6 +157,7 @@ pub struct AccountSession {
     sts: aws_sdk_sts::Client,
     /// Built on first use: most accounts expose no service, and a client costs memory per account.
     elbv2: std::sync::OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
+    cloudwatch_logs: std::sync::OnceLock<aws_sdk_cloudwatchlogs::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
     budget: Arc<AccountBudget>,
@@ -210,6 +211,7 @@ impl AccountSession {
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
             sts: aws_sdk_sts::Client::from_conf(sts),
             elbv2: std::sync::OnceLock::new(),
+            cloudwatch_logs: std::sync::OnceLock::new(),
             config: config.clone(),
             interceptors,
             budget,
@@ -227,6 +229,17 @@ impl AccountSession {
                 builder.push_interceptor(interceptor.clone());
             }
             aws_sdk_elasticloadbalancingv2::Client::from_conf(builder.build())
+        })
+    }
+
+    pub(crate) fn cloudwatch_logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
+        self.cloudwatch_logs.get_or_init(|| {
+            let mut builder =
+                aws_sdk_cloudwatchlogs::config::Builder::from(&self.config).retry_config(RetryConfig::disabled());
+            for interceptor in &self.interceptors {
+                builder.push_interceptor(interceptor.clone());
+            }
+            aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
         })
     }
 

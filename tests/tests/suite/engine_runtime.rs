@@ -118,3 +118,114 @@ async fn secrets_reach_the_container_by_reference_and_only_their_arns_are_readab
     assert_ne!(first, second, "a new revision");
     assert_eq!(secrets[0].1, format!("{secret}:otherKey::"));
 }
+
+/// (retention, owner tag) of the log group `name`, as CloudWatch holds it; `None` when it is gone.
+fn log_group(account: &str, name: &str) -> Option<(Option<i64>, Option<String>)> {
+    let found = boto3(
+        account,
+        &format!(
+            "import json\n\
+             logs = client('logs')\n\
+             groups = [g for g in logs.describe_log_groups(logGroupNamePrefix='{name}')['logGroups'] if g['logGroupName'] == '{name}']\n\
+             print(json.dumps([groups[0].get('retentionInDays'), logs.list_tags_log_group(logGroupName='{name}')['tags'].get('dataplatform.io/owner')] if groups else None))"
+        ),
+    );
+    let found: Value = serde_json::from_str(&found).expect("JSON");
+    let found = found.as_array()?;
+    Some((found[0].as_i64(), found[1].as_str().map(str::to_owned)))
+}
+
+#[tokio::test]
+async fn the_log_group_is_made_with_its_retention_kept_and_deleted_with_the_account() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let group = format!("/dataplatform/{account}");
+    let network = default_network_yaml(&account).await;
+    let spec = |days: i32| {
+        format!(
+            "{network}database: {{enabled: false}}\ndeletionPolicy: Delete\nlogging: {{logGroup: {group}, retentionDays: {days}}}\nservices:\n- {{name: daemon, image: dagster:1.9.0, cpu: 256, memory: 512}}\n"
+        )
+    };
+    let mut object = account_object(&account, &spec(14));
+    converge_running(&engine, &mut object).await;
+    let owner = format!("{}/{}", object.id.namespace, object.id.name);
+    assert_eq!(log_group(&account, &group), Some((Some(14), Some(owner.clone()))));
+
+    // The task definition names the group and no longer asks ECS to create it.
+    let ecs = aws_sdk_ecs::Client::new(&Moto::shared().account_config(&account).await);
+    let described = ecs
+        .describe_task_definition()
+        .task_definition(names(&object).task_family("daemon"))
+        .send()
+        .await
+        .expect("task definition");
+    let options = described.task_definition().expect("definition").container_definitions()[0]
+        .log_configuration()
+        .and_then(|l| l.options())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(options.get("awslogs-group"), Some(&group));
+    assert!(!options.contains_key("awslogs-create-group"), "{options:?}");
+
+    // Retention changed by hand: put back and reported.
+    boto3(
+        &account,
+        &format!("client('logs').put_retention_policy(logGroupName='{group}', retentionInDays=365)"),
+    );
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(pass.error.is_none(), "{:?}", pass.error);
+    assert!(
+        pass.status.drift.iter().any(|d| d == "logs:group.retentionDays"),
+        "{:?}",
+        pass.status.drift
+    );
+    object.status = Some(pass.status);
+    assert_eq!(log_group(&account, &group).map(|g| g.0), Some(Some(14)));
+
+    // A new retention in the spec is applied; deletion removes the group.
+    object.spec = account_object(&account, &spec(90)).spec;
+    converge_running(&engine, &mut object).await;
+    assert_eq!(log_group(&account, &group).map(|g| g.0), Some(Some(90)));
+    let deleted = engine.delete(&object, &[], &[]).await;
+    assert!(
+        deleted.finished && deleted.error.is_none(),
+        "{:?} {:?}",
+        deleted.waiting,
+        deleted.error
+    );
+    assert_eq!(
+        log_group(&account, &group),
+        None,
+        "deletionPolicy Delete removes the group"
+    );
+}
+
+#[tokio::test]
+async fn a_log_group_someone_else_made_is_written_to_and_left_alone() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let group = format!("/theirs/{account}");
+    boto3(
+        &account,
+        &format!(
+            "l = client('logs'); l.create_log_group(logGroupName='{group}'); l.put_retention_policy(logGroupName='{group}', retentionInDays=7)"
+        ),
+    );
+    let mut object = account_object(&account, &format!("logging: {{logGroup: {group}}}\n"));
+    let plan = engine.plan(&object).await.expect("plan");
+    assert!(
+        plan.diff
+            .notes
+            .iter()
+            .any(|n| n.contains("without our owner tag") && n.contains("7 days")),
+        "{:?}",
+        plan.diff.notes
+    );
+    assert!(
+        plan.diff.conflicts.is_empty(),
+        "not a conflict: {:?}",
+        plan.diff.conflicts
+    );
+    dataplatform_tests::converge(&engine, &mut object).await;
+    assert_eq!(log_group(&account, &group), Some((Some(7), None)), "untouched");
+}

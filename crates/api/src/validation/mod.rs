@@ -194,6 +194,16 @@ impl DataPlatformAccountSpec {
                 patterns::LOG_GROUP,
                 "a CloudWatch Logs group name (1-512 characters of letters, digits and _-./#)",
             );
+            if !crate::account::LOG_RETENTION_DAYS.contains(&logging.retention_days) {
+                p.add(
+                    "spec.logging.retentionDays",
+                    format!(
+                        "{} is not one of CloudWatch's periods: {}",
+                        logging.retention_days,
+                        crate::account::LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", ")
+                    ),
+                );
+            }
         }
     }
 

@@ -25,6 +25,10 @@ impl Op {
         let registered = &mut made.task_revision;
         let (s3, iam, rds, ecs, ecr) = (session.s3(), session.iam(), session.rds(), session.ecs(), session.ecr());
         match self {
+            Op::CreateLogGroup { name, tags } => session.logs().create_group(name, tags).await,
+            Op::PutLogRetention { name, days } => session.logs().put_retention(name, *days).await,
+            Op::TagLogGroup { arn, tags } => session.logs().tag(arn, tags).await,
+            Op::DeleteLogGroup { name } => session.logs().delete_group(name).await,
             Op::CreateBucket { bucket, tags } => s3.create_bucket(bucket, tags).await,
             Op::PutBucketTags { bucket, tags } => s3.put_tags(bucket, tags).await,
             Op::PutBucketEncryption { bucket, encryption } => s3.put_encryption(bucket, encryption).await,

@@ -215,7 +215,7 @@ fn execution_statements(account: &AccountContext, spec: &DataPlatformAccountSpec
         let group = account.arn("logs", &format!("log-group:{}", logging.log_group));
         statements.push(
             Statement::allow("WriteContainerLogs")
-                .actions(&["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
+                .actions(&["logs:CreateLogStream", "logs:PutLogEvents"])
                 .resources([group.clone(), format!("{group}:*")])
                 .build(),
         );

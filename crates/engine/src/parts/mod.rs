@@ -9,6 +9,7 @@ pub mod compute;
 pub mod database;
 pub mod identity;
 pub mod load_balancer;
+pub mod logging;
 pub mod network;
 pub mod registry;
 pub mod storage;
@@ -29,6 +30,7 @@ use compute::Compute;
 use database::Database;
 use identity::Identity;
 use load_balancer::LoadBalancing;
+use logging::Logging;
 use network::Network;
 use registry::Registry;
 use storage::Storage;
@@ -41,6 +43,7 @@ pub struct DesiredAccount {
     pub network: <Network as AccountPart>::Desired,
     pub storage: <Storage as AccountPart>::Desired,
     pub identity: <Identity as AccountPart>::Desired,
+    pub logging: <Logging as AccountPart>::Desired,
     pub database: <Database as AccountPart>::Desired,
     pub load_balancer: <LoadBalancing as AccountPart>::Desired,
     pub compute: <Compute as AccountPart>::Desired,
@@ -53,6 +56,7 @@ pub struct ObservedAccount {
     pub network: <Network as AccountPart>::Observed,
     pub storage: <Storage as AccountPart>::Observed,
     pub identity: <Identity as AccountPart>::Observed,
+    pub logging: <Logging as AccountPart>::Observed,
     pub database: <Database as AccountPart>::Observed,
     pub load_balancer: <LoadBalancing as AccountPart>::Observed,
     pub compute: <Compute as AccountPart>::Observed,
@@ -71,6 +75,7 @@ impl DesiredAccount {
             network: Network::desired(&account, spec),
             storage: Storage::desired(&account, spec),
             identity: Identity::desired(&account, spec),
+            logging: Logging::desired(&account, spec),
             database: Database::desired(&account, spec),
             load_balancer: LoadBalancing::desired(&account, spec),
             compute: Compute::desired(&account, spec),
@@ -95,8 +100,9 @@ pub(crate) trait EachPart {
 
 /// Every part of an account, in dependency order: a part comes after the parts it builds on (the
 /// network before the database and the services in it, the roles before the services that run as
-/// them, the database before the services that connect to it, the load balancers before the services
-/// registered in their target groups). Creation and updates go down the list, deletion up it. The one place this order is written.
+/// them, the log group before the services that write to it, the database before the services that
+/// connect to it, the load balancers before the services registered in their target groups).
+/// Creation and updates go down the list, deletion up it. The one place this order is written.
 pub(crate) fn each_part(step: &mut impl EachPart) {
     // Adding a field to DesiredAccount makes this fail to compile until the part is listed below.
     let _every_part_listed = |d: &DesiredAccount| {
@@ -105,6 +111,7 @@ pub(crate) fn each_part(step: &mut impl EachPart) {
             network: _,
             storage: _,
             identity: _,
+            logging: _,
             database: _,
             load_balancer: _,
             compute: _,
@@ -128,6 +135,12 @@ pub(crate) fn each_part(step: &mut impl EachPart) {
         desired_mut: |d| &mut d.identity,
         observed: |o| &o.identity,
         observed_mut: |o| &mut o.identity,
+    });
+    step.part::<Logging>(Slots {
+        desired: |d| &d.logging,
+        desired_mut: |d| &mut d.logging,
+        observed: |o| &o.logging,
+        observed_mut: |o| &mut o.logging,
     });
     step.part::<Database>(Slots {
         desired: |d| &d.database,

@@ -36,6 +36,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
     ObservedAccount {
         network: Default::default(),
         load_balancer: Default::default(),
+        logging: Default::default(),
         storage: super::storage::ObservedBuckets {
             buckets: desired
                 .storage

@@ -201,6 +201,21 @@ pub enum Op {
         arn: String,
         tags: BTreeMap<String, String>,
     },
+    CreateLogGroup {
+        name: String,
+        tags: BTreeMap<String, String>,
+    },
+    PutLogRetention {
+        name: String,
+        days: i32,
+    },
+    TagLogGroup {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteLogGroup {
+        name: String,
+    },
     CreateBucket {
         bucket: String,
         tags: BTreeMap<String, String>,
