@@ -158,10 +158,10 @@ pub struct DataPlatformAccountSpec {
     /// changes, and the last 3 revisions stay registered for rollback. Deployments use the ECS
     /// circuit breaker with rollback.
     ///
-    /// The spec owns each service's desiredCount (replicas): a desiredCount changed outside the
-    /// spec, by a person or by ECS Service Auto Scaling, is reported in status.drift and set back on
-    /// the next reconcile. Do not attach an Application Auto Scaling policy to these services; change
-    /// replicas in Git instead (0 scales a service to zero and keeps it defined).
+    /// Without `scaling` the spec owns each service's desiredCount (replicas): a desiredCount changed
+    /// outside the spec, by a person or by someone's auto scaling, is reported in status.drift and
+    /// set back on the next reconcile (0 scales a service to zero and keeps it defined). With
+    /// `scaling`, Application Auto Scaling owns it within the bounds.
     ///
     /// A service removed from this list is scaled to 0 and deleted, and its task definitions are
     /// deregistered.

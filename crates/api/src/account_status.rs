@@ -196,6 +196,9 @@ pub struct ServiceStatus {
     /// name, and the path up to its first wildcard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// With `scaling`: its bounds and the next scheduled change (the count itself is `desired`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<crate::scaling::ScalingStatus>,
 }
 
 /// The two IAM roles of the ECS tasks.

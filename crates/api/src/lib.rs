@@ -11,6 +11,7 @@ pub mod grant;
 pub mod meta;
 pub mod names;
 pub mod patterns;
+pub mod scaling;
 pub mod service;
 pub mod validation;
 
@@ -25,6 +26,7 @@ pub use meta::{
     ADOPT_ANNOTATION, CLEANUP_FINALIZER, OWNER_TAG, PAUSED_ANNOTATION, RESYNC_INTERVAL_ANNOTATION, annotation_is_true,
     owner_tag_value,
 };
+pub use scaling::{ScalingSpec, ScalingStatus, ScheduleSpec};
 pub use validation::{InvalidSpec, SpecProblem, validate_object_name, validate_owner_tag};
 
 /// API group of both kinds.

@@ -27,6 +27,13 @@ pub const SECRET_ARN: &str = "^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12
 pub const PARAMETER_ARN: &str = "^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$";
 /// A key of a secret's JSON.
 pub const JSON_KEY: &str = "^[A-Za-z0-9_.-]+$";
+/// A five-field cron schedule (minute hour day-of-month month day-of-week): numbers, ranges, lists
+/// and steps; weekdays by name (SUN-SAT), so no one wonders whether 0 or 1 is Sunday.
+pub const CRON_SCHEDULE: &str = "^([*]|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?(,([*]|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?)* ([*]|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?(,([*]|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?)* ([*]|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?(,([*]|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?)* ([*]|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?(,([*]|[0-9]{1,2}(-[0-9]{1,2})?)(/[0-9]{1,2})?)* ([*]|(SUN|MON|TUE|WED|THU|FRI|SAT)(-(SUN|MON|TUE|WED|THU|FRI|SAT))?(,(SUN|MON|TUE|WED|THU|FRI|SAT)(-(SUN|MON|TUE|WED|THU|FRI|SAT))?)*)$";
+/// An IANA time zone name such as Europe/London (whether it exists is checked apart).
+pub const TIME_ZONE: &str = "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$";
+/// A schedule's name.
+pub const SCHEDULE_NAME: &str = "^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$";
 pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 /// A Kubernetes object name: dot-separated DNS labels (at most 253 characters in all, checked apart).

@@ -13,6 +13,9 @@ use crate::patterns::{self, cel_all_match, cel_matches};
 /// One ECS service on Fargate and the task definition it runs.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[x_kube(
+    validation = Rule::new("!has(self.scaling) || !has(self.replicas) || (self.replicas >= self.scaling.minReplicas && self.replicas <= self.scaling.maxReplicas)")
+        .message("spec.services[].replicas (the count at creation) must lie within scaling's [minReplicas, maxReplicas]")
+        .field_path(".replicas"),
     validation = Rule::new("!has(self.expose) || has(self.port)")
         .message("spec.services[].port is required when the service sets expose: the load balancer forwards to that container port")
         .field_path(".port"),
@@ -87,6 +90,11 @@ pub struct ServiceSpec {
     #[schemars(length(max = 20))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<SecretRef>,
+
+    /// Scale between bounds on schedules and CPU with Application Auto Scaling (see its fields);
+    /// `replicas` is then the count at creation and must lie within the bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<crate::scaling::ScalingSpec>,
 
     /// Reach the service through a load balancer (see its fields). Absent (default): the port is
     /// open inside the VPC only to what the security groups let in, and no load balancer exists.

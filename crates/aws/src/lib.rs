@@ -18,6 +18,7 @@ pub mod rds;
 pub mod recorder;
 pub mod retry;
 pub mod s3;
+pub mod scaling;
 pub mod session;
 
 pub use budget::BudgetConfig;

@@ -41,6 +41,10 @@ pub enum Resource {
     TargetGroups,
     /// The account's log group (`spec.logging.logGroup`).
     LogGroup,
+    /// The account's scalable targets (Application Auto Scaling ids its own).
+    ScalableTargets,
+    /// The CloudWatch alarms a target-tracking policy makes on the account's ECS services.
+    ScalingAlarms,
     /// Actions AWS does not scope to a resource.
     Any,
 }
@@ -146,6 +150,25 @@ operations! {
     RDS_MODIFY_DB_SUBNET_GROUP = "rds" "ModifyDBSubnetGroup" { DbSubnetGroup: ["rds:ModifyDBSubnetGroup"] }
     RDS_DELETE_DB_SUBNET_GROUP = "rds" "DeleteDBSubnetGroup" { DbSubnetGroup: ["rds:DeleteDBSubnetGroup"] }
 
+    AAS_DESCRIBE_SCALABLE_TARGETS = "application-autoscaling" "DescribeScalableTargets" { Any: ["application-autoscaling:DescribeScalableTargets"] }
+    AAS_DESCRIBE_SCHEDULED_ACTIONS = "application-autoscaling" "DescribeScheduledActions" { Any: ["application-autoscaling:DescribeScheduledActions"] }
+    AAS_DESCRIBE_SCALING_POLICIES = "application-autoscaling" "DescribeScalingPolicies" { Any: ["application-autoscaling:DescribeScalingPolicies"] }
+    AAS_REGISTER_SCALABLE_TARGET = "application-autoscaling" "RegisterScalableTarget" {
+        ScalableTargets: ["application-autoscaling:RegisterScalableTarget"],
+        EcsServices: ["ecs:DescribeServices", "ecs:UpdateService"],
+        ServiceLinkedRoles: ["iam:CreateServiceLinkedRole"],
+    }
+    AAS_DEREGISTER_SCALABLE_TARGET = "application-autoscaling" "DeregisterScalableTarget" { ScalableTargets: ["application-autoscaling:DeregisterScalableTarget"] }
+    AAS_PUT_SCHEDULED_ACTION = "application-autoscaling" "PutScheduledAction" { ScalableTargets: ["application-autoscaling:PutScheduledAction"] }
+    AAS_DELETE_SCHEDULED_ACTION = "application-autoscaling" "DeleteScheduledAction" { ScalableTargets: ["application-autoscaling:DeleteScheduledAction"] }
+    AAS_PUT_SCALING_POLICY = "application-autoscaling" "PutScalingPolicy" {
+        ScalableTargets: ["application-autoscaling:PutScalingPolicy"],
+        ScalingAlarms: ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+    }
+    AAS_DELETE_SCALING_POLICY = "application-autoscaling" "DeleteScalingPolicy" {
+        ScalableTargets: ["application-autoscaling:DeleteScalingPolicy"],
+        ScalingAlarms: ["cloudwatch:DeleteAlarms"],
+    }
     LOGS_DESCRIBE_LOG_GROUPS = "logs" "DescribeLogGroups" { Any: ["logs:DescribeLogGroups"] }
     LOGS_LIST_TAGS_FOR_RESOURCE = "logs" "ListTagsForResource" { LogGroup: ["logs:ListTagsForResource"] }
     LOGS_CREATE_LOG_GROUP = "logs" "CreateLogGroup" { LogGroup: ["logs:CreateLogGroup", "logs:TagResource"] }

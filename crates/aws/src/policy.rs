@@ -102,6 +102,9 @@ impl PolicyScope {
             Resource::ServiceLinkedRoles => [
                 (!none(&self.ecs_cluster)).then(|| role("aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS")),
                 (!none(&self.db_cluster)).then(|| role("aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS")),
+                (!none(&self.ecs_cluster)).then(|| {
+                    role("aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService")
+                }),
                 (!none(&self.load_balancers)).then(|| {
                     role("aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing")
                 }),
@@ -126,6 +129,12 @@ impl PolicyScope {
                     "arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{prefix}*"
                 )]
             }
+            Resource::ScalableTargets if none(&self.ecs_cluster) => vec![],
+            Resource::ScalableTargets => vec![format!("arn:aws:application-autoscaling:{region}:{account}:scalable-target/*")],
+            // Target tracking names its alarms `TargetTracking-service/<cluster>/<service>-...`.
+            Resource::ScalingAlarms => self.named(&self.ecs_cluster, |c| {
+                format!("arn:aws:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{c}/*")
+            }),
             Resource::LogGroup => self.named(&self.log_group, |g| {
                 format!("arn:aws:logs:{region}:{account}:log-group:{g}")
             }),

@@ -158,6 +158,7 @@ pub struct AccountSession {
     /// Built on first use: most accounts expose no service, and a client costs memory per account.
     elbv2: std::sync::OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
     cloudwatch_logs: std::sync::OnceLock<aws_sdk_cloudwatchlogs::Client>,
+    application_autoscaling: std::sync::OnceLock<aws_sdk_applicationautoscaling::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
     budget: Arc<AccountBudget>,
@@ -212,6 +213,7 @@ impl AccountSession {
             sts: aws_sdk_sts::Client::from_conf(sts),
             elbv2: std::sync::OnceLock::new(),
             cloudwatch_logs: std::sync::OnceLock::new(),
+            application_autoscaling: std::sync::OnceLock::new(),
             config: config.clone(),
             interceptors,
             budget,
@@ -240,6 +242,17 @@ impl AccountSession {
                 builder.push_interceptor(interceptor.clone());
             }
             aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
+        })
+    }
+
+    pub(crate) fn application_autoscaling(&self) -> &aws_sdk_applicationautoscaling::Client {
+        self.application_autoscaling.get_or_init(|| {
+            let mut builder = aws_sdk_applicationautoscaling::config::Builder::from(&self.config)
+                .retry_config(RetryConfig::disabled());
+            for interceptor in &self.interceptors {
+                builder.push_interceptor(interceptor.clone());
+            }
+            aws_sdk_applicationautoscaling::Client::from_conf(builder.build())
         })
     }
 

@@ -127,6 +127,7 @@ impl Engine {
         let mut desired = DesiredAccount::new(&object.id, &object.spec, &object.child_accounts);
         desired.compute.remember_failures(object.status.as_ref());
         desired.load_balancer.remember(object.status.as_ref());
+        desired.scaling.remember(object.status.as_ref());
         // Boxed: the reads of every part in one future are large, and callers that block on a
         // reconcile (the CLI, tests) would carry them on their stack.
         let observed = Box::pin(parts::observe(&session, &mut desired)).await?;

@@ -203,6 +203,8 @@ pub struct Facts {
     pub target_groups: BTreeMap<String, String>,
     /// Per exposed service, where it is reached.
     pub service_urls: BTreeMap<String, String>,
+    /// The ECS services of the spec that exist (ACTIVE).
+    pub services: std::collections::BTreeSet<String>,
 }
 
 /// Subnets and security group of one scheme's load balancer.

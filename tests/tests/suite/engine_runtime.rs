@@ -229,3 +229,133 @@ async fn a_log_group_someone_else_made_is_written_to_and_left_alone() {
     dataplatform_tests::converge(&engine, &mut object).await;
     assert_eq!(log_group(&account, &group), Some((Some(7), None)), "untouched");
 }
+
+/// The daemon's scalable target, scheduled actions and policies, as Application Auto Scaling holds
+/// them (JSON from boto3).
+fn scaling_of(object: &AccountObject, service: &str) -> Value {
+    let id = format!("service/{}/{service}", names(object).ecs_cluster());
+    let found = boto3(
+        &object.spec.account_id,
+        &format!(
+            "import json\n\
+             a = client('application-autoscaling')\n\
+             t = a.describe_scalable_targets(ServiceNamespace='ecs', ResourceIds=['{id}'])['ScalableTargets']\n\
+             s = a.describe_scheduled_actions(ServiceNamespace='ecs', ResourceId='{id}')['ScheduledActions']\n\
+             p = a.describe_scaling_policies(ServiceNamespace='ecs', ResourceId='{id}')['ScalingPolicies']\n\
+             print(json.dumps({{'targets': [[x['MinCapacity'], x['MaxCapacity']] for x in t], 'actions': sorted([[x['ScheduledActionName'], x['Schedule'], x.get('Timezone'), x['ScalableTargetAction'].get('MinCapacity'), x['ScalableTargetAction'].get('MaxCapacity')] for x in s]), 'policies': sorted([[x['PolicyName'], x.get('TargetTrackingScalingPolicyConfiguration', {{}}).get('TargetValue')] for x in p])}}))"
+        ),
+    );
+    serde_json::from_str(&found).expect("JSON")
+}
+
+#[tokio::test]
+async fn scaling_on_a_schedule_owns_the_count_within_its_bounds_and_leaves_others_alone() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let network = default_network_yaml(&account).await;
+    let daemon = |office: &str| {
+        format!(
+            "{network}database: {{enabled: false}}\nservices:\n- name: daemon\n  image: dagster:1.9.0\n  cpu: 256\n  memory: 512\n  replicas: 1\n  scaling:\n    minReplicas: 0\n    maxReplicas: 2\n    cpuTargetPercent: 70\n    schedules:\n    - {{name: office-hours, cron: '{office}', timeZone: Europe/London, replicas: 1}}\n    - {{name: evening, cron: '0 19 * * *', timeZone: Europe/London, replicas: 0}}\n"
+        )
+    };
+    let mut object = account_object(&account, &daemon("0 8 * * MON-FRI"));
+    converge_running(&engine, &mut object).await;
+    let seen = scaling_of(&object, "daemon");
+    assert_eq!(seen["targets"], serde_json::json!([[0, 2]]), "{seen}");
+    assert_eq!(
+        seen["actions"],
+        serde_json::json!([
+            ["dataplatform-evening", "cron(0 19 * * ? *)", "Europe/London", 0, 2],
+            [
+                "dataplatform-office-hours",
+                "cron(0 8 ? * MON-FRI *)",
+                "Europe/London",
+                1,
+                2
+            ]
+        ])
+    );
+    assert_eq!(seen["policies"], serde_json::json!([["dataplatform-cpu", 70.0]]));
+    let status = object.status.clone().expect("status");
+    let scaling = status.services[0].scaling.clone().expect("status.services[].scaling");
+    assert_eq!((scaling.min_replicas, scaling.max_replicas), (0, 2));
+    let next = scaling.next_scheduled_change.unwrap_or_default();
+    assert!(
+        next.starts_with("office-hours: 1 at ") || next.starts_with("evening: 0 at "),
+        "{next}"
+    );
+
+    // A count Application Auto Scaling chose inside the bounds is not drift; one outside is put back.
+    let ecs = aws_sdk_ecs::Client::new(&Moto::shared().account_config(&account).await);
+    let cluster = names(&object).ecs_cluster();
+    let set_count = |n: i32| {
+        ecs.update_service()
+            .cluster(&cluster)
+            .service("daemon")
+            .desired_count(n)
+            .send()
+    };
+    set_count(2).await.expect("scale to 2");
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(
+        pass.error.is_none() && pass.applied.is_empty(),
+        "{:?} {:?}",
+        pass.error,
+        pass.applied
+    );
+    set_count(5).await.expect("scale to 5");
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(
+        pass.status.drift.iter().any(|d| d == "ecs:daemon.desiredCount"),
+        "{:?}",
+        pass.status.drift
+    );
+    let count = ecs
+        .describe_services()
+        .cluster(&cluster)
+        .services("daemon")
+        .send()
+        .await
+        .expect("service");
+    assert_eq!(count.services()[0].desired_count(), 2, "brought back inside [0, 2]");
+    object.status = Some(pass.status);
+
+    // Someone's own action stays when ours changes; plan names the schedule.
+    let id = format!("service/{cluster}/daemon");
+    boto3(
+        &account,
+        &format!(
+            "client('application-autoscaling').put_scheduled_action(ServiceNamespace='ecs', ScalableDimension='ecs:service:DesiredCount', ResourceId='{id}', ScheduledActionName='theirs', Schedule='cron(0 12 * * ? *)', ScalableTargetAction={{'MinCapacity': 1, 'MaxCapacity': 1}})"
+        ),
+    );
+    object.spec = account_object(&account, &daemon("30 7 * * MON-FRI")).spec;
+    let plan = engine.plan(&object).await.expect("plan");
+    let printed = plan.diff.plan.to_string();
+    assert!(
+        printed.contains("~ update service daemon scaling: schedule office-hours cron(0 8 ? * MON-FRI *) Europe/London: 1 -> 30 7 * * MON-FRI Europe/London: 1"),
+        "{printed}"
+    );
+    converge_running(&engine, &mut object).await;
+    let seen = scaling_of(&object, "daemon");
+    let actions: Vec<String> = seen["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a[0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["dataplatform-evening", "dataplatform-office-hours", "theirs"]);
+
+    // Without scaling the target is deregistered and the spec owns the count again.
+    set_count(2).await.expect("scale to 2");
+    object.spec = account_object(&account, &format!("{network}database: {{enabled: false}}\nservices:\n- {{name: daemon, image: dagster:1.9.0, cpu: 256, memory: 512, replicas: 1}}\n")).spec;
+    converge_running(&engine, &mut object).await;
+    assert_eq!(scaling_of(&object, "daemon")["targets"], serde_json::json!([]));
+    let count = ecs
+        .describe_services()
+        .cluster(&cluster)
+        .services("daemon")
+        .send()
+        .await
+        .expect("service");
+    assert_eq!(count.services()[0].desired_count(), 1, "replicas again");
+}

@@ -75,6 +75,9 @@ impl DataPlatformAccountSpec {
                 }
             }
             self.validate_secrets(service, &at, p);
+            if let Some(scaling) = &service.scaling {
+                validate_scaling(scaling, service.replicas, &at, p);
+            }
             if service.database_access && !self.database.enabled {
                 p.add(
                     format!("{at}.databaseAccess"),
@@ -164,6 +167,80 @@ impl DataPlatformAccountSpec {
     }
 }
 
+/// Bounds, schedules (cron fields that exist, in a time zone that exists) and the CPU target.
+fn validate_scaling(scaling: &crate::ScalingSpec, replicas: i32, at: &str, p: &mut Problems) {
+    let at = format!("{at}.scaling");
+    if !(0..=1000).contains(&scaling.min_replicas) || !(1..=1000).contains(&scaling.max_replicas) {
+        p.add(
+            format!("{at}.minReplicas"),
+            "minReplicas must be 0 to 1000 and maxReplicas 1 to 1000",
+        );
+    }
+    if scaling.min_replicas > scaling.max_replicas {
+        p.add(format!("{at}.minReplicas"), "must not exceed maxReplicas");
+    }
+    let within = |n: i32| (scaling.min_replicas..=scaling.max_replicas).contains(&n);
+    if !within(replicas) {
+        p.add(
+            format!("{at}.replicas"),
+            format!("replicas {replicas} (the count at creation) must lie within [minReplicas, maxReplicas]"),
+        );
+    }
+    if scaling.cpu_target_percent.is_some_and(|t| !(10..=90).contains(&t)) {
+        p.add(format!("{at}.cpuTargetPercent"), "must be 10 to 90");
+    }
+    let mut names = BTreeSet::new();
+    for (i, schedule) in scaling.schedules.iter().enumerate() {
+        let field = format!("{at}.schedules[{i}]");
+        p.check_format(
+            format!("{field}.name"),
+            &schedule.name,
+            patterns::SCHEDULE_NAME,
+            "lowercase letters, digits and '-', at most 32",
+        );
+        if !names.insert(schedule.name.as_str()) {
+            p.add(
+                format!("{field}.name"),
+                "another schedule of this service has this name",
+            );
+        }
+        if !within(schedule.replicas) {
+            p.add(
+                format!("{field}.replicas"),
+                "must lie within [minReplicas, maxReplicas]",
+            );
+        }
+        if !matches(patterns::CRON_SCHEDULE, &schedule.cron) {
+            p.add(
+                format!("{field}.cron"),
+                format!(
+                    "{:?} is not five cron fields such as \"0 8 * * MON-FRI\" (weekdays by name)",
+                    schedule.cron
+                ),
+            );
+        } else if let Err(error) = schedule.cron.parse::<croner::Cron>() {
+            p.add(format!("{field}.cron"), format!("{:?}: {error}", schedule.cron));
+        } else {
+            let fields: Vec<&str> = schedule.cron.split(' ').collect();
+            if fields[2] != "*" && fields[4] != "*" {
+                p.add(
+                    format!("{field}.cron"),
+                    "sets both day-of-month and day-of-week, which Application Auto Scaling cannot run: keep one of them *",
+                );
+            }
+        }
+        if schedule.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            p.add(
+                format!("{field}.timeZone"),
+                format!(
+                    "{:?} is not an IANA time zone such as Europe/London or UTC",
+                    schedule.time_zone
+                ),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// What admission cannot check: a secret of another account or region.
@@ -192,6 +269,30 @@ mod tests {
                         && p.message.contains("its own account and region")),
                 "{arn}: {problems:?}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod scaling_tests {
+    /// What admission cannot check: cron fields out of range, both day fields, unknown time zones.
+    #[test]
+    fn schedules_aws_cannot_run_are_refused() {
+        let spec = |cron: &str, zone: &str| -> crate::DataPlatformAccountSpec {
+            serde_yaml_ng::from_str(&format!(
+                "accountId: '111111111111'\nregion: eu-west-2\nnetwork: {{vpc: {{cidr: 10.20.0.0/16}}}}\nservices:\n- {{name: a, image: x, cpu: 256, memory: 512, scaling: {{minReplicas: 0, maxReplicas: 2, schedules: [{{name: s, cron: '{cron}', timeZone: '{zone}', replicas: 1}}]}}}}\n"
+            ))
+            .expect("spec")
+        };
+        assert!(spec("0 8 * * MON-FRI", "Europe/London").validate().is_ok());
+        for (cron, zone, field) in [
+            ("0 25 * * *", "UTC", "cron"),
+            ("0 8 1 * MON", "UTC", "cron"),
+            ("0 8 * * *", "Europe/Camden", "timeZone"),
+        ] {
+            let problems = spec(cron, zone).validate().expect_err("refused").problems;
+            let want = format!("spec.services[a].scaling.schedules[0].{field}");
+            assert!(problems.iter().any(|p| p.field == want), "{cron} {zone}: {problems:?}");
         }
     }
 }

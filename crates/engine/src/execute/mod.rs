@@ -25,6 +25,30 @@ impl Op {
         let registered = &mut made.task_revision;
         let (s3, iam, rds, ecs, ecr) = (session.s3(), session.iam(), session.rds(), session.ecs(), session.ecr());
         match self {
+            Op::RegisterScalableTarget { resource_id, min, max } => {
+                session.scaling().register(resource_id, *min, *max).await
+            }
+            Op::DeregisterScalableTarget { resource_id } => session.scaling().deregister(resource_id).await,
+            Op::PutScheduledAction {
+                resource_id,
+                name,
+                schedule,
+                time_zone,
+                min,
+                max,
+            } => {
+                session
+                    .scaling()
+                    .put_action(resource_id, name, schedule, time_zone, *min, *max)
+                    .await
+            }
+            Op::DeleteScheduledAction { resource_id, name } => session.scaling().delete_action(resource_id, name).await,
+            Op::PutCpuPolicy {
+                resource_id,
+                name,
+                target,
+            } => session.scaling().put_cpu_policy(resource_id, name, *target).await,
+            Op::DeleteScalingPolicy { resource_id, name } => session.scaling().delete_policy(resource_id, name).await,
             Op::CreateLogGroup { name, tags } => session.logs().create_group(name, tags).await,
             Op::PutLogRetention { name, days } => session.logs().put_retention(name, *days).await,
             Op::TagLogGroup { arn, tags } => session.logs().tag(arn, tags).await,

@@ -12,6 +12,7 @@ pub mod load_balancer;
 pub mod logging;
 pub mod network;
 pub mod registry;
+pub mod scaling;
 pub mod storage;
 
 use std::future::Future;
@@ -33,6 +34,7 @@ use load_balancer::LoadBalancing;
 use logging::Logging;
 use network::Network;
 use registry::Registry;
+use scaling::Scaling;
 use storage::Storage;
 
 /// What the spec wants in AWS, part by part: a pure function of the object's identity and spec,
@@ -47,6 +49,7 @@ pub struct DesiredAccount {
     pub database: <Database as AccountPart>::Desired,
     pub load_balancer: <LoadBalancing as AccountPart>::Desired,
     pub compute: <Compute as AccountPart>::Desired,
+    pub scaling: <Scaling as AccountPart>::Desired,
     pub registry: <Registry as AccountPart>::Desired,
 }
 
@@ -60,6 +63,7 @@ pub struct ObservedAccount {
     pub database: <Database as AccountPart>::Observed,
     pub load_balancer: <LoadBalancing as AccountPart>::Observed,
     pub compute: <Compute as AccountPart>::Observed,
+    pub scaling: <Scaling as AccountPart>::Observed,
     pub registry: <Registry as AccountPart>::Observed,
 }
 
@@ -79,6 +83,7 @@ impl DesiredAccount {
             database: Database::desired(&account, spec),
             load_balancer: LoadBalancing::desired(&account, spec),
             compute: Compute::desired(&account, spec),
+            scaling: Scaling::desired(&account, spec),
             registry: Registry::desired(&account, spec),
             account,
         }
@@ -101,7 +106,8 @@ pub(crate) trait EachPart {
 /// Every part of an account, in dependency order: a part comes after the parts it builds on (the
 /// network before the database and the services in it, the roles before the services that run as
 /// them, the log group before the services that write to it, the database before the services that
-/// connect to it, the load balancers before the services registered in their target groups).
+/// connect to it, the load balancers before the services registered in their target groups, the services
+/// before their scaling).
 /// Creation and updates go down the list, deletion up it. The one place this order is written.
 pub(crate) fn each_part(step: &mut impl EachPart) {
     // Adding a field to DesiredAccount makes this fail to compile until the part is listed below.
@@ -115,6 +121,7 @@ pub(crate) fn each_part(step: &mut impl EachPart) {
             database: _,
             load_balancer: _,
             compute: _,
+            scaling: _,
             registry: _,
         } = d;
     };
@@ -159,6 +166,12 @@ pub(crate) fn each_part(step: &mut impl EachPart) {
         desired_mut: |d| &mut d.compute,
         observed: |o| &o.compute,
         observed_mut: |o| &mut o.compute,
+    });
+    step.part::<Scaling>(Slots {
+        desired: |d| &d.scaling,
+        desired_mut: |d| &mut d.scaling,
+        observed: |o| &o.scaling,
+        observed_mut: |o| &mut o.scaling,
     });
     step.part::<Registry>(Slots {
         desired: |d| &d.registry,

@@ -18,6 +18,7 @@ pub enum Part {
     Database,
     LoadBalancer,
     Compute,
+    Scaling,
     Registry,
     /// A SharedBucketGrant's statements, KMS grants and grantee policy.
     Grant,
@@ -33,6 +34,7 @@ impl Part {
             Part::Database => "database",
             Part::LoadBalancer => "load-balancer",
             Part::Compute => "compute",
+            Part::Scaling => "scaling",
             Part::Registry => "registry",
             Part::Grant => "grant",
         }
@@ -125,6 +127,13 @@ impl Action {
     /// How people read the resource: `service daemon` for an ECS service (`ecs:daemon`), the
     /// resource id otherwise.
     pub fn label(&self) -> String {
+        if let Some(service) = self
+            .resource
+            .strip_prefix("scaling:")
+            .filter(|_| self.part == Part::Scaling)
+        {
+            return format!("service {service} scaling");
+        }
         match self.resource.strip_prefix("ecs:") {
             Some(service) if self.part == Part::Compute && !service.contains(['/', ':']) && service != "cluster" => {
                 format!("service {service}")

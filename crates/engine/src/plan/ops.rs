@@ -201,6 +201,36 @@ pub enum Op {
         arn: String,
         tags: BTreeMap<String, String>,
     },
+    /// Registers the target, or changes its bounds.
+    RegisterScalableTarget {
+        resource_id: String,
+        min: i32,
+        max: i32,
+    },
+    DeregisterScalableTarget {
+        resource_id: String,
+    },
+    PutScheduledAction {
+        resource_id: String,
+        name: String,
+        schedule: String,
+        time_zone: String,
+        min: i32,
+        max: i32,
+    },
+    DeleteScheduledAction {
+        resource_id: String,
+        name: String,
+    },
+    PutCpuPolicy {
+        resource_id: String,
+        name: String,
+        target: f64,
+    },
+    DeleteScalingPolicy {
+        resource_id: String,
+        name: String,
+    },
     CreateLogGroup {
         name: String,
         tags: BTreeMap<String, String>,

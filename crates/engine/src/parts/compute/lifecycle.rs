@@ -47,10 +47,13 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
             ));
         } else if seen.status != "ACTIVE" {
             readiness.pending.push(format!("{resource} is {}", seen.status));
-        } else if seen.running_count != seen.desired_count || seen.desired_count != service.settings.desired_count {
+        } else if seen.running_count != seen.desired_count
+            || seen.desired_count != service.wanted_count(seen.desired_count)
+        {
             readiness.pending.push(format!(
                 "{resource}: {} of {} tasks running",
-                seen.running_count, service.settings.desired_count
+                seen.running_count,
+                service.wanted_count(seen.desired_count)
             ));
         } else if seen.deployments.len() > 1
             || seen
@@ -88,6 +91,8 @@ pub fn report(desired: &DesiredCompute, observed: &ObservedCompute, status: &mut
                     failed_task_definition_arn: failure.map(|(arn, _)| arn.to_owned()),
                     failed_reason: failure.map(|(_, reason)| reason.to_owned()),
                     url: service.url.clone(),
+                    // The scaling part adds its own.
+                    scaling: None,
                 }
             }
             None => ServiceStatus {
@@ -98,6 +103,7 @@ pub fn report(desired: &DesiredCompute, observed: &ObservedCompute, status: &mut
                 failed_task_definition_arn: None,
                 failed_reason: None,
                 url: service.url.clone(),
+                scaling: None,
             },
         })
         .collect();

@@ -87,6 +87,7 @@ impl AccountPart for Compute {
                         health_check_grace_period: service.expose.as_ref().map(|e| e.health_check_grace_period_seconds),
                     },
                     exposed_port: service.expose.as_ref().and(service.port),
+                    scaling_bounds: service.scaling.as_ref().map(|s| (s.min_replicas, s.max_replicas)),
                     url: None,
                     content: (!service.database_access).then(|| template.clone()),
                     failed_revision: None,
@@ -118,6 +119,15 @@ impl AccountPart for Compute {
                 service.url = facts.service_urls.get(&service.name).cloned();
             }
         }
+    }
+
+    fn facts(desired: &DesiredCompute, observed: &ObservedCompute, facts: &mut Facts) {
+        facts.services = desired
+            .services
+            .iter()
+            .filter(|s| observed.service(&s.name).is_some_and(|seen| seen.status == "ACTIVE"))
+            .map(|s| s.name.clone())
+            .collect();
     }
 
     async fn observe(

@@ -36,6 +36,9 @@ pub struct DesiredService {
     pub exposed_port: Option<i32>,
     /// Where the exposed service is reached, once its load balancer exists.
     pub url: Option<String>,
+    /// With `scaling`: the bounds Application Auto Scaling keeps the count in; the spec's
+    /// `replicas` is then only the count at creation.
+    pub scaling_bounds: Option<(i32, i32)>,
 }
 
 impl DesiredCompute {
@@ -57,6 +60,15 @@ impl DesiredCompute {
 }
 
 impl DesiredService {
+    /// The count the service should have when ECS reports `seen`: the spec's replicas, or with
+    /// scaling whatever Application Auto Scaling chose, brought inside the bounds.
+    pub fn wanted_count(&self, seen: i32) -> i32 {
+        match self.scaling_bounds {
+            Some((min, max)) => seen.clamp(min, max),
+            None => self.settings.desired_count,
+        }
+    }
+
     /// Why `revision` failed to roll out: ECS's deployment says so, or an earlier pass did.
     pub fn rollout_failure<'a>(&'a self, seen: &'a ServiceObservation, revision: &str) -> Option<&'a str> {
         failed_rollout(seen, revision).or_else(|| {

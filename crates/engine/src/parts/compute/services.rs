@@ -216,13 +216,14 @@ fn service_changes(
         ));
         revision = Some(wanted.revision);
     }
-    if seen.desired_count != settings.desired_count {
+    let wanted_count = service.wanted_count(seen.desired_count);
+    if seen.desired_count != wanted_count {
         changes.push(FieldChange::new(
             "desiredCount",
             seen.desired_count.to_string(),
-            settings.desired_count.to_string(),
+            wanted_count.to_string(),
         ));
-        update.desired_count = Some(settings.desired_count);
+        update.desired_count = Some(wanted_count);
     }
     // Compared where AWS reports them (it does for every service made with them).
     if let Some(provider) = seen
