@@ -320,8 +320,27 @@ async fn scaling_on_a_schedule_owns_the_count_within_its_bounds_and_leaves_other
     assert_eq!(count.services()[0].desired_count(), 2, "brought back inside [0, 2]");
     object.status = Some(pass.status);
 
-    // Someone's own action stays when ours changes; plan names the schedule.
+    // Our action changed by hand: put back and reported.
     let id = format!("service/{cluster}/daemon");
+    boto3(
+        &account,
+        &format!(
+            "client('application-autoscaling').put_scheduled_action(ServiceNamespace='ecs', ScalableDimension='ecs:service:DesiredCount', ResourceId='{id}', ScheduledActionName='dataplatform-evening', Schedule='cron(0 23 * * ? *)', Timezone='Europe/London', ScalableTargetAction={{'MinCapacity': 0, 'MaxCapacity': 2}})"
+        ),
+    );
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(
+        pass.status.drift.iter().any(|d| d == "scaling:daemon.schedule evening"),
+        "{:?}",
+        pass.status.drift
+    );
+    object.status = Some(pass.status);
+    assert_eq!(
+        scaling_of(&object, "daemon")["actions"][0],
+        serde_json::json!(["dataplatform-evening", "cron(0 19 * * ? *)", "Europe/London", 0, 2])
+    );
+
+    // Someone's own action stays when ours changes; plan names the schedule.
     boto3(
         &account,
         &format!(
