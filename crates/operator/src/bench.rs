@@ -140,13 +140,16 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
 
     let requests = recorder.requests();
     let in_flight = recorder.peak_in_flight().max(1);
-    let alone = replay(&requests, in_flight).await?;
+    let (alone, resent) = replay(&requests, in_flight).await?;
     let ratio = steady.as_secs_f64() / alone.as_secs_f64().max(f64::EPSILON);
     println!(
         "endpoint alone: {:.2} s for the same {} requests, {in_flight} in flight; operator/endpoint = {ratio:.2} (target <= 1.25)",
         alone.as_secs_f64(),
         requests.len()
     );
+    if resent > 0 {
+        println!("  ({resent} of them sent again after the endpoint dropped their connection)");
+    }
     println!(
         "endpoint busy during the operator's pass: {:.2} s of {:.2} s",
         recorder.busy().as_secs_f64(),
@@ -166,8 +169,11 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
 }
 
 /// Sends the recorded requests again over plain HTTP/1.1 keep-alive connections, `connections` at
-/// once, and returns the wall time.
-async fn replay(requests: &[RecordedRequest], connections: usize) -> Result<Duration, String> {
+/// once, and returns the wall time and how many requests were sent again because the endpoint
+/// dropped their connection (moto under load resets some): a reset is not the bench's failure.
+async fn replay(requests: &[RecordedRequest], connections: usize) -> Result<(Duration, usize), String> {
+    /// Attempts per request before a dropped connection ends the replay.
+    const ATTEMPTS: usize = 4;
     let mut lanes: Vec<Vec<&RecordedRequest>> = vec![Vec::new(); connections];
     for (i, request) in requests.iter().enumerate() {
         lanes[i % connections].push(request);
@@ -175,24 +181,40 @@ async fn replay(requests: &[RecordedRequest], connections: usize) -> Result<Dura
     let started = Instant::now();
     let results = futures::future::join_all(lanes.into_iter().map(|lane| async move {
         let mut connection: Option<(String, BufReader<TcpStream>)> = None;
+        let mut resent = 0;
         for request in lane {
             let (authority, path) = split_uri(&request.uri)?;
-            if connection.as_ref().is_none_or(|(a, _)| *a != authority) {
-                let stream = TcpStream::connect(&authority)
-                    .await
-                    .map_err(|e| format!("connect {authority}: {e}"))?;
-                connection = Some((authority.clone(), BufReader::new(stream)));
-            }
-            let (_, stream) = connection.as_mut().ok_or("no connection")?;
-            if !send(stream, &authority, path, request).await? {
-                connection = None;
+            for attempt in 1..=ATTEMPTS {
+                if connection.as_ref().is_none_or(|(a, _)| *a != authority) {
+                    let stream = TcpStream::connect(&authority)
+                        .await
+                        .map_err(|e| format!("connect {authority}: {e}"))?;
+                    connection = Some((authority.clone(), BufReader::new(stream)));
+                }
+                let (_, stream) = connection.as_mut().ok_or("no connection")?;
+                match send(stream, &authority, path, request).await {
+                    Ok(Some(keep_alive)) => {
+                        if !keep_alive {
+                            connection = None;
+                        }
+                        break;
+                    }
+                    // Dropped before or while answering: a new connection, the same request (the
+                    // steady state it replays reads only, so sending again is safe).
+                    Ok(None) | Err(_) if attempt < ATTEMPTS => {
+                        connection = None;
+                        resent += 1;
+                    }
+                    Ok(None) => return Err(format!("replay: {authority} closed the connection {ATTEMPTS} times")),
+                    Err(error) => return Err(format!("replay: {error} ({ATTEMPTS} attempts)")),
+                }
             }
         }
-        Ok::<(), String>(())
+        Ok::<usize, String>(resent)
     }))
     .await;
-    results.into_iter().collect::<Result<Vec<_>, _>>()?;
-    Ok(started.elapsed())
+    let resent = results.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().sum();
+    Ok((started.elapsed(), resent))
 }
 
 fn split_uri(uri: &str) -> Result<(String, &str), String> {
@@ -204,13 +226,14 @@ fn split_uri(uri: &str) -> Result<(String, &str), String> {
     Ok((rest[..slash].to_owned(), path))
 }
 
-/// One request and its whole response; false when the server closes the connection after it.
+/// One request and its whole response: `Some(keep_alive)`, or `None` when the server closed the
+/// connection before answering (a kept-alive connection it had dropped).
 async fn send(
     stream: &mut BufReader<TcpStream>,
     authority: &str,
     path: &str,
     request: &RecordedRequest,
-) -> Result<bool, String> {
+) -> Result<Option<bool>, std::io::Error> {
     let mut head = format!("{} {path} HTTP/1.1\r\nhost: {authority}\r\n", request.method);
     for (name, value) in &request.headers {
         if !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length") {
@@ -218,16 +241,16 @@ async fn send(
         }
     }
     head.push_str(&format!("content-length: {}\r\n\r\n", request.body.len()));
-    let io = |e: std::io::Error| format!("replay: {e}");
-    stream.get_mut().write_all(head.as_bytes()).await.map_err(io)?;
-    stream.get_mut().write_all(&request.body).await.map_err(io)?;
+    stream.get_mut().write_all(head.as_bytes()).await?;
+    stream.get_mut().write_all(&request.body).await?;
 
-    let (mut length, mut keep_alive) = (None, true);
+    let (mut length, mut keep_alive, mut answered) = (None, true, false);
     loop {
         let mut line = String::new();
-        if stream.read_line(&mut line).await.map_err(io)? == 0 {
-            return Ok(false);
+        if stream.read_line(&mut line).await? == 0 {
+            return Ok(answered.then_some(false));
         }
+        answered = true;
         let line = line.trim_end();
         if line.is_empty() {
             break;
@@ -243,13 +266,13 @@ async fn send(
     match length {
         Some(length) => {
             let mut body = vec![0; length];
-            stream.read_exact(&mut body).await.map_err(io)?;
-            Ok(keep_alive)
+            stream.read_exact(&mut body).await?;
+            Ok(Some(keep_alive))
         }
         None => {
             let mut rest = Vec::new();
-            stream.read_to_end(&mut rest).await.map_err(io)?;
-            Ok(false)
+            stream.read_to_end(&mut rest).await?;
+            Ok(Some(false))
         }
     }
 }
