@@ -46,7 +46,7 @@ impl Ecr<'_> {
         if names.is_empty() && owner.is_none() {
             return Ok(vec![]);
         }
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         let mut listed = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -104,7 +104,7 @@ impl Ecr<'_> {
 
     /// The repository's policy document; `None` when it has none (or the repository is gone).
     pub async fn policy(&self, name: &str) -> Result<Option<String>, AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         Ok(optional(
             self.session
                 .call(&op::ECR_GET_REPOSITORY_POLICY, || {
@@ -122,7 +122,7 @@ impl Ecr<'_> {
         immutable_tags: bool,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         let tags = to_tags(tags)?;
         self.session
             .call(&op::ECR_CREATE_REPOSITORY, || {
@@ -138,7 +138,7 @@ impl Ecr<'_> {
     }
 
     pub async fn put_scan_on_push(&self, name: &str, scan_on_push: bool) -> Result<(), AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         self.session
             .call(&op::ECR_PUT_IMAGE_SCANNING_CONFIGURATION, || {
                 ecr.put_image_scanning_configuration()
@@ -151,7 +151,7 @@ impl Ecr<'_> {
     }
 
     pub async fn put_tag_mutability(&self, name: &str, immutable_tags: bool) -> Result<(), AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         self.session
             .call(&op::ECR_PUT_IMAGE_TAG_MUTABILITY, || {
                 ecr.put_image_tag_mutability()
@@ -164,7 +164,7 @@ impl Ecr<'_> {
     }
 
     pub async fn set_policy(&self, name: &str, document: &str) -> Result<(), AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         self.session
             .call(&op::ECR_SET_REPOSITORY_POLICY, || {
                 ecr.set_repository_policy()
@@ -177,7 +177,7 @@ impl Ecr<'_> {
     }
 
     pub async fn delete_policy(&self, name: &str) -> Result<(), AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         optional(
             self.session
                 .call(&op::ECR_DELETE_REPOSITORY_POLICY, || {
@@ -189,7 +189,7 @@ impl Ecr<'_> {
     }
 
     pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         let tags = to_tags(tags)?;
         self.session
             .call(&op::ECR_TAG_RESOURCE, || {
@@ -201,7 +201,7 @@ impl Ecr<'_> {
 
     /// Whether the repository holds no image.
     pub async fn is_empty(&self, name: &str) -> Result<bool, AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         let listed = self
             .session
             .call(&op::ECR_LIST_IMAGES, || {
@@ -214,7 +214,7 @@ impl Ecr<'_> {
     /// Never forced: a repository that still holds images fails with a Conflict
     /// (RepositoryNotEmptyException) and is kept.
     pub async fn delete_repository(&self, name: &str) -> Result<(), AwsError> {
-        let ecr = &self.session.ecr;
+        let ecr = self.session.ecr_client();
         optional(
             self.session
                 .call(&op::ECR_DELETE_REPOSITORY, || {

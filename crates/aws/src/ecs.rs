@@ -264,7 +264,7 @@ impl AccountSession {
 impl Ecs<'_> {
     /// `None` when the cluster does not exist or is INACTIVE (deleted clusters stay visible a while).
     pub async fn observe_cluster(&self, name: &str) -> Result<Option<ClusterObservation>, AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let output = self
             .session
             .call(&op::ECS_DESCRIBE_CLUSTERS, || {
@@ -287,7 +287,7 @@ impl Ecs<'_> {
     }
 
     pub async fn create_cluster(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let tags = to_tags(tags);
         self.session
             .call(&op::ECS_CREATE_CLUSTER, || {
@@ -302,7 +302,7 @@ impl Ecs<'_> {
     }
 
     pub async fn put_cluster_capacity_providers(&self, name: &str) -> Result<(), AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         self.session
             .call(&op::ECS_PUT_CLUSTER_CAPACITY_PROVIDERS, || {
                 ecs.put_cluster_capacity_providers()
@@ -317,7 +317,7 @@ impl Ecs<'_> {
     }
 
     pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let tags = to_tags(tags);
         self.session
             .call(&op::ECS_TAG_RESOURCE, || {
@@ -329,7 +329,7 @@ impl Ecs<'_> {
 
     /// Succeeds when the cluster is already gone.
     pub async fn delete_cluster(&self, name: &str) -> Result<(), AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         optional(
             self.session
                 .call(&op::ECS_DELETE_CLUSTER, || ecs.delete_cluster().cluster(name).send())
@@ -344,7 +344,7 @@ impl Ecs<'_> {
         let Some(newest) = revisions.first() else {
             return Ok(FamilyObservation::default());
         };
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let output = self
             .session
             .call(&op::ECS_DESCRIBE_TASK_DEFINITION, || {
@@ -363,7 +363,7 @@ impl Ecs<'_> {
     }
 
     async fn active_revisions(&self, family: &str) -> Result<Vec<Revision>, AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let mut revisions = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
@@ -429,7 +429,7 @@ impl Ecs<'_> {
         content: &TaskDefinitionContent,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let container = container_definition(&content.container)?;
         let tags = to_tags(tags);
         let output = self
@@ -457,7 +457,7 @@ impl Ecs<'_> {
 
     /// Succeeds when the revision is already INACTIVE or gone.
     pub async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         optional(
             self.session
                 .call(&op::ECS_DEREGISTER_TASK_DEFINITION, || {
@@ -470,7 +470,7 @@ impl Ecs<'_> {
 
     /// Every ACTIVE or DRAINING service in the cluster, ours or not.
     pub async fn observe_services(&self, cluster: &str) -> Result<Vec<ServiceObservation>, AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let mut arns = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
@@ -522,7 +522,7 @@ impl Ecs<'_> {
         settings: &ServiceSettings,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let network = settings.network.to_sdk()?;
         let strategy = strategy(&settings.capacity_provider)?;
         let breaker = circuit_breaker();
@@ -560,7 +560,7 @@ impl Ecs<'_> {
         task_definition: Option<&str>,
         changes: &ServiceChanges,
     ) -> Result<(), AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let task_definition = task_definition.map(str::to_owned);
         let network = changes.network.as_ref().map(ServiceNetwork::to_sdk).transpose()?;
         let strategy = changes.capacity_provider.as_deref().map(strategy).transpose()?;
@@ -592,7 +592,7 @@ impl Ecs<'_> {
     /// Scaled to zero first, so ECS stops the tasks in order, then deleted. Succeeds when the
     /// service is already gone.
     pub async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
-        let ecs = &self.session.ecs;
+        let ecs = self.session.ecs_client();
         let scaled = optional(
             self.session
                 .call(&op::ECS_UPDATE_SERVICE, || {

@@ -39,7 +39,7 @@ impl AccountSession {
 
 impl Iam<'_> {
     pub async fn observe_role(&self, role: &str) -> Result<Option<RoleObservation>, AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         let Some(output) = optional(
             self.session
                 .call(&op::IAM_GET_ROLE, || iam.get_role().role_name(role).send())
@@ -73,7 +73,7 @@ impl Iam<'_> {
         trust_policy: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         let tags = to_tags(tags)?;
         let output = self
             .session
@@ -90,7 +90,7 @@ impl Iam<'_> {
     }
 
     pub async fn update_trust_policy(&self, role: &str, trust_policy: &str) -> Result<(), AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         self.session
             .call(&op::IAM_UPDATE_ASSUME_ROLE_POLICY, || {
                 iam.update_assume_role_policy()
@@ -104,7 +104,7 @@ impl Iam<'_> {
 
     /// The document of the inline policy `name` on `role`; `None` when either is missing.
     pub async fn inline_policy(&self, role: &str, name: &str) -> Result<Option<String>, AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         Ok(optional(
             self.session
                 .call(&op::IAM_GET_ROLE_POLICY, || {
@@ -116,7 +116,7 @@ impl Iam<'_> {
     }
 
     pub async fn role_exists(&self, role: &str) -> Result<bool, AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         Ok(optional(
             self.session
                 .call(&op::IAM_GET_ROLE, || iam.get_role().role_name(role).send())
@@ -128,7 +128,7 @@ impl Iam<'_> {
     /// Writes the inline policy `name`; the operator's own policy on each role is [`INLINE_POLICY_NAME`],
     /// grants add theirs beside it.
     pub async fn put_inline_policy(&self, role: &str, name: &str, document: &str) -> Result<(), AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         self.session
             .call(&op::IAM_PUT_ROLE_POLICY, || {
                 iam.put_role_policy()
@@ -143,7 +143,7 @@ impl Iam<'_> {
 
     /// Removing a policy (or from a role) that is already gone is not an error.
     pub async fn delete_inline_policy(&self, role: &str, name: &str) -> Result<(), AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         optional(
             self.session
                 .call(&op::IAM_DELETE_ROLE_POLICY, || {
@@ -155,7 +155,7 @@ impl Iam<'_> {
     }
 
     pub async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         let tags = to_tags(tags)?;
         self.session
             .call(&op::IAM_TAG_ROLE, || {
@@ -169,7 +169,7 @@ impl Iam<'_> {
     /// that still has policies somebody else put on it fails with a Conflict (DeleteConflict) and is
     /// left in place.
     pub async fn delete_role(&self, role: &str) -> Result<(), AwsError> {
-        let iam = &self.session.iam;
+        let iam = self.session.iam_client();
         let Some(listed) = optional(
             self.session
                 .call(&op::IAM_LIST_ROLE_POLICIES, || {

@@ -31,7 +31,7 @@ impl Kms<'_> {
     /// The key's state as KMS reports it (`Enabled`, `Disabled`, `PendingDeletion`, ...); `None`
     /// when no such key exists.
     pub async fn key_state(&self, key: &str) -> Result<Option<String>, AwsError> {
-        let kms = &self.session.kms;
+        let kms = self.session.kms_client();
         let described = optional(
             self.session
                 .call(&op::KMS_DESCRIBE_KEY, || kms.describe_key().key_id(key).send())
@@ -46,7 +46,7 @@ impl Kms<'_> {
 
     /// The grants on `key` called `name`. `None`: the key does not exist (or is not visible).
     pub async fn grants_named(&self, key: &str, name: &str) -> Result<Option<Vec<KeyGrant>>, AwsError> {
-        let kms = &self.session.kms;
+        let kms = self.session.kms_client();
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -82,7 +82,7 @@ impl Kms<'_> {
         grantee_principal: &str,
         operations: &BTreeSet<String>,
     ) -> Result<(), AwsError> {
-        let kms = &self.session.kms;
+        let kms = self.session.kms_client();
         let operations: Vec<GrantOperation> = operations.iter().map(|o| GrantOperation::from(o.as_str())).collect();
         self.session
             .call(&op::KMS_CREATE_GRANT, || {
@@ -99,7 +99,7 @@ impl Kms<'_> {
 
     /// Retiring a grant that is already gone is not an error.
     pub async fn retire_grant(&self, key: &str, grant_id: &str) -> Result<(), AwsError> {
-        let kms = &self.session.kms;
+        let kms = self.session.kms_client();
         optional(
             self.session
                 .call(&op::KMS_RETIRE_GRANT, || {

@@ -76,7 +76,7 @@ impl AccountSession {
 
 impl Rds<'_> {
     pub async fn observe_cluster(&self, identifier: &str) -> Result<Option<ClusterObservation>, AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         let output = optional(
             self.session
                 .call(&op::RDS_DESCRIBE_DB_CLUSTERS, || {
@@ -117,7 +117,7 @@ impl Rds<'_> {
 
     /// A DB subnet group and its tags (DescribeDBSubnetGroups does not return them).
     pub async fn observe_subnet_group(&self, name: &str) -> Result<Option<SubnetGroupObservation>, AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         let output = optional(
             self.session
                 .call(&op::RDS_DESCRIBE_DB_SUBNET_GROUPS, || {
@@ -154,7 +154,7 @@ impl Rds<'_> {
         subnets: &[String],
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         let tags = to_tags(tags);
         self.session
             .call(&op::RDS_CREATE_DB_SUBNET_GROUP, || {
@@ -170,7 +170,7 @@ impl Rds<'_> {
     }
 
     pub async fn modify_subnet_group(&self, name: &str, subnets: &[String]) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         self.session
             .call(&op::RDS_MODIFY_DB_SUBNET_GROUP, || {
                 rds.modify_db_subnet_group()
@@ -183,7 +183,7 @@ impl Rds<'_> {
     }
 
     pub async fn delete_subnet_group(&self, name: &str) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         optional(
             self.session
                 .call(&op::RDS_DELETE_DB_SUBNET_GROUP, || {
@@ -195,7 +195,7 @@ impl Rds<'_> {
     }
 
     pub async fn observe_instance(&self, identifier: &str) -> Result<Option<InstanceObservation>, AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         let output = optional(
             self.session
                 .call(&op::RDS_DESCRIBE_DB_INSTANCES, || {
@@ -223,7 +223,7 @@ impl Rds<'_> {
         placement: Option<&ClusterPlacement>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         let tags = to_tags(tags);
         self.session
             .call(&op::RDS_CREATE_DB_CLUSTER, || {
@@ -251,7 +251,7 @@ impl Rds<'_> {
     /// Applies only the settings that differ (`None` = leave as is), immediately rather than in the
     /// next maintenance window, because the spec is the source of truth now.
     pub async fn modify_cluster(&self, identifier: &str, changes: &ClusterChanges) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         self.session
             .call(&op::RDS_MODIFY_DB_CLUSTER, || {
                 let mut request = rds
@@ -279,7 +279,7 @@ impl Rds<'_> {
     }
 
     pub async fn add_tags(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         let tags = to_tags(tags);
         self.session
             .call(&op::RDS_ADD_TAGS_TO_RESOURCE, || {
@@ -298,7 +298,7 @@ impl Rds<'_> {
         cluster: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         let tags = to_tags(tags);
         self.session
             .call(&op::RDS_CREATE_DB_INSTANCE, || {
@@ -315,7 +315,7 @@ impl Rds<'_> {
     }
 
     pub async fn delete_instance(&self, identifier: &str) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         optional(
             self.session
                 .call(&op::RDS_DELETE_DB_INSTANCE, || {
@@ -329,7 +329,7 @@ impl Rds<'_> {
     /// Deletes without a final snapshot: the engine calls this only when the spec turned deletion
     /// protection off, which is the user saying the data may go.
     pub async fn delete_cluster(&self, identifier: &str) -> Result<(), AwsError> {
-        let rds = &self.session.rds;
+        let rds = self.session.rds_client();
         optional(
             self.session
                 .call(&op::RDS_DELETE_DB_CLUSTER, || {

@@ -166,7 +166,7 @@ impl S3<'_> {
 
     /// A bucket held by another account answers AccessDenied, returned as that error.
     async fn exists(&self, bucket: &str) -> Result<bool, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let head = self
             .session
             .call(&op::S3_HEAD_BUCKET, || s3.head_bucket().bucket(bucket).send())
@@ -178,7 +178,7 @@ impl S3<'_> {
     }
 
     async fn tags(&self, bucket: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let tagging = self
             .session
             .call(&op::S3_GET_BUCKET_TAGGING, || {
@@ -196,7 +196,7 @@ impl S3<'_> {
     }
 
     async fn encryption(&self, bucket: &str) -> Result<Option<Encryption>, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let output = self
             .session
             .call(&op::S3_GET_BUCKET_ENCRYPTION, || {
@@ -220,7 +220,7 @@ impl S3<'_> {
     }
 
     async fn versioning(&self, bucket: &str) -> Result<Versioning, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let output = self
             .session
             .call(&op::S3_GET_BUCKET_VERSIONING, || {
@@ -235,7 +235,7 @@ impl S3<'_> {
     }
 
     async fn public_access_block(&self, bucket: &str) -> Result<PublicAccessBlock, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let output = self
             .session
             .call(&op::S3_GET_PUBLIC_ACCESS_BLOCK, || {
@@ -254,7 +254,7 @@ impl S3<'_> {
     }
 
     async fn ownership(&self, bucket: &str) -> Result<Option<String>, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let output = self
             .session
             .call(&op::S3_GET_BUCKET_OWNERSHIP_CONTROLS, || {
@@ -271,7 +271,7 @@ impl S3<'_> {
 
     /// The bucket's policy document; `None` when it has none (or the bucket is gone).
     pub async fn policy(&self, bucket: &str) -> Result<Option<String>, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let output = self
             .session
             .call(&op::S3_GET_BUCKET_POLICY, || {
@@ -282,7 +282,7 @@ impl S3<'_> {
     }
 
     async fn lifecycle(&self, bucket: &str) -> Result<Lifecycle, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let output = self
             .session
             .call(&op::S3_GET_BUCKET_LIFECYCLE_CONFIGURATION, || {
@@ -298,7 +298,7 @@ impl S3<'_> {
     /// on AWS even if we stop right after (endpoints that ignore create-time tags get them from the
     /// `put_tags` that follows).
     pub async fn create_bucket(&self, bucket: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let region = self.session.region().to_owned();
         let mut configuration = CreateBucketConfiguration::builder();
         // us-east-1 is the one region that refuses its own location constraint.
@@ -322,7 +322,7 @@ impl S3<'_> {
     }
 
     pub async fn put_tags(&self, bucket: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let tagging = Tagging::builder()
             .set_tag_set(Some(to_tags(tags)?))
             .build()
@@ -336,7 +336,7 @@ impl S3<'_> {
     }
 
     pub async fn put_encryption(&self, bucket: &str, encryption: &Encryption) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let default = match encryption {
             Encryption::Kms { key_id } => ServerSideEncryptionByDefault::builder()
                 .sse_algorithm(ServerSideEncryption::AwsKms)
@@ -366,7 +366,7 @@ impl S3<'_> {
     }
 
     pub async fn put_versioning(&self, bucket: &str, enabled: bool) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let status = if enabled {
             BucketVersioningStatus::Enabled
         } else {
@@ -385,7 +385,7 @@ impl S3<'_> {
     }
 
     pub async fn put_public_access_block(&self, bucket: &str, block: PublicAccessBlock) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let configuration = PublicAccessBlockConfiguration::builder()
             .block_public_acls(block.block_public_acls)
             .ignore_public_acls(block.ignore_public_acls)
@@ -404,7 +404,7 @@ impl S3<'_> {
     }
 
     pub async fn put_ownership(&self, bucket: &str, ownership: &str) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let rule = OwnershipControlsRule::builder()
             .object_ownership(ObjectOwnership::from(ownership))
             .build()
@@ -425,7 +425,7 @@ impl S3<'_> {
     }
 
     pub async fn put_policy(&self, bucket: &str, policy: &str) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         self.session
             .call(&op::S3_PUT_BUCKET_POLICY, || {
                 s3.put_bucket_policy().bucket(bucket).policy(policy).send()
@@ -435,7 +435,7 @@ impl S3<'_> {
     }
 
     pub async fn delete_policy(&self, bucket: &str) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         self.session
             .call(&op::S3_DELETE_BUCKET_POLICY, || {
                 s3.delete_bucket_policy().bucket(bucket).send()
@@ -445,7 +445,7 @@ impl S3<'_> {
     }
 
     pub async fn put_lifecycle(&self, bucket: &str, lifecycle: &Lifecycle) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let rules = lifecycle.to_rules()?;
         if rules.is_empty() {
             return self
@@ -473,7 +473,7 @@ impl S3<'_> {
 
     /// True when the bucket holds no object, version or delete marker.
     pub async fn is_empty(&self, bucket: &str) -> Result<bool, AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let output = self
             .session
             .call(&op::S3_LIST_OBJECT_VERSIONS, || {
@@ -484,7 +484,7 @@ impl S3<'_> {
     }
 
     pub async fn delete_bucket(&self, bucket: &str) -> Result<(), AwsError> {
-        let s3 = &self.session.s3;
+        let s3 = self.session.s3_client();
         let deleted = self
             .session
             .call(&op::S3_DELETE_BUCKET, || s3.delete_bucket().bucket(bucket).send())

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -144,21 +144,40 @@ impl Sessions {
     }
 }
 
+/// A getter per client that builds it on first use from the session's configuration, without SDK
+/// retries (ours are in `retry`) and with the session's interceptors (the call counter among them).
+macro_rules! lazy_clients {
+    ($($getter:ident: $field:ident = $sdk:ident),* $(,)?) => {
+        $(
+            pub(crate) fn $getter(&self) -> &$sdk::Client {
+                self.$field.get_or_init(|| {
+                    let mut builder = $sdk::config::Builder::from(&self.config).retry_config(RetryConfig::disabled());
+                    for interceptor in &self.interceptors {
+                        builder.push_interceptor(interceptor.clone());
+                    }
+                    $sdk::Client::from_conf(builder.build())
+                })
+            }
+        )*
+    };
+}
+
 /// One account: its clients (all counted, all without SDK retries), budget and retry policy.
 pub struct AccountSession {
     pub target: AccountTarget,
-    pub(crate) s3: aws_sdk_s3::Client,
-    pub(crate) iam: aws_sdk_iam::Client,
-    pub(crate) rds: aws_sdk_rds::Client,
-    pub(crate) ecs: aws_sdk_ecs::Client,
-    pub(crate) ec2: aws_sdk_ec2::Client,
-    pub(crate) ecr: aws_sdk_ecr::Client,
-    pub(crate) kms: aws_sdk_kms::Client,
-    sts: aws_sdk_sts::Client,
-    /// Built on first use: most accounts expose no service, and a client costs memory per account.
-    elbv2: std::sync::OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
-    cloudwatch_logs: std::sync::OnceLock<aws_sdk_cloudwatchlogs::Client>,
-    application_autoscaling: std::sync::OnceLock<aws_sdk_applicationautoscaling::Client>,
+    // Every client is built the first time the account needs its service: most accounts use a
+    // few, and a client costs memory per account (issue 20).
+    s3: OnceLock<aws_sdk_s3::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    rds: OnceLock<aws_sdk_rds::Client>,
+    ecs: OnceLock<aws_sdk_ecs::Client>,
+    ec2: OnceLock<aws_sdk_ec2::Client>,
+    ecr: OnceLock<aws_sdk_ecr::Client>,
+    kms: OnceLock<aws_sdk_kms::Client>,
+    sts: OnceLock<aws_sdk_sts::Client>,
+    elbv2: OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
+    cloudwatch_logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
+    application_autoscaling: OnceLock<aws_sdk_applicationautoscaling::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
     budget: Arc<AccountBudget>,
@@ -178,42 +197,19 @@ impl AccountSession {
     ) -> Self {
         let mut interceptors = interceptors.to_vec();
         interceptors.push(SharedInterceptor::new(counter));
-        let custom_endpoint = config.endpoint_url().is_some();
-        let mut s3 = aws_sdk_s3::config::Builder::from(config)
-            // Custom endpoints (moto, LocalStack) serve buckets by path, not by virtual host.
-            .force_path_style(custom_endpoint)
-            .retry_config(RetryConfig::disabled());
-        let mut iam = aws_sdk_iam::config::Builder::from(config).retry_config(RetryConfig::disabled());
-        let mut rds = aws_sdk_rds::config::Builder::from(config).retry_config(RetryConfig::disabled());
-        let mut sts = aws_sdk_sts::config::Builder::from(config).retry_config(RetryConfig::disabled());
-        let mut ecs = aws_sdk_ecs::config::Builder::from(config).retry_config(RetryConfig::disabled());
-        let mut ec2 = aws_sdk_ec2::config::Builder::from(config).retry_config(RetryConfig::disabled());
-        let mut ecr = aws_sdk_ecr::config::Builder::from(config).retry_config(RetryConfig::disabled());
-        let mut kms = aws_sdk_kms::config::Builder::from(config).retry_config(RetryConfig::disabled());
-        for interceptor in interceptors.iter().cloned() {
-            s3.push_interceptor(interceptor.clone());
-            iam.push_interceptor(interceptor.clone());
-            rds.push_interceptor(interceptor.clone());
-            ecs.push_interceptor(interceptor.clone());
-            ec2.push_interceptor(interceptor.clone());
-            ecr.push_interceptor(interceptor.clone());
-            kms.push_interceptor(interceptor.clone());
-            sts.push_interceptor(interceptor);
-        }
-        let (s3, iam, rds, sts) = (s3.build(), iam.build(), rds.build(), sts.build());
         Self {
             target,
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            iam: aws_sdk_iam::Client::from_conf(iam),
-            rds: aws_sdk_rds::Client::from_conf(rds),
-            ecs: aws_sdk_ecs::Client::from_conf(ecs.build()),
-            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
-            ecr: aws_sdk_ecr::Client::from_conf(ecr.build()),
-            kms: aws_sdk_kms::Client::from_conf(kms.build()),
-            sts: aws_sdk_sts::Client::from_conf(sts),
-            elbv2: std::sync::OnceLock::new(),
-            cloudwatch_logs: std::sync::OnceLock::new(),
-            application_autoscaling: std::sync::OnceLock::new(),
+            s3: OnceLock::new(),
+            iam: OnceLock::new(),
+            rds: OnceLock::new(),
+            ecs: OnceLock::new(),
+            ec2: OnceLock::new(),
+            ecr: OnceLock::new(),
+            kms: OnceLock::new(),
+            sts: OnceLock::new(),
+            elbv2: OnceLock::new(),
+            cloudwatch_logs: OnceLock::new(),
+            application_autoscaling: OnceLock::new(),
             config: config.clone(),
             interceptors,
             budget,
@@ -223,37 +219,30 @@ impl AccountSession {
         }
     }
 
-    pub(crate) fn elbv2(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
-        self.elbv2.get_or_init(|| {
-            let mut builder = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
+    pub(crate) fn s3_client(&self) -> &aws_sdk_s3::Client {
+        self.s3.get_or_init(|| {
+            let mut builder = aws_sdk_s3::config::Builder::from(&self.config)
+                // Custom endpoints (moto, LocalStack) serve buckets by path, not by virtual host.
+                .force_path_style(self.config.endpoint_url().is_some())
                 .retry_config(RetryConfig::disabled());
             for interceptor in &self.interceptors {
                 builder.push_interceptor(interceptor.clone());
             }
-            aws_sdk_elasticloadbalancingv2::Client::from_conf(builder.build())
+            aws_sdk_s3::Client::from_conf(builder.build())
         })
     }
 
-    pub(crate) fn cloudwatch_logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
-        self.cloudwatch_logs.get_or_init(|| {
-            let mut builder =
-                aws_sdk_cloudwatchlogs::config::Builder::from(&self.config).retry_config(RetryConfig::disabled());
-            for interceptor in &self.interceptors {
-                builder.push_interceptor(interceptor.clone());
-            }
-            aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
-        })
-    }
-
-    pub(crate) fn application_autoscaling(&self) -> &aws_sdk_applicationautoscaling::Client {
-        self.application_autoscaling.get_or_init(|| {
-            let mut builder = aws_sdk_applicationautoscaling::config::Builder::from(&self.config)
-                .retry_config(RetryConfig::disabled());
-            for interceptor in &self.interceptors {
-                builder.push_interceptor(interceptor.clone());
-            }
-            aws_sdk_applicationautoscaling::Client::from_conf(builder.build())
-        })
+    lazy_clients! {
+        iam_client: iam = aws_sdk_iam,
+        rds_client: rds = aws_sdk_rds,
+        ecs_client: ecs = aws_sdk_ecs,
+        ec2_client: ec2 = aws_sdk_ec2,
+        ecr_client: ecr = aws_sdk_ecr,
+        kms_client: kms = aws_sdk_kms,
+        sts_client: sts = aws_sdk_sts,
+        elbv2: elbv2 = aws_sdk_elasticloadbalancingv2,
+        cloudwatch_logs: cloudwatch_logs = aws_sdk_cloudwatchlogs,
+        application_autoscaling: application_autoscaling = aws_sdk_applicationautoscaling,
     }
 
     /// Held while a policy document several owners share (a bucket or repository policy) is read,
@@ -277,7 +266,9 @@ impl AccountSession {
         self.verified_identity
             .get_or_try_init(|| async {
                 let identity = self
-                    .call(&op::STS_GET_CALLER_IDENTITY, || self.sts.get_caller_identity().send())
+                    .call(&op::STS_GET_CALLER_IDENTITY, || {
+                        self.sts_client().get_caller_identity().send()
+                    })
                     .await?;
                 let actual = identity.account().unwrap_or_default();
                 let arn = identity.arn().unwrap_or_default().to_owned();

@@ -148,7 +148,7 @@ fn strings(values: &[String]) -> BTreeSet<String> {
 impl Network<'_> {
     /// The region's availability zones that are available (not Local or Wavelength zones), by name.
     pub async fn availability_zones(&self) -> Result<Vec<String>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_AVAILABILITY_ZONES, || {
@@ -169,7 +169,7 @@ impl Network<'_> {
 
     /// VPCs carrying `Name` = `name`, oldest id first; with their DNS attributes.
     pub async fn vpcs_named(&self, name: &str) -> Result<Vec<VpcObservation>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_VPCS, || {
@@ -194,7 +194,7 @@ impl Network<'_> {
 
     async fn vpc_dns(&self, vpc: &str) -> Result<(bool, bool), AwsError> {
         use aws_sdk_ec2::types::VpcAttributeName;
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let ask = |attribute: VpcAttributeName| {
             self.session.call(&op::EC2_DESCRIBE_VPC_ATTRIBUTE, move || {
                 ec2.describe_vpc_attribute()
@@ -218,7 +218,7 @@ impl Network<'_> {
 
     /// Subnets matching one filter (`vpc-id`, or `subnet-id` for the ids a spec names).
     pub async fn subnets(&self, by: Filter) -> Result<Vec<SubnetObservation>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_SUBNETS, || {
@@ -248,7 +248,7 @@ impl Network<'_> {
 
     /// Internet gateways carrying `Name` = `name` (attached or not).
     pub async fn internet_gateways_named(&self, name: &str) -> Result<Vec<GatewayObservation>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_INTERNET_GATEWAYS, || {
@@ -273,7 +273,7 @@ impl Network<'_> {
     }
 
     pub async fn route_tables_in(&self, vpc: &str) -> Result<Vec<RouteTableObservation>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_ROUTE_TABLES, || {
@@ -316,7 +316,7 @@ impl Network<'_> {
 
     /// NAT gateways in the VPC, deleted ones included (EC2 lists them for a while).
     pub async fn nat_gateways_in(&self, vpc: &str) -> Result<Vec<NatObservation>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_NAT_GATEWAYS, || {
@@ -345,7 +345,7 @@ impl Network<'_> {
         if names.is_empty() {
             return Ok(vec![]);
         }
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_ADDRESSES, || {
@@ -367,7 +367,7 @@ impl Network<'_> {
 
     /// VPC endpoints in the VPC that are not deleted.
     pub async fn endpoints_in(&self, vpc: &str) -> Result<Vec<EndpointObservation>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_VPC_ENDPOINTS, || {
@@ -399,7 +399,7 @@ impl Network<'_> {
 
     /// Security groups matching one filter (`vpc-id`, or `group-id` for the ids a spec names).
     pub async fn security_groups(&self, by: Filter) -> Result<Vec<SecurityGroupObservation>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_SECURITY_GROUPS, || {
@@ -422,7 +422,7 @@ impl Network<'_> {
 
     /// The IPv4 range of a VPC, by id.
     pub async fn vpc_cidr(&self, vpc: &str) -> Result<Option<String>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_VPCS, || ec2.describe_vpcs().vpc_ids(vpc).send())
@@ -440,7 +440,7 @@ impl Network<'_> {
 
     /// Every network interface in the VPC: what still uses it.
     pub async fn interfaces_in(&self, vpc: &str) -> Result<Vec<InterfaceObservation>, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_NETWORK_INTERFACES, || {
@@ -466,7 +466,7 @@ impl Network<'_> {
         if groups.is_empty() {
             return Ok(vec![]);
         }
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_NETWORK_INTERFACES, || {

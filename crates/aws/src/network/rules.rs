@@ -93,7 +93,7 @@ impl Network<'_> {
         description: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call_not_repeated(&op::EC2_CREATE_SECURITY_GROUP, || {
@@ -117,7 +117,7 @@ impl Network<'_> {
         revoke: bool,
         rules: &[Rule],
     ) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let permissions: Vec<_> = rules.iter().map(permission).collect();
         // The four calls differ only in the builder; each names its own catalogue entry.
         macro_rules! send {
@@ -155,7 +155,7 @@ impl Network<'_> {
     }
 
     pub async fn delete_security_group(&self, group: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DELETE_SECURITY_GROUP, || {

@@ -30,7 +30,7 @@ pub enum EndpointPlacement {
 
 impl Network<'_> {
     pub async fn create_vpc(&self, cidr: &str, tags: &BTreeMap<String, String>) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call_not_repeated(&op::EC2_CREATE_VPC, || {
@@ -45,7 +45,7 @@ impl Network<'_> {
 
     /// Turns on DNS resolution and DNS host names, which interface endpoints' private DNS needs.
     pub async fn enable_dns(&self, vpc: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let on = || AttributeBooleanValue::builder().value(true).build();
         // One attribute per request: EC2 refuses both in one.
         self.session
@@ -68,7 +68,7 @@ impl Network<'_> {
         zone: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call_not_repeated(&op::EC2_CREATE_SUBNET, || {
@@ -88,7 +88,7 @@ impl Network<'_> {
     }
 
     pub async fn create_internet_gateway(&self, tags: &BTreeMap<String, String>) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call_not_repeated(&op::EC2_CREATE_INTERNET_GATEWAY, || {
@@ -105,7 +105,7 @@ impl Network<'_> {
     }
 
     pub async fn attach_internet_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         self.session
             .call(&op::EC2_ATTACH_INTERNET_GATEWAY, || {
                 ec2.attach_internet_gateway()
@@ -118,7 +118,7 @@ impl Network<'_> {
     }
 
     pub async fn detach_internet_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DETACH_INTERNET_GATEWAY, || {
@@ -133,7 +133,7 @@ impl Network<'_> {
     }
 
     pub async fn create_route_table(&self, vpc: &str, tags: &BTreeMap<String, String>) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call_not_repeated(&op::EC2_CREATE_ROUTE_TABLE, || {
@@ -153,7 +153,7 @@ impl Network<'_> {
     /// Routes `destination` to an internet gateway (`igw-`) or a NAT gateway (`nat-`); `replace`
     /// when the table already has a route for it.
     pub async fn put_route(&self, table: &str, destination: &str, target: &str, replace: bool) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let nat = target.starts_with("nat-");
         if replace {
             let request = ec2
@@ -187,7 +187,7 @@ impl Network<'_> {
     }
 
     pub async fn delete_route(&self, table: &str, destination: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DELETE_ROUTE, || {
@@ -209,7 +209,7 @@ impl Network<'_> {
         subnet: &str,
         existing: Option<&str>,
     ) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         match existing {
             Some(association) => self
                 .session
@@ -235,7 +235,7 @@ impl Network<'_> {
     }
 
     pub async fn disassociate_route_table(&self, association: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DISASSOCIATE_ROUTE_TABLE, || {
@@ -247,7 +247,7 @@ impl Network<'_> {
     }
 
     pub async fn allocate_address(&self, tags: &BTreeMap<String, String>) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call_not_repeated(&op::EC2_ALLOCATE_ADDRESS, || {
@@ -261,7 +261,7 @@ impl Network<'_> {
     }
 
     pub async fn release_address(&self, allocation: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_RELEASE_ADDRESS, || {
@@ -278,7 +278,7 @@ impl Network<'_> {
         allocation: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call_not_repeated(&op::EC2_CREATE_NAT_GATEWAY, || {
@@ -297,7 +297,7 @@ impl Network<'_> {
     }
 
     pub async fn delete_nat_gateway(&self, nat: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DELETE_NAT_GATEWAY, || {
@@ -316,7 +316,7 @@ impl Network<'_> {
         placement: &EndpointPlacement,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let request = ec2
             .create_vpc_endpoint()
             .vpc_id(vpc)
@@ -344,7 +344,7 @@ impl Network<'_> {
     }
 
     pub async fn delete_endpoint(&self, endpoint: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DELETE_VPC_ENDPOINTS, || {
@@ -356,7 +356,7 @@ impl Network<'_> {
     }
 
     pub async fn delete_subnet(&self, subnet: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DELETE_SUBNET, || ec2.delete_subnet().subnet_id(subnet).send())
@@ -366,7 +366,7 @@ impl Network<'_> {
     }
 
     pub async fn delete_route_table(&self, table: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DELETE_ROUTE_TABLE, || {
@@ -378,7 +378,7 @@ impl Network<'_> {
     }
 
     pub async fn delete_internet_gateway(&self, gateway: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DELETE_INTERNET_GATEWAY, || {
@@ -390,7 +390,7 @@ impl Network<'_> {
     }
 
     pub async fn delete_vpc(&self, vpc: &str) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         optional(
             self.session
                 .call(&op::EC2_DELETE_VPC, || ec2.delete_vpc().vpc_id(vpc).send())
@@ -401,7 +401,7 @@ impl Network<'_> {
 
     /// Adds or overwrites tags on EC2 resources of any kind.
     pub async fn tag(&self, ids: &[String], tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let ec2 = &self.session.ec2;
+        let ec2 = self.session.ec2_client();
         let tags: Vec<Tag> = tags
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
