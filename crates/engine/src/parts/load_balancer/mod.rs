@@ -251,6 +251,85 @@ mod tests {
         );
     }
 
+    /// A rule that is not ours on the priority ours needs: a conflict naming it, and no write.
+    #[test]
+    fn a_foreign_rule_on_our_priority_is_a_conflict() {
+        use dataplatform_aws::elb::{
+            DefaultAction, HealthCheck, ListenerObservation, RuleConditions, RuleObservation, TargetGroupObservation,
+        };
+        let wanted =
+            desired(json!([{"name": "frontend", "image": "x", "cpu": 256, "memory": 512, "port": 80, "expose": {}}]));
+        let target = &wanted.targets[0];
+        let tags: std::collections::BTreeMap<String, String> =
+            [(dataplatform_api::OWNER_TAG.to_owned(), "ns/camden".to_owned())].into();
+        let observed = ObservedLoadBalancing {
+            balancers: vec![LoadBalancerObservation {
+                arn: "arn:lb".into(),
+                name: wanted.balancers[&Scheme::Internal].name.clone(),
+                dns_name: "x".into(),
+                scheme: "internal".into(),
+                state: "active".into(),
+                subnets: Default::default(),
+                security_groups: Default::default(),
+                tags: tags.clone(),
+                idle_timeout: Some(60),
+                listeners: vec![ListenerObservation {
+                    arn: "arn:listener".into(),
+                    port: 80,
+                    protocol: "HTTP".into(),
+                    certificate: None,
+                    default_action: DefaultAction::NotFound,
+                    rules: vec![RuleObservation {
+                        arn: "arn:someone-elses-rule".into(),
+                        priority: Some(target.priority),
+                        conditions: RuleConditions::default(),
+                        target_groups: vec!["arn:their-group".into()],
+                    }],
+                }],
+            }],
+            target_groups: vec![TargetGroupObservation {
+                arn: "arn:our-group".into(),
+                name: target.name.clone(),
+                port: 80,
+                protocol_version: "HTTP1".into(),
+                target_type: "ip".into(),
+                vpc_id: "vpc-1".into(),
+                health_check: HealthCheck {
+                    path: "/".into(),
+                    matcher: "200-399".into(),
+                },
+                load_balancers: vec![],
+                tags,
+            }],
+        };
+        let id = ObjectId {
+            namespace: "ns".into(),
+            name: "camden".into(),
+        };
+        let spec: DataPlatformAccountSpec =
+            serde_json::from_value(json!({"accountId": "111111111111", "region": "eu-west-2"})).expect("spec");
+        let account = AccountContext::new(&id, &spec, &Default::default());
+        let owner = Owner {
+            value: &account.owner,
+            adopt: false,
+        };
+        let outcomes = LoadBalancing::diff(&account, &wanted, &observed, &owner);
+        let conflicts: Vec<&String> = outcomes.iter().filter_map(|o| o.conflict.as_ref()).collect();
+        assert!(
+            conflicts
+                .iter()
+                .any(|c| c.contains("arn:someone-elses-rule") && c.contains("not ours")),
+            "{conflicts:?}"
+        );
+        assert!(
+            !outcomes
+                .iter()
+                .filter_map(|o| o.action.as_ref())
+                .any(|a| a.ops.iter().any(|op| matches!(op, Op::CreateRule { .. }))),
+            "no rule is made on a taken priority"
+        );
+    }
+
     #[test]
     fn an_account_that_never_exposed_a_service_reads_no_load_balancer() {
         let mut nothing = desired(json!([]));
