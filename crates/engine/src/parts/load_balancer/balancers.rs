@@ -249,15 +249,19 @@ pub fn unwanted_balancers(
         .collect()
 }
 
-pub fn delete_balancer(seen: &LoadBalancerObservation) -> Action {
-    let scheme = if seen.scheme == Scheme::Internal.aws_name() {
+/// The scheme of a load balancer ELB holds, from its `internal` / `internet-facing`.
+pub fn scheme_of(seen: &LoadBalancerObservation) -> Scheme {
+    if seen.scheme == Scheme::Internal.aws_name() {
         Scheme::Internal
     } else {
         Scheme::InternetFacing
-    };
+    }
+}
+
+pub fn delete_balancer(seen: &LoadBalancerObservation) -> Action {
     Action::delete(
         Part::LoadBalancer,
-        balancer_resource(scheme),
+        balancer_resource(scheme_of(seen)),
         &seen.name,
         vec![Op::DeleteLoadBalancer { arn: seen.arn.clone() }],
     )

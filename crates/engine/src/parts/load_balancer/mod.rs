@@ -17,7 +17,7 @@ pub use model::{DesiredLoadBalancing, ObservedLoadBalancing};
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
-use crate::plan::{Action, Op, Part, Plan};
+use crate::plan::{Action, Part, Plan};
 use crate::vocabulary::{Facts, Outcome, Owner, Readiness, ours};
 
 pub struct LoadBalancing;
@@ -142,14 +142,7 @@ impl AccountPart for LoadBalancing {
             .filter(|b| ours(&b.tags, owner))
             .map(balancers::delete_balancer)
             .collect();
-        actions.extend(observed.our_target_groups(owner).map(|group| {
-            Action::delete(
-                Part::LoadBalancer,
-                format!("elb:target-group/{}", group.name),
-                &group.name,
-                vec![Op::DeleteTargetGroup { arn: group.arn.clone() }],
-            )
-        }));
+        actions.extend(observed.our_target_groups(owner).map(targets::delete_target_group));
         // The network waits until ELB has let go of its subnets and security groups.
         waiting.extend(
             actions
@@ -170,11 +163,7 @@ impl AccountPart for LoadBalancing {
             .iter()
             .filter(|b| ours(&b.tags, &account.owner))
             .map(|b| LoadBalancerStatus {
-                scheme: if b.scheme == Scheme::Internal.aws_name() {
-                    Scheme::Internal
-                } else {
-                    Scheme::InternetFacing
-                },
+                scheme: balancers::scheme_of(b),
                 name: b.name.clone(),
                 dns_name: Some(b.dns_name.clone()).filter(|d| !d.is_empty()),
                 state: Some(b.state.clone()).filter(|s| !s.is_empty()),
@@ -201,6 +190,7 @@ mod tests {
 
     use super::*;
     use crate::account::ObjectId;
+    use crate::plan::Op;
 
     fn desired(services: serde_json::Value) -> DesiredLoadBalancing {
         let spec: DataPlatformAccountSpec = serde_json::from_value(json!({

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_aws::elb::{RuleConditions, RuleObservation};
+use dataplatform_aws::elb::{RuleConditions, RuleObservation, TargetGroupObservation};
 
 use super::model::{DesiredLoadBalancing, DesiredTarget, ObservedLoadBalancing};
 use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part};
@@ -226,12 +226,7 @@ pub fn unwanted_groups(desired: &DesiredLoadBalancing, observed: &ObservedLoadBa
             continue;
         }
         if !observed.in_use(group) {
-            outcomes.push(Outcome::create(Action::delete(
-                Part::LoadBalancer,
-                format!("elb:target-group/{}", group.name),
-                &group.name,
-                vec![Op::DeleteTargetGroup { arn: group.arn.clone() }],
-            )));
+            outcomes.push(Outcome::create(delete_target_group(group)));
         } else {
             outcomes.push(Outcome::waiting(format!(
                 "elb:target-group ({}) is no longer needed and is deleted once no rule forwards to it",
@@ -240,6 +235,15 @@ pub fn unwanted_groups(desired: &DesiredLoadBalancing, observed: &ObservedLoadBa
         }
     }
     outcomes
+}
+
+pub fn delete_target_group(group: &TargetGroupObservation) -> Action {
+    Action::delete(
+        Part::LoadBalancer,
+        format!("elb:target-group/{}", group.name),
+        &group.name,
+        vec![Op::DeleteTargetGroup { arn: group.arn.clone() }],
+    )
 }
 
 fn delete_rule(rule: &RuleObservation, balancer: &str, port: i32) -> Action {
