@@ -98,10 +98,7 @@ fn validate_load_balancer(spec: &DataPlatformAccountSpec, p: &mut Problems) {
             patterns::CERTIFICATE_ARN,
             "an ACM certificate ARN such as arn:aws:acm:eu-west-2:111111111111:certificate/0a1b2c3d",
         );
-        let (region, account) = (
-            arn.split(':').nth(3).unwrap_or_default(),
-            arn.split(':').nth(4).unwrap_or_default(),
-        );
+        let (region, account) = super::arn_region_account(arn);
         if matches(patterns::CERTIFICATE_ARN, arn) && (region != spec.region || account != spec.account_id) {
             p.add(
                 "spec.loadBalancer.certificateArn",

@@ -95,6 +95,13 @@ impl Problems {
     }
 }
 
+/// The region and account fields of an ARN (`arn:partition:service:region:account:...`), empty
+/// where it has none.
+fn arn_region_account(arn: &str) -> (&str, &str) {
+    let mut fields = arn.split(':').skip(3);
+    (fields.next().unwrap_or_default(), fields.next().unwrap_or_default())
+}
+
 /// Fargate's valid task sizes: for each cpu value, the memory values (MiB) it accepts.
 pub fn fargate_memory_for_cpu(cpu: i32) -> Option<Vec<i32>> {
     let steps = |from: i32, to: i32, step: i32| (from..=to).step_by(step as usize).collect::<Vec<_>>();
@@ -243,8 +250,7 @@ impl DataPlatformAccountSpec {
                 patterns::KMS_KEY_ARN,
                 "a KMS key ARN (aliases are not accepted)",
             );
-            let key_region = key.split(':').nth(3).unwrap_or_default();
-            let key_account = key.split(':').nth(4).unwrap_or_default();
+            let (key_region, key_account) = arn_region_account(key);
             if matches(patterns::KMS_KEY_ARN, key) && key_region != self.region {
                 p.add(
                     "spec.storage.kmsKeyArn",

@@ -136,10 +136,7 @@ impl DataPlatformAccountSpec {
                 p.add(arn_field, format!("{arn:?} is not {what}"));
                 continue;
             }
-            let (region, account) = (
-                arn.split(':').nth(3).unwrap_or_default(),
-                arn.split(':').nth(4).unwrap_or_default(),
-            );
+            let (region, account) = super::arn_region_account(arn);
             if region != self.region || account != self.account_id {
                 p.add(
                     arn_field,
