@@ -89,7 +89,7 @@ impl TaskDefinitionContent {
             ("command".to_owned(), (!command.is_empty()).then(|| command.join(" "))),
             ("port".to_owned(), port.map(|p| p.to_string())),
             // The group is what people choose; region and prefix follow from the account and name.
-            ("logging".to_owned(), log.as_ref().map(|l| l.group.clone())),
+            ("logging".to_owned(), log.as_ref().map(AwsLogs::described)),
             ("executionRoleArn".to_owned(), some(execution_role_arn)),
             ("taskRoleArn".to_owned(), some(task_role_arn)),
             ("fargate".to_owned(), some(fargate)),
@@ -107,15 +107,32 @@ pub struct AwsLogs {
     pub group: String,
     pub region: String,
     pub stream_prefix: String,
+    /// `awslogs-create-group`: ECS makes the group on first use. The operator renders `false` (it
+    /// makes the group, and the execution role may not); revisions from before say `true`, so they
+    /// differ and are replaced once.
+    pub ecs_creates_group: bool,
 }
 
 impl AwsLogs {
     fn options(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut options = BTreeMap::from([
             ("awslogs-group".to_owned(), self.group.clone()),
             ("awslogs-region".to_owned(), self.region.clone()),
             ("awslogs-stream-prefix".to_owned(), self.stream_prefix.clone()),
-        ])
+        ]);
+        if self.ecs_creates_group {
+            options.insert("awslogs-create-group".to_owned(), "true".to_owned());
+        }
+        options
+    }
+
+    /// How a plan names the logging: the group, and who makes it when ECS does.
+    fn described(&self) -> String {
+        if self.ecs_creates_group {
+            format!("{} (created by ECS)", self.group)
+        } else {
+            self.group.clone()
+        }
     }
 }
 
@@ -685,19 +702,11 @@ fn content_of(definition: &aws_sdk_ecs::types::TaskDefinition) -> Option<TaskDef
     };
     let log = container.log_configuration().and_then(|log| {
         let options = log.options()?;
-        // A revision made when ECS created the group (`awslogs-create-group`) is not what the spec
-        // renders now: the operator makes the group, and the execution role may not.
-        if options.contains_key("awslogs-create-group") {
-            return Some(AwsLogs {
-                group: format!("{} (created by ECS)", options.get("awslogs-group")?),
-                region: String::new(),
-                stream_prefix: String::new(),
-            });
-        }
         Some(AwsLogs {
             group: options.get("awslogs-group")?.clone(),
             region: options.get("awslogs-region").cloned().unwrap_or_default(),
             stream_prefix: options.get("awslogs-stream-prefix").cloned().unwrap_or_default(),
+            ecs_creates_group: options.get("awslogs-create-group").is_some_and(|v| v == "true"),
         })
     });
     Some(TaskDefinitionContent {
@@ -815,5 +824,42 @@ mod tests {
             Some(("acct-1a2b-daemon".to_owned(), 12))
         );
         assert_eq!(parse_revision("acct-1a2b-daemon"), None);
+    }
+
+    /// A revision from before the operator made log groups (ECS made them) reads back as such, so
+    /// it differs from what the spec renders now and is replaced, and the plan says why.
+    #[test]
+    fn a_revision_whose_log_group_ecs_creates_differs_from_ours() {
+        let content = |ecs_creates_group: bool| ContainerContent {
+            name: "daemon".into(),
+            image: "dagster:1.9.0".into(),
+            command: vec![],
+            environment: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            port: None,
+            log: Some(AwsLogs {
+                group: "/dataplatform/camden".into(),
+                region: "eu-west-2".into(),
+                stream_prefix: "daemon".into(),
+                ecs_creates_group,
+            }),
+        };
+        let read_back = |container: &ContainerContent| {
+            let definition = aws_sdk_ecs::types::TaskDefinition::builder()
+                .container_definitions(container_definition(container).expect("container"))
+                .build();
+            content_of(&definition).expect("content").container
+        };
+        let (old, ours) = (read_back(&content(true)), read_back(&content(false)));
+        assert_eq!(
+            (old.clone(), ours.clone()),
+            (content(true), content(false)),
+            "both read back as written"
+        );
+        assert_ne!(old, ours);
+        assert_eq!(
+            old.log.as_ref().map(AwsLogs::described).as_deref(),
+            Some("/dataplatform/camden (created by ECS)")
+        );
     }
 }

@@ -69,6 +69,7 @@ impl AccountPart for Compute {
                             group: logging.log_group.clone(),
                             region: spec.region.clone(),
                             stream_prefix: service.name.clone(),
+                            ecs_creates_group: false,
                         }),
                     },
                 };
