@@ -389,22 +389,25 @@ fn load_balancer_changes(
         ));
         update.load_balancers = Some(wanted);
     }
-    let attached = update
-        .load_balancers
-        .as_ref()
-        .map_or(!seen.load_balancers.is_empty(), |lbs| !lbs.is_empty());
-    if let Some(grace) = settings.health_check_grace_period.filter(|_| attached)
-        && (update.load_balancers.is_some() || seen.health_check_grace_period.is_some_and(|seen| seen != grace))
-    {
-        if seen.health_check_grace_period != Some(grace) {
-            changes.push(FieldChange::new(
-                "healthCheckGracePeriodSeconds",
-                option_text(seen.health_check_grace_period),
-                grace.to_string(),
-            ));
-        }
-        update.health_check_grace_period = Some(grace);
+    // The grace period applies only to a service with a target group. It goes with every change of
+    // target groups, and alone when ECS reports another one (ECS does not report one given at
+    // creation everywhere, and an unreported value is not drift).
+    let attached = update.load_balancers.as_ref().unwrap_or(&seen.load_balancers);
+    let Some(grace) = settings.health_check_grace_period.filter(|_| !attached.is_empty()) else {
+        return;
+    };
+    let reported_otherwise = seen.health_check_grace_period.is_some_and(|seen| seen != grace);
+    if update.load_balancers.is_none() && !reported_otherwise {
+        return;
     }
+    if seen.health_check_grace_period != Some(grace) {
+        changes.push(FieldChange::new(
+            "healthCheckGracePeriodSeconds",
+            option_text(seen.health_check_grace_period),
+            grace.to_string(),
+        ));
+    }
+    update.health_check_grace_period = Some(grace);
 }
 
 /// `name/id` of a target group ARN.
