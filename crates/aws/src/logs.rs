@@ -66,7 +66,7 @@ impl Logs<'_> {
     /// Not repeated after a lost answer: the next pass finds the group by name.
     pub async fn create_group(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         let client = self.session.cloudwatch_logs();
-        let tags: std::collections::HashMap<String, String> = tags.clone().into_iter().collect();
+        let tags = tag_map(tags);
         self.session
             .call_not_repeated(&op::LOGS_CREATE_LOG_GROUP, || {
                 client
@@ -95,7 +95,7 @@ impl Logs<'_> {
 
     pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         let client = self.session.cloudwatch_logs();
-        let tags: std::collections::HashMap<String, String> = tags.clone().into_iter().collect();
+        let tags = tag_map(tags);
         self.session
             .call(&op::LOGS_TAG_RESOURCE, || {
                 client
@@ -120,4 +120,9 @@ impl Logs<'_> {
         )
         .map(drop)
     }
+}
+
+/// CloudWatch Logs takes tags as a map.
+fn tag_map(tags: &BTreeMap<String, String>) -> std::collections::HashMap<String, String> {
+    tags.clone().into_iter().collect()
 }
