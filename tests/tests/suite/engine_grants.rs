@@ -564,3 +564,39 @@ async fn a_grant_whose_spec_became_invalid_is_still_revoked() {
         "{left:?}"
     );
 }
+
+/// A grant whose `accountRef` names an account that no longer exists (its object was removed with
+/// its finalizer stripped) is still revoked on deletion: the organisation's half goes, the
+/// grantor's half cannot be reached and is named for a person to check, and revocation finishes.
+#[tokio::test]
+async fn a_grant_whose_account_is_gone_revokes_the_organisations_half_and_names_the_rest() {
+    let engine = engine().await;
+    let tenant = ready_account(&engine, "la-haringey", "").await;
+    let organisation = ready_account(&engine, "platform-haringey", "tier: Organisation\n").await;
+    let org_id = organisation.spec.account_id.clone();
+    let mut grant = grant_object(&tenant, &format!("grantee: {{accountId: \"{org_id}\"}}"));
+    let names = GrantNames::new(&grant.id.namespace, &grant.id.name);
+    reconcile_ok(&engine, &mut grant, &[tenant.clone(), organisation.clone()]).await;
+    assert!(task_role_policy(&organisation, &names.grantee_policy()).await.is_some());
+
+    let only_the_organisation = vec![organisation.clone()];
+    let revoked = engine
+        .revoke_deleted_grant(&grant, &GrantAccounts::find(&grant, &only_the_organisation))
+        .await;
+    assert!(revoked.finished, "{:?} {:?}", revoked.error, revoked.waiting);
+    assert_eq!(task_role_policy(&organisation, &names.grantee_policy()).await, None);
+    let kept = revoked.kept.join("; ");
+    assert!(
+        kept.contains(&format!(
+            "DataPlatformAccount la-haringey/{} (spec.accountRef) no longer exists",
+            tenant.id.name
+        )) && kept.contains(&shared_bucket(&tenant)),
+        "{kept}"
+    );
+    // The tenant's statements were out of reach: still there, as the note says.
+    assert!(
+        sids(&bucket_policy(&tenant).await)
+            .iter()
+            .any(|sid| names.owns_statement(sid) && kept.contains(sid.as_str()))
+    );
+}

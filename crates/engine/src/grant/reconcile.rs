@@ -36,6 +36,8 @@ pub struct Revoked {
     pub revoked: Vec<Action>,
     /// Why revocation cannot finish yet.
     pub waiting: Vec<String>,
+    /// What revocation could not reach and left in AWS, in words (for the final event).
+    pub kept: Vec<String>,
     pub error: Option<ReconcileError>,
 }
 
@@ -233,8 +235,37 @@ impl Engine {
             finished: executed.error.is_none() && executed.not_done.is_empty(),
             revoked: executed.done,
             waiting: vec![],
+            kept: vec![],
             error: executed.error.map(ReconcileError::Aws),
         }
+    }
+
+    /// Revokes a grant that is being deleted. When its `accountRef` names an account that no longer
+    /// exists, the organisations' half is still revoked and the finalizer may go: the grantor's half
+    /// cannot be reached (no account to act in), and is named in `kept` so a person can check it.
+    pub async fn revoke_deleted_grant(&self, grant: &GrantObject, accounts: &GrantAccounts<'_>) -> Revoked {
+        let mut revoked = self.revoke_grant(grant, accounts).await;
+        if accounts.grantor.is_none() && revoked.finished {
+            revoked.kept.push(grantor_gone_note(grant));
+        }
+        revoked
+    }
+}
+
+fn grantor_gone_note(grant: &GrantObject) -> String {
+    let account = format!(
+        "DataPlatformAccount {}/{}",
+        grant.id.namespace, grant.spec.account_ref.name
+    );
+    let last_seen = grant.status.as_ref().filter(|s| !s.statement_ids.is_empty());
+    match last_seen.and_then(|s| s.bucket.as_deref().map(|bucket| (bucket, &s.statement_ids))) {
+        Some((bucket, sids)) => format!(
+            "{account} (spec.accountRef) no longer exists, so its half was not reached: deleting that account \
+             revokes its grants, but if its finalizer was removed by hand, remove the statements {} from the \
+             policy of bucket {bucket}",
+            sids.join(", ")
+        ),
+        None => format!("{account} (spec.accountRef) no longer exists; the grant had made nothing in its account"),
     }
 }
 

@@ -61,11 +61,11 @@ async fn cleanup(
     let accounts = ctx.account_objects().await?;
     let object = GrantObject::from_resource(&grant);
     let involved = GrantAccounts::find(&object, &accounts);
-    let revoked = ctx.engine.revoke_grant(&object, &involved).await;
+    let revoked = ctx.engine.revoke_deleted_grant(&object, &involved).await;
     let deletion = DeletionPass {
         finished: revoked.finished,
         removed: &revoked.revoked,
-        kept: &[],
+        kept: &revoked.kept,
         error: revoked.error.as_ref(),
         message: revoked.waiting.join("; "),
         retry: None,
