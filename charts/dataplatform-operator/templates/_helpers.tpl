@@ -48,3 +48,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- define "dataplatform-operator.leaseName" -}}
 {{- default (include "dataplatform-operator.fullname" .) .Values.controller.leaderElection.leaseName -}}
 {{- end -}}
+
+{{/* The watched namespaces, comma-separated (empty: every namespace): watchNamespaces and the older
+single watchNamespace together. */}}
+{{- define "dataplatform-operator.watchNamespaces" -}}
+{{- $namespaces := .Values.controller.watchNamespaces | default list -}}
+{{- with .Values.controller.watchNamespace }}{{ $namespaces = append $namespaces . }}{{ end -}}
+{{- $namespaces | uniq | join "," -}}
+{{- end -}}

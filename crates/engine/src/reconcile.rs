@@ -21,6 +21,9 @@ use crate::vocabulary::Diff;
 
 /// How soon to look again while something is still being created or changed in AWS.
 pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
+/// When a pass made parts that others wait for (the network before the database and services):
+/// the next pass can go on at once, and does not wait for a watch event of our own status write.
+pub const NEXT_STEP_REQUEUE: Duration = Duration::from_secs(1);
 
 /// What AWS holds and what it should: the input of both `plan` and a reconcile.
 pub struct AccountPlan {
@@ -236,7 +239,11 @@ impl Engine {
             not_applied,
             error: None,
             ready,
-            requeue_after: (!ready).then_some(PROGRESS_REQUEUE),
+            requeue_after: match (ready, applied.actions.is_empty() || plan.diff.waiting.is_empty()) {
+                (true, _) => None,
+                (false, false) => Some(NEXT_STEP_REQUEUE),
+                (false, true) => Some(PROGRESS_REQUEUE),
+            },
             stopped_early: executed.stopped_early,
         }
     }

@@ -172,6 +172,16 @@ async fn a_managed_network_holds_the_database_and_the_services() {
         "{:?}",
         first.diff.waiting
     );
+    // The network made, the rest waits for its facts: the next pass goes on at once.
+    let pass = engine
+        .reconcile(&object, dataplatform_engine::ExecuteOptions::default())
+        .await;
+    assert!(pass.error.is_none() && !pass.applied.is_empty(), "{:?}", pass.error);
+    assert_eq!(
+        pass.requeue_after,
+        Some(dataplatform_engine::reconcile::NEXT_STEP_REQUEUE)
+    );
+    object.status = Some(pass.status);
     converge_running(&engine, &mut object).await;
 
     let ec2 = ec2(&account).await;

@@ -9,24 +9,25 @@ pub mod grant;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod namespaces;
 pub mod pass;
 pub mod requeue;
 pub mod status;
 pub mod triggers;
+pub mod watches;
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use dataplatform_api::{DataPlatformAccount, SharedBucketGrant, Tier};
+use dataplatform_api::{DataPlatformAccount, SharedBucketGrant};
 use dataplatform_engine::Engine;
 use futures::StreamExt;
+use kube::Client;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
-use kube::{Api, Client, ResourceExt};
 use tokio::sync::watch;
 
 use crate::cli::parse_duration;
@@ -37,9 +38,10 @@ use requeue::RequeuePolicy;
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct RunArgs {
-    /// Watch only this namespace (default: every namespace).
-    #[arg(long, env = "DATAPLATFORM_WATCH_NAMESPACE")]
-    pub namespace: Option<String>,
+    /// Watch only these namespaces, comma-separated or repeated (default: every namespace). List
+    /// the Organisation account's namespace too: grants and registries need it.
+    #[arg(long = "namespace", env = "DATAPLATFORM_WATCH_NAMESPACE", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
     /// Reconcile only objects whose labels match this selector, e.g. `platform=data`.
     #[arg(long, env = "DATAPLATFORM_SELECTOR")]
     pub selector: Option<String>,
@@ -93,21 +95,14 @@ impl RunArgs {
             .unwrap_or_else(|| format!("dataplatform-operator-{}", std::process::id()))
     }
 
-    fn watcher_config(&self) -> watcher::Config {
+    fn scope(&self) -> watches::Scope {
         let config = watcher::Config::default();
-        match &self.selector {
-            Some(selector) => config.labels(selector),
-            None => config,
-        }
-    }
-
-    fn api<K>(&self, client: &Client) -> Api<K>
-    where
-        K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
-    {
-        match &self.namespace {
-            Some(namespace) => Api::namespaced(client.clone(), namespace),
-            None => Api::all(client.clone()),
+        watches::Scope {
+            namespaces: self.namespaces.clone(),
+            config: match &self.selector {
+                Some(selector) => config.labels(selector),
+                None => config,
+            },
         }
     }
 }
@@ -239,32 +234,22 @@ where
     S: Fn() -> F,
     F: Future<Output = ()> + Send + Sync + 'static,
 {
-    let accounts_api: Api<DataPlatformAccount> = args.api(&client);
-    let grants_api: Api<SharedBucketGrant> = args.api(&client);
-    let watcher_config = args.watcher_config();
+    let scope = args.scope();
     let config = ControllerConfig::default().concurrency(args.concurrency.max(1));
+    let (accounts, account_triggers) = watches::own::<DataPlatformAccount>(&client, &scope);
+    let (grants, grant_triggers) = watches::own::<SharedBucketGrant>(&client, &scope);
 
-    let account_controller = Controller::new(accounts_api.clone(), watcher_config.clone()).with_config(config.clone());
-    let grant_controller = Controller::new(grants_api.clone(), watcher_config.clone()).with_config(config);
-    let accounts = account_controller.store();
-    let grants = grant_controller.store();
-
-    let account_controller = account_controller
-        .watches(grants_api, watcher_config.clone(), {
+    // An account's pass reads no grant (deleting it reads the cache): grants start no account pass.
+    let account_controller = Controller::for_stream(account_triggers, accounts.clone())
+        .with_config(config.clone())
+        .watches_stream(watches::changes(&client, &scope, triggers::registry_inputs), {
             let accounts = accounts.clone();
-            move |grant| triggers::organisations_affected_by_grant(&grant, &accounts.state())
-        })
-        .watches(accounts_api, watcher_config.clone(), {
-            let accounts = accounts.clone();
-            let children = ChildAccounts::default();
-            move |account| match children.changed_by(&account) {
-                true => triggers::organisations_affected_by_account(&account, &accounts.state()),
-                false => vec![],
-            }
+            move |account| triggers::organisations_affected_by_account(&account, &accounts.state())
         })
         .graceful_shutdown_on(stopping());
-    let grant_controller = grant_controller
-        .watches(args.api::<DataPlatformAccount>(&client), watcher_config, {
+    let grant_controller = Controller::for_stream(grant_triggers, grants.clone())
+        .with_config(config)
+        .watches_stream(watches::changes(&client, &scope, triggers::grant_inputs), {
             let grants = grants.clone();
             move |account| triggers::grants_affected_by_account(&account, &grants.state())
         })
@@ -301,30 +286,14 @@ where
         .run(grant::reconcile, error_policy::<SharedBucketGrant>, ctx.clone())
         .for_each(log_dispatch_error);
     tracing::info!(
-        namespace = args.namespace.as_deref().unwrap_or("*"),
+        namespaces = %match args.namespaces.is_empty() {
+            true => "*".to_owned(),
+            false => args.namespaces.join(","),
+        },
         "controllers started"
     );
     futures::join!(accounts_done, grants_done);
     tracing::info!("controllers stopped");
-}
-
-/// The ids of the Child accounts seen so far: a Child appearing or being deleted changes every
-/// Organisation's registry policy, a Child's status update does not.
-#[derive(Default)]
-struct ChildAccounts(Mutex<BTreeSet<String>>);
-
-impl ChildAccounts {
-    fn changed_by(&self, account: &DataPlatformAccount) -> bool {
-        if account.spec.tier != Tier::Child {
-            return false;
-        }
-        let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let key = format!("{}/{}", account.namespace().unwrap_or_default(), account.name_any());
-        match account.metadata.deletion_timestamp {
-            Some(_) => known.remove(&key),
-            None => known.insert(key),
-        }
-    }
 }
 
 fn error_policy<K: Reconcilable>(object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {

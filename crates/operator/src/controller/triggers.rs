@@ -5,6 +5,8 @@ use dataplatform_api::{DataPlatformAccount, SharedBucketGrant, Tier};
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
+use super::watches::hash_of;
+
 /// A grant depends on the account its `accountRef` names (the grantor, same namespace) and on every
 /// Organisation account (the grantee half lands on one of them).
 pub fn grants_affected_by_account(
@@ -18,20 +20,6 @@ pub fn grants_affected_by_account(
         .iter()
         .filter(|grant| organisation || (grant.namespace() == namespace && grant.spec.account_ref.name == name))
         .map(|grant| ObjectRef::from_obj(grant.as_ref()))
-        .collect()
-}
-
-/// An Organisation account whose id is a grant's grantee holds the grant's identity policy.
-pub fn organisations_affected_by_grant(
-    grant: &SharedBucketGrant,
-    accounts: &[std::sync::Arc<DataPlatformAccount>],
-) -> Vec<ObjectRef<DataPlatformAccount>> {
-    accounts
-        .iter()
-        .filter(|account| {
-            account.spec.tier == Tier::Organisation && account.spec.account_id == grant.spec.grantee.account_id
-        })
-        .map(|account| ObjectRef::from_obj(account.as_ref()))
         .collect()
 }
 
@@ -49,4 +37,34 @@ pub fn organisations_affected_by_account(
         .filter(|other| other.spec.tier == Tier::Organisation && other.spec.registry.is_some())
         .map(|other| ObjectRef::from_obj(other.as_ref()))
         .collect()
+}
+
+/// What a grant reads of an account: where to act (account, region, role), what it names (the
+/// shared bucket, the KMS key, the task role), whether it may write, and whether the account is
+/// going. A status write that changes none of these (services, conditions, sync time) re-checks no
+/// grant.
+pub fn grant_inputs(account: &DataPlatformAccount) -> Option<u64> {
+    let spec = &account.spec;
+    let status = account.status.as_ref();
+    let inputs = serde_json::json!([
+        spec.account_id,
+        spec.tier,
+        spec.region,
+        spec.role_arn,
+        spec.external_id,
+        spec.storage.kms_key_arn,
+        spec.management_policy,
+        account.metadata.deletion_timestamp.is_some(),
+        status.and_then(|s| s.buckets.as_ref()).and_then(|b| b.shared.as_ref()),
+        status
+            .and_then(|s| s.roles.as_ref())
+            .and_then(|r| r.task_role_arn.as_ref()),
+    ]);
+    Some(hash_of(&inputs.to_string()))
+}
+
+/// What an Organisation's registry reads of a Child: that it exists, and its account id (the
+/// repository policies let every Child account pull).
+pub fn registry_inputs(account: &DataPlatformAccount) -> Option<u64> {
+    (account.spec.tier == Tier::Child).then(|| hash_of(&account.spec.account_id))
 }

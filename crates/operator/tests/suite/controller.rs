@@ -20,10 +20,10 @@ use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 
-const ACCOUNTS: &str = "dataplatformaccounts";
-const GRANTS: &str = "sharedbucketgrants";
+pub(crate) const ACCOUNTS: &str = "dataplatformaccounts";
+pub(crate) const GRANTS: &str = "sharedbucketgrants";
 
-fn account_json(namespace: &str, name: &str, spec: Value) -> Value {
+pub(crate) fn account_json(namespace: &str, name: &str, spec: Value) -> Value {
     json!({
         "apiVersion": "dataplatform.io/v1alpha1",
         "kind": "DataPlatformAccount",
@@ -32,7 +32,7 @@ fn account_json(namespace: &str, name: &str, spec: Value) -> Value {
     })
 }
 
-fn account_spec(account_id: &str) -> Value {
+pub(crate) fn account_spec(account_id: &str) -> Value {
     json!({
         "accountId": account_id,
         "region": dataplatform_tests::TEST_REGION,
@@ -40,7 +40,7 @@ fn account_spec(account_id: &str) -> Value {
     })
 }
 
-fn grant_json(namespace: &str, name: &str, account: &str, grantee: &str) -> Value {
+pub(crate) fn grant_json(namespace: &str, name: &str, account: &str, grantee: &str) -> Value {
     json!({
         "apiVersion": "dataplatform.io/v1alpha1",
         "kind": "SharedBucketGrant",
@@ -252,12 +252,23 @@ fn a_change_re_checks_exactly_the_objects_that_depend_on_it() {
     );
     // An Organisation's change re-checks every grant (the grantee half may land on it).
     assert_eq!(triggers::grants_affected_by_account(&organisation, &grants).len(), 3);
-    // A grant re-checks the Organisation it grants to, not the others nor the tenant.
-    assert_eq!(
-        triggers::organisations_affected_by_grant(&to_org, &accounts),
-        vec![ObjectRef::from_obj(&organisation)]
-    );
-    assert!(triggers::organisations_affected_by_grant(&other_account, &accounts).is_empty());
+    // What a grant reads of its account: a status write about services re-checks no grant; the
+    // shared bucket appearing does, and so does the account going.
+    let mut busy = tenant.clone();
+    busy.status = Some(serde_json::from_value(json!({"servicesRunning": "2/3"})).unwrap());
+    assert_eq!(triggers::grant_inputs(&busy), triggers::grant_inputs(&tenant));
+    let mut with_bucket = tenant.clone();
+    with_bucket.status =
+        Some(serde_json::from_value(json!({"buckets": {"shared": {"name": "b", "arn": "arn:aws:s3:::b"}}})).unwrap());
+    assert_ne!(triggers::grant_inputs(&with_bucket), triggers::grant_inputs(&tenant));
+    let mut going = tenant.clone();
+    going.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    assert_ne!(triggers::grant_inputs(&going), triggers::grant_inputs(&tenant));
+    // Only a Child matters to the registries.
+    assert!(triggers::registry_inputs(&tenant).is_some());
+    assert!(triggers::registry_inputs(&organisation).is_none());
     // A Child re-checks the Organisations with a registry (their pull statement lists children).
     assert_eq!(
         triggers::organisations_affected_by_account(&tenant, &accounts),
@@ -266,7 +277,7 @@ fn a_change_re_checks_exactly_the_objects_that_depend_on_it() {
     assert!(triggers::organisations_affected_by_account(&organisation, &accounts).is_empty());
 }
 
-fn ready(object: &Value) -> Option<(String, i64)> {
+pub(crate) fn ready(object: &Value) -> Option<(String, i64)> {
     let condition = object["status"]["conditions"]
         .as_array()?
         .iter()
@@ -278,7 +289,7 @@ fn ready(object: &Value) -> Option<(String, i64)> {
     ))
 }
 
-async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while !check() {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
@@ -286,7 +297,7 @@ async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
+pub(crate) async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("metrics endpoint");
     let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
@@ -296,9 +307,9 @@ async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
     response
 }
 
-fn run_args(http_address: std::net::SocketAddr) -> RunArgs {
+pub(crate) fn run_args(http_address: std::net::SocketAddr) -> RunArgs {
     RunArgs {
-        namespace: None,
+        namespaces: vec![],
         selector: None,
         resync_interval: Duration::from_secs(300),
         max_backoff: Duration::from_secs(5),
@@ -313,7 +324,7 @@ fn run_args(http_address: std::net::SocketAddr) -> RunArgs {
     }
 }
 
-fn free_address() -> std::net::SocketAddr {
+pub(crate) fn free_address() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -439,7 +450,7 @@ async fn every_pass_waiting_for_the_first_list_goes_on_when_it_arrives() {
 }
 
 /// Sends the shutdown signal and expects `run` to return cleanly within `within`.
-async fn stop_run(stop: tokio::sync::oneshot::Sender<()>, running: Running, within: Duration) {
+pub(crate) async fn stop_run(stop: tokio::sync::oneshot::Sender<()>, running: Running, within: Duration) {
     let _ = stop.send(());
     tokio::time::timeout(within, running)
         .await
@@ -449,7 +460,7 @@ async fn stop_run(stop: tokio::sync::oneshot::Sender<()>, running: Running, with
 }
 
 /// `run` on the mock API server until the returned sender fires.
-fn run_in_background(
+pub(crate) fn run_in_background(
     client: Client,
     engine: dataplatform_engine::Engine,
     args: RunArgs,
@@ -465,7 +476,7 @@ fn lease(server: &ApiServer) -> Option<Value> {
     server.get("leases", "operators", "dataplatform-operator")
 }
 
-type Running = tokio::task::JoinHandle<Result<(), dataplatform_operator::controller::RunError>>;
+pub(crate) type Running = tokio::task::JoinHandle<Result<(), dataplatform_operator::controller::RunError>>;
 
 /// `run --leader-election` on the mock API server until the returned sender fires.
 fn run_electing(

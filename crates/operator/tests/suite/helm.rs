@@ -151,23 +151,17 @@ fn default_values_install_cluster_wide_with_two_replicas_electing_a_leader() {
 }
 
 #[test]
-fn production_values_scope_rbac_to_the_watched_namespace_and_wire_irsa_and_prometheus() {
+fn production_values_scope_rbac_to_the_watched_namespaces_and_wire_irsa_and_prometheus() {
     let render = render(Some(PRODUCTION_VALUES), json!({}));
     assert_lint_clean(&render);
     let objects = &render.objects;
 
     assert!(
         of_kind(objects, &["ClusterRole", "ClusterRoleBinding"]).is_empty(),
-        "one watched namespace needs no cluster-wide rights: {:?}",
+        "watched namespaces need no cluster-wide rights: {:?}",
         names(objects)
     );
-    let role = find(objects, "Role", RELEASE);
-    assert_eq!(role["metadata"]["namespace"], "tenants");
-    assert_eq!(role["rules"], controller_rules());
-    let binding = find(objects, "RoleBinding", RELEASE);
-    assert_eq!(binding["metadata"]["namespace"], "tenants");
-    assert_eq!(binding["roleRef"]["kind"], "Role");
-    assert_eq!(binding["subjects"][0]["namespace"], NAMESPACE);
+    assert_roles_in(objects, &["tenants", "platform"]);
 
     assert_eq!(
         find(objects, "ServiceAccount", RELEASE)["metadata"]["annotations"],
@@ -177,7 +171,7 @@ fn production_values_scope_rbac_to_the_watched_namespace_and_wire_irsa_and_prome
     assert_eq!(deployment["spec"]["replicas"], 3);
     let args = assert_restricted_operator_pod(deployment, RELEASE);
     for expected in [
-        "--namespace=tenants",
+        "--namespace=tenants,platform",
         "--selector=platform=data",
         "--resync-interval=10m",
         "--concurrency=8",
@@ -209,6 +203,45 @@ fn production_values_scope_rbac_to_the_watched_namespace_and_wire_irsa_and_prome
     let service = find(objects, "Service", "dataplatform-operator-metrics");
     assert_eq!(service["spec"]["ports"][0]["port"], 9090);
     assert_eq!(monitor["spec"]["selector"]["matchLabels"], service["spec"]["selector"]);
+}
+
+/// One Role and RoleBinding per namespace, each the controller's rules for our service account.
+fn assert_roles_in(objects: &[Value], namespaces: &[&str]) {
+    let roles = of_kind(objects, &["Role"]);
+    let ours: Vec<&&Value> = roles.iter().filter(|r| r["metadata"]["name"] == RELEASE).collect();
+    let mut in_namespaces: Vec<&str> = ours
+        .iter()
+        .filter_map(|r| r["metadata"]["namespace"].as_str())
+        .collect();
+    in_namespaces.sort();
+    let mut expected = namespaces.to_vec();
+    expected.sort();
+    assert_eq!(in_namespaces, expected, "{:?}", names(objects));
+    for role in ours {
+        assert_eq!(role["rules"], controller_rules());
+    }
+    let bindings = of_kind(objects, &["RoleBinding"]);
+    for namespace in namespaces {
+        let binding = bindings
+            .iter()
+            .find(|b| b["metadata"]["name"] == RELEASE && b["metadata"]["namespace"] == *namespace)
+            .unwrap_or_else(|| panic!("no RoleBinding in {namespace}"));
+        assert_eq!(binding["roleRef"]["kind"], "Role");
+        assert_eq!(binding["subjects"][0]["namespace"], NAMESPACE);
+    }
+}
+
+#[test]
+fn the_single_watch_namespace_value_still_works_and_joins_the_list() {
+    let render = render(
+        None,
+        json!({"controller": {"watchNamespace": "tenants", "watchNamespaces": ["platform", "tenants"]}}),
+    );
+    assert_lint_clean(&render);
+    assert!(of_kind(&render.objects, &["ClusterRole", "ClusterRoleBinding"]).is_empty());
+    assert_roles_in(&render.objects, &["platform", "tenants"]);
+    let args = assert_restricted_operator_pod(find(&render.objects, "Deployment", RELEASE), RELEASE);
+    assert!(args.iter().any(|a| a == "--namespace=platform,tenants"), "{args:?}");
 }
 
 #[test]
@@ -287,6 +320,14 @@ fn the_schema_refuses_bad_values_naming_the_field() {
             "/serviceAccount/roleArn",
         ),
         (json!({"controller": {"logFormat": "xml"}}), "/controller/logFormat"),
+        (
+            json!({"controller": {"watchNamespaces": ["tenants", "Platform"]}}),
+            "/controller/watchNamespaces/1",
+        ),
+        (
+            json!({"controller": {"watchNamespaces": "tenants,platform"}}),
+            "/controller/watchNamespaces",
+        ),
     ] {
         let error = helm(None, values.clone())
             .err()

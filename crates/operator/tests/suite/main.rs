@@ -8,6 +8,7 @@ mod support;
 
 mod cli_against_moto;
 mod controller;
+mod controller_watches;
 mod crds;
 mod deploy;
 mod faults;

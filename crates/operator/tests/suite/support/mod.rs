@@ -40,7 +40,8 @@ struct State {
     resource_version: u64,
     /// Every change: (resourceVersion, plural, watch event).
     log: Vec<(u64, String, Value)>,
-    watches: Vec<(String, mpsc::UnboundedSender<Bytes>)>,
+    /// (plural, namespace or every namespace, the watch's stream).
+    watches: Vec<(String, Option<String>, mpsc::UnboundedSender<Bytes>)>,
     requests: Vec<Recorded>,
 }
 
@@ -96,6 +97,15 @@ impl ApiServer {
         let mut object = state.objects[&key(plural, namespace, name)].clone();
         object["spec"] = spec;
         bump_generation(&mut object);
+        store(&mut state, plural, namespace, name, object, "MODIFIED");
+    }
+
+    /// A change that moves no generation: `set` edits the object's status or metadata (as another
+    /// writer, or our own status writes, would).
+    pub fn touch(&self, plural: &str, namespace: &str, name: &str, set: impl FnOnce(&mut Value)) {
+        let mut state = self.lock();
+        let mut object = state.objects[&key(plural, namespace, name)].clone();
+        set(&mut object);
         store(&mut state, plural, namespace, name, object, "MODIFIED");
     }
 
@@ -185,7 +195,7 @@ impl ApiServer {
                         let _ = sender.unbounded_send(line(event));
                     }
                 }
-                state.watches.push((plural, sender));
+                state.watches.push((plural, namespace, sender));
                 let stream = receiver.map(|bytes| Ok::<_, Infallible>(Frame::data(bytes)));
                 Response::new(StreamBody::new(stream).boxed_unsync())
             }
@@ -410,9 +420,9 @@ fn remove(state: &mut State, plural: &str, namespace: &str, name: &str) {
 fn notify(state: &mut State, plural: &str, event: Value) {
     let version = state.resource_version;
     state.log.push((version, plural.to_owned(), event.clone()));
-    state
-        .watches
-        .retain(|(watched, sender)| *watched != plural || sender.unbounded_send(line(&event)).is_ok());
+    state.watches.retain(|(watched, namespace, sender)| {
+        *watched != plural || !in_namespace(&event, namespace.as_deref()) || sender.unbounded_send(line(&event)).is_ok()
+    });
 }
 
 fn in_namespace(event: &Value, namespace: Option<&str>) -> bool {
