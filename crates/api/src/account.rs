@@ -130,10 +130,15 @@ pub struct DataPlatformAccountSpec {
     #[serde(default)]
     pub management_policy: ManagementPolicy,
 
-    /// Tags added to every AWS resource the operator creates, beside dataplatform.io/owner.
-    /// Keys may not start with "aws:" nor be "dataplatform.io/owner".
-    #[x_kube(validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 128 && !k.startsWith('aws:') && k != 'dataplatform.io/owner' && size(self[k]) <= 256)")
-        .message("spec.tags keys must be 1-128 characters, must not start with aws: nor be dataplatform.io/owner, and values must be at most 256 characters"))]
+    /// Tags put on every AWS resource the operator creates, beside dataplatform.io/owner. The keys
+    /// are recorded on each resource in the tag dataplatform.io/managed-tags (sorted, joined by
+    /// spaces), so a key removed here is removed from the resources too; tags someone else set
+    /// are never touched. Keys may not start with "aws:" nor be one of the operator's two tags.
+    /// The operator also refuses, before any AWS call, keys with a space, the key "-" (the record
+    /// of no keys), and keys that joined by spaces exceed 256 characters (the record must fit in
+    /// one tag value).
+    #[x_kube(validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 128 && !k.startsWith('aws:') && k != 'dataplatform.io/owner' && k != 'dataplatform.io/managed-tags' && size(self[k]) <= 256)")
+        .message("spec.tags keys must be 1-128 characters, must not start with aws: nor be dataplatform.io/owner or dataplatform.io/managed-tags, and values must be at most 256 characters"))]
     #[schemars(extend("maxProperties" = 40))]
     #[serde(default)]
     pub tags: BTreeMap<String, String>,

@@ -8,6 +8,7 @@ use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
 use crate::session::AccountSession;
+use crate::tags::TagUpdate;
 
 const SERVICE: &str = "ecr";
 
@@ -188,15 +189,27 @@ impl Ecr<'_> {
         .map(drop)
     }
 
-    pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
         let ecr = self.session.ecr_client();
-        let tags = to_tags(tags)?;
-        self.session
-            .call(&op::ECR_TAG_RESOURCE, || {
-                ecr.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
-            })
-            .await
-            .map(drop)
+        if !update.add.is_empty() {
+            let tags = to_tags(&update.add)?;
+            self.session
+                .call(&op::ECR_TAG_RESOURCE, || {
+                    ecr.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
+                })
+                .await?;
+        }
+        if !update.remove.is_empty() {
+            self.session
+                .call(&op::ECR_UNTAG_RESOURCE, || {
+                    ecr.untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(update.remove.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Whether the repository holds no image.

@@ -14,6 +14,7 @@ use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField};
 use crate::error::{AwsError, ErrorClass, optional};
 use crate::permissions as op;
 use crate::session::AccountSession;
+use crate::tags::TagUpdate;
 
 const SERVICE: &str = "ecs";
 /// DescribeServices takes at most this many services per call.
@@ -333,15 +334,27 @@ impl Ecs<'_> {
             .map(drop)
     }
 
-    pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
         let ecs = self.session.ecs_client();
-        let tags = to_tags(tags);
-        self.session
-            .call(&op::ECS_TAG_RESOURCE, || {
-                ecs.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
-            })
-            .await
-            .map(drop)
+        if !update.add.is_empty() {
+            let tags = to_tags(&update.add);
+            self.session
+                .call(&op::ECS_TAG_RESOURCE, || {
+                    ecs.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
+                })
+                .await?;
+        }
+        if !update.remove.is_empty() {
+            self.session
+                .call(&op::ECS_UNTAG_RESOURCE, || {
+                    ecs.untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(update.remove.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Succeeds when the cluster is already gone.

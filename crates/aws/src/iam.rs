@@ -11,6 +11,7 @@ use dataplatform_api::names::GRANTEE_POLICY_PREFIX;
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
 use crate::session::AccountSession;
+use crate::tags::TagUpdate;
 
 const SERVICE: &str = "iam";
 
@@ -154,15 +155,27 @@ impl Iam<'_> {
         .map(drop)
     }
 
-    pub async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    pub async fn retag_role(&self, role: &str, update: &TagUpdate) -> Result<(), AwsError> {
         let iam = self.session.iam_client();
-        let tags = to_tags(tags)?;
-        self.session
-            .call(&op::IAM_TAG_ROLE, || {
-                iam.tag_role().role_name(role).set_tags(Some(tags.clone())).send()
-            })
-            .await
-            .map(drop)
+        if !update.add.is_empty() {
+            let tags = to_tags(&update.add)?;
+            self.session
+                .call(&op::IAM_TAG_ROLE, || {
+                    iam.tag_role().role_name(role).set_tags(Some(tags.clone())).send()
+                })
+                .await?;
+        }
+        if !update.remove.is_empty() {
+            self.session
+                .call(&op::IAM_UNTAG_ROLE, || {
+                    iam.untag_role()
+                        .role_name(role)
+                        .set_tag_keys(Some(update.remove.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Deletes our inline policies (the role's own and any a grant put there), then the role. A role

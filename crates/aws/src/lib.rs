@@ -20,9 +20,11 @@ pub mod retry;
 pub mod s3;
 pub mod scaling;
 pub mod session;
+pub mod tags;
 
 pub use budget::BudgetConfig;
 pub use calls::{CallCounter, CallCounts, Outcome};
 pub use error::{AwsError, ErrorClass};
 pub use retry::RetryPolicy;
 pub use session::{AccountSession, AccountTarget, AwsSettings, IdentityError, Sessions};
+pub use tags::TagUpdate;

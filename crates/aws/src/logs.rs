@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
 use crate::session::AccountSession;
+use crate::tags::TagUpdate;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogGroupObservation {
@@ -93,19 +94,32 @@ impl Logs<'_> {
             .map(drop)
     }
 
-    pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
         let client = self.session.cloudwatch_logs();
-        let tags = tag_map(tags);
-        self.session
-            .call(&op::LOGS_TAG_RESOURCE, || {
-                client
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
-            .await
-            .map(drop)
+        if !update.add.is_empty() {
+            let tags = tag_map(&update.add);
+            self.session
+                .call(&op::LOGS_TAG_RESOURCE, || {
+                    client
+                        .tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some(tags.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        if !update.remove.is_empty() {
+            self.session
+                .call(&op::LOGS_UNTAG_RESOURCE, || {
+                    client
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(update.remove.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Succeeds when the group is already gone.

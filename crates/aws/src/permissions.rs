@@ -114,6 +114,7 @@ operations! {
     IAM_CREATE_ROLE = "iam" "CreateRole" { Roles: ["iam:CreateRole", "iam:TagRole"] }
     IAM_DELETE_ROLE = "iam" "DeleteRole" { Roles: ["iam:DeleteRole"] }
     IAM_TAG_ROLE = "iam" "TagRole" { Roles: ["iam:TagRole"] }
+    IAM_UNTAG_ROLE = "iam" "UntagRole" { Roles: ["iam:UntagRole"] }
     IAM_UPDATE_ASSUME_ROLE_POLICY = "iam" "UpdateAssumeRolePolicy" { Roles: ["iam:UpdateAssumeRolePolicy"] }
     IAM_LIST_ROLE_POLICIES = "iam" "ListRolePolicies" { Roles: ["iam:ListRolePolicies"] }
     IAM_GET_ROLE_POLICY = "iam" "GetRolePolicy" { Roles: ["iam:GetRolePolicy"] }
@@ -142,6 +143,12 @@ operations! {
     RDS_ADD_TAGS_TO_RESOURCE = "rds" "AddTagsToResource" {
         DbCluster: ["rds:AddTagsToResource"],
         DbInstance: ["rds:AddTagsToResource"],
+        DbSubnetGroup: ["rds:AddTagsToResource"],
+    }
+    RDS_REMOVE_TAGS_FROM_RESOURCE = "rds" "RemoveTagsFromResource" {
+        DbCluster: ["rds:RemoveTagsFromResource"],
+        DbInstance: ["rds:RemoveTagsFromResource"],
+        DbSubnetGroup: ["rds:RemoveTagsFromResource"],
     }
 
     RDS_DESCRIBE_DB_SUBNET_GROUPS = "rds" "DescribeDBSubnetGroups" { DbSubnetGroup: ["rds:DescribeDBSubnetGroups"] }
@@ -174,6 +181,7 @@ operations! {
     LOGS_CREATE_LOG_GROUP = "logs" "CreateLogGroup" { LogGroup: ["logs:CreateLogGroup", "logs:TagResource"] }
     LOGS_PUT_RETENTION_POLICY = "logs" "PutRetentionPolicy" { LogGroup: ["logs:PutRetentionPolicy"] }
     LOGS_TAG_RESOURCE = "logs" "TagResource" { LogGroup: ["logs:TagResource"] }
+    LOGS_UNTAG_RESOURCE = "logs" "UntagResource" { LogGroup: ["logs:UntagResource"] }
     LOGS_DELETE_LOG_GROUP = "logs" "DeleteLogGroup" { LogGroup: ["logs:DeleteLogGroup"] }
     ELB_DESCRIBE_LOAD_BALANCERS = "elasticloadbalancing" "DescribeLoadBalancers" { Any: ["elasticloadbalancing:DescribeLoadBalancers"] }
     ELB_DESCRIBE_LOAD_BALANCER_ATTRIBUTES = "elasticloadbalancing" "DescribeLoadBalancerAttributes" { Any: ["elasticloadbalancing:DescribeLoadBalancerAttributes"] }
@@ -202,6 +210,10 @@ operations! {
     ELB_ADD_TAGS = "elasticloadbalancing" "AddTags" {
         LoadBalancers: ["elasticloadbalancing:AddTags"],
         TargetGroups: ["elasticloadbalancing:AddTags"],
+    }
+    ELB_REMOVE_TAGS = "elasticloadbalancing" "RemoveTags" {
+        LoadBalancers: ["elasticloadbalancing:RemoveTags"],
+        TargetGroups: ["elasticloadbalancing:RemoveTags"],
     }
 
     // EC2 describes are not scoped to resources; writes are scoped to the account and region.
@@ -250,6 +262,7 @@ operations! {
     EC2_REVOKE_SECURITY_GROUP_INGRESS = "ec2" "RevokeSecurityGroupIngress" { Network: ["ec2:RevokeSecurityGroupIngress"] }
     EC2_REVOKE_SECURITY_GROUP_EGRESS = "ec2" "RevokeSecurityGroupEgress" { Network: ["ec2:RevokeSecurityGroupEgress"] }
     EC2_CREATE_TAGS = "ec2" "CreateTags" { Network: ["ec2:CreateTags"] }
+    EC2_DELETE_TAGS = "ec2" "DeleteTags" { Network: ["ec2:DeleteTags"] }
 
     ECS_DESCRIBE_CLUSTERS = "ecs" "DescribeClusters" { EcsCluster: ["ecs:DescribeClusters"] }
     ECS_CREATE_CLUSTER = "ecs" "CreateCluster" {
@@ -259,6 +272,7 @@ operations! {
     ECS_PUT_CLUSTER_CAPACITY_PROVIDERS = "ecs" "PutClusterCapacityProviders" { EcsCluster: ["ecs:PutClusterCapacityProviders"] }
     ECS_DELETE_CLUSTER = "ecs" "DeleteCluster" { EcsCluster: ["ecs:DeleteCluster"] }
     ECS_TAG_RESOURCE = "ecs" "TagResource" { EcsCluster: ["ecs:TagResource"], EcsServices: ["ecs:TagResource"] }
+    ECS_UNTAG_RESOURCE = "ecs" "UntagResource" { EcsCluster: ["ecs:UntagResource"], EcsServices: ["ecs:UntagResource"] }
     ECS_LIST_SERVICES = "ecs" "ListServices" { Any: ["ecs:ListServices"] }
     ECS_DESCRIBE_SERVICES = "ecs" "DescribeServices" { EcsServices: ["ecs:DescribeServices"] }
     ECS_CREATE_SERVICE = "ecs" "CreateService" { EcsServices: ["ecs:CreateService", "ecs:TagResource"] }
@@ -280,6 +294,7 @@ operations! {
     ECR_LIST_IMAGES = "ecr" "ListImages" { Repositories: ["ecr:ListImages"] }
     ECR_LIST_TAGS_FOR_RESOURCE = "ecr" "ListTagsForResource" { Repositories: ["ecr:ListTagsForResource"] }
     ECR_TAG_RESOURCE = "ecr" "TagResource" { Repositories: ["ecr:TagResource"] }
+    ECR_UNTAG_RESOURCE = "ecr" "UntagResource" { Repositories: ["ecr:UntagResource"] }
     ECR_PUT_IMAGE_SCANNING_CONFIGURATION = "ecr" "PutImageScanningConfiguration" { Repositories: ["ecr:PutImageScanningConfiguration"] }
     ECR_PUT_IMAGE_TAG_MUTABILITY = "ecr" "PutImageTagMutability" { Repositories: ["ecr:PutImageTagMutability"] }
     ECR_GET_REPOSITORY_POLICY = "ecr" "GetRepositoryPolicy" { Repositories: ["ecr:GetRepositoryPolicy"] }

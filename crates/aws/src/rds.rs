@@ -9,6 +9,7 @@ use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
 use crate::session::AccountSession;
+use crate::tags::TagUpdate;
 
 pub const ENGINE: &str = "aurora-postgresql";
 pub const INSTANCE_CLASS: &str = "db.serverless";
@@ -278,18 +279,30 @@ impl Rds<'_> {
             .map(drop)
     }
 
-    pub async fn add_tags(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
         let rds = self.session.rds_client();
-        let tags = to_tags(tags);
-        self.session
-            .call(&op::RDS_ADD_TAGS_TO_RESOURCE, || {
-                rds.add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
-            .await
-            .map(drop)
+        if !update.add.is_empty() {
+            let tags = to_tags(&update.add);
+            self.session
+                .call(&op::RDS_ADD_TAGS_TO_RESOURCE, || {
+                    rds.add_tags_to_resource()
+                        .resource_name(arn)
+                        .set_tags(Some(tags.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        if !update.remove.is_empty() {
+            self.session
+                .call(&op::RDS_REMOVE_TAGS_FROM_RESOURCE, || {
+                    rds.remove_tags_from_resource()
+                        .resource_name(arn)
+                        .set_tag_keys(Some(update.remove.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn create_instance(

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dataplatform_api::names::AccountNames;
 use dataplatform_api::{
-    ADOPT_ANNOTATION, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG,
-    PAUSED_ANNOTATION, Tier, annotation_is_true, owner_tag_value,
+    ADOPT_ANNOTATION, DataPlatformAccount, DataPlatformAccountSpec, DataPlatformAccountStatus, MANAGED_TAGS_TAG,
+    OWNER_TAG, PAUSED_ANNOTATION, Tier, annotation_is_true, managed_tags_value, owner_tag_value,
 };
 use dataplatform_aws::AccountTarget;
 
@@ -100,7 +100,7 @@ pub struct AccountContext {
     pub names: AccountNames,
     /// The owner tag's value: `namespace/name`.
     pub owner: String,
-    /// Owner tag plus `spec.tags`: what every resource carries.
+    /// Owner tag, `spec.tags` and the record of its keys: what every resource carries.
     pub tags: BTreeMap<String, String>,
     /// Ids of the managed Child accounts (see [`AccountObject::child_accounts`]).
     pub child_accounts: BTreeSet<String>,
@@ -111,6 +111,7 @@ impl AccountContext {
         let owner = owner_tag_value(&id.namespace, &id.name);
         let mut tags = spec.tags.clone();
         tags.insert(OWNER_TAG.to_owned(), owner.clone());
+        tags.insert(MANAGED_TAGS_TAG.to_owned(), managed_tags_value(spec.tags.keys()));
         Self {
             id: id.clone(),
             account_id: spec.account_id.clone(),

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use dataplatform_api::{OWNER_TAG, Scheme};
-use dataplatform_aws::AwsError;
+use dataplatform_api::{MANAGED_TAGS_TAG, OWNER_TAG, Scheme, managed_tag_keys};
 use dataplatform_aws::ecs::ServiceNetwork;
 use dataplatform_aws::rds::ClusterPlacement;
+use dataplatform_aws::{AwsError, TagUpdate};
 use futures::future::try_join_all;
 
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
@@ -133,24 +133,44 @@ pub fn ours(tags: &BTreeMap<String, String>, owner: &str) -> bool {
     tags.get(OWNER_TAG).is_some_and(|v| v == owner)
 }
 
-/// `tags.KEY old -> new` for every desired tag AWS does not hold with that value.
+/// `tags.KEY old -> new` for every desired tag AWS does not hold with that value, and
+/// `tags.KEY old -> (none)` for every managed key that left `spec.tags`.
 pub fn tag_changes(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, String>) -> Vec<FieldChange> {
-    desired
+    let added = desired
         .iter()
         .filter(|(k, v)| observed.get(*k) != Some(*v))
-        .map(|(k, v)| FieldChange::new(format!("tags.{k}"), observed.get(k).map_or(NONE, String::as_str), v))
-        .collect()
+        .map(|(k, v)| FieldChange::new(format!("tags.{k}"), observed.get(k).map_or(NONE, String::as_str), v));
+    let removed = unwanted_tags(desired, observed)
+        .into_iter()
+        .map(|k| FieldChange::new(format!("tags.{k}"), &observed[&k], NONE));
+    added.chain(removed).collect()
 }
 
-/// The desired tags AWS does not hold with that value: what a tagging call adds.
-pub fn missing_tags(
-    desired: &BTreeMap<String, String>,
-    observed: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    desired
-        .iter()
-        .filter(|(k, v)| observed.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
+/// What a tagging call changes: the desired tags AWS does not hold with that value, and the
+/// managed keys that left `spec.tags`.
+pub fn tag_update(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, String>) -> TagUpdate {
+    TagUpdate {
+        add: desired
+            .iter()
+            .filter(|(k, v)| observed.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        remove: unwanted_tags(desired, observed),
+    }
+}
+
+/// The keys the resource's managed-tags record lists that the desired tags no longer have and the
+/// resource still holds. Without a record (a resource tagged before records existed) nothing is
+/// removed: a key we stopped managing cannot be told from someone else's. `aws:` keys and our own
+/// two are never removed.
+fn unwanted_tags(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, String>) -> Vec<String> {
+    let Some(record) = observed.get(MANAGED_TAGS_TAG) else {
+        return vec![];
+    };
+    managed_tag_keys(record)
+        .filter(|key| !desired.contains_key(*key) && observed.contains_key(*key))
+        .filter(|key| !key.starts_with("aws:") && *key != OWNER_TAG && *key != MANAGED_TAGS_TAG)
+        .map(str::to_owned)
         .collect()
 }
 
@@ -231,4 +251,47 @@ pub struct DatabaseEndpoint {
     pub host: String,
     pub port: i32,
     pub secret_arn: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn only_recorded_keys_that_left_the_spec_are_removed() {
+        let desired = tags(&[("team", "data"), (MANAGED_TAGS_TAG, "team")]);
+        let observed = tags(&[
+            ("team", "data"),
+            ("cost", "17"),
+            ("someone", "else"),
+            ("aws:cloudformation:stack-name", "x"),
+            (MANAGED_TAGS_TAG, "aws:cloudformation:stack-name cost gone team"),
+        ]);
+        let update = tag_update(&desired, &observed);
+        assert_eq!(
+            update.remove,
+            ["cost"],
+            "not someone's, not aws:, not one the resource lacks"
+        );
+        assert_eq!(update.add, tags(&[(MANAGED_TAGS_TAG, "team")]));
+        let fields: Vec<String> = tag_changes(&desired, &observed)
+            .iter()
+            .map(|c| format!("{} -> {}", c.field, c.to))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                format!("tags.{MANAGED_TAGS_TAG} -> team"),
+                "tags.cost -> (none)".to_owned()
+            ]
+        );
+
+        // Tagged before records existed: nothing of theirs can be told from ours, so nothing goes.
+        let unrecorded = tags(&[("team", "data"), ("cost", "17")]);
+        assert!(tag_update(&desired, &unrecorded).remove.is_empty());
+    }
 }

@@ -15,5 +15,6 @@ mod engine_ownership;
 mod engine_registry;
 mod engine_resume;
 mod engine_runtime;
+mod engine_tags;
 mod harness;
 mod layout;

@@ -9,7 +9,7 @@ mod services;
 
 use crate::account::{DataPlatformAccountSpec, Tier};
 use crate::grant::SharedBucketGrantSpec;
-use crate::meta::{OWNER_TAG, owner_tag_value};
+use crate::meta::{MANAGED_TAGS_TAG, NO_MANAGED_TAGS, OWNER_TAG, TAG_VALUE_LIMIT, managed_tags_value, owner_tag_value};
 use crate::patterns::{self, matches};
 
 /// One thing wrong with a spec.
@@ -181,12 +181,26 @@ impl DataPlatformAccountSpec {
 
     fn validate_parts(&self, p: &mut Problems) {
         for (key, value) in &self.tags {
-            if key.is_empty() || key.len() > 128 || key.starts_with("aws:") || key == OWNER_TAG || value.len() > 256 {
+            let reserved = key == OWNER_TAG || key == MANAGED_TAGS_TAG || key == NO_MANAGED_TAGS;
+            if key.is_empty() || key.len() > 128 || key.starts_with("aws:") || reserved || value.len() > 256 {
                 p.add(
                     format!("spec.tags[{key}]"),
-                    "keys must be 1-128 characters, must not start with aws: nor be dataplatform.io/owner; values at most 256 characters",
+                    "keys must be 1-128 characters, must not start with aws: nor be dataplatform.io/owner, dataplatform.io/managed-tags or -; values at most 256 characters",
+                );
+            } else if key.contains(' ') {
+                p.add(
+                    format!("spec.tags[{key}]"),
+                    format!("must not contain a space: the operator records the keys it manages, space-separated, in the tag {MANAGED_TAGS_TAG}; write it with - or _"),
                 );
             }
+        }
+        if managed_tags_value(self.tags.keys()).len() > TAG_VALUE_LIMIT {
+            p.add(
+                "spec.tags",
+                format!(
+                    "the keys, joined by spaces, must fit in {TAG_VALUE_LIMIT} characters (the operator records them in the tag {MANAGED_TAGS_TAG}); use fewer or shorter keys"
+                ),
+            );
         }
         self.validate_network(p);
         self.validate_storage(p);
@@ -372,6 +386,28 @@ impl SharedBucketGrantSpec {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tags_whose_record_would_not_fit_in_a_tag_are_refused() {
+        let base = "accountId: '123456789012'\nregion: eu-west-2\nroleArn: arn:aws:iam::123456789012:role/dataplatform-operator\ndatabase: {enabled: false}\n";
+        let spec = |tags: &str| -> crate::DataPlatformAccountSpec {
+            serde_yaml_ng::from_str(&format!("{base}tags: {{{tags}}}")).expect("spec")
+        };
+        let fields = |tags: &str| -> Vec<String> {
+            spec(tags)
+                .validate()
+                .err()
+                .map_or(vec![], |e| e.problems.into_iter().map(|p| p.field).collect())
+        };
+        assert!(fields("team: data, cost-centre: cc-17").is_empty());
+        assert_eq!(fields("'cost centre': cc-17"), ["spec.tags[cost centre]"]);
+        assert_eq!(
+            fields("dataplatform.io/managed-tags: x"),
+            ["spec.tags[dataplatform.io/managed-tags]"]
+        );
+        let long: Vec<String> = (0..3).map(|i| format!("{}{i}: v", "k".repeat(100))).collect();
+        assert_eq!(fields(&long.join(", ")), ["spec.tags"], "3 keys of 101 characters");
+    }
+
     use super::*;
 
     #[test]

@@ -14,6 +14,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use super::{DefaultAction, Elb, HealthCheck, IDLE_TIMEOUT_ATTRIBUTE, RuleConditions, SSL_POLICY, to_tags};
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
+use crate::tags::TagUpdate;
 
 /// A listener as the spec wants it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -401,18 +402,31 @@ impl Elb<'_> {
         .map(drop)
     }
 
-    pub async fn add_tags(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
         let client = self.session.elbv2();
-        self.session
-            .call(&op::ELB_ADD_TAGS, || {
-                client
-                    .add_tags()
-                    .resource_arns(arn)
-                    .set_tags(Some(to_tags(tags)))
-                    .send()
-            })
-            .await
-            .map(drop)
+        if !update.add.is_empty() {
+            self.session
+                .call(&op::ELB_ADD_TAGS, || {
+                    client
+                        .add_tags()
+                        .resource_arns(arn)
+                        .set_tags(Some(to_tags(&update.add)))
+                        .send()
+                })
+                .await?;
+        }
+        if !update.remove.is_empty() {
+            self.session
+                .call(&op::ELB_REMOVE_TAGS, || {
+                    client
+                        .remove_tags()
+                        .resource_arns(arn)
+                        .set_tag_keys(Some(update.remove.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(())
     }
 }
 

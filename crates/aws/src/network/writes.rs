@@ -9,6 +9,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, ResourceType, Tag, T
 use super::Network;
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
+use crate::tags::TagUpdate;
 
 pub(super) fn tagged(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
     TagSpecification::builder()
@@ -400,20 +401,29 @@ impl Network<'_> {
     }
 
     /// Adds or overwrites tags on EC2 resources of any kind.
-    pub async fn tag(&self, ids: &[String], tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    pub async fn retag(&self, id: &str, update: &TagUpdate) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        let tags: Vec<Tag> = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
-        self.session
-            .call(&op::EC2_CREATE_TAGS, || {
-                ec2.create_tags()
-                    .set_resources(Some(ids.to_vec()))
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
-            .await
-            .map(drop)
+        if !update.add.is_empty() {
+            let tags: Vec<Tag> = update
+                .add
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect();
+            self.session
+                .call(&op::EC2_CREATE_TAGS, || {
+                    ec2.create_tags().resources(id).set_tags(Some(tags.clone())).send()
+                })
+                .await?;
+        }
+        if !update.remove.is_empty() {
+            // A tag named by its key alone is removed whatever its value.
+            let tags: Vec<Tag> = update.remove.iter().map(|k| Tag::builder().key(k).build()).collect();
+            self.session
+                .call(&op::EC2_DELETE_TAGS, || {
+                    ec2.delete_tags().resources(id).set_tags(Some(tags.clone())).send()
+                })
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -69,7 +69,7 @@ async fn run_changes(op: &Op, session: &AccountSession, made: &Made) -> Option<R
         } => elb.modify_rule(arn, conditions, target_group).await,
         Op::SetRulePriority { arn, priority } => elb.set_rule_priority(arn, *priority).await,
         Op::DeleteRule { arn } => elb.delete_rule(arn).await,
-        Op::TagElb { arn, tags } => elb.add_tags(arn, tags).await,
+        Op::TagElb { arn, tags } => elb.retag(arn, tags).await,
         _ => return None,
     })
 }

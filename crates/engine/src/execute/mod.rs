@@ -51,7 +51,7 @@ impl Op {
             Op::DeleteScalingPolicy { resource_id, name } => session.scaling().delete_policy(resource_id, name).await,
             Op::CreateLogGroup { name, tags } => session.logs().create_group(name, tags).await,
             Op::PutLogRetention { name, days } => session.logs().put_retention(name, *days).await,
-            Op::TagLogGroup { arn, tags } => session.logs().tag(arn, tags).await,
+            Op::TagLogGroup { arn, tags } => session.logs().retag(arn, tags).await,
             Op::DeleteLogGroup { name } => session.logs().delete_group(name).await,
             Op::CreateBucket { bucket, tags } => s3.create_bucket(bucket, tags).await,
             Op::PutBucketTags { bucket, tags } => s3.put_tags(bucket, tags).await,
@@ -78,7 +78,7 @@ impl Op {
             Op::UpdateTrustPolicy { role, trust_policy } => iam.update_trust_policy(role, trust_policy).await,
             Op::PutRolePolicy { role, name, document } => iam.put_inline_policy(role, name, document).await,
             Op::DeleteRolePolicy { role, name } => iam.delete_inline_policy(role, name).await,
-            Op::TagRole { role, tags } => iam.tag_role(role, tags).await,
+            Op::TagRole { role, tags } => iam.retag_role(role, tags).await,
             Op::DeleteRole { role } => iam.delete_role(role).await,
             Op::CreateDbCluster {
                 cluster,
@@ -87,7 +87,7 @@ impl Op {
                 tags,
             } => rds.create_cluster(cluster, settings, placement.as_ref(), tags).await,
             Op::ModifyDbCluster { cluster, changes } => rds.modify_cluster(cluster, changes).await,
-            Op::TagDbResource { arn, tags } => rds.add_tags(arn, tags).await,
+            Op::TagDbResource { arn, tags } => rds.retag(arn, tags).await,
             Op::CreateDbInstance {
                 instance,
                 cluster,
@@ -97,7 +97,7 @@ impl Op {
             Op::DeleteDbCluster { cluster } => rds.delete_cluster(cluster).await,
             Op::CreateEcsCluster { cluster, tags } => ecs.create_cluster(cluster, tags).await,
             Op::PutClusterCapacityProviders { cluster } => ecs.put_cluster_capacity_providers(cluster).await,
-            Op::TagEcsResource { arn, tags } => ecs.tag(arn, tags).await,
+            Op::TagEcsResource { arn, tags } => ecs.retag(arn, tags).await,
             Op::DeleteEcsCluster { cluster } => ecs.delete_cluster(cluster).await,
             Op::RegisterTaskDefinition { content, tags } => {
                 *registered = Some(ecs.register_task_definition(content, tags).await?);
@@ -161,7 +161,7 @@ impl Op {
                 repository,
                 immutable_tags,
             } => ecr.put_tag_mutability(repository, *immutable_tags).await,
-            Op::TagRepository { arn, tags } => ecr.tag(arn, tags).await,
+            Op::TagRepository { arn, tags } => ecr.retag(arn, tags).await,
             Op::DeleteRepository { repository } => ecr.delete_repository(repository).await,
             // Network ops are run by `network::run` above; reaching here is a bug, reported.
             other => Err(AwsError {

@@ -170,7 +170,7 @@ async fn run_changes(op: &Op, session: &AccountSession, made: &Made) -> Result<b
         Op::DetachInternetGateway { gateway, vpc } => network.detach_internet_gateway(gateway, vpc).await?,
         Op::DeleteInternetGateway { gateway } => network.delete_internet_gateway(gateway).await?,
         Op::DeleteVpc { vpc } => network.delete_vpc(vpc).await?,
-        Op::TagEc2 { id, tags } => network.tag(std::slice::from_ref(id), tags).await?,
+        Op::TagEc2 { id, tags } => network.retag(id, tags).await?,
         Op::CreateDbSubnetGroup { name, subnets, tags } => {
             rds.create_subnet_group(name, &made.ids(subnets)?, tags).await?
         }

@@ -12,7 +12,7 @@ use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
 use crate::vocabulary::{
-    DatabaseEndpoint, DatabaseNetwork, Facts, Outcome, Owner, Readiness, list_text, missing_tags, ours, tag_changes,
+    DatabaseEndpoint, DatabaseNetwork, Facts, Outcome, Owner, Readiness, list_text, ours, tag_changes, tag_update,
 };
 
 pub struct Database;
@@ -349,7 +349,7 @@ fn cluster_outcome(
     if !changes.is_empty() {
         ops.push(Op::TagDbResource {
             arn: observed.arn.clone(),
-            tags: missing_tags(&account.tags, &observed.tags),
+            tags: tag_update(&account.tags, &observed.tags),
         });
     }
     let mut modify = settings_changes(want, &observed.settings, &mut changes);
@@ -461,7 +461,7 @@ fn instance_outcome(
     } else {
         vec![Op::TagDbResource {
             arn: observed.arn.clone(),
-            tags: missing_tags(&account.tags, &observed.tags),
+            tags: tag_update(&account.tags, &observed.tags),
         }]
     };
     Outcome::update(Part::Database, INSTANCE.to_owned(), &name, changes, ops)

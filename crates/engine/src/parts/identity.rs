@@ -17,7 +17,7 @@ use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan};
 use crate::policy::{self, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, missing_tags, observe_each, ours, tag_changes};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update};
 
 pub struct Identity;
 
@@ -330,7 +330,7 @@ fn role_outcome(
     if !changes.is_empty() {
         ops.push(Op::TagRole {
             role: role.name.clone(),
-            tags: missing_tags(&account.tags, &observed.tags),
+            tags: tag_update(&account.tags, &observed.tags),
         });
     }
     let same_trust =

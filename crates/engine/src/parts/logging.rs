@@ -12,7 +12,7 @@ use dataplatform_aws::{AccountSession, AwsError};
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, missing_tags, ours, tag_changes};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update};
 
 pub struct Logging;
 
@@ -94,7 +94,7 @@ impl AccountPart for Logging {
         if !changes.is_empty() {
             ops.push(Op::TagLogGroup {
                 arn: seen.arn.clone(),
-                tags: missing_tags(&account.tags, &seen.tags),
+                tags: tag_update(&account.tags, &seen.tags),
             });
         }
         if seen.retention_days != Some(group.retention_days) {

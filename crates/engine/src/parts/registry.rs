@@ -15,7 +15,7 @@ use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, missing_tags, ours, tag_changes};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update};
 
 pub struct Registry;
 
@@ -243,7 +243,7 @@ fn repository_outcome(
     if !changes.is_empty() {
         ops.push(Op::TagRepository {
             arn: seen.arn.clone(),
-            tags: missing_tags(&account.tags, &seen.tags),
+            tags: tag_update(&account.tags, &seen.tags),
         });
     }
     if !seen.scan_on_push {

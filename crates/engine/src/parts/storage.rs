@@ -19,7 +19,7 @@ use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update};
 
 pub struct Storage;
 
@@ -220,8 +220,12 @@ fn bucket_outcome(
     let mut changes = tag_changes(&account.tags, &observed.tags);
     let mut ops = Vec::new();
     if !changes.is_empty() {
+        // S3 replaces the whole set: what the bucket holds, less the managed keys that left
+        // spec.tags, plus what the spec wants.
+        let update = tag_update(&account.tags, &observed.tags);
         let mut tags = observed.tags.clone();
-        tags.extend(account.tags.clone());
+        tags.retain(|key, _| !update.remove.contains(key));
+        tags.extend(update.add);
         ops.push(Op::PutBucketTags {
             bucket: name.clone(),
             tags,

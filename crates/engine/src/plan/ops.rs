@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dataplatform_aws::TagUpdate;
 use dataplatform_aws::ecs::{ServiceChanges, ServiceSettings, TaskDefinitionContent};
 use dataplatform_aws::elb::{ListenerSettings, RuleConditions, TargetGroupSettings};
 use dataplatform_aws::network::Direction;
@@ -116,7 +117,7 @@ pub enum Op {
     },
     TagEc2 {
         id: String,
-        tags: BTreeMap<String, String>,
+        tags: TagUpdate,
     },
     CreateDbSubnetGroup {
         name: String,
@@ -199,7 +200,7 @@ pub enum Op {
     },
     TagElb {
         arn: String,
-        tags: BTreeMap<String, String>,
+        tags: TagUpdate,
     },
     /// Registers the target, or changes its bounds.
     RegisterScalableTarget {
@@ -241,7 +242,7 @@ pub enum Op {
     },
     TagLogGroup {
         arn: String,
-        tags: BTreeMap<String, String>,
+        tags: TagUpdate,
     },
     DeleteLogGroup {
         name: String,
@@ -304,7 +305,7 @@ pub enum Op {
     },
     TagRole {
         role: String,
-        tags: BTreeMap<String, String>,
+        tags: TagUpdate,
     },
     DeleteRole {
         role: String,
@@ -322,7 +323,7 @@ pub enum Op {
     },
     TagDbResource {
         arn: String,
-        tags: BTreeMap<String, String>,
+        tags: TagUpdate,
     },
     CreateDbInstance {
         instance: String,
@@ -344,7 +345,7 @@ pub enum Op {
     },
     TagEcsResource {
         arn: String,
-        tags: BTreeMap<String, String>,
+        tags: TagUpdate,
     },
     DeleteEcsCluster {
         cluster: String,
@@ -407,7 +408,7 @@ pub enum Op {
     },
     TagRepository {
         arn: String,
-        tags: BTreeMap<String, String>,
+        tags: TagUpdate,
     },
     DeleteRepository {
         repository: String,

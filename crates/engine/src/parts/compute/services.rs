@@ -10,7 +10,7 @@ use dataplatform_aws::ecs::{
 use super::model::{DesiredCompute, DesiredService, ObservedCompute, revision_text};
 use crate::account::AccountContext;
 use crate::plan::{Action, FieldChange, Op, Part, TaskRevision};
-use crate::vocabulary::{NONE, Outcome, Owner, list_text, missing_tags, option_text, ours, tag_changes};
+use crate::vocabulary::{NONE, Outcome, Owner, list_text, option_text, ours, tag_changes, tag_update};
 
 /// Revisions kept registered per family for rollback, the one in use included.
 pub const KEEP_REVISIONS: usize = 3;
@@ -43,7 +43,7 @@ pub fn outcomes(
             if !changes.is_empty() {
                 ops.push(Op::TagEcsResource {
                     arn: cluster.arn.clone(),
-                    tags: missing_tags(&account.tags, &cluster.tags),
+                    tags: tag_update(&account.tags, &cluster.tags),
                 });
             }
             if CLUSTER_CAPACITY_PROVIDERS
@@ -194,7 +194,7 @@ fn service_changes(
     if !changes.is_empty() {
         ops.push(Op::TagEcsResource {
             arn: seen.arn.clone(),
-            tags: missing_tags(&account.tags, &seen.tags),
+            tags: tag_update(&account.tags, &seen.tags),
         });
     }
     let mut update = ServiceChanges::default();

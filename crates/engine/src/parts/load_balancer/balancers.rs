@@ -6,7 +6,7 @@ use dataplatform_aws::elb::{DefaultAction, ListenerObservation, ListenerSettings
 
 use super::model::{DesiredBalancer, DesiredLoadBalancing, ObservedLoadBalancing};
 use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part};
-use crate::vocabulary::{Outcome, Owner, list_text, missing_tags, ours, tag_changes};
+use crate::vocabulary::{Outcome, Owner, list_text, ours, tag_changes, tag_update};
 
 /// How the plan names one load balancer and its listeners.
 pub fn balancer_resource(scheme: Scheme) -> String {
@@ -100,7 +100,7 @@ fn balancer_update(
     if !changes.is_empty() {
         ops.push(Op::TagElb {
             arn: seen.arn.clone(),
-            tags: missing_tags(&desired.tags, &seen.tags),
+            tags: tag_update(&desired.tags, &seen.tags),
         });
     }
     if let Some(placement) = desired.placement.get(&balancer.scheme) {

@@ -8,7 +8,7 @@ use dataplatform_aws::elb::{RuleConditions, RuleObservation, TargetGroupObservat
 
 use super::model::{DesiredLoadBalancing, DesiredTarget, ObservedLoadBalancing};
 use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part};
-use crate::vocabulary::{Outcome, Owner, list_text, missing_tags, tag_changes};
+use crate::vocabulary::{Outcome, Owner, list_text, tag_changes, tag_update};
 
 pub fn target_group_resource(service: &str) -> String {
     format!("elb:target-group/{service}")
@@ -62,7 +62,7 @@ pub fn target_outcomes(
             if !changes.is_empty() {
                 ops.push(Op::TagElb {
                     arn: seen.arn.clone(),
-                    tags: missing_tags(&desired.tags, &seen.tags),
+                    tags: tag_update(&desired.tags, &seen.tags),
                 });
             }
             let want = &target.settings.health_check;

@@ -169,7 +169,7 @@ impl Planner<'_> {
         if !changes.is_empty() {
             ops.push(Op::TagDbResource {
                 arn: seen.arn.clone(),
-                tags: crate::vocabulary::missing_tags(&tags, &seen.tags),
+                tags: crate::vocabulary::tag_update(&tags, &seen.tags),
             });
         }
         // A subnet made in this pass joins the group on the next one.

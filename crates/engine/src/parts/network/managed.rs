@@ -10,7 +10,7 @@ use dataplatform_api::NatGateway;
 use super::model::{DesiredNetwork, GroupRole, ManagedVpc, ObservedNetwork, Tier, carve, name_tag};
 use crate::account::AccountContext;
 use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part, PlannedEndpoint};
-use crate::vocabulary::{Outcome, Owner, missing_tags, tag_changes};
+use crate::vocabulary::{Outcome, Owner, tag_changes, tag_update};
 
 /// Builds the outcomes of one network, resource by resource.
 pub(super) struct Planner<'a> {
@@ -52,7 +52,7 @@ impl Planner<'_> {
         if !changes.is_empty() {
             ops.push(Op::TagEc2 {
                 id: id.to_owned(),
-                tags: missing_tags(&tags, seen_tags),
+                tags: tag_update(&tags, seen_tags),
             });
         }
         let (more_changes, more_ops) = update(id);
