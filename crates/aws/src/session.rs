@@ -71,14 +71,19 @@ impl Sessions {
     /// Credentials, region and endpoint from the standard AWS sources (environment, profile, IRSA,
     /// instance role), with `settings.endpoint_url` taking precedence over `AWS_ENDPOINT_URL`.
     pub async fn from_environment(settings: AwsSettings) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(shared_https_client());
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }
         Self::new(loader.load().await, settings)
     }
 
+    /// `base` without an HTTP client gets the shared one.
     pub fn new(base: SdkConfig, settings: AwsSettings) -> Self {
+        let base = match base.http_client() {
+            Some(_) => base,
+            None => base.into_builder().http_client(shared_https_client()).build(),
+        };
         Self {
             base,
             settings,
@@ -142,6 +147,25 @@ impl Sessions {
             }
         }
     }
+}
+
+/// The HTTPS client every SDK client of every account uses: one connection pool and one TLS root
+/// store for the process. Without it each SDK client builds its own (the SDK's default: rustls
+/// with aws-lc, the system's roots, `HTTPS_PROXY`/`NO_PROXY` from the environment), which costs
+/// about 1 MiB per account and reuses no connection across accounts.
+fn shared_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::ConnectorBuilder::default()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// A getter per client that builds it on first use from the session's configuration, without SDK
