@@ -1,0 +1,112 @@
+//! What the bench reconciles. `plain`: N accounts with buckets, roles and a database, nothing else
+//! (the mix of the first benchmark, kept for comparison). `real`: N tenants as a regional platform
+//! runs them (a managed network, a database, three services of which one is exposed through a load
+//! balancer, two grants each to the Organisation account) and that Organisation account, with a
+//! registry.
+
+use dataplatform_engine::{AccountObject, GrantObject, ObjectId};
+use serde_json::{Value, json};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mix {
+    Plain,
+    Real,
+}
+
+pub struct Objects {
+    pub accounts: Vec<AccountObject>,
+    pub grants: Vec<GrantObject>,
+}
+
+const NAMESPACE: &str = "bench";
+const ORGANISATION_ID: &str = "299999999999";
+
+pub fn objects(mix: Mix, tenants: usize, region: &str) -> Objects {
+    let mut accounts: Vec<AccountObject> = (0..tenants)
+        .map(|i| {
+            let account_id = format!("{:012}", 300_000_000_000u64 + i as u64);
+            let mut spec = base_spec(&account_id, region);
+            if mix == Mix::Real {
+                spec.as_object_mut()
+                    .expect("an object")
+                    .extend(tenant_parts(i).as_object().cloned().unwrap_or_default());
+            }
+            account(&format!("tenant-{i}"), spec)
+        })
+        .collect();
+    let mut grants = Vec::new();
+    if mix == Mix::Real {
+        let mut organisation = base_spec(ORGANISATION_ID, region);
+        organisation.as_object_mut().expect("an object").extend(
+            json!({
+                "tier": "Organisation",
+                "database": {"enabled": false},
+                "registry": {"repositories": ["dagster", "code-server", "frontend"]},
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        );
+        accounts.push(account("organisation", organisation));
+        for i in 0..tenants {
+            for (name, prefix) in [("exports", "exports/"), ("reports", "reports/")] {
+                grants.push(grant(&format!("tenant-{i}-{name}"), &format!("tenant-{i}"), prefix));
+            }
+        }
+    }
+    Objects { accounts, grants }
+}
+
+fn base_spec(account_id: &str, region: &str) -> Value {
+    json!({
+        "accountId": account_id,
+        "region": region,
+        "roleArn": format!("arn:aws:iam::{account_id}:role/dataplatform-operator"),
+        "tags": {"cost-centre": "bench"},
+    })
+}
+
+fn tenant_parts(i: usize) -> Value {
+    json!({
+        "network": {"vpc": {"cidr": "10.20.0.0/16", "natGateway": "None"}},
+        "database": {"enabled": true, "deletionProtection": false},
+        "services": [
+            {"name": "daemon", "image": "dagster:1.9.0", "cpu": 512, "memory": 1024},
+            {"name": "code-server", "image": "code-server:1.9.0", "cpu": 512, "memory": 1024, "port": 4000},
+            {"name": "frontend", "image": "frontend:2.3.1", "cpu": 256, "memory": 512, "port": 8080,
+             "expose": {"hosts": [format!("files.tenant-{i}.example.org")]}},
+        ],
+    })
+}
+
+fn account(name: &str, spec: Value) -> AccountObject {
+    AccountObject {
+        id: ObjectId {
+            namespace: NAMESPACE.to_owned(),
+            name: name.to_owned(),
+        },
+        generation: Some(1),
+        annotations: Default::default(),
+        spec: serde_json::from_value(spec).expect("the bench spec is valid"),
+        status: None,
+        child_accounts: Default::default(),
+    }
+}
+
+fn grant(name: &str, account: &str, prefix: &str) -> GrantObject {
+    let spec = json!({
+        "accountRef": {"name": account},
+        "grantee": {"accountId": ORGANISATION_ID},
+        "prefixes": [prefix],
+    });
+    GrantObject {
+        id: ObjectId {
+            namespace: NAMESPACE.to_owned(),
+            name: name.to_owned(),
+        },
+        generation: Some(1),
+        annotations: Default::default(),
+        spec: serde_json::from_value(spec).expect("the bench grant is valid"),
+        status: None,
+    }
+}

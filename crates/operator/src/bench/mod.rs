@@ -1,0 +1,249 @@
+//! `dataplatform-operator bench`: N tenant accounts (and, in the real mix, their grants and the
+//! Organisation account) against a local endpoint (moto). Prints the time to converge, AWS calls per
+//! object to create and in a steady-state pass (reads/writes), the peak RSS and how much the
+//! resident memory grew per 100 accounts, and the steady-state pass replayed against the endpoint
+//! alone (the same HTTP requests, as many in flight as the operator had), so the operator's share of
+//! the time is visible.
+
+mod mix;
+mod replay;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use dataplatform_aws::recorder::RequestRecorder;
+use dataplatform_aws::{CallCounts, Sessions};
+use dataplatform_engine::{AccountObject, Engine, GrantAccounts, GrantObject};
+use futures::StreamExt;
+
+use crate::cli::AwsArgs;
+pub use mix::Mix;
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// How many tenant DataPlatformAccounts (each its own AWS account).
+    #[arg(long, default_value_t = 100)]
+    pub accounts: usize,
+    /// Objects reconciled at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// `real`: each tenant with a managed network, a database, three services (one exposed) and two
+    /// grants to an Organisation account with a registry. `plain`: buckets, roles and a database.
+    #[arg(long, value_enum, default_value = "real")]
+    pub mix: Mix,
+}
+
+/// Passes over the accounts until none changes anything and all are ready.
+const ACCOUNT_PASSES: usize = 8;
+/// Passes over the grants (each waits for its accounts, already converged).
+const GRANT_PASSES: usize = 3;
+
+/// One reconcile of every account, `concurrency` at a time; returns how many made changes, and the
+/// first error. Readiness is not waited for: moto starts no ECS task (the tests play its scheduler),
+/// so accounts with services stay "0 of 1 tasks running"; the bench reports how many are not Ready.
+async fn account_pass(engine: &Engine, accounts: &mut [AccountObject], concurrency: usize) -> Result<usize, String> {
+    let results: Vec<_> = futures::stream::iter(accounts.iter().cloned().enumerate())
+        .map(|(i, object)| async move { (i, engine.reconcile(&object, Default::default()).await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut unsettled = 0;
+    for (i, reconciled) in results {
+        if let Some(error) = reconciled.error {
+            return Err(format!("{}: {error}", accounts[i].id));
+        }
+        if !reconciled.applied.is_empty() {
+            unsettled += 1;
+        }
+        accounts[i].status = Some(reconciled.status);
+    }
+    Ok(unsettled)
+}
+
+/// How many accounts are not Ready, and why the first of them is not.
+fn not_ready(accounts: &[AccountObject]) -> (usize, String) {
+    let waiting: Vec<String> = accounts
+        .iter()
+        .filter_map(|a| {
+            let conditions = a.status.as_ref().map_or(&[][..], |s| s.conditions.as_slice());
+            let ready = dataplatform_api::conditions::find(conditions, dataplatform_api::conditions::READY)?;
+            (ready.status != "True").then(|| ready.message.clone())
+        })
+        .collect();
+    (waiting.len(), waiting.into_iter().next().unwrap_or_default())
+}
+
+/// One reconcile of every grant, as [`account_pass`].
+async fn grant_pass(
+    engine: &Engine,
+    grants: &mut [GrantObject],
+    accounts: &[AccountObject],
+    concurrency: usize,
+) -> Result<usize, String> {
+    let results: Vec<_> = futures::stream::iter(grants.iter().cloned().enumerate())
+        .map(|(i, grant)| async move {
+            let involved = GrantAccounts::find(&grant, accounts);
+            (i, engine.reconcile_grant(&grant, &involved, Default::default()).await)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut unsettled = 0;
+    for (i, reconciled) in results {
+        if let Some(error) = reconciled.error {
+            return Err(format!("{}: {error}", grants[i].id));
+        }
+        if !reconciled.applied.is_empty() || !reconciled.ready {
+            unsettled += 1;
+        }
+        grants[i].status = Some(reconciled.status);
+    }
+    Ok(unsettled)
+}
+
+fn per_object(counts: &CallCounts, objects: usize) -> String {
+    let n = objects.max(1) as f64;
+    format!(
+        "{:.1} calls ({:.1} reads, {:.1} writes)",
+        counts.total() as f64 / n,
+        counts.reads() as f64 / n,
+        counts.writes() as f64 / n
+    )
+}
+
+/// A line of /proc/self/status in MiB: `VmHWM` (peak resident) or `VmRSS` (resident now).
+fn memory_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Counted calls of one phase: what `phase` made, then the counter starts again.
+async fn counted<T>(sessions: &Sessions, phase: impl Future<Output = T>) -> (T, CallCounts) {
+    sessions.counter().reset();
+    let result = phase.await;
+    (result, sessions.counter().snapshot())
+}
+
+pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
+    let resident_before = memory_mib("VmRSS:");
+    let recorder = RequestRecorder::new();
+    let mut settings = aws.settings();
+    settings
+        .interceptors
+        .push(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(
+            recorder.clone(),
+        ));
+    let sessions = Arc::new(Sessions::from_environment(settings).await);
+    if sessions.endpoint_url().is_none() {
+        return Err("bench creates hundreds of resources: point it at moto with --aws-endpoint-url".into());
+    }
+    let engine = Engine::new(sessions.clone());
+    let mix::Objects {
+        mut accounts,
+        mut grants,
+    } = mix::objects(args.mix, args.accounts, "eu-west-2");
+    // The Organisation's registry lets every tenant pull (the controller fills this from its cache).
+    let children = dataplatform_engine::account::child_account_ids(&accounts);
+    for account in &mut accounts {
+        account.child_accounts = children.clone();
+    }
+    println!(
+        "bench: {} tenant accounts ({:?} mix), {} grants, {} objects at a time, endpoint {}",
+        args.accounts,
+        args.mix,
+        grants.len(),
+        args.concurrency,
+        sessions.endpoint_url().unwrap_or_default()
+    );
+
+    let started = Instant::now();
+    let (passes, account_calls) = counted(&sessions, async {
+        for pass in 1..=ACCOUNT_PASSES {
+            if account_pass(&engine, &mut accounts, args.concurrency).await? == 0 {
+                return Ok::<usize, String>(pass);
+            }
+        }
+        Err(format!("accounts not settled after {ACCOUNT_PASSES} passes"))
+    })
+    .await;
+    let passes = passes?;
+    let (grant_passes, grant_calls) = counted(&sessions, async {
+        for pass in 1..=GRANT_PASSES {
+            if grant_pass(&engine, &mut grants, &accounts, args.concurrency).await? == 0 {
+                return Ok::<usize, String>(pass);
+            }
+        }
+        Err(format!("grants not settled after {GRANT_PASSES} passes"))
+    })
+    .await;
+    let grant_passes = grant_passes?;
+    println!(
+        "converge: {:.2} s in {passes} account and {grant_passes} grant passes; to create, per account {}",
+        started.elapsed().as_secs_f64(),
+        per_object(&account_calls, accounts.len())
+    );
+    if !grants.is_empty() {
+        println!("  per grant {}", per_object(&grant_calls, grants.len()));
+    }
+    if let (waiting @ 1.., why) = not_ready(&accounts) {
+        println!("  {waiting} accounts not Ready (moto starts no ECS task), e.g.: {why}");
+    }
+
+    recorder.reset();
+    let started = Instant::now();
+    let (checked, steady_accounts) = counted(&sessions, account_pass(&engine, &mut accounts, args.concurrency)).await;
+    checked?;
+    let (checked, steady_grants) =
+        counted(&sessions, grant_pass(&engine, &mut grants, &accounts, args.concurrency)).await;
+    checked?;
+    let steady = started.elapsed();
+    println!(
+        "steady state: {:.2} s; per account {}",
+        steady.as_secs_f64(),
+        per_object(&steady_accounts, accounts.len())
+    );
+    if !grants.is_empty() {
+        println!("  per grant {}", per_object(&steady_grants, grants.len()));
+    }
+
+    let requests = recorder.requests();
+    let in_flight = recorder.peak_in_flight().max(1);
+    let (alone, resent) = replay::replay(&requests, in_flight).await?;
+    let ratio = steady.as_secs_f64() / alone.as_secs_f64().max(f64::EPSILON);
+    println!(
+        "endpoint alone: {:.2} s for the same {} requests, {in_flight} in flight; operator/endpoint = {ratio:.2} (target <= 1.25)",
+        alone.as_secs_f64(),
+        requests.len()
+    );
+    if resent > 0 {
+        println!("  ({resent} of them sent again after the endpoint dropped their connection)");
+    }
+    println!(
+        "endpoint busy during the operator's pass: {:.2} s of {:.2} s",
+        recorder.busy().as_secs_f64(),
+        steady.as_secs_f64()
+    );
+    report_memory(resident_before, accounts.len());
+    let writes = steady_accounts.writes() + steady_grants.writes();
+    if writes > 0 {
+        let mut operations = steady_accounts.write_operations();
+        operations.extend(steady_grants.write_operations());
+        return Err(format!("steady state must not write, wrote {operations:?}"));
+    }
+    Ok(())
+}
+
+fn report_memory(resident_before: Option<f64>, accounts: usize) {
+    match (memory_mib("VmHWM:"), memory_mib("VmRSS:"), resident_before) {
+        (Some(peak), Some(now), Some(before)) => {
+            let per_account = (now - before) * 1024.0 / accounts.max(1) as f64;
+            println!(
+                "peak RSS: {peak:.1} MiB; resident {before:.1} MiB before the first session, {now:.1} MiB after \
+                 ({per_account:.0} KiB per account, the fixed costs included: compare two sizes for the slope)"
+            );
+        }
+        _ => println!("peak RSS: not available on this platform"),
+    }
+}
