@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod calls;
+pub mod credentials;
 pub mod ecr;
 pub mod ecs;
 pub mod elb;

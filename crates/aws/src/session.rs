@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, OnceCell};
 
 use crate::budget::{AccountBudget, BudgetConfig};
 use crate::calls::CallCounter;
+use crate::credentials::AssumedRole;
 use crate::error::AwsError;
 use crate::permissions::{self as op, Operation};
 use crate::retry::{self, Repeat, RetryPolicy};
@@ -58,13 +59,69 @@ pub enum IdentityError {
     Call(#[from] AwsError),
 }
 
-/// Sessions for every account the process manages, made once and reused.
+/// Sessions for every account the process manages. The last [`SESSION_CACHE`] used are kept; an
+/// older one is dropped and built again when its account is next reconciled. What must outlive a
+/// session is kept per account apart from it, and costs little: the request budget, the lock on
+/// shared policy documents, the identity check's answer and the assumed role's credentials.
 pub struct Sessions {
     base: SdkConfig,
     settings: AwsSettings,
     counter: CallCounter,
-    sessions: Mutex<HashMap<AccountTarget, Arc<AccountSession>>>,
+    /// The one STS client that assumes every account's role, with the operator's own credentials.
+    sts: aws_sdk_sts::Client,
+    sessions: Mutex<SessionCache>,
     budgets: Mutex<HashMap<String, Arc<AccountBudget>>>,
+    policy_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    targets: Mutex<HashMap<AccountTarget, Arc<TargetState>>>,
+}
+
+/// Sessions kept at once. A session holds an SDK client per service its account used (tens of KiB
+/// each); the controller works on a few accounts at a time (`--concurrency` of each kind, a grant
+/// reaching two accounts), so 32 keeps every account of the passes in flight and bounds the
+/// memory whatever the number of accounts.
+pub const SESSION_CACHE: usize = 32;
+
+/// The sessions kept, with when each was last asked for.
+#[derive(Default)]
+struct SessionCache {
+    entries: HashMap<AccountTarget, (Arc<AccountSession>, u64)>,
+    clock: u64,
+}
+
+impl SessionCache {
+    fn get(&mut self, target: &AccountTarget) -> Option<Arc<AccountSession>> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries.get_mut(target).map(|(session, used)| {
+            *used = clock;
+            session.clone()
+        })
+    }
+
+    /// Keeps `session`, dropping the least recently used when full (a pass still using it keeps
+    /// its own reference).
+    fn insert(&mut self, target: AccountTarget, session: Arc<AccountSession>) {
+        if self.entries.len() >= SESSION_CACHE
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(t, _)| t.clone())
+        {
+            self.entries.remove(&oldest);
+        }
+        self.clock += 1;
+        self.entries.insert(target, (session, self.clock));
+    }
+}
+
+/// What one target keeps across its sessions.
+#[derive(Default)]
+struct TargetState {
+    /// The ARN sts:GetCallerIdentity answered, once it named the right account.
+    verified_identity: OnceCell<String>,
+    /// The assumed role's credentials (none: the operator's own).
+    credentials: OnceLock<Option<SharedCredentialsProvider>>,
 }
 
 impl Sessions {
@@ -85,11 +142,14 @@ impl Sessions {
             None => base.into_builder().http_client(shared_https_client()).build(),
         };
         Self {
+            sts: aws_sdk_sts::Client::new(&base),
             base,
             settings,
             counter: CallCounter::new(),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(SessionCache::default()),
             budgets: Mutex::new(HashMap::new()),
+            policy_locks: Mutex::new(HashMap::new()),
+            targets: Mutex::new(HashMap::new()),
         }
     }
 
@@ -104,20 +164,21 @@ impl Sessions {
     pub async fn session(&self, target: &AccountTarget) -> Arc<AccountSession> {
         let mut sessions = self.sessions.lock().await;
         if let Some(session) = sessions.get(target) {
-            return session.clone();
+            return session;
         }
-        let budget = self
-            .budgets
-            .lock()
-            .await
-            .entry(target.account_id.clone())
-            .or_insert_with(|| Arc::new(AccountBudget::new(self.settings.budget)))
-            .clone();
-        let config = self.account_config(target).await;
+        let account = &target.account_id;
+        let budget = per_key(&self.budgets, account, || AccountBudget::new(self.settings.budget)).await;
+        let policy_edits = per_key(&self.policy_locks, account, || Mutex::new(())).await;
+        let state = per_key(&self.targets, target, TargetState::default).await;
+        let config = self.account_config(target, &state);
         let session = Arc::new(AccountSession::new(
             target.clone(),
             &config,
-            budget,
+            AccountShared {
+                budget,
+                policy_edits,
+                state,
+            },
             self.settings.retry,
             self.counter.clone(),
             &self.settings.interceptors,
@@ -126,27 +187,44 @@ impl Sessions {
         session
     }
 
-    async fn account_config(&self, target: &AccountTarget) -> SdkConfig {
-        let region = Region::new(target.region.clone());
-        let builder = self.base.clone().into_builder().region(region.clone());
-        match &target.role_arn {
+    fn account_config(&self, target: &AccountTarget, state: &TargetState) -> SdkConfig {
+        let builder = self
+            .base
+            .clone()
+            .into_builder()
+            .region(Region::new(target.region.clone()));
+        let credentials = state.credentials.get_or_init(|| {
+            target
+                .role_arn
+                .as_ref()
+                .map(|role_arn| SharedCredentialsProvider::new(AssumedRole::new(target, role_arn, self.sts.clone())))
+        });
+        match credentials {
+            // The SDK's identity cache keeps the assumed credentials and asks again before they
+            // expire; the provider keeps them too, for the sessions built after this one.
+            Some(provider) => builder.credentials_provider(provider.clone()).build(),
             None => builder.build(),
-            Some(role_arn) => {
-                let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
-                    .session_name(ROLE_SESSION_NAME)
-                    .region(region)
-                    .configure(&self.base);
-                if let Some(external_id) = &target.external_id {
-                    provider = provider.external_id(external_id);
-                }
-                // The SDK's identity cache keeps the assumed credentials and refreshes them before
-                // they expire.
-                builder
-                    .credentials_provider(SharedCredentialsProvider::new(provider.build().await))
-                    .build()
-            }
         }
     }
+}
+
+/// The value kept under `key`, made by `make` the first time.
+async fn per_key<K, V>(map: &Mutex<HashMap<K, Arc<V>>>, key: &K, make: impl FnOnce() -> V) -> Arc<V>
+where
+    K: Clone + Eq + std::hash::Hash,
+{
+    map.lock()
+        .await
+        .entry(key.clone())
+        .or_insert_with(|| Arc::new(make()))
+        .clone()
+}
+
+/// What a session shares with the other sessions of its account (see [`Sessions`]).
+struct AccountShared {
+    budget: Arc<AccountBudget>,
+    policy_edits: Arc<Mutex<()>>,
+    state: Arc<TargetState>,
 }
 
 /// The HTTPS client every SDK client of every account uses: one connection pool and one TLS root
@@ -204,17 +282,15 @@ pub struct AccountSession {
     application_autoscaling: OnceLock<aws_sdk_applicationautoscaling::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
-    budget: Arc<AccountBudget>,
+    shared: AccountShared,
     retry: RetryPolicy,
-    verified_identity: OnceCell<String>,
-    policy_edits: Mutex<()>,
 }
 
 impl AccountSession {
     fn new(
         target: AccountTarget,
         config: &SdkConfig,
-        budget: Arc<AccountBudget>,
+        shared: AccountShared,
         retry: RetryPolicy,
         counter: CallCounter,
         interceptors: &[SharedInterceptor],
@@ -236,10 +312,8 @@ impl AccountSession {
             application_autoscaling: OnceLock::new(),
             config: config.clone(),
             interceptors,
-            budget,
+            shared,
             retry,
-            verified_identity: OnceCell::new(),
-            policy_edits: Mutex::new(()),
         }
     }
 
@@ -273,7 +347,7 @@ impl AccountSession {
     /// merged and written, so an account's own reconcile and its grants never overwrite each
     /// other's statements from one operator process.
     pub async fn lock_policy_edits(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.policy_edits.lock().await
+        self.shared.policy_edits.lock().await
     }
 
     pub fn account_id(&self) -> &str {
@@ -287,7 +361,9 @@ impl AccountSession {
     /// sts:GetCallerIdentity must name the spec's account. Checked once per session (the role and
     /// credentials source never change within one); a failed check is asked again next time.
     pub async fn verify_identity(&self) -> Result<&str, IdentityError> {
-        self.verified_identity
+        self.shared
+            .state
+            .verified_identity
             .get_or_try_init(|| async {
                 let identity = self
                     .call(&op::STS_GET_CALLER_IDENTITY, || {
@@ -318,7 +394,7 @@ impl AccountSession {
     {
         retry::call(
             &self.retry,
-            &self.budget,
+            &self.shared.budget,
             operation.service,
             operation.name,
             Repeat::Safe,
@@ -342,7 +418,7 @@ impl AccountSession {
         let repeat = Repeat::OnlyWhenRefused;
         retry::call(
             &self.retry,
-            &self.budget,
+            &self.shared.budget,
             operation.service,
             operation.name,
             repeat,
@@ -354,5 +430,47 @@ impl AccountSession {
     /// How often and how patiently calls are tried again (for a caller retrying by hand).
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(i: usize) -> AccountTarget {
+        let account_id = format!("{:012}", 100_000_000_000u64 + i as u64);
+        AccountTarget {
+            role_arn: Some(format!("arn:aws:iam::{account_id}:role/dataplatform-operator")),
+            account_id,
+            region: "eu-west-2".into(),
+            external_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_cache_is_bounded_and_what_outlives_a_session_is_kept() {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("eu-west-2"))
+            .credentials_provider(aws_credential_types::Credentials::for_tests())
+            .load()
+            .await;
+        let sessions = Sessions::new(base, AwsSettings::default());
+        let first = sessions.session(&target(0)).await;
+        assert!(
+            Arc::ptr_eq(&first, &sessions.session(&target(0)).await),
+            "kept while recent"
+        );
+        for i in 1..=SESSION_CACHE {
+            sessions.session(&target(i)).await;
+        }
+        assert_eq!(sessions.sessions.lock().await.entries.len(), SESSION_CACHE);
+        let again = sessions.session(&target(0)).await;
+        assert!(
+            !Arc::ptr_eq(&first, &again),
+            "the least recently used was dropped and built again"
+        );
+        assert!(Arc::ptr_eq(&first.shared.budget, &again.shared.budget));
+        assert!(Arc::ptr_eq(&first.shared.policy_edits, &again.shared.policy_edits));
+        assert!(Arc::ptr_eq(&first.shared.state, &again.shared.state));
     }
 }
