@@ -21,7 +21,7 @@ use crate::vocabulary::Diff;
 
 /// How soon to look again while something is still being created or changed in AWS.
 pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
-/// When a pass made parts that others wait for (the network before the database and services):
+/// When a pass created what other parts wait for (the network before the database and services):
 /// the next pass can go on at once, and does not wait for a watch event of our own status write.
 pub const NEXT_STEP_REQUEUE: Duration = Duration::from_secs(1);
 
@@ -239,10 +239,12 @@ impl Engine {
             not_applied,
             error: None,
             ready,
-            requeue_after: match (ready, applied.actions.is_empty() || plan.diff.waiting.is_empty()) {
+            // Only a create counts: what was made stays made, so a spec that keeps a part waiting
+            // cannot turn this into a pass a second.
+            requeue_after: match (ready, readiness.creating && !plan.diff.waiting.is_empty()) {
                 (true, _) => None,
-                (false, false) => Some(NEXT_STEP_REQUEUE),
-                (false, true) => Some(PROGRESS_REQUEUE),
+                (false, true) => Some(NEXT_STEP_REQUEUE),
+                (false, false) => Some(PROGRESS_REQUEUE),
             },
             stopped_early: executed.stopped_early,
         }
