@@ -9,11 +9,11 @@ mod mix;
 mod replay;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dataplatform_aws::recorder::RequestRecorder;
 use dataplatform_aws::{CallCounts, Sessions};
-use dataplatform_engine::{AccountObject, Engine, GrantAccounts, GrantObject};
+use dataplatform_engine::{AccountObject, Engine, GrantAccounts, GrantObject, ObjectId, ReconcileError};
 use futures::StreamExt;
 
 use crate::cli::AwsArgs;
@@ -38,26 +38,73 @@ const ACCOUNT_PASSES: usize = 8;
 /// Passes over the grants (each waits for its accounts, already converged).
 const GRANT_PASSES: usize = 3;
 
-/// One reconcile of every account, `concurrency` at a time; returns how many made changes, and the
-/// first error. Readiness is not waited for: moto starts no ECS task (the tests play its scheduler),
-/// so accounts with services stay "0 of 1 tasks running"; the bench reports how many are not Ready.
-async fn account_pass(engine: &Engine, accounts: &mut [AccountObject], concurrency: usize) -> Result<usize, String> {
+/// What one pass over a kind left to do.
+#[derive(Default)]
+struct Tally {
+    /// Objects that made changes, or met a transient error: the next pass looks again.
+    unsettled: usize,
+    /// The transient errors met (throttling, a connection moto dropped), reported, not fatal.
+    transient: Vec<String>,
+}
+
+impl Tally {
+    /// One object's outcome; any error but a transient one ends the bench.
+    fn add(&mut self, id: &ObjectId, applied: bool, error: Option<&ReconcileError>) -> Result<(), String> {
+        match error {
+            Some(error) if error.is_transient() => {
+                self.unsettled += 1;
+                self.transient.push(format!("{id}: {error}"));
+            }
+            Some(error) => return Err(format!("{id}: {error}")),
+            None if applied => self.unsettled += 1,
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// One reconcile of every account, `concurrency` at a time. Readiness is not waited for: moto
+/// starts no ECS task (the tests play its scheduler), so accounts with services stay "0 of 1 tasks
+/// running"; the bench reports how many are not Ready.
+async fn account_pass(engine: &Engine, accounts: &mut [AccountObject], concurrency: usize) -> Result<Tally, String> {
     let results: Vec<_> = futures::stream::iter(accounts.iter().cloned().enumerate())
         .map(|(i, object)| async move { (i, engine.reconcile(&object, Default::default()).await) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    let mut unsettled = 0;
+    let mut tally = Tally::default();
     for (i, reconciled) in results {
-        if let Some(error) = reconciled.error {
-            return Err(format!("{}: {error}", accounts[i].id));
-        }
-        if !reconciled.applied.is_empty() {
-            unsettled += 1;
-        }
+        tally.add(
+            &accounts[i].id,
+            !reconciled.applied.is_empty(),
+            reconciled.error.as_ref(),
+        )?;
         accounts[i].status = Some(reconciled.status);
     }
-    Ok(unsettled)
+    Ok(tally)
+}
+
+/// One reconcile of every grant, as [`account_pass`].
+async fn grant_pass(
+    engine: &Engine,
+    grants: &mut [GrantObject],
+    accounts: &[AccountObject],
+    concurrency: usize,
+) -> Result<Tally, String> {
+    let results: Vec<_> = futures::stream::iter(grants.iter().cloned().enumerate())
+        .map(|(i, grant)| async move {
+            let involved = GrantAccounts::find(&grant, accounts);
+            (i, engine.reconcile_grant(&grant, &involved, Default::default()).await)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut tally = Tally::default();
+    for (i, reconciled) in results {
+        tally.add(&grants[i].id, !reconciled.applied.is_empty(), reconciled.error.as_ref())?;
+        grants[i].status = Some(reconciled.status);
+    }
+    Ok(tally)
 }
 
 /// How many accounts are not Ready, and why the first of them is not.
@@ -71,34 +118,6 @@ fn not_ready(accounts: &[AccountObject]) -> (usize, String) {
         })
         .collect();
     (waiting.len(), waiting.into_iter().next().unwrap_or_default())
-}
-
-/// One reconcile of every grant, as [`account_pass`].
-async fn grant_pass(
-    engine: &Engine,
-    grants: &mut [GrantObject],
-    accounts: &[AccountObject],
-    concurrency: usize,
-) -> Result<usize, String> {
-    let results: Vec<_> = futures::stream::iter(grants.iter().cloned().enumerate())
-        .map(|(i, grant)| async move {
-            let involved = GrantAccounts::find(&grant, accounts);
-            (i, engine.reconcile_grant(&grant, &involved, Default::default()).await)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    let mut unsettled = 0;
-    for (i, reconciled) in results {
-        if let Some(error) = reconciled.error {
-            return Err(format!("{}: {error}", grants[i].id));
-        }
-        if !reconciled.applied.is_empty() || !reconciled.ready {
-            unsettled += 1;
-        }
-        grants[i].status = Some(reconciled.status);
-    }
-    Ok(unsettled)
 }
 
 fn per_object(counts: &CallCounts, objects: usize) -> String {
@@ -158,10 +177,29 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         sessions.endpoint_url().unwrap_or_default()
     );
 
+    converge(&engine, &sessions, &mut accounts, &mut grants, args.concurrency).await?;
+    recorder.reset();
+    let steady = steady_state(&engine, &sessions, &mut accounts, &mut grants, args.concurrency).await?;
+    compare_with_endpoint(&recorder, steady).await?;
+    report_memory(resident_before, accounts.len());
+    Ok(())
+}
+
+/// Account passes until nothing is left to make, then grant passes; prints the time and calls.
+async fn converge(
+    engine: &Engine,
+    sessions: &Sessions,
+    accounts: &mut [AccountObject],
+    grants: &mut [GrantObject],
+    concurrency: usize,
+) -> Result<(), String> {
     let started = Instant::now();
-    let (passes, account_calls) = counted(&sessions, async {
+    let mut transient = Vec::new();
+    let (passes, account_calls) = counted(sessions, async {
         for pass in 1..=ACCOUNT_PASSES {
-            if account_pass(&engine, &mut accounts, args.concurrency).await? == 0 {
+            let tally = account_pass(engine, accounts, concurrency).await?;
+            transient.extend(tally.transient);
+            if tally.unsettled == 0 {
                 return Ok::<usize, String>(pass);
             }
         }
@@ -169,9 +207,11 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
     })
     .await;
     let passes = passes?;
-    let (grant_passes, grant_calls) = counted(&sessions, async {
+    let (grant_passes, grant_calls) = counted(sessions, async {
         for pass in 1..=GRANT_PASSES {
-            if grant_pass(&engine, &mut grants, &accounts, args.concurrency).await? == 0 {
+            let tally = grant_pass(engine, grants, accounts, concurrency).await?;
+            transient.extend(tally.transient);
+            if tally.unsettled == 0 {
                 return Ok::<usize, String>(pass);
             }
         }
@@ -187,17 +227,27 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
     if !grants.is_empty() {
         println!("  per grant {}", per_object(&grant_calls, grants.len()));
     }
-    if let (waiting @ 1.., why) = not_ready(&accounts) {
+    report_transient("converging", &transient);
+    if let (waiting @ 1.., why) = not_ready(accounts) {
         println!("  {waiting} accounts not Ready (moto starts no ECS task), e.g.: {why}");
     }
 
-    recorder.reset();
+    Ok(())
+}
+
+/// One pass over every account and grant, which must read only; returns how long it took.
+async fn steady_state(
+    engine: &Engine,
+    sessions: &Sessions,
+    accounts: &mut [AccountObject],
+    grants: &mut [GrantObject],
+    concurrency: usize,
+) -> Result<Duration, String> {
     let started = Instant::now();
-    let (checked, steady_accounts) = counted(&sessions, account_pass(&engine, &mut accounts, args.concurrency)).await;
-    checked?;
-    let (checked, steady_grants) =
-        counted(&sessions, grant_pass(&engine, &mut grants, &accounts, args.concurrency)).await;
-    checked?;
+    let (checked, steady_accounts) = counted(sessions, account_pass(engine, accounts, concurrency)).await;
+    let mut transient = checked?.transient;
+    let (checked, steady_grants) = counted(sessions, grant_pass(engine, grants, accounts, concurrency)).await;
+    transient.extend(checked?.transient);
     let steady = started.elapsed();
     println!(
         "steady state: {:.2} s; per account {}",
@@ -207,7 +257,18 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
     if !grants.is_empty() {
         println!("  per grant {}", per_object(&steady_grants, grants.len()));
     }
+    report_transient("the steady-state pass (its counts include the retries)", &transient);
 
+    if steady_accounts.writes() + steady_grants.writes() > 0 {
+        let mut operations = steady_accounts.write_operations();
+        operations.extend(steady_grants.write_operations());
+        return Err(format!("steady state must not write, wrote {operations:?}"));
+    }
+    Ok(steady)
+}
+
+/// The steady-state requests sent again to the endpoint alone: the operator's share of the time.
+async fn compare_with_endpoint(recorder: &RequestRecorder, steady: Duration) -> Result<(), String> {
     let requests = recorder.requests();
     let in_flight = recorder.peak_in_flight().max(1);
     let (alone, resent) = replay::replay(&requests, in_flight).await?;
@@ -225,14 +286,17 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         recorder.busy().as_secs_f64(),
         steady.as_secs_f64()
     );
-    report_memory(resident_before, accounts.len());
-    let writes = steady_accounts.writes() + steady_grants.writes();
-    if writes > 0 {
-        let mut operations = steady_accounts.write_operations();
-        operations.extend(steady_grants.write_operations());
-        return Err(format!("steady state must not write, wrote {operations:?}"));
-    }
     Ok(())
+}
+
+/// Transient errors are the endpoint's, not the bench's failure: say how many and the first.
+fn report_transient(during: &str, errors: &[String]) {
+    if let Some(first) = errors.first() {
+        println!(
+            "  {} transient errors while {during}, looked at again: e.g. {first}",
+            errors.len()
+        );
+    }
 }
 
 fn report_memory(resident_before: Option<f64>, accounts: usize) {
@@ -245,5 +309,29 @@ fn report_memory(resident_before: Option<f64>, accounts: usize) {
             );
         }
         _ => println!("peak RSS: not available on this platform"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transient_error_is_looked_at_again_and_any_other_ends_the_bench() {
+        let id = ObjectId {
+            namespace: "bench".into(),
+            name: "tenant-0".into(),
+        };
+        let mut tally = Tally::default();
+        tally.add(&id, false, None).expect("settled");
+        tally.add(&id, true, None).expect("made something");
+        let waiting = ReconcileError::DependencyNotReady("moto dropped the connection".into());
+        tally
+            .add(&id, false, Some(&waiting))
+            .expect("transient: not the bench's failure");
+        assert_eq!(tally.unsettled, 2);
+        assert_eq!(tally.transient.len(), 1);
+        let conflict = ReconcileError::Conflict(vec!["someone's bucket".into()]);
+        assert!(tally.add(&id, false, Some(&conflict)).is_err());
     }
 }
