@@ -134,15 +134,18 @@ pub fn ours(tags: &BTreeMap<String, String>, owner: &str) -> bool {
 }
 
 /// `tags.KEY old -> new` for every desired tag AWS does not hold with that value, and
-/// `tags.KEY old -> (none)` for every managed key that left `spec.tags`.
+/// `tags.KEY old -> (none)` for every managed key that left `spec.tags`: what [`tag_update`] does.
 pub fn tag_changes(desired: &BTreeMap<String, String>, observed: &BTreeMap<String, String>) -> Vec<FieldChange> {
-    let added = desired
+    let update = tag_update(desired, observed);
+    let before = |k: &String| observed.get(k).map_or(NONE, String::as_str).to_owned();
+    let added = update
+        .add
         .iter()
-        .filter(|(k, v)| observed.get(*k) != Some(*v))
-        .map(|(k, v)| FieldChange::new(format!("tags.{k}"), observed.get(k).map_or(NONE, String::as_str), v));
-    let removed = unwanted_tags(desired, observed)
-        .into_iter()
-        .map(|k| FieldChange::new(format!("tags.{k}"), &observed[&k], NONE));
+        .map(|(k, v)| FieldChange::new(format!("tags.{k}"), before(k), v));
+    let removed = update
+        .remove
+        .iter()
+        .map(|k| FieldChange::new(format!("tags.{k}"), before(k), NONE));
     added.chain(removed).collect()
 }
 
