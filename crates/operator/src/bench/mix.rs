@@ -25,29 +25,24 @@ pub fn objects(mix: Mix, tenants: usize, region: &str) -> Objects {
     let mut accounts: Vec<AccountObject> = (0..tenants)
         .map(|i| {
             let account_id = format!("{:012}", 300_000_000_000u64 + i as u64);
-            let mut spec = base_spec(&account_id, region);
-            if mix == Mix::Real {
-                spec.as_object_mut()
-                    .expect("an object")
-                    .extend(tenant_parts(i).as_object().cloned().unwrap_or_default());
-            }
+            let spec = match mix {
+                Mix::Real => with(base_spec(&account_id, region), tenant_parts(i)),
+                Mix::Plain => base_spec(&account_id, region),
+            };
             account(&format!("tenant-{i}"), spec)
         })
         .collect();
     let mut grants = Vec::new();
     if mix == Mix::Real {
-        let mut organisation = base_spec(ORGANISATION_ID, region);
-        organisation.as_object_mut().expect("an object").extend(
-            json!({
-                "tier": "Organisation",
-                "database": {"enabled": false},
-                "registry": {"repositories": ["dagster", "code-server", "frontend"]},
-            })
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        );
-        accounts.push(account("organisation", organisation));
+        let organisation = json!({
+            "tier": "Organisation",
+            "database": {"enabled": false},
+            "registry": {"repositories": ["dagster", "code-server", "frontend"]},
+        });
+        accounts.push(account(
+            "organisation",
+            with(base_spec(ORGANISATION_ID, region), organisation),
+        ));
         for i in 0..tenants {
             for (name, prefix) in [("exports", "exports/"), ("reports", "reports/")] {
                 grants.push(grant(&format!("tenant-{i}-{name}"), &format!("tenant-{i}"), prefix));
@@ -64,6 +59,14 @@ fn base_spec(account_id: &str, region: &str) -> Value {
         "roleArn": format!("arn:aws:iam::{account_id}:role/dataplatform-operator"),
         "tags": {"cost-centre": "bench"},
     })
+}
+
+/// `spec` with the fields of `extra` added.
+fn with(mut spec: Value, extra: Value) -> Value {
+    if let (Value::Object(fields), Value::Object(more)) = (&mut spec, extra) {
+        fields.extend(more);
+    }
+    spec
 }
 
 fn tenant_parts(i: usize) -> Value {

@@ -159,10 +159,7 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         return Err("bench creates hundreds of resources: point it at moto with --aws-endpoint-url".into());
     }
     let engine = Engine::new(sessions.clone());
-    let mix::Objects {
-        mut accounts,
-        mut grants,
-    } = mix::objects(args.mix, args.accounts, "eu-west-2");
+    let mix::Objects { mut accounts, grants } = mix::objects(args.mix, args.accounts, "eu-west-2");
     // The Organisation's registry lets every tenant pull (the controller fills this from its cache).
     let children = dataplatform_engine::account::child_account_ids(&accounts);
     for account in &mut accounts {
@@ -177,94 +174,123 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         sessions.endpoint_url().unwrap_or_default()
     );
 
-    converge(&engine, &sessions, &mut accounts, &mut grants, args.concurrency).await?;
+    let mut fleet = Fleet {
+        engine: &engine,
+        sessions: &sessions,
+        concurrency: args.concurrency,
+        accounts,
+        grants,
+    };
+    fleet.converge().await?;
     recorder.reset();
-    let steady = steady_state(&engine, &sessions, &mut accounts, &mut grants, args.concurrency).await?;
+    let steady = fleet.steady_state().await?;
     compare_with_endpoint(&recorder, steady).await?;
-    report_memory(resident_before, accounts.len());
+    report_memory(resident_before, fleet.accounts.len());
     Ok(())
 }
 
-/// Account passes until nothing is left to make, then grant passes; prints the time and calls.
-async fn converge(
-    engine: &Engine,
-    sessions: &Sessions,
-    accounts: &mut [AccountObject],
-    grants: &mut [GrantObject],
+/// What the bench reconciles, and with what.
+struct Fleet<'a> {
+    engine: &'a Engine,
+    sessions: &'a Sessions,
     concurrency: usize,
-) -> Result<(), String> {
-    let started = Instant::now();
-    let mut transient = Vec::new();
-    let (passes, account_calls) = counted(sessions, async {
-        for pass in 1..=ACCOUNT_PASSES {
-            let tally = account_pass(engine, accounts, concurrency).await?;
-            transient.extend(tally.transient);
-            if tally.unsettled == 0 {
-                return Ok::<usize, String>(pass);
-            }
-        }
-        Err(format!("accounts not settled after {ACCOUNT_PASSES} passes"))
-    })
-    .await;
-    let passes = passes?;
-    let (grant_passes, grant_calls) = counted(sessions, async {
-        for pass in 1..=GRANT_PASSES {
-            let tally = grant_pass(engine, grants, accounts, concurrency).await?;
-            transient.extend(tally.transient);
-            if tally.unsettled == 0 {
-                return Ok::<usize, String>(pass);
-            }
-        }
-        Err(format!("grants not settled after {GRANT_PASSES} passes"))
-    })
-    .await;
-    let grant_passes = grant_passes?;
-    println!(
-        "converge: {:.2} s in {passes} account and {grant_passes} grant passes; to create, per account {}",
-        started.elapsed().as_secs_f64(),
-        per_object(&account_calls, accounts.len())
-    );
-    if !grants.is_empty() {
-        println!("  per grant {}", per_object(&grant_calls, grants.len()));
-    }
-    report_transient("converging", &transient);
-    if let (waiting @ 1.., why) = not_ready(accounts) {
-        println!("  {waiting} accounts not Ready (moto starts no ECS task), e.g.: {why}");
-    }
-
-    Ok(())
+    accounts: Vec<AccountObject>,
+    grants: Vec<GrantObject>,
 }
 
-/// One pass over every account and grant, which must read only; returns how long it took.
-async fn steady_state(
-    engine: &Engine,
-    sessions: &Sessions,
-    accounts: &mut [AccountObject],
-    grants: &mut [GrantObject],
-    concurrency: usize,
-) -> Result<Duration, String> {
-    let started = Instant::now();
-    let (checked, steady_accounts) = counted(sessions, account_pass(engine, accounts, concurrency)).await;
-    let mut transient = checked?.transient;
-    let (checked, steady_grants) = counted(sessions, grant_pass(engine, grants, accounts, concurrency)).await;
-    transient.extend(checked?.transient);
-    let steady = started.elapsed();
-    println!(
-        "steady state: {:.2} s; per account {}",
-        steady.as_secs_f64(),
-        per_object(&steady_accounts, accounts.len())
-    );
-    if !grants.is_empty() {
-        println!("  per grant {}", per_object(&steady_grants, grants.len()));
+impl Fleet<'_> {
+    /// Account passes until nothing is left to make, then grant passes; prints the time and calls.
+    async fn converge(&mut self) -> Result<(), String> {
+        let Self {
+            engine,
+            sessions,
+            concurrency,
+            accounts,
+            grants,
+        } = self;
+        let started = Instant::now();
+        let mut transient = Vec::new();
+        let (passes, account_calls) = counted(
+            sessions,
+            until_settled(ACCOUNT_PASSES, "accounts", &mut transient, async || {
+                account_pass(engine, accounts, *concurrency).await
+            }),
+        )
+        .await;
+        let passes = passes?;
+        let (grant_passes, grant_calls) = counted(
+            sessions,
+            until_settled(GRANT_PASSES, "grants", &mut transient, async || {
+                grant_pass(engine, grants, accounts, *concurrency).await
+            }),
+        )
+        .await;
+        let grant_passes = grant_passes?;
+        println!(
+            "converge: {:.2} s in {passes} account and {grant_passes} grant passes; to create, per account {}",
+            started.elapsed().as_secs_f64(),
+            per_object(&account_calls, accounts.len())
+        );
+        if !grants.is_empty() {
+            println!("  per grant {}", per_object(&grant_calls, grants.len()));
+        }
+        report_transient("converging", &transient);
+        if let (waiting @ 1.., why) = not_ready(accounts) {
+            println!("  {waiting} accounts not Ready (moto starts no ECS task), e.g.: {why}");
+        }
+        Ok(())
     }
-    report_transient("the steady-state pass (its counts include the retries)", &transient);
 
-    if steady_accounts.writes() + steady_grants.writes() > 0 {
-        let mut operations = steady_accounts.write_operations();
-        operations.extend(steady_grants.write_operations());
-        return Err(format!("steady state must not write, wrote {operations:?}"));
+    /// One pass over every account and grant, which must read only; returns how long it took.
+    async fn steady_state(&mut self) -> Result<Duration, String> {
+        let started = Instant::now();
+        let (checked, steady_accounts) = counted(
+            self.sessions,
+            account_pass(self.engine, &mut self.accounts, self.concurrency),
+        )
+        .await;
+        let mut transient = checked?.transient;
+        let (checked, steady_grants) = counted(
+            self.sessions,
+            grant_pass(self.engine, &mut self.grants, &self.accounts, self.concurrency),
+        )
+        .await;
+        transient.extend(checked?.transient);
+        let steady = started.elapsed();
+        println!(
+            "steady state: {:.2} s; per account {}",
+            steady.as_secs_f64(),
+            per_object(&steady_accounts, self.accounts.len())
+        );
+        if !self.grants.is_empty() {
+            println!("  per grant {}", per_object(&steady_grants, self.grants.len()));
+        }
+        report_transient("the steady-state pass (its counts include the retries)", &transient);
+        if steady_accounts.writes() + steady_grants.writes() > 0 {
+            let mut operations = steady_accounts.write_operations();
+            operations.extend(steady_grants.write_operations());
+            return Err(format!("steady state must not write, wrote {operations:?}"));
+        }
+        Ok(steady)
     }
-    Ok(steady)
+}
+
+/// `pass` until one leaves nothing to do, at most `limit` times; returns how many it took. The
+/// transient errors met are kept in `transient`.
+async fn until_settled(
+    limit: usize,
+    what: &str,
+    transient: &mut Vec<String>,
+    mut pass: impl AsyncFnMut() -> Result<Tally, String>,
+) -> Result<usize, String> {
+    for n in 1..=limit {
+        let tally = pass().await?;
+        transient.extend(tally.transient);
+        if tally.unsettled == 0 {
+            return Ok(n);
+        }
+    }
+    Err(format!("{what} not settled after {limit} passes"))
 }
 
 /// The steady-state requests sent again to the endpoint alone: the operator's share of the time.
