@@ -2,7 +2,8 @@
 //! (the mix of the first benchmark, kept for comparison). `real`: N tenants as a regional platform
 //! runs them (a managed network, a database, three services of which one is exposed through a load
 //! balancer, two grants each to the Organisation account) and that Organisation account, with a
-//! registry.
+//! registry. `shares`: the plain accounts with the real mix's grants and Organisation account (what
+//! `--controller` takes to Ready: moto starts no ECS task, so accounts with services never are).
 
 use dataplatform_engine::{AccountObject, GrantObject, ObjectId};
 use serde_json::{Value, json};
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 pub enum Mix {
     Plain,
     Real,
+    Shares,
 }
 
 pub struct Objects {
@@ -27,13 +29,13 @@ pub fn objects(mix: Mix, tenants: usize, region: &str) -> Objects {
             let account_id = format!("{:012}", 300_000_000_000u64 + i as u64);
             let spec = match mix {
                 Mix::Real => with(base_spec(&account_id, region), tenant_parts(i)),
-                Mix::Plain => base_spec(&account_id, region),
+                Mix::Plain | Mix::Shares => base_spec(&account_id, region),
             };
             account(&format!("tenant-{i}"), spec)
         })
         .collect();
     let mut grants = Vec::new();
-    if mix == Mix::Real {
+    if mix != Mix::Plain {
         let organisation = json!({
             "tier": "Organisation",
             "database": {"enabled": false},

@@ -5,6 +5,7 @@
 //! alone (the same HTTP requests, as many in flight as the operator had), so the operator's share of
 //! the time is visible.
 
+mod controller;
 mod mix;
 mod replay;
 
@@ -27,10 +28,16 @@ pub struct BenchArgs {
     /// Objects reconciled at once.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
-    /// `real`: each tenant with a managed network, a database, three services (one exposed) and two
-    /// grants to an Organisation account with a registry. `plain`: buckets, roles and a database.
-    #[arg(long, value_enum, default_value = "real")]
-    pub mix: Mix,
+    /// `real` (the engine's default): each tenant with a managed network, a database, three services
+    /// (one exposed) and two grants to an Organisation account with a registry. `plain`: buckets,
+    /// roles and a database. `shares` (the default with --controller): plain tenants with the real
+    /// mix's grants and Organisation account.
+    #[arg(long, value_enum)]
+    pub mix: Option<Mix>,
+    /// Measure `run` (its own process, over an in-memory API server) instead of the engine alone:
+    /// time until every object is Ready, calls per object, steady state, and the process's RSS.
+    #[arg(long)]
+    pub controller: bool,
 }
 
 /// Passes over the accounts until none changes anything and all are ready.
@@ -132,7 +139,12 @@ fn per_object(counts: &CallCounts, objects: usize) -> String {
 
 /// A line of /proc/self/status in MiB: `VmHWM` (peak resident) or `VmRSS` (resident now).
 fn memory_mib(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    memory_mib_of(std::path::Path::new("/proc/self/status"), field)
+}
+
+/// A line of a /proc/PID/status file in MiB.
+fn memory_mib_of(status: &std::path::Path, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(status).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
@@ -146,6 +158,10 @@ async fn counted<T>(sessions: &Sessions, phase: impl Future<Output = T>) -> (T, 
 }
 
 pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
+    if args.controller {
+        return controller::run(args, aws).await;
+    }
+    let mix = args.mix.unwrap_or(Mix::Real);
     let resident_before = memory_mib("VmRSS:");
     let recorder = RequestRecorder::new();
     let mut settings = aws.settings();
@@ -159,7 +175,7 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         return Err("bench creates hundreds of resources: point it at moto with --aws-endpoint-url".into());
     }
     let engine = Engine::new(sessions.clone());
-    let mix::Objects { mut accounts, grants } = mix::objects(args.mix, args.accounts, "eu-west-2");
+    let mix::Objects { mut accounts, grants } = mix::objects(mix, args.accounts, "eu-west-2");
     // The Organisation's registry lets every tenant pull (the controller fills this from its cache).
     let children = dataplatform_engine::account::child_account_ids(&accounts);
     for account in &mut accounts {
@@ -168,7 +184,7 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
     println!(
         "bench: {} tenant accounts ({:?} mix), {} grants, {} objects at a time, endpoint {}",
         args.accounts,
-        args.mix,
+        mix,
         grants.len(),
         args.concurrency,
         sessions.endpoint_url().unwrap_or_default()

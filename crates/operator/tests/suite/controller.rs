@@ -1,4 +1,4 @@
-//! The controller's Kubernetes side, with kube's `Client` over a tower-test mock API server (no
+//! The controller's Kubernetes side, with kube's `Client` over the in-memory API server (no
 //! cluster): the finalizer, status writes, events, the error classes, which objects a change
 //! re-checks, and `run` end to end against moto.
 

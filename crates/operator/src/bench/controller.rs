@@ -1,0 +1,340 @@
+//! `bench --controller`: `run` in its own process, against the in-memory API server (served here
+//! over HTTP on a local port) holding the mix's accounts and grants, and moto. Prints the time until
+//! every object is Ready, AWS calls per object to get there and per pass in steady state (from the
+//! process's /metrics), the Kubernetes writes in steady state, and the process's peak RSS and its
+//! growth per tenant (an account and its grants). The RSS is the `run` process's alone: the API
+//! server and its objects live in the bench's process.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use dataplatform_aws::calls::is_read_operation;
+use serde_json::{Value, json};
+
+use super::{BenchArgs, Mix, mix};
+use crate::api_server::ApiServer;
+use crate::cli::AwsArgs;
+
+const ACCOUNTS: &str = "dataplatformaccounts";
+const GRANTS: &str = "sharedbucketgrants";
+/// The shortest resync `run` takes: steady state is the passes it starts.
+const RESYNC: Duration = Duration::from_secs(30);
+
+pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
+    let endpoint = aws
+        .aws_endpoint_url
+        .clone()
+        .ok_or("bench creates hundreds of resources: point it at moto with --aws-endpoint-url")?;
+    let mix = args.mix.unwrap_or(Mix::Shares);
+    if mix == Mix::Real {
+        return Err(
+            "--controller waits for every object to be Ready, and moto starts no ECS task: use --mix shares or plain"
+                .into(),
+        );
+    }
+    let mix::Objects { accounts, grants } = mix::objects(mix, args.accounts, "eu-west-2");
+    let server = ApiServer::new(false);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("a port for the API server: {e}"))?;
+    let api_address = listener.local_addr().map_err(|e| e.to_string())?;
+    let serving = tokio::spawn(server.clone().serve(listener));
+    let workdir = std::env::temp_dir().join(format!("dataplatform-bench-{}", std::process::id()));
+    let kubeconfig = write_kubeconfig(&workdir, api_address)?;
+    let metrics = free_port()?;
+    println!(
+        "bench --controller: {} tenant accounts ({:?} mix), {} grants; `run` in its own process, {} objects of each kind at a time",
+        args.accounts,
+        mix,
+        grants.len(),
+        args.concurrency
+    );
+
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // A profiler to start `run` under, e.g. `heaptrack -o /tmp/run` (the RSS is then the profiler's).
+    let wrapper = std::env::var("DATAPLATFORM_BENCH_RUN_WRAPPER").unwrap_or_default();
+    let mut command = wrapper.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    command.push(exe.display().to_string());
+    let mut child = tokio::process::Command::new(&command[0])
+        .args(&command[1..])
+        .args([
+            "run",
+            "--http-address",
+            &metrics.to_string(),
+            "--resync-interval",
+            "30s",
+        ])
+        .args([
+            "--concurrency",
+            &args.concurrency.to_string(),
+            "--aws-endpoint-url",
+            &endpoint,
+        ])
+        .args(["--aws-requests-per-second", &aws.aws_requests_per_second.to_string()])
+        .args(["--aws-burst", &aws.aws_burst.to_string()])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()))
+        .kill_on_drop(true)
+        // Its own process group, so a profiler's process and `run` under it stop together.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("starting `run`: {e}"))?;
+    let pid = child.id().ok_or("`run` exited at once")?;
+    let result = measure(&server, pid, metrics, accounts, grants).await;
+    stop(&mut child, pid).await;
+    serving.abort();
+    let _ = std::fs::remove_dir_all(&workdir);
+    result
+}
+
+async fn measure(
+    server: &ApiServer,
+    pid: u32,
+    metrics: std::net::SocketAddr,
+    accounts: Vec<dataplatform_engine::AccountObject>,
+    grants: Vec<dataplatform_engine::GrantObject>,
+) -> Result<(), String> {
+    // Idle, with nothing to reconcile: what every added object is measured against.
+    wait_for_metrics(metrics).await?;
+    let idle = process_memory_mib(pid, "VmRSS:").unwrap_or_default();
+    let tenants = accounts
+        .iter()
+        .filter(|a| a.spec.tier == dataplatform_api::Tier::Child)
+        .count()
+        .max(1);
+    let objects = accounts.len() + grants.len();
+    for account in &accounts {
+        server.create(ACCOUNTS, object("DataPlatformAccount", &account.id, &account.spec));
+    }
+    for grant in &grants {
+        server.create(GRANTS, object("SharedBucketGrant", &grant.id, &grant.spec));
+    }
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(3600);
+    let mut last_report = Instant::now();
+    loop {
+        let waiting = not_ready(server);
+        if waiting.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{} objects not Ready after an hour, e.g. {}",
+                waiting.len(),
+                waiting[0]
+            ));
+        }
+        if last_report.elapsed() > Duration::from_secs(30) {
+            println!(
+                "  {:.0} s: {} of {objects} objects not Ready, e.g. {}",
+                started.elapsed().as_secs_f64(),
+                waiting.len(),
+                waiting[0]
+            );
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let to_ready = started.elapsed();
+    let created = aws_calls(metrics).await?;
+    println!(
+        "all {objects} objects Ready in {:.1} s; to get there {:.1} AWS calls per object ({:.1} reads, {:.1} writes), {:.1} per tenant with its grants",
+        to_ready.as_secs_f64(),
+        created.total() as f64 / objects as f64,
+        created.reads as f64 / objects as f64,
+        created.writes as f64 / objects as f64,
+        created.total() as f64 / tenants as f64,
+    );
+
+    // Steady state: every object's resync passes over a while, none of which may write. The last
+    // status writes of the passes that made objects Ready are let finish first.
+    let mut writes = server.counts().writes;
+    loop {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let now = server.counts().writes;
+        if now == writes {
+            break;
+        }
+        writes = now;
+    }
+    let (passes_before, writes_before) = (reconciles(metrics).await?, server.counts().writes);
+    tokio::time::sleep(RESYNC * 2).await;
+    let steady = aws_calls(metrics).await?.since(&created);
+    let passes = reconciles(metrics).await? - passes_before;
+    let kubernetes_writes = server.counts().writes - writes_before;
+    println!(
+        "steady state, {:.0} s: {passes:.0} passes, {:.1} AWS reads and {} writes per pass, {kubernetes_writes} Kubernetes writes",
+        (RESYNC * 2).as_secs_f64(),
+        steady.reads as f64 / passes.max(1.0),
+        steady.writes,
+    );
+    report_memory(pid, idle, tenants);
+    if steady.writes > 0 || kubernetes_writes > 0 {
+        let writes = server.recent_writes();
+        let skip = writes.len().saturating_sub(kubernetes_writes as usize);
+        return Err(format!(
+            "steady state must not write; the last Kubernetes writes: {:?}",
+            &writes[skip..]
+        ));
+    }
+    Ok(())
+}
+
+/// SIGTERM to `run`'s process group (it finishes its passes and exits), SIGKILL after 30 s.
+async fn stop(child: &mut tokio::process::Child, pid: u32) {
+    let group = format!("-{pid}");
+    let _ = tokio::process::Command::new("kill")
+        .args(["-TERM", "--", &group])
+        .status()
+        .await;
+    if tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .await;
+        let _ = child.wait().await;
+    }
+}
+
+fn object(kind: &str, id: &dataplatform_engine::ObjectId, spec: &impl serde::Serialize) -> Value {
+    json!({
+        "apiVersion": "dataplatform.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": id.name, "namespace": id.namespace},
+        "spec": spec,
+    })
+}
+
+/// The objects whose Ready condition is not True (or that have none yet), with its message.
+fn not_ready(server: &ApiServer) -> Vec<String> {
+    let read = |object: &Value| {
+        let conditions = object["status"]["conditions"].as_array();
+        let ready = conditions.and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
+        match ready {
+            Some(ready) if ready["status"] == "True" => None,
+            Some(ready) => Some(format!("{}: {}", object["metadata"]["name"], ready["message"])),
+            None => Some(format!("{}: no status yet", object["metadata"]["name"])),
+        }
+    };
+    let mut waiting: Vec<String> = server.tally(ACCOUNTS, read).into_iter().flatten().collect();
+    waiting.extend(server.tally(GRANTS, read).into_iter().flatten());
+    waiting
+}
+
+fn write_kubeconfig(dir: &std::path::Path, api: std::net::SocketAddr) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("kubeconfig");
+    let config = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: bench\nclusters:\n- name: bench\n  cluster:\n    server: http://{api}\n\
+         contexts:\n- name: bench\n  context:\n    cluster: bench\n    user: bench\n    namespace: bench\nusers:\n- name: bench\n  user: {{}}\n"
+    );
+    std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+fn free_port() -> Result<std::net::SocketAddr, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("a port for /metrics: {e}"))
+}
+
+/// AWS calls `run` made, from its /metrics.
+#[derive(Clone, Copy, Default)]
+struct AwsCalls {
+    reads: u64,
+    writes: u64,
+}
+
+impl AwsCalls {
+    fn total(&self) -> u64 {
+        self.reads + self.writes
+    }
+
+    fn since(&self, earlier: &AwsCalls) -> AwsCalls {
+        AwsCalls {
+            reads: self.reads - earlier.reads,
+            writes: self.writes - earlier.writes,
+        }
+    }
+}
+
+async fn aws_calls(metrics: std::net::SocketAddr) -> Result<AwsCalls, String> {
+    let mut calls = AwsCalls::default();
+    for (labels, value) in samples(&metrics_text(metrics).await?, "dataplatform_aws_calls_total") {
+        let operation = label(labels, "operation").unwrap_or_default();
+        if is_read_operation(operation) {
+            calls.reads += value as u64;
+        } else {
+            calls.writes += value as u64;
+        }
+    }
+    Ok(calls)
+}
+
+async fn reconciles(metrics: std::net::SocketAddr) -> Result<f64, String> {
+    let text = metrics_text(metrics).await?;
+    Ok(samples(&text, "dataplatform_reconciles_total").map(|(_, v)| v).sum())
+}
+
+/// (labels, value) of each sample of `metric` in the text exposition.
+fn samples<'a>(text: &'a str, metric: &'a str) -> impl Iterator<Item = (&'a str, f64)> + 'a {
+    text.lines().filter_map(move |line| {
+        let rest = line.strip_prefix(metric)?;
+        let (labels, value) = rest.rsplit_once(' ')?;
+        Some((labels, value.parse().ok()?))
+    })
+}
+
+fn label<'a>(labels: &'a str, name: &str) -> Option<&'a str> {
+    let start = labels.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = labels[start..].find('"')?;
+    Some(&labels[start..start + end])
+}
+
+async fn wait_for_metrics(metrics: std::net::SocketAddr) -> Result<(), String> {
+    for _ in 0..100 {
+        if metrics_text(metrics).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("`run` did not serve /metrics on {metrics}"))
+}
+
+/// GET /metrics over a plain TCP connection (HTTP/1.0: the server closes when done).
+async fn metrics_text(metrics: std::net::SocketAddr) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(metrics)
+        .await
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.map_err(|e| e.to_string())?;
+    let (_, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or("no HTTP response from /metrics")?;
+    Ok(body.to_owned())
+}
+
+/// A line of /proc/PID/status in MiB.
+fn process_memory_mib(pid: u32, field: &str) -> Option<f64> {
+    super::memory_mib_of(&PathBuf::from(format!("/proc/{pid}/status")), field)
+}
+
+fn report_memory(pid: u32, idle: f64, tenants: usize) {
+    match (process_memory_mib(pid, "VmHWM:"), process_memory_mib(pid, "VmRSS:")) {
+        (Some(peak), Some(now)) => println!(
+            "`run` peak RSS: {peak:.1} MiB; resident {idle:.1} MiB idle, {now:.1} MiB in steady state \
+             ({:.0} KiB per tenant with its grants, target 32)",
+            (now - idle) * 1024.0 / tenants as f64
+        ),
+        _ => println!("`run` RSS: not available on this platform"),
+    }
+}
