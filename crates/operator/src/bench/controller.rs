@@ -200,13 +200,17 @@ async fn stop(child: &mut tokio::process::Child, pid: u32) {
     }
 }
 
+/// The object as `kubectl apply` leaves it: with its own copy in an annotation.
 fn object(kind: &str, id: &dataplatform_engine::ObjectId, spec: &impl serde::Serialize) -> Value {
-    json!({
+    let mut applied = json!({
         "apiVersion": "dataplatform.io/v1alpha1",
         "kind": kind,
         "metadata": {"name": id.name, "namespace": id.namespace},
         "spec": spec,
-    })
+    });
+    let copy = applied.to_string();
+    applied["metadata"]["annotations"] = json!({crate::controller::watches::LEFT_OUT_OF_CACHE: copy});
+    applied
 }
 
 /// The objects whose Ready condition is not True (or that have none yet), with its message.
@@ -329,12 +333,18 @@ fn process_memory_mib(pid: u32, field: &str) -> Option<f64> {
 }
 
 fn report_memory(pid: u32, idle: f64, tenants: usize) {
-    match (process_memory_mib(pid, "VmHWM:"), process_memory_mib(pid, "VmRSS:")) {
-        (Some(peak), Some(now)) => println!(
-            "`run` peak RSS: {peak:.1} MiB; resident {idle:.1} MiB idle, {now:.1} MiB in steady state \
-             ({:.0} KiB per tenant with its grants, target 32)",
-            (now - idle) * 1024.0 / tenants as f64
-        ),
+    let field = |name: &str| process_memory_mib(pid, name);
+    match (field("VmHWM:"), field("VmRSS:")) {
+        (Some(peak), Some(now)) => {
+            println!(
+                "`run` peak RSS: {peak:.1} MiB; resident {idle:.1} MiB idle, {now:.1} MiB in steady state \
+                 ({:.0} KiB per tenant with its grants, target 32)",
+                (now - idle) * 1024.0 / tenants as f64
+            );
+            if let (Some(heap), Some(mapped)) = (field("RssAnon:"), field("RssFile:")) {
+                println!("  of that {heap:.1} MiB anonymous (heap, stacks), {mapped:.1} MiB the binary and libraries");
+            }
+        }
         _ => println!("`run` RSS: not available on this platform"),
     }
 }

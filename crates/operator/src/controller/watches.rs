@@ -12,7 +12,7 @@ use futures::{Stream, StreamExt};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{Predicate, WatchStreamExt, predicates};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client, Resource, ResourceExt};
 
 use super::namespaces;
 use super::pass::Reconcilable;
@@ -64,10 +64,20 @@ where
         .combine(predicates::annotations)
         .combine(predicates::finalizers);
     let triggers = events
+        .modify(leave_out_of_cache)
         .reflect(writer)
         .touched_objects()
         .predicate_filter(changed_by_others, Default::default());
     (store, triggers)
+}
+
+/// `kubectl apply`'s copy of the object and the server's field ownership records: read by no pass,
+/// and together often larger than the spec, in every cached object (issue 20).
+pub const LEFT_OUT_OF_CACHE: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+fn leave_out_of_cache<K: Resource>(object: &mut K) {
+    object.annotations_mut().remove(LEFT_OUT_OF_CACHE);
+    object.managed_fields_mut().clear();
 }
 
 /// The objects of kind `K` whose `inputs` changed (a new object counts), or that went.
@@ -164,5 +174,34 @@ mod tests {
         assert!(changed(Event::Apply(config_map("c", Some("1")))));
         assert!(changed(Event::Apply(config_map("c", None))), "stopped mattering");
         assert!(!changed(Event::Apply(config_map("c", None))));
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_no_copy_of_the_applied_object_and_no_field_ownership() {
+        let (client, server) = crate::api_server::ApiServer::start();
+        server.create(
+            "dataplatformaccounts",
+            serde_json::json!({
+                "apiVersion": "dataplatform.io/v1alpha1", "kind": "DataPlatformAccount",
+                "metadata": {"name": "camden", "namespace": "tenants",
+                    "annotations": {LEFT_OUT_OF_CACHE: "{\"spec\": {}}", "team": "data"},
+                    "managedFields": [{"manager": "kubectl", "operation": "Update", "fieldsType": "FieldsV1",
+                                       "fieldsV1": {"f:spec": {}}}]},
+                "spec": {"accountId": "123456789012", "region": "eu-west-2",
+                         "roleArn": "arn:aws:iam::123456789012:role/dataplatform-operator"},
+            }),
+        );
+        let scope = Scope {
+            namespaces: vec![],
+            config: watcher::Config::default(),
+        };
+        let (store, triggers) = own::<dataplatform_api::DataPlatformAccount>(&client, &scope);
+        let watching = tokio::spawn(triggers.for_each(|_| async {}));
+        store.wait_until_ready().await.expect("the first list");
+        watching.abort();
+        let cached = store.state().pop().expect("cached");
+        let annotations = cached.metadata.annotations.clone().unwrap_or_default();
+        assert_eq!(annotations.keys().collect::<Vec<_>>(), ["team"], "{annotations:?}");
+        assert!(cached.metadata.managed_fields.as_ref().is_none_or(Vec::is_empty));
     }
 }
