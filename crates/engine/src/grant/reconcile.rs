@@ -41,6 +41,31 @@ pub struct Revoked {
     pub error: Option<ReconcileError>,
 }
 
+/// What the grant reads that the accounts' passes have not made yet, known without an AWS call: a
+/// status names the shared bucket and the task role only after the account's first pass. Until
+/// then the grant waits for free; the status write that names them starts its next pass (the
+/// controller watches those fields), and a bench of hundreds of new tenants makes no grant observe
+/// AWS before its bucket exists.
+fn not_made_yet(grant: &GrantObject, grantor: &AccountObject, organisations: &[&AccountObject]) -> Option<String> {
+    let status = grantor.status.as_ref();
+    if status.and_then(|s| s.buckets.as_ref()).and_then(|b| b.shared.as_ref()).is_none() {
+        return Some(format!(
+            "the shared bucket of DataPlatformAccount {} does not exist yet (its first pass creates it; spec.accountRef of {})",
+            grantor.id, grant.id
+        ));
+    }
+    let without_role = organisations.iter().find(|organisation| {
+        organisation.spec.account_id == grant.spec.grantee.account_id && {
+            let roles = organisation.status.as_ref().and_then(|s| s.roles.as_ref());
+            roles.and_then(|r| r.task_role_arn.as_ref()).is_none()
+        }
+    })?;
+    Some(format!(
+        "the task role of organisation account {} (the grantee) does not exist yet (its first pass creates it)",
+        without_role.id
+    ))
+}
+
 fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
@@ -126,6 +151,9 @@ impl Engine {
             ));
             return failed(status, error, vec![], vec![]);
         };
+        if active && let Some(waiting) = not_made_yet(grant, grantor, &accounts.organisations) {
+            return failed(status, ReconcileError::DependencyNotReady(waiting), vec![], vec![]);
+        }
         let planned = match self.plan_grant(grant, accounts, active).instrument(span.clone()).await {
             Ok(planned) => planned,
             Err(error) => return failed(status, error, vec![], vec![]),

@@ -142,8 +142,8 @@ async fn measure(
         "all {objects} objects Ready in {:.1} s; to get there {:.1} AWS calls per object ({:.1} reads, {:.1} writes), {:.1} per tenant with its grants",
         to_ready.as_secs_f64(),
         created.total() as f64 / objects as f64,
-        created.reads as f64 / objects as f64,
-        created.writes as f64 / objects as f64,
+        created.reads() as f64 / objects as f64,
+        created.writes() as f64 / objects as f64,
         created.total() as f64 / tenants as f64,
     );
 
@@ -161,16 +161,19 @@ async fn measure(
     let (passes_before, writes_before) = (reconciles(metrics).await?, server.counts().writes);
     tokio::time::sleep(RESYNC * 2).await;
     let steady = aws_calls(metrics).await?.since(&created);
-    let passes = reconciles(metrics).await? - passes_before;
+    let (account_passes, grant_passes) = reconciles(metrics).await?;
+    let (account_passes, grant_passes) = (account_passes - passes_before.0, grant_passes - passes_before.1);
+    let passes = account_passes + grant_passes;
     let kubernetes_writes = server.counts().writes - writes_before;
     println!(
-        "steady state, {:.0} s: {passes:.0} passes, {:.1} AWS reads and {} writes per pass, {kubernetes_writes} Kubernetes writes",
+        "steady state, {:.0} s: {passes:.0} passes ({account_passes:.0} of accounts, {grant_passes:.0} of grants), {:.1} AWS reads and {} writes per pass, {kubernetes_writes} Kubernetes writes",
         (RESYNC * 2).as_secs_f64(),
-        steady.reads as f64 / passes.max(1.0),
-        steady.writes,
+        steady.reads() as f64 / passes.max(1.0),
+        steady.writes(),
     );
+    println!("  reads per pass, the most made: {}", steady.most_made(6, passes.max(1.0)));
     report_memory(pid, idle, tenants);
-    if steady.writes > 0 || kubernetes_writes > 0 {
+    if steady.writes() > 0 || kubernetes_writes > 0 {
         let writes = server.recent_writes();
         let skip = writes.len().saturating_sub(kubernetes_writes as usize);
         return Err(format!(
@@ -246,23 +249,44 @@ fn free_port() -> Result<std::net::SocketAddr, String> {
         .map_err(|e| format!("a port for /metrics: {e}"))
 }
 
-/// AWS calls `run` made, from its /metrics.
-#[derive(Clone, Copy, Default)]
-struct AwsCalls {
-    reads: u64,
-    writes: u64,
-}
+/// AWS calls `run` made, by operation, from its /metrics.
+#[derive(Clone, Default)]
+struct AwsCalls(std::collections::BTreeMap<String, u64>);
 
 impl AwsCalls {
+    fn reads(&self) -> u64 {
+        self.0.iter().filter(|(op, _)| is_read_operation(op)).map(|(_, n)| n).sum()
+    }
+
+    fn writes(&self) -> u64 {
+        self.total() - self.reads()
+    }
+
     fn total(&self) -> u64 {
-        self.reads + self.writes
+        self.0.values().sum()
     }
 
     fn since(&self, earlier: &AwsCalls) -> AwsCalls {
-        AwsCalls {
-            reads: self.reads - earlier.reads,
-            writes: self.writes - earlier.writes,
+        let mut calls = self.clone();
+        for (operation, n) in &earlier.0 {
+            if let Some(count) = calls.0.get_mut(operation) {
+                *count -= n;
+            }
         }
+        calls.0.retain(|_, n| *n > 0);
+        calls
+    }
+
+    /// The `n` most made operations, with how many per `per`.
+    fn most_made(&self, n: usize, per: f64) -> String {
+        let mut operations: Vec<_> = self.0.iter().collect();
+        operations.sort_by(|a, b| b.1.cmp(a.1));
+        let shown: Vec<String> = operations
+            .iter()
+            .take(n)
+            .map(|(operation, count)| format!("{operation} {:.1}", **count as f64 / per))
+            .collect();
+        shown.join(", ")
     }
 }
 
@@ -270,18 +294,21 @@ async fn aws_calls(metrics: std::net::SocketAddr) -> Result<AwsCalls, String> {
     let mut calls = AwsCalls::default();
     for (labels, value) in samples(&metrics_text(metrics).await?, "dataplatform_aws_calls_total") {
         let operation = label(labels, "operation").unwrap_or_default();
-        if is_read_operation(operation) {
-            calls.reads += value as u64;
-        } else {
-            calls.writes += value as u64;
-        }
+        *calls.0.entry(operation.to_owned()).or_default() += value as u64;
     }
     Ok(calls)
 }
 
-async fn reconciles(metrics: std::net::SocketAddr) -> Result<f64, String> {
+/// Passes `run` made so far: (accounts, grants).
+async fn reconciles(metrics: std::net::SocketAddr) -> Result<(f64, f64), String> {
     let text = metrics_text(metrics).await?;
-    Ok(samples(&text, "dataplatform_reconciles_total").map(|(_, v)| v).sum())
+    let of = |kind: &str| -> f64 {
+        samples(&text, "dataplatform_reconciles_total")
+            .filter(|(labels, _)| label(labels, "kind") == Some(kind))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    Ok((of("DataPlatformAccount"), of("SharedBucketGrant")))
 }
 
 /// (labels, value) of each sample of `metric` in the text exposition.

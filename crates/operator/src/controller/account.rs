@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dataplatform_api::{DataPlatformAccount, DataPlatformAccountStatus};
+use dataplatform_api::{DataPlatformAccount, DataPlatformAccountStatus, Tier};
 use dataplatform_engine::{AccountObject, ExecuteOptions};
 use kube::Api;
 use kube::runtime::controller::Action;
@@ -38,8 +38,10 @@ async fn apply(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let account = pass::report_first_seen(&api, account).await?;
-    let all = ctx.account_objects().await?;
-    let object = AccountObject::from_resource(&account).with_child_accounts(&all);
+    let mut object = AccountObject::from_resource(&account);
+    if object.spec.tier == Tier::Organisation {
+        object.child_accounts = ctx.child_account_ids().await?;
+    }
     let outcome = ctx.engine.reconcile(&object, ExecuteOptions::default()).await;
     pass::report(&ctx, &api, account.as_ref(), &outcome).await
 }

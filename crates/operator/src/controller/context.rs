@@ -1,11 +1,11 @@
 //! What every reconcile shares: the Kubernetes client, the engine, both kinds' caches, the event
 //! recorder, metrics and the requeue policy; and the controller's error type with its classification.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dataplatform_api::{DataPlatformAccount, SharedBucketGrant};
+use dataplatform_api::{DataPlatformAccount, SharedBucketGrant, Tier};
 use dataplatform_engine::{AccountObject, Engine, GrantObject, ReconcileError};
 use futures::FutureExt;
 use kube::runtime::events::{Event, Recorder};
@@ -63,6 +63,38 @@ impl Context {
             .state()
             .iter()
             .map(|a| AccountObject::from_resource(a))
+            .collect())
+    }
+
+    /// The accounts one grant reads: its grantor and every Organisation account. A pass copies
+    /// these few, never the whole cache (with a thousand accounts, a copy of every one per pass in
+    /// flight was most of the controller's memory).
+    pub async fn accounts_of_grant(&self, grant: &SharedBucketGrant) -> Result<Vec<AccountObject>, Error> {
+        filled(&self.accounts).await?;
+        let namespace = grant.metadata.namespace.as_deref().unwrap_or_default();
+        let reads = |account: &DataPlatformAccount| {
+            account.spec.tier == Tier::Organisation
+                || (account.metadata.namespace.as_deref() == Some(namespace)
+                    && account.metadata.name.as_deref() == Some(grant.spec.account_ref.name.as_str()))
+        };
+        Ok(self
+            .accounts
+            .state()
+            .iter()
+            .filter(|a| reads(a))
+            .map(|a| AccountObject::from_resource(a))
+            .collect())
+    }
+
+    /// The account ids of the Child accounts (an Organisation's registry lets them pull).
+    pub async fn child_account_ids(&self) -> Result<BTreeSet<String>, Error> {
+        filled(&self.accounts).await?;
+        Ok(self
+            .accounts
+            .state()
+            .iter()
+            .filter(|a| a.spec.tier == Tier::Child)
+            .map(|a| a.spec.account_id.clone())
             .collect())
     }
 
