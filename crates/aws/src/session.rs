@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -34,7 +35,16 @@ pub struct AwsSettings {
     pub retry: RetryPolicy,
     /// Added to every client, e.g. the benchmark's request recorder.
     pub interceptors: Vec<SharedInterceptor>,
+    /// How long one attempt of a call may take before it counts as a transient failure and is
+    /// tried again; `None`: [`ATTEMPT_TIMEOUT`].
+    pub attempt_timeout: Option<Duration>,
 }
+
+/// An answer that never comes (a connection the endpoint accepted and never served, a network
+/// path that went away) must not hold its pass, and with it the object, forever: the SDK has no
+/// timeout of its own for it. AWS answers in well under a second; the slowest calls we make (an
+/// RDS or ECS create) in a few.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which account to reach and how.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -141,6 +151,13 @@ impl Sessions {
             Some(_) => base,
             None => base.into_builder().http_client(shared_https_client()).build(),
         };
+        // SDK retries are off (ours are in `retry`): each of our attempts is one SDK attempt.
+        let timeouts = base
+            .timeout_config()
+            .map_or_else(aws_smithy_types::timeout::TimeoutConfig::builder, |t| t.to_builder())
+            .operation_attempt_timeout(settings.attempt_timeout.unwrap_or(ATTEMPT_TIMEOUT))
+            .build();
+        let base = base.into_builder().timeout_config(timeouts).build();
         Self {
             sts: aws_sdk_sts::Client::new(&base),
             base,

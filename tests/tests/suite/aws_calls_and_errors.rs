@@ -80,3 +80,62 @@ async fn a_bucket_name_taken_by_another_account_is_a_conflict() {
     assert_eq!(error.class, ErrorClass::Conflict, "{error}");
     assert!(error.to_string().contains("s3:CreateBucket"), "{error}");
 }
+
+/// An endpoint that accepts connections and never answers (an overloaded server's backlog, a
+/// network path that went away): each attempt times out and is tried again, and the call fails as
+/// a transient error instead of holding its pass, and with it the object, forever.
+#[tokio::test]
+async fn an_answer_that_never_comes_is_a_transient_error_after_the_attempt_timeout() {
+    use std::time::Duration;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counting = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in listener.incoming().flatten() {
+            counting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(connection);
+        }
+    });
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-2"))
+        .endpoint_url(&endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("k", "s", None, None, "test"))
+        .load()
+        .await;
+    let settings = dataplatform_aws::AwsSettings {
+        endpoint_url: Some(endpoint),
+        attempt_timeout: Some(Duration::from_millis(300)),
+        retry: dataplatform_aws::RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+        },
+        ..Default::default()
+    };
+    let sessions = dataplatform_aws::Sessions::new(base, settings);
+    let session = sessions
+        .session(&dataplatform_aws::AccountTarget {
+            account_id: "123456789012".into(),
+            region: "eu-west-2".into(),
+            role_arn: None,
+            external_id: None,
+        })
+        .await;
+    let answer = tokio::time::timeout(Duration::from_secs(20), session.verify_identity())
+        .await
+        .expect("the call gives up, it does not wait forever");
+    match answer {
+        Err(dataplatform_aws::IdentityError::Call(error)) => {
+            assert_eq!(error.class, ErrorClass::Retryable, "{error}")
+        }
+        other => panic!("expected a transient error, got {other:?}"),
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "each attempt waited, then the next was made"
+    );
+}

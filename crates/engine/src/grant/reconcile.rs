@@ -48,7 +48,11 @@ pub struct Revoked {
 /// AWS before its bucket exists.
 fn not_made_yet(grant: &GrantObject, grantor: &AccountObject, organisations: &[&AccountObject]) -> Option<String> {
     let status = grantor.status.as_ref();
-    if status.and_then(|s| s.buckets.as_ref()).and_then(|b| b.shared.as_ref()).is_none() {
+    if status
+        .and_then(|s| s.buckets.as_ref())
+        .and_then(|b| b.shared.as_ref())
+        .is_none()
+    {
         return Some(format!(
             "the shared bucket of DataPlatformAccount {} does not exist yet (its first pass creates it; spec.accountRef of {})",
             grantor.id, grant.id

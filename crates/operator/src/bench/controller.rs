@@ -147,6 +147,14 @@ async fn measure(
         created.total() as f64 / tenants as f64,
     );
 
+    let failed = failed_passes(&metrics_text(metrics).await?);
+    if !failed.is_empty() {
+        println!(
+            "  passes that failed on the way, and were retried: {}",
+            failed.join(", ")
+        );
+    }
+
     // Steady state: every object's resync passes over a while, none of which may write. The last
     // status writes of the passes that made objects Ready are let finish first.
     let mut writes = server.counts().writes;
@@ -171,7 +179,10 @@ async fn measure(
         steady.reads() as f64 / passes.max(1.0),
         steady.writes(),
     );
-    println!("  reads per pass, the most made: {}", steady.most_made(6, passes.max(1.0)));
+    println!(
+        "  reads per pass, the most made: {}",
+        steady.most_made(6, passes.max(1.0))
+    );
     report_memory(pid, idle, tenants);
     if steady.writes() > 0 || kubernetes_writes > 0 {
         let writes = server.recent_writes();
@@ -255,7 +266,11 @@ struct AwsCalls(std::collections::BTreeMap<String, u64>);
 
 impl AwsCalls {
     fn reads(&self) -> u64 {
-        self.0.iter().filter(|(op, _)| is_read_operation(op)).map(|(_, n)| n).sum()
+        self.0
+            .iter()
+            .filter(|(op, _)| is_read_operation(op))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     fn writes(&self) -> u64 {
@@ -309,6 +324,18 @@ async fn reconciles(metrics: std::net::SocketAddr) -> Result<(f64, f64), String>
             .sum()
     };
     Ok((of("DataPlatformAccount"), of("SharedBucketGrant")))
+}
+
+/// The passes whose result was not success, by kind and reason (throttling, a connection moto
+/// dropped, a dependency not ready yet).
+fn failed_passes(text: &str) -> Vec<String> {
+    samples(text, "dataplatform_reconciles_total")
+        .filter(|(labels, value)| label(labels, "result") != Some("success") && *value > 0.0)
+        .map(|(labels, value)| {
+            let kind = label(labels, "kind").unwrap_or_default();
+            format!("{value:.0} {kind} {}", label(labels, "result").unwrap_or_default())
+        })
+        .collect()
 }
 
 /// (labels, value) of each sample of `metric` in the text exposition.
