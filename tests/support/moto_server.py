@@ -10,6 +10,13 @@ import os
 import sys
 
 from moto.server import ThreadedMotoServer
+from werkzeug import serving
+
+# Keep-alive: under HTTP/1.0 (werkzeug's default) every request is a new connection, and under the
+# benchmark's load the connections queue faster than the one accepting thread takes them (SYNs are
+# dropped, accepted connections wait unserved). A longer listen queue absorbs bursts.
+serving.WSGIRequestHandler.protocol_version = "HTTP/1.1"
+serving.BaseWSGIServer.request_queue_size = 1024
 
 
 def main() -> None:

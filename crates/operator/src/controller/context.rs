@@ -16,6 +16,46 @@ use kube::{Client, Resource};
 use super::metrics::{Metrics, ReadyState};
 use super::requeue::{ControllerErrorClass, FailureCounts, RequeuePolicy};
 
+/// Passes of each kind at once when `--concurrency` is not given.
+pub const DEFAULT_CONCURRENCY: u16 = 4;
+
+/// The slots passes of each kind wait for, first come first served. kube-runtime's own limit
+/// (`Config::concurrency`) is not used: while every slot is busy it parks the objects that are due
+/// in a hash set and takes an arbitrary one when a slot frees, so under sustained load (resyncs of
+/// hundreds of Ready objects) some objects waited minutes for a pass while others had one every
+/// 30 s. tokio's semaphore hands out permits in the order they were asked for.
+pub struct PassSlots {
+    accounts: tokio::sync::Semaphore,
+    grants: tokio::sync::Semaphore,
+}
+
+impl PassSlots {
+    pub fn new(per_kind: u16) -> Self {
+        let slots = usize::from(per_kind.max(1));
+        Self {
+            accounts: tokio::sync::Semaphore::new(slots),
+            grants: tokio::sync::Semaphore::new(slots),
+        }
+    }
+
+    /// No pass waiting for a slot starts any more (shutdown): the passes running finish, the
+    /// waiting ones are not started (the next process's first list brings them back).
+    pub fn close(&self) {
+        self.accounts.close();
+        self.grants.close();
+    }
+
+    /// Waits for a slot of `kind`'s passes (`None` once closed); the pass runs while the permit
+    /// is held.
+    pub async fn acquire(&self, kind: &str) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let semaphore = match kind {
+            "DataPlatformAccount" => &self.accounts,
+            _ => &self.grants,
+        };
+        semaphore.acquire().await.ok()
+    }
+}
+
 /// The name our status patches and events are made under.
 pub const FIELD_MANAGER: &str = "dataplatform-operator";
 
@@ -28,6 +68,8 @@ pub struct Context {
     pub metrics: Metrics,
     pub requeue: RequeuePolicy,
     pub failures: FailureCounts,
+    /// How many passes of each kind run at once (`--concurrency`).
+    pub slots: PassSlots,
     /// Annotation problems already announced, so each is one event, not one per resync.
     announced: Mutex<HashSet<String>>,
 }
@@ -50,8 +92,15 @@ impl Context {
             metrics: Metrics::new(),
             requeue,
             failures: FailureCounts::default(),
+            slots: PassSlots::new(DEFAULT_CONCURRENCY),
             announced: Mutex::default(),
         }
+    }
+
+    /// `per_kind` passes of each kind at once.
+    pub fn with_concurrency(mut self, per_kind: u16) -> Self {
+        self.slots = PassSlots::new(per_kind);
+        self
     }
 
     /// Every account the controller knows, once the first list has arrived: deleting an account

@@ -57,7 +57,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "15m", value_parser = parse_duration)]
     pub error_requeue: Duration,
     /// Objects of each kind reconciled at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = context::DEFAULT_CONCURRENCY)]
     pub concurrency: u16,
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080", env = "DATAPLATFORM_HTTP_ADDRESS")]
@@ -235,7 +235,8 @@ where
     F: Future<Output = ()> + Send + Sync + 'static,
 {
     let scope = args.scope();
-    let config = ControllerConfig::default().concurrency(args.concurrency.max(1));
+    // Unbounded here: the passes wait for their slots in order (`context::PassSlots`).
+    let config = ControllerConfig::default();
     let (accounts, account_triggers) = watches::own::<DataPlatformAccount>(&client, &scope);
     let (grants, grant_triggers) = watches::own::<SharedBucketGrant>(&client, &scope);
 
@@ -260,15 +261,25 @@ where
         instance: Some(args.identity()),
     };
     let recorder = Recorder::new(client.clone(), reporter);
-    let ctx = Arc::new(Context::new(
-        client,
-        engine,
-        accounts.clone(),
-        grants.clone(),
-        recorder,
-        args.requeue_policy(),
-    ));
+    let ctx = Arc::new(
+        Context::new(
+            client,
+            engine,
+            accounts.clone(),
+            grants.clone(),
+            recorder,
+            args.requeue_policy(),
+        )
+        .with_concurrency(args.concurrency),
+    );
     health.leading(ctx.clone());
+    {
+        let (ctx, stopped) = (ctx.clone(), stopping());
+        tokio::spawn(async move {
+            stopped.await;
+            ctx.slots.close();
+        });
+    }
     {
         let health = health.clone();
         tokio::spawn(async move {

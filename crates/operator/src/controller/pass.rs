@@ -48,6 +48,23 @@ where
     C: FnOnce(Arc<K>, Api<K>, Arc<Context>) -> CF,
     CF: Future<Output = Result<Action, Error>>,
 {
+    // Held for the whole pass; waiting for it is not the pass's time. Every object that is due
+    // waits here, so the waiting future stays small: the pass itself is boxed.
+    let held = ctx.clone();
+    let Some(_slot) = held.slots.acquire(K::KIND).await else {
+        return Ok(Action::await_change());
+    };
+    Box::pin(run_in_slot(object, ctx, apply, cleanup)).await
+}
+
+async fn run_in_slot<K, A, AF, C, CF>(object: Arc<K>, ctx: Arc<Context>, apply: A, cleanup: C) -> Result<Action, Error>
+where
+    K: Reconcilable,
+    A: FnOnce(Arc<K>, Api<K>, Arc<Context>) -> AF,
+    AF: Future<Output = Result<Action, Error>>,
+    C: FnOnce(Arc<K>, Api<K>, Arc<Context>) -> CF,
+    CF: Future<Output = Result<Action, Error>>,
+{
     let started = Instant::now();
     let key = object_key(object.as_ref());
     let span = tracing::info_span!("reconcile", kind = K::KIND,
