@@ -8,6 +8,7 @@
 mod controller;
 mod mix;
 mod replay;
+mod scrape;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
