@@ -58,7 +58,7 @@ impl AccountObject {
 
     /// The registry of an Organisation account lets the Child accounts among `accounts` pull.
     pub fn with_child_accounts(mut self, accounts: &[AccountObject]) -> Self {
-        self.child_accounts = child_account_ids(accounts);
+        self.child_accounts = child_account_ids(accounts.iter().map(|a| &a.spec));
         self
     }
 
@@ -81,11 +81,11 @@ impl AccountObject {
 }
 
 /// Account ids of the managed Child accounts: who may pull from the organisation's registry.
-pub fn child_account_ids(accounts: &[AccountObject]) -> BTreeSet<String> {
+pub fn child_account_ids<'a>(accounts: impl IntoIterator<Item = &'a DataPlatformAccountSpec>) -> BTreeSet<String> {
     accounts
-        .iter()
-        .filter(|a| a.spec.tier == Tier::Child)
-        .map(|a| a.spec.account_id.clone())
+        .into_iter()
+        .filter(|spec| spec.tier == Tier::Child)
+        .map(|spec| spec.account_id.clone())
         .collect()
 }
 

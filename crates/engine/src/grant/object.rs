@@ -39,7 +39,12 @@ impl GrantObject {
 
     /// Whether `account` is the grantor this grant names (its `accountRef`, in the grant's namespace).
     pub fn names_grantor(&self, account: &ObjectId) -> bool {
-        account.namespace == self.id.namespace && account.name == self.spec.account_ref.name
+        self.names_grantor_at(&account.namespace, &account.name)
+    }
+
+    /// [`names_grantor`](Self::names_grantor) of the account `namespace/name`.
+    pub fn names_grantor_at(&self, namespace: &str, name: &str) -> bool {
+        namespace == self.id.namespace && name == self.spec.account_ref.name
     }
 
     /// `expiresAt` has passed.

@@ -159,19 +159,18 @@ async fn measure(
         );
     }
 
-    // Steady state: one pass of every account, then of every grant, none of which may write. The
-    // last status writes of the passes that made objects Ready are let finish first.
-    // The first pass after converging only clears the "N change(s) made" of the pass that made
-    // the last changes (one status write per object that had no pass since): the second is the
-    // steady state.
+    // Steady state: one pass of every account, then of every grant, none of which may write; the
+    // status writes of the passes that made objects Ready are let finish first. The first round
+    // only clears the "N change(s) made" of the pass that made the last changes (one status write
+    // per object that had no pass since): the second is the steady state.
     settle(server).await;
     for plural in [ACCOUNTS, GRANTS] {
-        check_every(server, metrics, plural, server.tally(plural, |_| ()).len()).await?;
+        check_every(server, metrics, plural).await?;
     }
     settle(server).await;
     let writes_before = server.counts().writes;
-    let per_account = check_every(server, metrics, ACCOUNTS, accounts.len()).await?;
-    let per_grant = check_every(server, metrics, GRANTS, grants.len()).await?;
+    let per_account = check_every(server, metrics, ACCOUNTS).await?;
+    let per_grant = check_every(server, metrics, GRANTS).await?;
     let kubernetes_writes = server.counts().writes - writes_before;
     println!(
         "steady state, one pass of each: per account {:.1} AWS reads and {} writes, per grant {:.1} reads and {} writes; {kubernetes_writes} Kubernetes writes",
@@ -212,12 +211,7 @@ async fn settle(server: &ApiServer) {
 
 /// Asks every object of `plural` for one pass (an annotation change, as someone's edit would)
 /// and returns the AWS calls those passes made.
-async fn check_every(
-    server: &ApiServer,
-    metrics: std::net::SocketAddr,
-    plural: &str,
-    count: usize,
-) -> Result<AwsCalls, String> {
+async fn check_every(server: &ApiServer, metrics: std::net::SocketAddr, plural: &str) -> Result<AwsCalls, String> {
     let of_kind = |passes: (f64, f64)| if plural == ACCOUNTS { passes.0 } else { passes.1 };
     let (calls_before, passes_before) = (aws_calls(metrics).await?, of_kind(reconciles(metrics).await?));
     let names = server.tally(plural, |o| {
@@ -233,6 +227,7 @@ async fn check_every(
         });
     }
     let deadline = Instant::now() + Duration::from_secs(1800);
+    let count = names.len();
     while of_kind(reconciles(metrics).await?) < passes_before + count as f64 {
         if Instant::now() > deadline {
             return Err(format!(

@@ -178,7 +178,7 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
     let engine = Engine::new(sessions.clone());
     let mix::Objects { mut accounts, grants } = mix::objects(mix, args.accounts, "eu-west-2");
     // The Organisation's registry lets every tenant pull (the controller fills this from its cache).
-    let children = dataplatform_engine::account::child_account_ids(&accounts);
+    let children = dataplatform_engine::account::child_account_ids(accounts.iter().map(|a| &a.spec));
     for account in &mut accounts {
         account.child_accounts = children.clone();
     }

@@ -45,12 +45,12 @@ impl PassSlots {
         self.grants.close();
     }
 
-    /// Waits for a slot of `kind`'s passes (`None` once closed); the pass runs while the permit
-    /// is held.
-    pub async fn acquire(&self, kind: &str) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        let semaphore = match kind {
-            "DataPlatformAccount" => &self.accounts,
-            _ => &self.grants,
+    /// Waits for a slot of `K`'s passes (`None` once closed); the pass runs while the permit is
+    /// held.
+    pub async fn acquire<K: Resource<DynamicType = ()>>(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let semaphore = match K::kind(&()) == DataPlatformAccount::kind(&()) {
+            true => &self.accounts,
+            false => &self.grants,
         };
         semaphore.acquire().await.ok()
     }
@@ -118,13 +118,14 @@ impl Context {
     /// The accounts one grant reads: its grantor and every Organisation account. A pass copies
     /// these few, never the whole cache (with a thousand accounts, a copy of every one per pass in
     /// flight was most of the controller's memory).
-    pub async fn accounts_of_grant(&self, grant: &SharedBucketGrant) -> Result<Vec<AccountObject>, Error> {
+    pub async fn accounts_of_grant(&self, grant: &GrantObject) -> Result<Vec<AccountObject>, Error> {
         filled(&self.accounts).await?;
-        let namespace = grant.metadata.namespace.as_deref().unwrap_or_default();
         let reads = |account: &DataPlatformAccount| {
             account.spec.tier == Tier::Organisation
-                || (account.metadata.namespace.as_deref() == Some(namespace)
-                    && account.metadata.name.as_deref() == Some(grant.spec.account_ref.name.as_str()))
+                || grant.names_grantor_at(
+                    account.metadata.namespace.as_deref().unwrap_or_default(),
+                    account.metadata.name.as_deref().unwrap_or_default(),
+                )
         };
         Ok(self
             .accounts
@@ -138,13 +139,10 @@ impl Context {
     /// The account ids of the Child accounts (an Organisation's registry lets them pull).
     pub async fn child_account_ids(&self) -> Result<BTreeSet<String>, Error> {
         filled(&self.accounts).await?;
-        Ok(self
-            .accounts
-            .state()
-            .iter()
-            .filter(|a| a.spec.tier == Tier::Child)
-            .map(|a| a.spec.account_id.clone())
-            .collect())
+        let accounts = self.accounts.state();
+        Ok(dataplatform_engine::account::child_account_ids(
+            accounts.iter().map(|a| &a.spec),
+        ))
     }
 
     pub async fn grant_objects(&self) -> Result<Vec<GrantObject>, Error> {

@@ -43,8 +43,8 @@ pub async fn reconcile(grant: Arc<SharedBucketGrant>, ctx: Arc<Context>) -> Resu
 
 async fn apply(grant: Arc<SharedBucketGrant>, api: Api<SharedBucketGrant>, ctx: Arc<Context>) -> Result<Action, Error> {
     let grant = pass::report_first_seen(&api, grant).await?;
-    let accounts = ctx.accounts_of_grant(&grant).await?;
     let object = GrantObject::from_resource(&grant);
+    let accounts = ctx.accounts_of_grant(&object).await?;
     let involved = GrantAccounts::find(&object, &accounts);
     let outcome = ctx
         .engine
@@ -58,8 +58,8 @@ async fn cleanup(
     api: Api<SharedBucketGrant>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let accounts = ctx.accounts_of_grant(&grant).await?;
     let object = GrantObject::from_resource(&grant);
+    let accounts = ctx.accounts_of_grant(&object).await?;
     let involved = GrantAccounts::find(&object, &accounts);
     let revoked = ctx.engine.revoke_deleted_grant(&object, &involved).await;
     let deletion = DeletionPass {

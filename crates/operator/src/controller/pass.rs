@@ -51,49 +51,41 @@ where
     // Held for the whole pass; waiting for it is not the pass's time. Every object that is due
     // waits here, so the waiting future stays small: the pass itself is boxed.
     let held = ctx.clone();
-    let Some(_slot) = held.slots.acquire(K::KIND).await else {
+    let Some(_slot) = held.slots.acquire::<K>().await else {
         return Ok(Action::await_change());
     };
-    Box::pin(run_in_slot(object, ctx, apply, cleanup)).await
-}
-
-async fn run_in_slot<K, A, AF, C, CF>(object: Arc<K>, ctx: Arc<Context>, apply: A, cleanup: C) -> Result<Action, Error>
-where
-    K: Reconcilable,
-    A: FnOnce(Arc<K>, Api<K>, Arc<Context>) -> AF,
-    AF: Future<Output = Result<Action, Error>>,
-    C: FnOnce(Arc<K>, Api<K>, Arc<Context>) -> CF,
-    CF: Future<Output = Result<Action, Error>>,
-{
-    let started = Instant::now();
-    let key = object_key(object.as_ref());
-    let span = tracing::info_span!("reconcile", kind = K::KIND,
-        object = %format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any()),
-        account = %object.account_id(&ctx));
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
-    let result = {
-        use tracing::Instrument;
-        let (ctx, pass_api) = (ctx.clone(), api.clone());
-        finalizer(&api, CLEANUP_FINALIZER, object, |event| async move {
-            match event {
-                FinalizerEvent::Apply(object) => apply(object, pass_api, ctx).await,
-                FinalizerEvent::Cleanup(object) => cleanup(object, pass_api, ctx).await,
-            }
-        })
-        .instrument(span.clone())
-        .await
-        .map_err(Error::from)
-    };
-    ctx.metrics.reconciled(
-        K::KIND,
-        result.as_ref().err().map(Error::metric_label),
-        started.elapsed(),
-    );
-    match &result {
-        Ok(_) => ctx.failures.reset(&key),
-        Err(error) => tracing::info!(parent: &span, %error, "pass did not finish"),
-    }
-    result
+    Box::pin(async move {
+        let started = Instant::now();
+        let key = object_key(object.as_ref());
+        let span = tracing::info_span!("reconcile", kind = K::KIND,
+            object = %format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any()),
+            account = %object.account_id(&ctx));
+        let api: Api<K> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+        let result = {
+            use tracing::Instrument;
+            let (ctx, pass_api) = (ctx.clone(), api.clone());
+            finalizer(&api, CLEANUP_FINALIZER, object, |event| async move {
+                match event {
+                    FinalizerEvent::Apply(object) => apply(object, pass_api, ctx).await,
+                    FinalizerEvent::Cleanup(object) => cleanup(object, pass_api, ctx).await,
+                }
+            })
+            .instrument(span.clone())
+            .await
+            .map_err(Error::from)
+        };
+        ctx.metrics.reconciled(
+            K::KIND,
+            result.as_ref().err().map(Error::metric_label),
+            started.elapsed(),
+        );
+        match &result {
+            Ok(_) => ctx.failures.reset(&key),
+            Err(error) => tracing::info!(parent: &span, %error, "pass did not finish"),
+        }
+        result
+    })
+    .await
 }
 
 /// Before the first engine pass: report Ready and Synced as `Unknown`.
