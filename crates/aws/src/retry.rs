@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tokio::sync::Semaphore;
 
 use crate::budget::AccountBudget;
 use crate::error::AwsError;
@@ -55,10 +56,13 @@ pub enum Repeat {
     OnlyWhenRefused,
 }
 
-/// Makes one AWS call within the account's budget, retrying what is worth retrying.
+/// Makes one AWS call within the account's budget, once one of the process's `in_flight`
+/// permits is free (held while the request is out, not while backing off), retrying what is
+/// worth retrying.
 pub async fn call<T, E, F, Fut>(
     policy: &RetryPolicy,
     budget: &AccountBudget,
+    in_flight: &Semaphore,
     service: &'static str,
     operation: &'static str,
     repeat: Repeat,
@@ -72,7 +76,14 @@ where
     let mut attempt = 1;
     loop {
         budget.acquire(service).await;
-        match send().await {
+        // Never closed: a closed gate would only mean no limit.
+        let sending = in_flight.acquire().await.ok();
+        // Boxed: an SDK call's future is several KiB, and unboxed it would sit inside every
+        // future that contains this one (a pass joins dozens), allocated for the whole pass and
+        // while waiting for the budget. Boxed, it exists only while the request is in flight.
+        let answer = Box::pin(send()).await;
+        drop(sending);
+        match answer {
             Ok(output) => return Ok(output),
             Err(error) => {
                 let error = AwsError::from_sdk(service, operation, error);
@@ -120,17 +131,25 @@ mod tests {
         };
         let budget = AccountBudget::new(BudgetConfig::default());
         let attempts = AtomicU32::new(0);
-        let result = call(&policy, &budget, "sts", "GetCallerIdentity", repeat, || {
-            let n = attempts.fetch_add(1, Ordering::SeqCst);
-            let code = code.to_owned();
-            async move {
-                if n < failures {
-                    Err(service_error(&code, status))
-                } else {
-                    Ok(())
+        let result = call(
+            &policy,
+            &budget,
+            &Semaphore::new(1),
+            "sts",
+            "GetCallerIdentity",
+            repeat,
+            || {
+                let n = attempts.fetch_add(1, Ordering::SeqCst);
+                let code = code.to_owned();
+                async move {
+                    if n < failures {
+                        Err(service_error(&code, status))
+                    } else {
+                        Ok(())
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         (attempts.load(Ordering::SeqCst), result)
     }
@@ -161,6 +180,33 @@ mod tests {
         assert_eq!(attempts_with(Repeat::OnlyWhenRefused, "Throttling", 400, 2).await.0, 3);
         let (attempts, result) = attempts_with(Repeat::OnlyWhenRefused, "InternalError", 500, 3).await;
         assert_eq!((attempts, result.unwrap_err().class), (1, ErrorClass::Retryable));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_more_calls_are_out_at_once_than_the_process_allows() {
+        let (policy, budget) = (RetryPolicy::default(), AccountBudget::new(BudgetConfig::default()));
+        let in_flight = Semaphore::new(3);
+        let (out, most_out) = (AtomicU32::new(0), AtomicU32::new(0));
+        let calls = (0..12).map(|_| {
+            call(
+                &policy,
+                &budget,
+                &in_flight,
+                "sts",
+                "GetCallerIdentity",
+                Repeat::Safe,
+                || async {
+                    let now = out.fetch_add(1, Ordering::SeqCst) + 1;
+                    most_out.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    out.fetch_sub(1, Ordering::SeqCst);
+                    Ok::<(), SdkError<GetCallerIdentityError, Response>>(())
+                },
+            )
+        });
+        let results = futures::future::join_all(calls).await;
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(most_out.load(Ordering::SeqCst), 3);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{Mutex, OnceCell, Semaphore};
 
 use crate::budget::{AccountBudget, BudgetConfig};
 use crate::calls::CallCounter;
@@ -83,7 +83,15 @@ pub struct Sessions {
     budgets: Mutex<HashMap<String, Arc<AccountBudget>>>,
     policy_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     targets: Mutex<HashMap<AccountTarget, Arc<TargetState>>>,
+    in_flight: Arc<Semaphore>,
 }
+
+/// AWS calls out at once, across every account. Each holds an HTTP connection (its buffers and
+/// TLS state) and the SDK's state of the call; without a bound, a pass calls every read of every
+/// part at once and the passes in flight together held hundreds of connections (issue 20). The
+/// request budgets bound the rate: at tens of milliseconds a call, 32 out at once is more than
+/// the budgets of the passes in flight let through.
+pub const CALLS_IN_FLIGHT: usize = 32;
 
 /// Sessions kept at once. A session holds an SDK client per service its account used (tens of KiB
 /// each); the controller works on a few accounts at a time (`--concurrency` of each kind, a grant
@@ -167,6 +175,7 @@ impl Sessions {
             budgets: Mutex::new(HashMap::new()),
             policy_locks: Mutex::new(HashMap::new()),
             targets: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)),
         }
     }
 
@@ -193,6 +202,7 @@ impl Sessions {
             &config,
             AccountShared {
                 budget,
+                in_flight: self.in_flight.clone(),
                 policy_edits,
                 state,
             },
@@ -240,9 +250,19 @@ where
 /// What a session shares with the other sessions of its account (see [`Sessions`]).
 struct AccountShared {
     budget: Arc<AccountBudget>,
+    /// The process's permits for calls out at once, shared by every account.
+    in_flight: Arc<Semaphore>,
     policy_edits: Arc<Mutex<()>>,
     state: Arc<TargetState>,
 }
+
+/// Idle connections kept to one host. hyper keeps every connection a burst of calls opened (no
+/// limit by default) for 90 s, each with its buffers and TLS state; a pass's parts call at once,
+/// so a few passes opened hundreds. A pass's parts reach a host a few at a time.
+const IDLE_CONNECTIONS_PER_HOST: usize = 8;
+/// How long an idle connection is kept: long enough for the next calls of the passes in flight,
+/// not for the next resync minutes later.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The HTTPS client every SDK client of every account uses: one connection pool and one TLS root
 /// store for the process. Without it each SDK client builds its own (the SDK's default: rustls
@@ -259,6 +279,8 @@ fn shared_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClie
             connector.set_sleep_impl(components.sleep_impl());
         }
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.set_pool_max_idle_per_host(Some(IDLE_CONNECTIONS_PER_HOST));
+        connector.set_pool_idle_timeout(Some(Some(IDLE_CONNECTION_TIMEOUT)));
         connector.build()
     })
 }
@@ -412,6 +434,7 @@ impl AccountSession {
         retry::call(
             &self.retry,
             &self.shared.budget,
+            &self.shared.in_flight,
             operation.service,
             operation.name,
             Repeat::Safe,
@@ -436,6 +459,7 @@ impl AccountSession {
         retry::call(
             &self.retry,
             &self.shared.budget,
+            &self.shared.in_flight,
             operation.service,
             operation.name,
             repeat,

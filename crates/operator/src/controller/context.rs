@@ -8,7 +8,7 @@ use std::time::Duration;
 use dataplatform_api::{DataPlatformAccount, SharedBucketGrant, Tier};
 use dataplatform_engine::{AccountObject, Engine, GrantObject, ReconcileError};
 use futures::FutureExt;
-use kube::runtime::events::{Event, Recorder};
+use kube::runtime::events::{Event, Recorder, Reporter};
 use kube::runtime::finalizer;
 use kube::runtime::reflector::Store;
 use kube::{Client, Resource};
@@ -64,7 +64,11 @@ pub struct Context {
     pub engine: Engine,
     pub accounts: Store<DataPlatformAccount>,
     pub grants: Store<SharedBucketGrant>,
-    pub recorder: Recorder,
+    /// Who publishes the events. A recorder is made for each pass's events, not kept: kube's
+    /// `Recorder` keeps every event it published for six minutes to count repeats as a series, and
+    /// ours are published once per change (see `events`), so across a fleet that cache only held
+    /// thousands of events nothing would repeat (issue 20).
+    pub reporter: Reporter,
     pub metrics: Metrics,
     pub requeue: RequeuePolicy,
     pub failures: FailureCounts,
@@ -80,7 +84,7 @@ impl Context {
         engine: Engine,
         accounts: Store<DataPlatformAccount>,
         grants: Store<SharedBucketGrant>,
-        recorder: Recorder,
+        reporter: Reporter,
         requeue: RequeuePolicy,
     ) -> Self {
         Self {
@@ -88,7 +92,7 @@ impl Context {
             engine,
             accounts,
             grants,
-            recorder,
+            reporter,
             metrics: Metrics::new(),
             requeue,
             failures: FailureCounts::default(),
@@ -157,9 +161,13 @@ impl Context {
 
     /// Publishes `events` about `object`; a failed publish is logged, never fails the pass.
     pub async fn publish<K: Resource<DynamicType = ()>>(&self, object: &K, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
         let reference = object.object_ref(&());
+        let recorder = Recorder::new(self.client.clone(), self.reporter.clone());
         for event in events {
-            if let Err(error) = self.recorder.publish(&event, &reference).await {
+            if let Err(error) = recorder.publish(&event, &reference).await {
                 tracing::warn!(reason = %event.reason, %error, "publishing an event failed");
             }
         }

@@ -25,7 +25,7 @@ use dataplatform_engine::Engine;
 use futures::StreamExt;
 use kube::Client;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
 use tokio::sync::watch;
@@ -260,14 +260,13 @@ where
         controller: FIELD_MANAGER.to_owned(),
         instance: Some(args.identity()),
     };
-    let recorder = Recorder::new(client.clone(), reporter);
     let ctx = Arc::new(
         Context::new(
             client,
             engine,
             accounts.clone(),
             grants.clone(),
-            recorder,
+            reporter,
             args.requeue_policy(),
         )
         .with_concurrency(args.concurrency),

@@ -15,7 +15,7 @@ use dataplatform_tests::{unique_account_id, unique_name};
 use http::Method;
 use kube::Client;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
@@ -64,19 +64,16 @@ async fn context(client: Client, accounts: &[DataPlatformAccount]) -> Arc<Contex
     grant_writer.apply_watcher_event(&watcher::Event::InitDone);
     // The writers must outlive the test or the stores report the controller as stopping.
     std::mem::forget((account_writer, grant_writer));
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "dataplatform-operator".into(),
-            instance: Some("test".into()),
-        },
-    );
+    let reporter = Reporter {
+        controller: "dataplatform-operator".into(),
+        instance: Some("test".into()),
+    };
     Arc::new(Context::new(
         client,
         dataplatform_tests::engine().await,
         account_store,
         grant_store,
-        recorder,
+        reporter,
         RequeuePolicy::default(),
     ))
 }
