@@ -315,7 +315,8 @@ fn report_memory(pid: u32, idle: f64, tenants: usize) {
         (Some(peak), Some(now)) => {
             println!(
                 "`run` peak RSS: {peak:.1} MiB; resident {idle:.1} MiB idle, {now:.1} MiB in steady state \
-                 ({:.0} KiB per tenant with its grants, target 32)",
+                 ({:.0} KiB per tenant with its grants over idle, the passes' fixed share included: \
+                 compare two sizes for the cost of one more)",
                 (now - idle) * 1024.0 / tenants as f64
             );
             if let (Some(heap), Some(mapped)) = (field("RssAnon:"), field("RssFile:")) {
