@@ -20,6 +20,8 @@ RUN cargo build --release --locked -p dataplatform-operator \
  && cp target/release/dataplatform-operator /dataplatform-operator
 
 # --- run ---------------------------------------------------------------------------------------
+# Debian 12 in both stages: the build stage's glibc (2.36) lets crates/operator/build.rs pack the
+# binary's relocations, and the binary then needs a glibc of 2.36 or later to start.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /dataplatform-operator /dataplatform-operator
 # 65532 is distroless's `nonroot`; numeric so `runAsNonRoot` can verify it.
