@@ -30,9 +30,12 @@ fn main() {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let native = var("TARGET") == var("HOST");
     let gnu_linux = var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu";
-    if native && gnu_linux && libc_loads_packed_relocations() {
+    let packed = native && gnu_linux && libc_loads_packed_relocations();
+    if packed {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
+    // For the test that the binary carries what was decided here.
+    println!("cargo:rustc-env=DATAPLATFORM_PACKED_RELOCATIONS={packed}");
 }
 
 fn libc_loads_packed_relocations() -> bool {

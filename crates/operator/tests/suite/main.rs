@@ -6,6 +6,7 @@
 mod rendered;
 mod support;
 
+mod binary;
 mod cli_against_moto;
 mod controller;
 mod controller_watches;

@@ -1,0 +1,29 @@
+//! What the build does to the binary itself (crates/operator/build.rs).
+
+use std::io::Read;
+
+/// The symbol version the linker makes a binary with packed relocations need, so that an older
+/// glibc refuses to start it instead of crashing.
+const RELR_VERSION: &[u8] = b"GLIBC_ABI_DT_RELR";
+
+#[test]
+fn the_binary_packs_its_relocations_exactly_where_the_build_found_a_glibc_that_loads_them() {
+    let path = env!("CARGO_BIN_EXE_dataplatform-operator");
+    // The version needs are in the dynamic strings, at the start of the file.
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(256 * 1024).read_to_end(&mut head))
+        .expect("the binary can be read");
+    let needs_packed_loader = head.windows(RELR_VERSION.len()).any(|w| w == RELR_VERSION);
+    let decided: bool = env!("DATAPLATFORM_PACKED_RELOCATIONS").parse().expect("true or false");
+    assert_eq!(
+        needs_packed_loader, decided,
+        "build.rs decided packed relocations: {decided}; the binary needs GLIBC_ABI_DT_RELR: {needs_packed_loader}"
+    );
+    // CI and the image build on Debian 12 (glibc 2.36): there the relocations must be packed.
+    if std::path::Path::new("/etc/debian_version").exists()
+        && std::fs::read_to_string("/etc/debian_version").is_ok_and(|v| v.trim().starts_with("12"))
+    {
+        assert!(decided, "glibc 2.36 loads packed relocations; build.rs left them out");
+    }
+}
