@@ -247,7 +247,8 @@ where
         .clone()
 }
 
-/// What a session shares with the other sessions of its account (see [`Sessions`]).
+/// What a session shares with the other sessions of its account (see [`Sessions`]), and the
+/// permits for calls out that every session shares.
 struct AccountShared {
     budget: Arc<AccountBudget>,
     /// The process's permits for calls out at once, shared by every account.
