@@ -478,6 +478,16 @@ pub struct RegistrySpec {
     /// pushed again. Every image is scanned on push either way.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub immutable_tags: bool,
+
+    /// The AWS Organization whose accounts may pull (e.g. o-a1b2c3d4e5), by the condition
+    /// aws:PrincipalOrgID: the repository policy's pull statement is then the same size however many
+    /// Child accounts there are. Without it the statement names every managed Child account, and
+    /// ECR's 10,240-character repository policy holds about 290 of them; past that the registry is
+    /// refused with QuotaExceeded.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::ORGANIZATION_ID)).message("spec.registry.organizationId must be an AWS Organizations id such as o-a1b2c3d4e5"))]
+    #[schemars(length(max = 34))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
 }
 
 fn default_true() -> bool {

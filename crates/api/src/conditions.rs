@@ -29,10 +29,13 @@ pub enum Reason {
     Expired,
     /// A service rollout the ECS circuit breaker rolled back.
     DeploymentFailed,
+    /// A write would pass one of AWS's size or count quotas: it was not sent, nor any other write
+    /// of the pass; the message names the quota, the count and the fix.
+    QuotaExceeded,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Reason::Available,
         Reason::Creating,
         Reason::Updating,
@@ -49,6 +52,7 @@ impl Reason {
         Reason::DependencyNotReady,
         Reason::Expired,
         Reason::DeploymentFailed,
+        Reason::QuotaExceeded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +73,7 @@ impl Reason {
             Reason::DependencyNotReady => "DependencyNotReady",
             Reason::Expired => "Expired",
             Reason::DeploymentFailed => "DeploymentFailed",
+            Reason::QuotaExceeded => "QuotaExceeded",
         }
     }
 }
@@ -231,6 +236,8 @@ mod tests {
                 // Issue 22 extends api.md's list with these two.
                 "Expired",
                 "DeploymentFailed",
+                // Issue 30.
+                "QuotaExceeded",
             ]
         );
     }

@@ -4,6 +4,8 @@
 //! avoid backslashes and quotes so they embed in CEL string literals unchanged.
 
 pub const ACCOUNT_ID: &str = "^[0-9]{12}$";
+/// An AWS Organizations id (Organizations API reference, Organization.Id).
+pub const ORGANIZATION_ID: &str = "^o-[a-z0-9]{10,32}$";
 pub const REGION: &str = "^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$";
 pub const ROLE_ARN: &str = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$";
 /// The characters only: its length (2 to 1224) is `minLength`/`maxLength`, since RE2, the API
@@ -119,6 +121,9 @@ mod tests {
             (PRINCIPAL_ARN, "arn:aws:iam::999999999999:role/org-daemon", true),
             (PRINCIPAL_ARN, "arn:aws:s3:::bucket", false),
             (EXTERNAL_ID, "camden-7f3a", true),
+            (ORGANIZATION_ID, "o-a1b2c3d4e5", true),
+            (ORGANIZATION_ID, "o-a1b2c3d4", false),
+            (ORGANIZATION_ID, "r-a1b2c3d4e5", false),
             (EXTERNAL_ID, "camden 7f3a", false),
         ];
         for (pattern, value, expected) in cases {
@@ -130,6 +135,7 @@ mod tests {
     fn patterns_embed_in_cel_string_literals() {
         for p in [
             ACCOUNT_ID,
+            ORGANIZATION_ID,
             REGION,
             ROLE_ARN,
             EXTERNAL_ID,

@@ -7,6 +7,7 @@ use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
+use crate::quotas::ECR_REPOSITORY_POLICY;
 use crate::session::AccountSession;
 use crate::tags::TagUpdate;
 
@@ -164,7 +165,11 @@ impl Ecr<'_> {
             .map(drop)
     }
 
+    /// A policy past ECR's 10,240 characters is never sent.
     pub async fn set_policy(&self, name: &str, document: &str) -> Result<(), AwsError> {
+        ECR_REPOSITORY_POLICY
+            .check_document(document, &format!("the policy of repository {name}"))
+            .map_err(|refused| refused.refused("ecr", "SetRepositoryPolicy"))?;
         let ecr = self.session.ecr_client();
         self.session
             .call(&op::ECR_SET_REPOSITORY_POLICY, || {

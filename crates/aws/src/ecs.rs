@@ -13,6 +13,7 @@ use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField};
 
 use crate::error::{AwsError, ErrorClass, optional};
 use crate::permissions as op;
+use crate::quotas::{ECS_TASK_DEFINITION, QuotaExceeded};
 use crate::session::AccountSession;
 use crate::tags::TagUpdate;
 
@@ -59,6 +60,37 @@ pub struct ContainerContent {
 }
 
 impl TaskDefinitionContent {
+    /// The revision as RegisterTaskDefinition's JSON carries it, which ECS's 64 KiB quota on a task
+    /// definition's size measures (the same fields we send, compact).
+    pub fn request_json(&self) -> String {
+        let container = &self.container;
+        let pairs = |map: &BTreeMap<String, String>, value: &str| -> Vec<serde_json::Value> {
+            map.iter()
+                .map(|(k, v)| serde_json::json!({"name": k, value: v}))
+                .collect()
+        };
+        serde_json::json!({
+            "family": self.family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": self.cpu, "memory": self.memory,
+            "executionRoleArn": self.execution_role_arn, "taskRoleArn": self.task_role_arn,
+            "containerDefinitions": [{
+                "name": container.name, "image": container.image, "command": container.command,
+                "environment": pairs(&container.environment, "value"),
+                "secrets": pairs(&container.secrets, "valueFrom"),
+                "portMappings": container.port.map(|p| vec![serde_json::json!({"containerPort": p})]),
+                "logConfiguration": container.log.as_ref().map(|log| serde_json::json!({"logDriver": "awslogs", "options": {
+                    "awslogs-group": log.group, "awslogs-region": log.region,
+                    "awslogs-stream-prefix": log.stream_prefix}})),
+            }],
+        })
+        .to_string()
+    }
+
+    /// `Err` when the revision would pass ECS's task definition size quota.
+    pub fn fits(&self) -> Result<(), QuotaExceeded> {
+        ECS_TASK_DEFINITION.check_document(&self.request_json(), &format!("the task definition {}", self.family))
+    }
+
     /// Every field as a plan names it (`image`, `env.KEY`, ...) with its value; `None` when unset.
     /// Destructured without `..`: a field added to the content does not compile until it is
     /// described here, so a plan names every change that equality sees.
@@ -459,6 +491,9 @@ impl Ecs<'_> {
         content: &TaskDefinitionContent,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
+        content
+            .fits()
+            .map_err(|refused| refused.refused("ecs", "RegisterTaskDefinition"))?;
         let ecs = self.session.ecs_client();
         let container = container_definition(&content.container)?;
         let tags = to_tags(tags);

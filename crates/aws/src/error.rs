@@ -20,6 +20,9 @@ pub enum ErrorClass {
     /// The resource exists in a state that forbids the call (already exists, in use, not empty,
     /// concurrent change): re-observe before acting again.
     Conflict,
+    /// The write would pass one of AWS's size or count quotas: refused by us before it was sent
+    /// ([`crate::quotas`]), or by AWS. Not retried: only a smaller document or a raised quota helps.
+    QuotaExceeded,
     /// Anything else.
     Other,
 }
@@ -74,6 +77,19 @@ impl AwsError {
             class,
             code,
             message,
+        }
+    }
+}
+
+impl crate::quotas::QuotaExceeded {
+    /// The write `service:operation` that was not sent because it would pass the quota.
+    pub fn refused(&self, service: &'static str, operation: &'static str) -> AwsError {
+        AwsError {
+            service,
+            operation,
+            class: ErrorClass::QuotaExceeded,
+            code: Some("QuotaExceeded".to_owned()),
+            message: self.to_string(),
         }
     }
 }
@@ -257,6 +273,19 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "PriorityInUse",
         "ResourceInUse",
     ];
+    // AWS's own refusals of a write past a size or count quota (IAM's "Maximum policy size of 10240
+    // bytes exceeded", ECR, ECS, ELB and EC2's per-resource limits). RequestLimitExceeded is EC2's
+    // throttling, above.
+    const QUOTA_EXCEEDED: &[&str] = &[
+        "LimitExceeded",
+        "LimitExceededException",
+        "RulesPerSecurityGroupLimitExceeded",
+        "TooManyRules",
+        "TooManyTargetGroups",
+        "TooManyTags",
+        "TooManyTagsException",
+        "PolicySizeExceeded",
+    ];
     const RETRYABLE: &[&str] = &[
         "InternalError",
         "InternalFailure",
@@ -273,6 +302,7 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         (INVALID, ErrorClass::Invalid),
         (CONFLICT, ErrorClass::Conflict),
         (RETRYABLE, ErrorClass::Retryable),
+        (QUOTA_EXCEEDED, ErrorClass::QuotaExceeded),
     ]
     .into_iter()
     .find_map(|(codes, class)| codes.contains(&code).then_some(class))
@@ -312,6 +342,11 @@ mod tests {
             classify(Some("MalformedPolicyDocument"), Some(400)),
             ErrorClass::Invalid
         );
+        // IAM's refusal of a role's 10,241st policy character, and EC2's throttling, which shares
+        // the words.
+        assert_eq!(classify(Some("LimitExceeded"), Some(409)), ErrorClass::QuotaExceeded);
+        assert_eq!(classify(Some("TooManyRules"), Some(400)), ErrorClass::QuotaExceeded);
+        assert_eq!(classify(Some("RequestLimitExceeded"), Some(503)), ErrorClass::Throttled);
     }
 
     #[test]
@@ -333,6 +368,7 @@ mod tests {
             ErrorClass::AccessDenied,
             ErrorClass::Invalid,
             ErrorClass::Conflict,
+            ErrorClass::QuotaExceeded,
             ErrorClass::Other,
         ]
         .into_iter()

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::types::{SummaryKeyType, Tag};
 
 use dataplatform_api::names::GRANTEE_POLICY_PREFIX;
 
 use crate::error::{AwsError, optional};
 use crate::permissions as op;
+use crate::quotas::{AccountQuotas, IAM_ROLE_INLINE_POLICIES, IAM_ROLE_TRUST_POLICY};
 use crate::session::AccountSession;
 use crate::tags::TagUpdate;
 
@@ -26,6 +27,9 @@ pub struct RoleObservation {
     pub tags: BTreeMap<String, String>,
     /// Our inline policy's document, when present.
     pub inline_policy: Option<String>,
+    /// Every other inline policy of the role, by name (hand-written ones, and grant policies an
+    /// earlier version of the operator wrote): they share the role's policy-size quota with ours.
+    pub other_policies: BTreeMap<String, String>,
 }
 
 pub struct Iam<'a> {
@@ -53,6 +57,14 @@ impl Iam<'_> {
             return Ok(None);
         };
         let inline_policy = self.inline_policy(role, INLINE_POLICY_NAME).await?;
+        let mut other_policies = BTreeMap::new();
+        for name in self.policy_names(role).await? {
+            if name != INLINE_POLICY_NAME
+                && let Some(document) = self.inline_policy(role, &name).await?
+            {
+                other_policies.insert(name, document);
+            }
+        }
         Ok(Some(RoleObservation {
             name: found.role_name().to_owned(),
             arn: found.arn().to_owned(),
@@ -63,7 +75,49 @@ impl Iam<'_> {
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect(),
             inline_policy,
+            other_policies,
         }))
+    }
+
+    /// The names of the role's inline policies (none when the role is gone).
+    async fn policy_names(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let iam = self.session.iam_client();
+        let listed = optional(
+            self.session
+                .call(&op::IAM_LIST_ROLE_POLICIES, || {
+                    iam.list_role_policies().role_name(role).send()
+                })
+                .await,
+        )?;
+        Ok(listed.map(|l| l.policy_names().to_vec()).unwrap_or_default())
+    }
+
+    /// The account's applied IAM quotas, read once per account (GetAccountSummary): an account AWS
+    /// raised a quota for is not held to the default. Defaults where the summary does not say.
+    pub async fn account_quotas(&self) -> Result<AccountQuotas, AwsError> {
+        self.session
+            .account_quotas_cell()
+            .get_or_try_init(|| async {
+                let iam = self.session.iam_client();
+                let summary = self
+                    .session
+                    .call(&op::IAM_GET_ACCOUNT_SUMMARY, || iam.get_account_summary().send())
+                    .await?;
+                let map = summary.summary_map();
+                let read = |key: SummaryKeyType, default: usize| {
+                    map.and_then(|m| m.get(&key))
+                        .and_then(|v| usize::try_from(*v).ok())
+                        .filter(|v| *v > 0)
+                        .unwrap_or(default)
+                };
+                let defaults = AccountQuotas::default();
+                Ok(AccountQuotas {
+                    role_policy_size: read(SummaryKeyType::RolePolicySizeQuota, defaults.role_policy_size),
+                    trust_policy_size: read(SummaryKeyType::AssumeRolePolicySizeQuota, defaults.trust_policy_size),
+                })
+            })
+            .await
+            .copied()
     }
 
     /// Creates the role with its tags in the same request. Returns its ARN.
@@ -74,6 +128,14 @@ impl Iam<'_> {
         trust_policy: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
+        let limit = self.account_quotas().await?.trust_policy_size;
+        IAM_ROLE_TRUST_POLICY
+            .check(
+                limit,
+                IAM_ROLE_TRUST_POLICY.measure(trust_policy),
+                &format!("the trust policy of role {role}"),
+            )
+            .map_err(|refused| refused.refused(SERVICE, "CreateRole"))?;
         let iam = self.session.iam_client();
         let tags = to_tags(tags)?;
         let output = self
@@ -128,7 +190,17 @@ impl Iam<'_> {
 
     /// Writes the inline policy `name`; the operator's own policy on each role is [`INLINE_POLICY_NAME`],
     /// grants add theirs beside it.
+    /// A document that alone passes the role's policy-size quota is never sent (the engine checks
+    /// the role's policies together before it plans the write).
     pub async fn put_inline_policy(&self, role: &str, name: &str, document: &str) -> Result<(), AwsError> {
+        let limit = self.account_quotas().await?.role_policy_size;
+        IAM_ROLE_INLINE_POLICIES
+            .check(
+                limit,
+                IAM_ROLE_INLINE_POLICIES.measure(document),
+                &format!("the inline policy {name} of role {role}"),
+            )
+            .map_err(|refused| refused.refused(SERVICE, "PutRolePolicy"))?;
         let iam = self.session.iam_client();
         self.session
             .call(&op::IAM_PUT_ROLE_POLICY, || {

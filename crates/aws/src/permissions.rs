@@ -117,6 +117,8 @@ operations! {
     IAM_UNTAG_ROLE = "iam" "UntagRole" { Roles: ["iam:UntagRole"] }
     IAM_UPDATE_ASSUME_ROLE_POLICY = "iam" "UpdateAssumeRolePolicy" { Roles: ["iam:UpdateAssumeRolePolicy"] }
     IAM_LIST_ROLE_POLICIES = "iam" "ListRolePolicies" { Roles: ["iam:ListRolePolicies"] }
+    // The account's applied IAM quotas (role policy size), read once per account.
+    IAM_GET_ACCOUNT_SUMMARY = "iam" "GetAccountSummary" { Any: ["iam:GetAccountSummary"] }
     IAM_GET_ROLE_POLICY = "iam" "GetRolePolicy" { Roles: ["iam:GetRolePolicy"] }
     IAM_PUT_ROLE_POLICY = "iam" "PutRolePolicy" { Roles: ["iam:PutRolePolicy"] }
     IAM_DELETE_ROLE_POLICY = "iam" "DeleteRolePolicy" { Roles: ["iam:DeleteRolePolicy"] }

@@ -12,6 +12,7 @@ use aws_sdk_s3::types::{
 
 use crate::error::{AwsError, ErrorClass, optional};
 use crate::permissions as op;
+use crate::quotas::S3_BUCKET_POLICY;
 use crate::session::AccountSession;
 
 const SERVICE: &str = "s3";
@@ -424,7 +425,11 @@ impl S3<'_> {
             .map(drop)
     }
 
+    /// A policy past S3's 20 KB is never sent.
     pub async fn put_policy(&self, bucket: &str, policy: &str) -> Result<(), AwsError> {
+        S3_BUCKET_POLICY
+            .check_document(policy, &format!("the policy of bucket {bucket}"))
+            .map_err(|refused| refused.refused("s3", "PutBucketPolicy"))?;
         let s3 = self.session.s3_client();
         self.session
             .call(&op::S3_PUT_BUCKET_POLICY, || {

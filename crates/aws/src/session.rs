@@ -140,6 +140,8 @@ struct TargetState {
     verified_identity: OnceCell<String>,
     /// The assumed role's credentials (none: the operator's own).
     credentials: OnceLock<Option<SharedCredentialsProvider>>,
+    /// The account's applied IAM quotas (GetAccountSummary), read once.
+    account_quotas: OnceCell<crate::quotas::AccountQuotas>,
 }
 
 impl Sessions {
@@ -423,6 +425,11 @@ impl AccountSession {
             })
             .await
             .map(String::as_str)
+    }
+
+    /// Where the account's applied IAM quotas are kept once read (they outlive the session).
+    pub(crate) fn account_quotas_cell(&self) -> &OnceCell<crate::quotas::AccountQuotas> {
+        &self.shared.state.account_quotas
     }
 
     /// Every AWS call of the adapters goes through here: budget, retry, classification.

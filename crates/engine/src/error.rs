@@ -12,6 +12,8 @@ pub enum ReconcileError {
     AccountMismatch(IdentityError),
     #[error("resources under this object's names are not its own, nothing was changed: {}", .0.join("; "))]
     Conflict(Vec<String>),
+    #[error("a write would pass an AWS quota, nothing was changed: {}", .0.join("; "))]
+    QuotaExceeded(Vec<String>),
     #[error("{0}")]
     Aws(#[from] AwsError),
     /// Something this object needs (its account, the account's bucket key) is not there yet.
@@ -34,10 +36,12 @@ impl ReconcileError {
             ReconcileError::InvalidSpec(_) => Reason::InvalidSpec,
             ReconcileError::AccountMismatch(_) => Reason::AccountMismatch,
             ReconcileError::Conflict(_) => Reason::Conflict,
+            ReconcileError::QuotaExceeded(_) => Reason::QuotaExceeded,
             ReconcileError::DependencyNotReady(_) => Reason::DependencyNotReady,
             ReconcileError::Aws(aws) => match aws.class {
                 ErrorClass::Throttled => Reason::Throttled,
                 ErrorClass::AccessDenied => Reason::AccessDenied,
+                ErrorClass::QuotaExceeded => Reason::QuotaExceeded,
                 _ => Reason::ReconcileError,
             },
         }

@@ -9,7 +9,7 @@ use std::future::Future;
 
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
 use dataplatform_aws::policy::PolicyScope;
-use dataplatform_aws::{AccountSession, AwsError};
+use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 
 use crate::account::AccountContext;
 use crate::plan::{Action, Part, Plan};
@@ -70,6 +70,10 @@ pub trait AccountPart: 'static {
         observed: &Self::Observed,
         status: &mut DataPlatformAccountStatus,
     );
+
+    /// What AWS would count against its quotas of what the part holds (documents' sizes, rules,
+    /// tags per resource), for the bench's report (issue 30).
+    fn quota_use(account: &AccountContext, observed: &Self::Observed, used: &mut QuotaUse);
 
     /// The names the account role's policy must cover for this part (`iam-policy -f`).
     fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use dataplatform_api::conditions::Reason;
 use dataplatform_api::{DataPlatformAccountStatus, ManagementPolicy};
 use dataplatform_api::{InvalidSpec, SpecProblem};
-use dataplatform_aws::{AccountSession, Sessions};
+use dataplatform_aws::{AccountSession, QuotaUse, Sessions};
 use tracing::Instrument;
 
 use crate::account::AccountObject;
@@ -143,6 +143,12 @@ impl Engine {
         })
     }
 
+    /// What the account holds in AWS, measured against AWS's quotas (the bench's report): reads only.
+    pub async fn quota_use(&self, object: &AccountObject) -> Result<QuotaUse, ReconcileError> {
+        let plan = self.observe(object, false).await?;
+        Ok(parts::quota_use(&plan.desired, &plan.observed))
+    }
+
     pub async fn reconcile(&self, object: &AccountObject, options: ExecuteOptions) -> Reconciled {
         self.reconcile_with_progress(object, options, |_| {}).await
     }
@@ -166,6 +172,11 @@ impl Engine {
         };
         if !plan.diff.conflicts.is_empty() {
             let error = ReconcileError::Conflict(plan.diff.conflicts.clone());
+            return failed(object, status, error, vec![], plan.diff.plan.actions);
+        }
+        // Checked before any write, so a pass that would pass a quota changes nothing (issue 30).
+        if !plan.diff.quota_exceeded.is_empty() {
+            let error = ReconcileError::QuotaExceeded(plan.diff.quota_exceeded.clone());
             return failed(object, status, error, vec![], plan.diff.plan.actions);
         }
 

@@ -8,8 +8,9 @@ use std::future::Future;
 
 use dataplatform_api::{MANAGED_TAGS_TAG, OWNER_TAG, Scheme, managed_tag_keys};
 use dataplatform_aws::ecs::ServiceNetwork;
+use dataplatform_aws::quotas::TAGS_PER_RESOURCE;
 use dataplatform_aws::rds::ClusterPlacement;
-use dataplatform_aws::{AwsError, TagUpdate};
+use dataplatform_aws::{AwsError, QuotaExceeded, QuotaUse, TagUpdate};
 use futures::future::try_join_all;
 
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
@@ -43,6 +44,8 @@ pub struct Outcome {
     pub waiting: Option<String>,
     /// What is deliberately left alone, for people to read (it keeps nothing from being Ready).
     pub note: Option<String>,
+    /// A write that would pass one of AWS's quotas: nothing of the pass may be written.
+    pub quota_exceeded: Option<String>,
 }
 
 impl Outcome {
@@ -56,6 +59,14 @@ impl Outcome {
     pub fn conflict(message: String) -> Self {
         Self {
             conflict: Some(message),
+            ..Default::default()
+        }
+    }
+
+    /// The resource's writes would pass `refused`'s quota: none is planned.
+    pub fn quota_exceeded(refused: QuotaExceeded) -> Self {
+        Self {
+            quota_exceeded: Some(refused.to_string()),
             ..Default::default()
         }
     }
@@ -94,6 +105,8 @@ pub struct Diff {
     pub waiting: Vec<String>,
     /// What is deliberately left alone (a database kept after `enabled: false`).
     pub notes: Vec<String>,
+    /// Writes that would pass one of AWS's quotas: nothing may be written while any exist.
+    pub quota_exceeded: Vec<String>,
 }
 
 impl Diff {
@@ -102,6 +115,7 @@ impl Diff {
         self.conflicts.extend(outcome.conflict);
         self.waiting.extend(outcome.waiting);
         self.notes.extend(outcome.note);
+        self.quota_exceeded.extend(outcome.quota_exceeded);
     }
 }
 
@@ -126,6 +140,13 @@ impl Owner<'_> {
             )),
         }
     }
+}
+
+/// The tags on one resource, as AWS counts them against its 50 a resource (its own `aws:` tags do
+/// not count).
+pub fn tags_used(used: &mut QuotaUse, tags: &BTreeMap<String, String>, place: impl FnOnce() -> String) {
+    let user_tags = tags.keys().filter(|k| !k.starts_with("aws:")).count();
+    used.record(TAGS_PER_RESOURCE, user_tags, place);
 }
 
 /// Carries our owner tag: ours to change and to delete (adoption never counts for deletion).

@@ -171,7 +171,11 @@ pub async fn plan(engine: &Engine, manifests: &[Manifest], out: &mut impl Write)
                     failed = true;
                     writeln!(out, "  conflict: {conflict}")?;
                 }
-                if plan.diff.plan.is_empty() && plan.diff.conflicts.is_empty() {
+                for refused in &plan.diff.quota_exceeded {
+                    failed = true;
+                    writeln!(out, "  quota exceeded: {refused}")?;
+                }
+                if plan.diff.plan.is_empty() && plan.diff.conflicts.is_empty() && plan.diff.quota_exceeded.is_empty() {
                     writeln!(out, "  no changes")?;
                 }
                 for line in plan.diff.plan.to_string().lines() {
@@ -208,13 +212,20 @@ pub async fn plan(engine: &Engine, manifests: &[Manifest], out: &mut impl Write)
                     failed = true;
                     writeln!(out, "  conflict: {conflict}")?;
                 }
-                if planned.plan.is_empty() && planned.plan.conflicts.is_empty() {
+                for refused in &planned.plan.quota_exceeded {
+                    failed = true;
+                    writeln!(out, "  quota exceeded: {refused}")?;
+                }
+                if planned.plan.is_empty()
+                    && planned.plan.conflicts.is_empty()
+                    && planned.plan.quota_exceeded.is_empty()
+                {
                     writeln!(out, "  no changes")?;
                 }
                 for line in planned.plan.to_string().lines() {
                     writeln!(out, "  {line}")?;
                 }
-                for waiting in planned.plan.grantor_not_ready.iter().chain(&planned.plan.waiting) {
+                if let Some(waiting) = &planned.plan.grantor_not_ready {
                     writeln!(out, "  waiting: {waiting}")?;
                 }
                 for action in planned.plan.actions() {

@@ -17,7 +17,7 @@ local function condition(conditions, wanted)
 end
 
 local needs_person = {
-  InvalidSpec = true, AccessDenied = true, AccountMismatch = true, Conflict = true, DeploymentFailed = true,
+  InvalidSpec = true, AccessDenied = true, AccountMismatch = true, Conflict = true, DeploymentFailed = true, QuotaExceeded = true,
 }
 
 local status = obj.status or {}

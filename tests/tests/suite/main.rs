@@ -18,3 +18,4 @@ mod engine_runtime;
 mod engine_tags;
 mod harness;
 mod layout;
+mod quotas;

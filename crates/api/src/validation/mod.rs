@@ -331,6 +331,14 @@ impl DataPlatformAccountSpec {
                 "an ECR repository name (lowercase letters and digits separated by '.', '_', '-' or '/')",
             );
         }
+        if let Some(organization) = &registry.organization_id {
+            p.check_format(
+                "spec.registry.organizationId",
+                organization,
+                patterns::ORGANIZATION_ID,
+                "an AWS Organizations id such as o-a1b2c3d4e5",
+            );
+        }
     }
 }
 

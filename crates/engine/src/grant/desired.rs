@@ -1,5 +1,7 @@
-//! What a grant wants in AWS, as plain values: the bucket-policy statements it owns, the KMS grants on
-//! the grantor's key, and the identity policy on a managed organisation's task role.
+//! What a grant wants in AWS, as plain values: the bucket-policy statements it owns and the KMS grants
+//! on the grantor's key. A managed Organisation grantee needs nothing per grant: its task role
+//! carries one fixed statement for every shared bucket granted to it (the identity part), so the
+//! grantor's bucket policy is the one place a grant is given and revoked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,8 +16,8 @@ use crate::policy::{self, Statement};
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredGrant {
     pub names: GrantNames,
-    /// The grantor's shared bucket; `None` when the grantor account is not known (only the
-    /// organisations' half can then be revoked).
+    /// The grantor's shared bucket; `None` when the grantor account is not known (nothing of the
+    /// grant can then be reached).
     pub bucket: Option<String>,
     /// The owner tag value the grantor's resources carry (its namespace/name): the grant writes to the
     /// bucket only once the bucket carries it.
@@ -26,9 +28,9 @@ pub struct DesiredGrant {
     pub statements: Vec<Value>,
     /// The grantor's bucket key, when it uses SSE-KMS.
     pub key: Option<DesiredKeyGrants>,
-    /// One entry per managed Organisation account: the grantee's gets the policy, the others must
-    /// not keep one (the grantee may have changed).
-    pub organisations: Vec<DesiredGranteePolicy>,
+    /// The grantee, when it is a managed Organisation account: whether the grant trusts its task role
+    /// (which then reaches the bucket through its fixed shared-bucket statement).
+    pub grantee_role: Option<GranteeRole>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -41,15 +43,11 @@ pub struct DesiredKeyGrants {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct DesiredGranteePolicy {
+pub struct GranteeRole {
     pub account: ObjectId,
     pub role: String,
-    pub policy_name: String,
-    /// Whether this organisation is the grant's grantee.
-    pub is_grantee: bool,
-    /// `None`: the role must not hold the policy (not the grantee, revoked, or the bucket policy
-    /// does not trust this role, so an identity policy would grant nothing).
-    pub document: Option<Value>,
+    /// The bucket policy names the account's root or this role: the role may use the grant.
+    pub trusted: bool,
 }
 
 impl DesiredGrant {
@@ -98,25 +96,20 @@ impl DesiredGrant {
                 .map(|p| (p.clone(), access.key_operations()))
                 .collect(),
         });
-        let organisations = organisations
+        let grantee_role = organisations
             .iter()
-            .filter(|org| org.spec.tier == Tier::Organisation)
+            .find(|org| org.spec.tier == Tier::Organisation && org.spec.account_id == *grantee)
             .map(|org| {
                 let role = AccountNames::new(&org.id.namespace, &org.id.name, &org.spec.account_id).task_role();
                 let role_arn = format!("arn:{partition}:iam::{}:role/{role}", org.spec.account_id);
-                let is_grantee = org.spec.account_id == *grantee;
-                let trusted = principals
-                    .iter()
-                    .any(|p| *p == role_arn || *p == root_arn(partition, grantee));
-                DesiredGranteePolicy {
+                GranteeRole {
                     account: org.id.clone(),
+                    trusted: principals
+                        .iter()
+                        .any(|p| *p == role_arn || *p == root_arn(partition, grantee)),
                     role,
-                    policy_name: names.grantee_policy(),
-                    is_grantee,
-                    document: (active && is_grantee && trusted).then(|| access.identity_policy(key_arn.as_deref())),
                 }
-            })
-            .collect();
+            });
         Self {
             names,
             bucket,
@@ -124,7 +117,7 @@ impl DesiredGrant {
             active,
             statements,
             key,
-            organisations,
+            grantee_role,
         }
     }
 
@@ -133,11 +126,6 @@ impl DesiredGrant {
             .iter()
             .filter_map(|s| policy::sid(s).map(str::to_owned))
             .collect()
-    }
-
-    /// The managed organisation account that is the grantee, if any.
-    pub fn grantee_organisation(&self) -> Option<&DesiredGranteePolicy> {
-        self.organisations.iter().find(|o| o.is_grantee)
     }
 }
 
@@ -206,25 +194,6 @@ impl<'a> GrantedAccess<'a> {
         }
         operations.into_iter().map(str::to_owned).collect()
     }
-
-    /// The grantee side: the same access, as an identity policy on the grantee's role.
-    fn identity_policy(&self, key: Option<&str>) -> Value {
-        let mut statements = vec![
-            self.list_statement("ListSharedBucket").build(),
-            self.objects_statement("UseSharedObjects").build(),
-        ];
-        if let Some(key) = key {
-            let actions: Vec<String> = self.key_operations().iter().map(|o| format!("kms:{o}")).collect();
-            let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
-            statements.push(
-                Statement::allow("UseSharedBucketKey")
-                    .actions(&actions)
-                    .resource(key)
-                    .build(),
-            );
-        }
-        policy::document(statements)
-    }
 }
 
 #[cfg(test)]
@@ -265,7 +234,7 @@ mod tests {
         "tier": "Organisation"}"#;
 
     #[test]
-    fn the_organisation_role_gets_a_policy_only_when_the_bucket_policy_trusts_it() {
+    fn the_organisation_role_may_use_a_grant_only_when_the_bucket_policy_trusts_it() {
         let (tenant, org) = (
             account("la-camden", "camden", TENANT),
             account("platform", "region", ORG),
@@ -274,13 +243,13 @@ mod tests {
             r#"{"accountRef": {"name": "camden"}, "grantee": {"accountId": "999999999999"}, "access": "ReadWrite"}"#,
         );
         let desired = DesiredGrant::new(&root, Some(&tenant), &[&org], true);
-        let policy = desired.organisations[0]
-            .document
-            .as_ref()
-            .expect("root trusts every role of the account");
-        let text = policy.to_string();
         assert!(
-            text.contains("kms:GenerateDataKey") && text.contains("s3:PutObject"),
+            desired.grantee_role.as_ref().is_some_and(|r| r.trusted),
+            "root trusts every role of the account"
+        );
+        let text = serde_json::to_string(&desired.statements).expect("json");
+        assert!(
+            text.contains("s3:PutObject") && text.contains("arn:aws:iam::999999999999:root"),
             "{text}"
         );
         assert_eq!(
@@ -296,13 +265,13 @@ mod tests {
                 "principals": ["arn:aws:iam::999999999999:role/org-daemon"]}}"#,
         );
         let desired = DesiredGrant::new(&other_role, Some(&tenant), &[&org], true);
-        assert_eq!(
-            desired.organisations[0].document, None,
+        assert!(
+            desired.grantee_role.as_ref().is_some_and(|r| !r.trusted),
             "the task role is not a principal"
         );
 
         let expired = DesiredGrant::new(&root, Some(&tenant), &[&org], false);
-        assert!(expired.statements.is_empty() && expired.organisations[0].document.is_none());
+        assert!(expired.statements.is_empty());
         assert!(expired.key.as_ref().is_some_and(|k| k.grants.is_empty()));
     }
 }

@@ -1,5 +1,6 @@
-//! The grant's diff: a pure function from what it wants and what AWS holds to the actions on each
-//! account involved.
+//! The grant's diff: a pure function from what it wants and what AWS holds to the actions on the
+//! grantor's account. The bucket policy as it would be written is measured against S3's 20 KB
+//! before anything is planned.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -7,9 +8,10 @@ use std::fmt;
 use dataplatform_api::OWNER_TAG;
 
 use dataplatform_aws::kms::KeyGrant;
+use dataplatform_aws::quotas::S3_BUCKET_POLICY;
 use serde_json::Value;
 
-use crate::grant::desired::{DesiredGrant, DesiredGranteePolicy};
+use crate::grant::desired::DesiredGrant;
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged};
 
@@ -22,34 +24,23 @@ pub struct ObservedGrant {
     pub bucket_policy: Option<String>,
     /// Our KMS grants on the grantor's key; `None`: no key, or the key cannot be found.
     pub key_grants: Option<Vec<KeyGrant>>,
-    /// Per managed organisation, in the order of `DesiredGrant::organisations`.
-    pub organisations: Vec<ObservedGranteePolicy>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ObservedGranteePolicy {
-    pub policy: Option<String>,
-    /// Only asked when the policy is wanted and missing.
-    pub role_exists: bool,
-}
-
-/// The actions of one grant: on the grantor's account, then on each organisation's.
+/// The actions of one grant, all on the grantor's account.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GrantPlan {
     pub grantor: Vec<Action>,
-    /// Per managed organisation, in the order of `DesiredGrant::organisations`.
-    pub organisations: Vec<Vec<Action>>,
     /// Documents we must not overwrite (not valid JSON): nothing is changed.
     pub conflicts: Vec<String>,
-    /// What keeps the grant from being complete yet, in words.
-    pub waiting: Vec<String>,
+    /// The bucket policy would pass S3's quota with this grant's statements: nothing is changed.
+    pub quota_exceeded: Vec<String>,
     /// Why nothing may be written yet: the grantor's shared bucket is missing or not yet ours.
     pub grantor_not_ready: Option<String>,
 }
 
 impl GrantPlan {
     pub fn actions(&self) -> impl Iterator<Item = &Action> {
-        self.grantor.iter().chain(self.organisations.iter().flatten())
+        self.grantor.iter()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -73,7 +64,8 @@ pub fn diff(desired: &DesiredGrant, observed: &ObservedGrant) -> GrantPlan {
     let mut plan = GrantPlan::default();
     check_grantor_bucket(desired, observed, &mut plan);
     match bucket_policy_action(desired, observed.bucket_policy.as_deref()) {
-        Ok(action) => plan.grantor.extend(action),
+        Ok(PolicyAction::Write(action)) => plan.grantor.extend(action),
+        Ok(PolicyAction::TooLarge(refused)) => plan.quota_exceeded.push(refused),
         Err(conflict) => plan.conflicts.push(conflict),
     }
     if let (Some(key), Some(existing)) = (&desired.key, &observed.key_grants) {
@@ -111,13 +103,6 @@ pub fn diff(desired: &DesiredGrant, observed: &ObservedGrant) -> GrantPlan {
             ));
         }
     }
-    let empty = ObservedGranteePolicy::default();
-    for (index, wanted) in desired.organisations.iter().enumerate() {
-        let seen = observed.organisations.get(index).unwrap_or(&empty);
-        let (actions, waiting) = grantee_actions(wanted, seen);
-        plan.organisations.push(actions);
-        plan.waiting.extend(waiting);
-    }
     plan
 }
 
@@ -145,9 +130,15 @@ fn check_grantor_bucket(desired: &DesiredGrant, observed: &ObservedGrant, plan: 
     }
 }
 
-fn bucket_policy_action(desired: &DesiredGrant, existing: Option<&str>) -> Result<Option<Action>, String> {
+enum PolicyAction {
+    Write(Option<Action>),
+    /// The merged policy would pass S3's quota: the message.
+    TooLarge(String),
+}
+
+fn bucket_policy_action(desired: &DesiredGrant, existing: Option<&str>) -> Result<PolicyAction, String> {
     let Some(bucket) = &desired.bucket else {
-        return Ok(None);
+        return Ok(PolicyAction::Write(None));
     };
     let existing = match existing.map(policy::parse) {
         Some(None) => {
@@ -158,8 +149,16 @@ fn bucket_policy_action(desired: &DesiredGrant, existing: Option<&str>) -> Resul
         parsed => parsed.flatten(),
     };
     let owner = StatementOwner::Grant(desired.names.clone());
-    if policy::merge_owned(existing.as_ref(), |sid| owner.owns(sid), &desired.statements) == Merged::Unchanged {
-        return Ok(None);
+    match policy::merge_owned(existing.as_ref(), |sid| owner.owns(sid), &desired.statements) {
+        Merged::Unchanged => return Ok(PolicyAction::Write(None)),
+        Merged::Put(merged) => {
+            let count = policy::statements(Some(&merged)).len();
+            let subject = format!("the policy of bucket {bucket} ({count} statements with this grant's)");
+            if let Err(refused) = S3_BUCKET_POLICY.check_document(&merged.to_string(), &subject) {
+                return Ok(PolicyAction::TooLarge(refused.to_string()));
+            }
+        }
+        Merged::Delete => {}
     }
     let ours: Vec<Value> = policy::statements(existing.as_ref())
         .into_iter()
@@ -193,7 +192,7 @@ fn bucket_policy_action(desired: &DesiredGrant, existing: Option<&str>) -> Resul
             ));
         }
     }
-    Ok(Some(Action {
+    Ok(PolicyAction::Write(Some(Action {
         part: Part::Grant,
         resource: BUCKET_POLICY.to_owned(),
         name: bucket.clone(),
@@ -204,53 +203,7 @@ fn bucket_policy_action(desired: &DesiredGrant, existing: Option<&str>) -> Resul
             owner,
             statements: desired.statements.clone(),
         }],
-    }))
-}
-
-fn grantee_actions(wanted: &DesiredGranteePolicy, seen: &ObservedGranteePolicy) -> (Vec<Action>, Option<String>) {
-    let resource = format!("grantee-policy:{}", wanted.account);
-    let name = format!("{}/{}", wanted.role, wanted.policy_name);
-    match (&wanted.document, &seen.policy) {
-        (None, None) => (vec![], None),
-        (None, Some(_)) => (
-            vec![Action::delete(
-                Part::Grant,
-                resource,
-                name,
-                vec![Op::DeleteRolePolicy {
-                    role: wanted.role.clone(),
-                    name: wanted.policy_name.clone(),
-                }],
-            )],
-            None,
-        ),
-        (Some(document), existing) => {
-            let put = Op::PutRolePolicy {
-                role: wanted.role.clone(),
-                name: wanted.policy_name.clone(),
-                document: document.to_string(),
-            };
-            match existing {
-                Some(text) if policy::parse(text).is_some_and(|p| policy::same_document(&p, document)) => {
-                    (vec![], None)
-                }
-                Some(_) => {
-                    let mut action = Action::create(Part::Grant, resource, name, vec![put]);
-                    action.kind = ActionKind::Update;
-                    action.changes = vec![FieldChange::new("document", "changed", "the grant's access")];
-                    (vec![action], None)
-                }
-                None if !seen.role_exists => (
-                    vec![],
-                    Some(format!(
-                        "the task role {} of organisation account {} does not exist yet",
-                        wanted.role, wanted.account
-                    )),
-                ),
-                None => (vec![Action::create(Part::Grant, resource, name, vec![put])], None),
-            }
-        }
-    }
+    })))
 }
 
 #[cfg(test)]
@@ -279,7 +232,7 @@ mod tests {
                 name: "dataplatform-x".into(),
                 grants,
             }),
-            organisations: vec![],
+            grantee_role: None,
         }
     }
 

@@ -1,5 +1,4 @@
-//! One pass over one grant, and its revocation: reach the accounts involved, observe, diff, act on
-//! the grantor's account first and then on the organisations'.
+//! One pass over one grant, and its revocation: reach the grantor's account, observe, diff, act.
 
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use crate::account::AccountObject;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
 use crate::grant::desired::DesiredGrant;
-use crate::grant::diff::{GrantPlan, ObservedGrant, ObservedGranteePolicy, diff};
+use crate::grant::diff::{GrantPlan, ObservedGrant, diff};
 use crate::grant::object::{GrantAccounts, GrantObject};
 use crate::plan::Action;
 use crate::reconcile::{Engine, PROGRESS_REQUEUE, Reconciled};
@@ -25,7 +24,6 @@ pub struct GrantPlanned {
     pub observed: ObservedGrant,
     pub plan: GrantPlan,
     grantor_session: Option<Arc<AccountSession>>,
-    organisation_sessions: Vec<Arc<AccountSession>>,
 }
 
 /// The outcome of revoking a grant (it is being deleted, or its account is).
@@ -95,11 +93,7 @@ impl Engine {
             Some(grantor) => Some(self.verified_session(grantor).await?),
             None => None,
         };
-        let mut organisation_sessions = Vec::with_capacity(accounts.organisations.len());
-        for organisation in &accounts.organisations {
-            organisation_sessions.push(self.verified_session(organisation).await?);
-        }
-        let observed = Box::pin(observe(&desired, grantor_session.as_deref(), &organisation_sessions)).await?;
+        let observed = Box::pin(observe(&desired, grantor_session.as_deref())).await?;
         if let Some(key) = desired.key.as_ref().filter(|k| !k.grants.is_empty())
             && observed.key_grants.is_none()
         {
@@ -114,7 +108,6 @@ impl Engine {
             observed,
             plan,
             grantor_session,
-            organisation_sessions,
         })
     }
 
@@ -171,6 +164,11 @@ impl Engine {
                 actions,
             );
         }
+        if !planned.plan.quota_exceeded.is_empty() {
+            let actions = planned.plan.actions().cloned().collect();
+            let error = ReconcileError::QuotaExceeded(planned.plan.quota_exceeded.clone());
+            return failed(status, error, vec![], actions);
+        }
         if let Some(waiting) = &planned.plan.grantor_not_ready {
             return failed(
                 status,
@@ -182,12 +180,10 @@ impl Engine {
         if grantor.spec.management_policy == ManagementPolicy::ObserveOnly {
             // The grantor's account is only watched: the grant's writes there wait too.
             let not_applied: Vec<Action> = planned.plan.actions().cloned().collect();
-            let mut waiting = planned.plan.waiting.clone();
-            waiting.extend(
-                not_applied
-                    .iter()
-                    .map(|a| format!("{a} (not made: the account is ObserveOnly)")),
-            );
+            let waiting: Vec<String> = not_applied
+                .iter()
+                .map(|a| format!("{a} (not made: the account is ObserveOnly)"))
+                .collect();
             let message = format!(
                 "DataPlatformAccount {} has managementPolicy ObserveOnly: {} change(s) not made",
                 grantor.id,
@@ -207,7 +203,7 @@ impl Engine {
         if let Some(error) = executed.error {
             return failed(status, ReconcileError::Aws(error), executed.done, executed.not_done);
         }
-        let ready = active && planned.plan.waiting.is_empty() && executed.not_done.is_empty();
+        let ready = active && executed.not_done.is_empty();
         let message = match executed.done.len() {
             0 => String::new(),
             n => format!("{n} change(s) made"),
@@ -218,12 +214,7 @@ impl Engine {
             (false, until) => Some(until.map_or(PROGRESS_REQUEUE, |u| u.min(PROGRESS_REQUEUE))),
         };
         Reconciled {
-            status: status.grant_synced(
-                &planned.desired,
-                &planned.plan.waiting,
-                Reason::ReconcileSuccess,
-                message,
-            ),
+            status: status.grant_synced(&planned.desired, &[], Reason::ReconcileSuccess, message),
             applied: executed.done,
             not_applied: executed.not_done,
             error: None,
@@ -233,8 +224,8 @@ impl Engine {
         }
     }
 
-    /// Removes every statement, KMS grant and grantee policy of `grant` that the given accounts hold.
-    /// With no grantor (an organisation account being deleted) only the organisations' half goes.
+    /// Removes every statement and KMS grant of `grant` that the grantor's account holds. With no
+    /// grantor there is nothing of the grant to reach: a grantee Organisation holds nothing per grant.
     pub async fn revoke_grant(&self, grant: &GrantObject, accounts: &GrantAccounts<'_>) -> Revoked {
         if grant.paused() {
             return Revoked {
@@ -273,7 +264,7 @@ impl Engine {
     }
 
     /// Revokes a grant that is being deleted. When its `accountRef` names an account that no longer
-    /// exists, the organisations' half is still revoked and the finalizer may go: the grantor's half
+    /// exists, the finalizer may go: the grantor's half
     /// cannot be reached (no account to act in), and is named in `kept` so a person can check it.
     pub async fn revoke_deleted_grant(&self, grant: &GrantObject, accounts: &GrantAccounts<'_>) -> Revoked {
         let mut revoked = self.revoke_grant(grant, accounts).await;
@@ -308,52 +299,25 @@ struct GrantExecuted {
 }
 
 impl GrantPlanned {
-    /// The grantor's actions, then each organisation's, stopping at the first failure.
+    /// The grantor's actions, stopping at the first failure.
     async fn execute(&self, options: ExecuteOptions) -> GrantExecuted {
-        let mut batches: Vec<(&AccountSession, &[Action])> = Vec::new();
-        if let Some(session) = &self.grantor_session {
-            batches.push((session, &self.plan.grantor));
-        }
-        for (session, actions) in self.organisation_sessions.iter().zip(&self.plan.organisations) {
-            batches.push((session, actions));
-        }
-        let mut result = GrantExecuted {
-            done: vec![],
-            not_done: vec![],
-            error: None,
+        let Some(session) = &self.grantor_session else {
+            return GrantExecuted {
+                done: vec![],
+                not_done: self.plan.grantor.clone(),
+                error: None,
+            };
         };
-        let mut budget = options.stop_after_actions;
-        for (session, actions) in batches {
-            if result.error.is_some() || budget == Some(0) {
-                result.not_done.extend(actions.iter().cloned());
-                continue;
-            }
-            let executed = execute(
-                session,
-                actions.to_vec(),
-                ExecuteOptions {
-                    stop_after_actions: budget,
-                },
-                |_| {},
-            )
-            .await;
-            budget = budget.map(|b| b.saturating_sub(executed.done.len()));
-            let done = executed.done.len();
-            result.not_done.extend(actions[done..].iter().cloned());
-            result.done.extend(executed.done);
-            if let Some((_, error)) = executed.failed {
-                result.error = Some(error);
-            }
+        let executed = execute(session, self.plan.grantor.clone(), options, |_| {}).await;
+        GrantExecuted {
+            not_done: self.plan.grantor[executed.done.len()..].to_vec(),
+            done: executed.done,
+            error: executed.failed.map(|(_, error)| error),
         }
-        result
     }
 }
 
-async fn observe(
-    desired: &DesiredGrant,
-    grantor: Option<&AccountSession>,
-    organisations: &[Arc<AccountSession>],
-) -> Result<ObservedGrant, ReconcileError> {
+async fn observe(desired: &DesiredGrant, grantor: Option<&AccountSession>) -> Result<ObservedGrant, ReconcileError> {
     let mut observed = ObservedGrant::default();
     if let (Some(session), Some(bucket)) = (grantor, &desired.bucket) {
         if desired.active {
@@ -365,17 +329,6 @@ async fn observe(
         if let Some(key) = &desired.key {
             observed.key_grants = session.kms().grants_named(&key.key, &key.name).await?;
         }
-    }
-    for (wanted, session) in desired.organisations.iter().zip(organisations) {
-        let iam = session.iam();
-        let policy = iam.inline_policy(&wanted.role, &wanted.policy_name).await?;
-        let role_exists = match (&wanted.document, &policy) {
-            (Some(_), None) => iam.role_exists(&wanted.role).await?,
-            _ => policy.is_some(),
-        };
-        observed
-            .organisations
-            .push(ObservedGranteePolicy { policy, role_exists });
     }
     Ok(observed)
 }

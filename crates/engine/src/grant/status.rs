@@ -1,5 +1,5 @@
-//! A grant's status: Ready when every half is in place, the statements it owns, whether the
-//! grantee's role got its policy, and when it was revoked by expiry.
+//! A grant's status: Ready when its statements (and KMS grants) are in place, the statements it owns,
+//! whether the grantee Organisation's task role may use it, and when it was revoked by expiry.
 
 use dataplatform_api::SharedBucketGrantStatus;
 use dataplatform_api::conditions::{self, Reason};
@@ -36,9 +36,9 @@ impl StatusBuilder<SharedBucketGrantStatus> {
             self.set(conditions::READY, false, Reason::DependencyNotReady, waiting.join("; "));
         }
         self.set_observed_generation();
-        let grantee_role_updated = desired
-            .grantee_organisation()
-            .map(|org| org.document.is_some() && !waiting.iter().any(|w| w.contains(&org.role)));
+        // The grantee Organisation's task role reaches the bucket through its fixed shared-bucket
+        // statement once the bucket policy trusts it.
+        let grantee_role_updated = desired.grantee_role.as_ref().map(|role| desired.active && role.trusted);
         let status = &mut self.status;
         self.changed |= replace(&mut status.bucket, desired.bucket.clone());
         self.changed |= replace(&mut status.statement_ids, desired.statement_ids());

@@ -4,6 +4,7 @@
 
 use dataplatform_api::account::DatabaseStatus;
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::rds::{ClusterChanges, ClusterObservation, ClusterSettings, InstanceObservation};
 use dataplatform_aws::{AccountSession, AwsError};
@@ -13,6 +14,7 @@ use crate::part::AccountPart;
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
 use crate::vocabulary::{
     DatabaseEndpoint, DatabaseNetwork, Facts, Outcome, Owner, Readiness, list_text, ours, tag_changes, tag_update,
+    tags_used,
 };
 
 pub struct Database;
@@ -242,6 +244,12 @@ impl AccountPart for Database {
     }
 
     /// Observed (and removed) even while `spec.database.enabled` is false: both stay in scope.
+    fn quota_use(account: &AccountContext, observed: &ObservedDatabase, used: &mut QuotaUse) {
+        if let Some(cluster) = &observed.cluster {
+            tags_used(used, &cluster.tags, || format!("database cluster of {}", account.owner));
+        }
+    }
+
     fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         scope.db_cluster = Some(vec![account.names.db_cluster()]);
         scope.db_instance = Some(vec![account.names.db_instance()]);

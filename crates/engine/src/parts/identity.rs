@@ -2,14 +2,25 @@
 //! this account only and one inline policy of least privilege. The task-execution role pulls images,
 //! reads the database secret and writes logs; the task role uses the account's three buckets, the
 //! database secret and the bucket key. Roles are kept by kind.
+//!
+//! An Organisation's task role also carries one fixed statement for the shared buckets of other
+//! accounts ([`granted_shared_bucket_statements`]): the same size however many grants it receives,
+//! so IAM's 10,240-character quota on a role's inline policies is never reached by grants. Each
+//! grantor's bucket policy (and KMS grant) decides what that role may really read: cross-account
+//! access needs both sides. Grant policies an earlier version wrote, one per grant, are removed.
+//! A write that would take the role's inline policies past the account's applied quota is refused.
 
 use std::collections::BTreeMap;
 
 use dataplatform_api::account::RolesStatus;
-use dataplatform_api::names::BucketPurpose;
-use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_api::names::{BucketPurpose, GRANTEE_POLICY_PREFIX};
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Tier};
+use dataplatform_aws::AccountQuotas;
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::iam::{INLINE_POLICY_NAME, RoleObservation};
 use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::quotas::IAM_ROLE_INLINE_POLICIES;
+use dataplatform_aws::quotas::IAM_ROLE_TRUST_POLICY;
 use dataplatform_aws::{AccountSession, AwsError};
 use serde_json::Value;
 
@@ -17,7 +28,7 @@ use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan};
 use crate::policy::{self, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
 
 pub struct Identity;
 
@@ -55,13 +66,18 @@ pub struct DesiredRole {
 }
 
 pub type DesiredRoles = BTreeMap<RoleKind, DesiredRole>;
-/// The roles that exist, by kind.
-pub type ObservedRoles = BTreeMap<RoleKind, RoleObservation>;
+
+/// The roles that exist, by kind, and the account's applied IAM quotas.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedIdentity {
+    pub roles: BTreeMap<RoleKind, RoleObservation>,
+    pub quotas: AccountQuotas,
+}
 
 impl AccountPart for Identity {
     const PART: Part = Part::Identity;
     type Desired = DesiredRoles;
-    type Observed = ObservedRoles;
+    type Observed = ObservedIdentity;
 
     fn present(_spec: &DataPlatformAccountSpec) -> bool {
         true
@@ -102,38 +118,48 @@ impl AccountPart for Identity {
         session: &AccountSession,
         _account: &AccountContext,
         desired: &DesiredRoles,
-    ) -> Result<ObservedRoles, AwsError> {
-        observe_each(
+    ) -> Result<ObservedIdentity, AwsError> {
+        let iam = session.iam();
+        let roles = observe_each(
             desired,
             |role| async move { session.iam().observe_role(&role.name).await },
-        )
-        .await
+        );
+        let (roles, quotas) = futures::try_join!(roles, iam.account_quotas())?;
+        Ok(ObservedIdentity { roles, quotas })
     }
 
     fn diff(
         account: &AccountContext,
         desired: &DesiredRoles,
-        observed: &ObservedRoles,
+        observed: &ObservedIdentity,
         owner: &Owner<'_>,
     ) -> Vec<Outcome> {
         desired
             .iter()
-            .map(|(kind, role)| role_outcome(account, *kind, role, observed.get(kind), owner))
+            .map(|(kind, role)| {
+                let seen = observed.roles.get(kind);
+                within_quota(
+                    role_outcome(account, *kind, role, seen, owner),
+                    role,
+                    seen,
+                    &observed.quotas,
+                )
+            })
             .collect()
     }
 
     /// A role is usable as soon as it is created.
-    fn readiness(_: &DesiredRoles, _: &ObservedRoles, _: &Plan, _: &mut Readiness) {}
+    fn readiness(_: &DesiredRoles, _: &ObservedIdentity, _: &Plan, _: &mut Readiness) {}
 
     fn deletion(
         account: &AccountContext,
         desired: &DesiredRoles,
-        observed: &ObservedRoles,
+        observed: &ObservedIdentity,
         _waiting: &mut Vec<String>,
     ) -> Vec<Action> {
         desired
             .keys()
-            .filter_map(|kind| Some((kind, observed.get(kind)?)))
+            .filter_map(|kind| Some((kind, observed.roles.get(kind)?)))
             .filter(|(_, seen)| ours(&seen.tags, &account.owner))
             .map(|(kind, seen)| {
                 Action::delete(
@@ -151,7 +177,7 @@ impl AccountPart for Identity {
     fn report(
         account: &AccountContext,
         desired: &DesiredRoles,
-        _observed: &ObservedRoles,
+        _observed: &ObservedIdentity,
         status: &mut DataPlatformAccountStatus,
     ) {
         let arn = |kind: RoleKind| desired.get(&kind).map(|r| account.role_arn(&r.name));
@@ -159,6 +185,17 @@ impl AccountPart for Identity {
             task_execution_role_arn: arn(RoleKind::TaskExecution),
             task_role_arn: arn(RoleKind::Task),
         });
+    }
+
+    fn quota_use(account: &AccountContext, observed: &ObservedIdentity, used: &mut QuotaUse) {
+        for role in observed.roles.values() {
+            let place = || format!("role {} of {}", role.name, account.owner);
+            let inline = role.inline_policy.iter().chain(role.other_policies.values());
+            let size = inline.map(|d| IAM_ROLE_INLINE_POLICIES.measure(d)).sum();
+            used.record(IAM_ROLE_INLINE_POLICIES, size, place);
+            used.document(IAM_ROLE_TRUST_POLICY, &role.trust_policy, place);
+            tags_used(used, &role.tags, place);
+        }
     }
 
     fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
@@ -291,7 +328,44 @@ fn task_statements(account: &AccountContext, spec: &DataPlatformAccountSpec) -> 
                 .build(),
         );
     }
+    if spec.tier == Tier::Organisation {
+        statements.extend(granted_shared_bucket_statements(account));
+    }
     statements
+}
+
+/// What an Organisation's tasks may do with other accounts' shared buckets, whoever granted it: the
+/// identity half of every SharedBucketGrant to this account, in one fixed document. The grantor's
+/// bucket policy limits it to the grant's prefixes and access level; cross-account access needs
+/// both halves (IAM User Guide, "Cross-account policy evaluation logic"), so this grants nothing a
+/// bucket policy does not. Shared buckets are named `<slug>-shared-<8 hex>` (`AccountNames::bucket`);
+/// `s3:ResourceAccount` keeps the statement off the account's own buckets, which its own statements
+/// cover. The key statement lets S3 use the grantors' bucket keys (their KMS grants name this
+/// account), and only through S3.
+pub fn granted_shared_bucket_statements(account: &AccountContext) -> Vec<Value> {
+    let bucket = format!("arn:{}:s3:::*-shared-????????", account.partition);
+    vec![
+        Statement::allow("ListGrantedSharedBuckets")
+            .action("s3:ListBucket")
+            .resource(bucket.clone())
+            .condition("StringNotEquals", "s3:ResourceAccount", account.account_id.clone())
+            .build(),
+        Statement::allow("UseGrantedSharedObjects")
+            .actions(&[
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+            ])
+            .resource(format!("{bucket}/*"))
+            .condition("StringNotEquals", "s3:ResourceAccount", account.account_id.clone())
+            .build(),
+        Statement::allow("UseGrantedSharedBucketKeys")
+            .actions(&["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"])
+            .resource(format!("arn:{}:kms:*:*:key/*", account.partition))
+            .condition("StringLike", "kms:ViaService", "s3.*.amazonaws.com")
+            .build(),
+    ]
 }
 
 fn role_outcome(
@@ -333,6 +407,18 @@ fn role_outcome(
             tags: tag_update(&account.tags, &observed.tags),
         });
     }
+    // First, so that the role's own policy is measured without them.
+    for name in observed.other_policies.keys().filter(|name| is_grant_policy(name)) {
+        changes.push(FieldChange::new(
+            format!("inlinePolicies.{name}"),
+            "a grant's policy",
+            NONE,
+        ));
+        ops.push(Op::DeleteRolePolicy {
+            role: role.name.clone(),
+            name: name.clone(),
+        });
+    }
     let same_trust =
         policy::parse(&observed.trust_policy).is_some_and(|p| policy::same_document(&p, &role.trust_policy));
     if !same_trust {
@@ -361,4 +447,38 @@ fn role_outcome(
         });
     }
     Outcome::update(Part::Identity, resource, &role.name, changes, ops)
+}
+
+/// A policy one SharedBucketGrant wrote on an Organisation's task role before grants shared one
+/// fixed statement: ours, and no longer wanted.
+fn is_grant_policy(name: &str) -> bool {
+    name.starts_with(GRANTEE_POLICY_PREFIX)
+}
+
+/// Refuses a role's writes when its inline policies together, after them, would pass the account's
+/// applied quota (IAM counts every inline policy of the role, ours and hand-written ones alike).
+fn within_quota(
+    outcome: Outcome,
+    role: &DesiredRole,
+    seen: Option<&RoleObservation>,
+    quotas: &AccountQuotas,
+) -> Outcome {
+    let writes_policy = outcome
+        .action
+        .as_ref()
+        .is_some_and(|a| a.ops.iter().any(|op| matches!(op, Op::PutRolePolicy { .. })));
+    if !writes_policy {
+        return outcome;
+    }
+    let kept = seen.into_iter().flat_map(|s| &s.other_policies);
+    let others: usize = kept
+        .filter(|(name, _)| !is_grant_policy(name))
+        .map(|(_, document)| IAM_ROLE_INLINE_POLICIES.measure(document))
+        .sum();
+    let used = IAM_ROLE_INLINE_POLICIES.measure(&role.inline_policy.to_string()) + others;
+    let subject = format!("the inline policies of role {} together", role.name);
+    match IAM_ROLE_INLINE_POLICIES.check(quotas.role_policy_size, used, &subject) {
+        Ok(()) => outcome,
+        Err(refused) => Outcome::quota_exceeded(refused),
+    }
 }

@@ -5,6 +5,7 @@
 //! a task writes to it; deleted after the services.
 
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::logs::LogGroupObservation;
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::{AccountSession, AwsError};
@@ -12,7 +13,7 @@ use dataplatform_aws::{AccountSession, AwsError};
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update, tags_used};
 
 pub struct Logging;
 
@@ -149,6 +150,14 @@ impl AccountPart for Logging {
         _observed: &Option<LogGroupObservation>,
         _status: &mut DataPlatformAccountStatus,
     ) {
+    }
+
+    fn quota_use(account: &AccountContext, observed: &Option<LogGroupObservation>, used: &mut QuotaUse) {
+        if let Some(group) = observed {
+            tags_used(used, &group.tags, || {
+                format!("log group {} of {}", group.name, account.owner)
+            });
+        }
     }
 
     fn policy_scope(_account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {

@@ -20,7 +20,7 @@ use std::pin::Pin;
 
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
 use dataplatform_aws::policy::PolicyScope;
-use dataplatform_aws::{AccountSession, AwsError};
+use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 use futures::future::try_join_all;
 
 use crate::account::{AccountContext, ObjectId};
@@ -240,6 +240,27 @@ pub fn complete(desired: &mut DesiredAccount, observed: &ObservedAccount) {
         observed,
         facts: Facts::default(),
     });
+}
+
+/// What every part holds, measured against AWS's quotas.
+pub fn quota_use(desired: &DesiredAccount, observed: &ObservedAccount) -> QuotaUse {
+    struct Measure<'a> {
+        desired: &'a DesiredAccount,
+        observed: &'a ObservedAccount,
+        used: QuotaUse,
+    }
+    impl EachPart for Measure<'_> {
+        fn part<P: AccountPart>(&mut self, slots: Slots<P>) {
+            P::quota_use(&self.desired.account, (slots.observed)(self.observed), &mut self.used);
+        }
+    }
+    let mut step = Measure {
+        desired,
+        observed,
+        used: QuotaUse::default(),
+    };
+    each_part(&mut step);
+    step.used
 }
 
 /// Desired against observed, part by part, in list order (the order the executor follows).

@@ -2,20 +2,27 @@
 //! mutability as the spec asks, the owner tag, and one repository-policy statement of ours that lets
 //! every managed Child account pull. Other statements in a repository policy (people's) are kept, as
 //! in bucket policies. A non-empty repository is never deleted.
+//!
+//! The pull statement names the AWS Organization when `spec.registry.organizationId` is set (the
+//! condition aws:PrincipalOrgID: one size for any number of Children), and every Child account's
+//! root otherwise (about 33 characters each). A policy past ECR's 10,240 characters is refused
+//! before any write of the pass, naming the fix.
 
 use dataplatform_api::account::{RegistryStatus, RepositoryStatus};
 use dataplatform_api::names::{REGISTRY_PULL_SID, ecr_repository};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Tier};
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::ecr::RepositoryObservation;
 use dataplatform_aws::policy::PolicyScope;
-use dataplatform_aws::{AccountSession, AwsError};
+use dataplatform_aws::quotas::ECR_REPOSITORY_POLICY;
+use dataplatform_aws::{AccountSession, AwsError, QuotaExceeded};
 use serde_json::Value;
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update, tags_used};
 
 pub struct Registry;
 
@@ -52,6 +59,21 @@ impl DesiredRegistry {
     }
 }
 
+/// Who may pull: the organisation's accounts by condition, or each Child account by name; `None`
+/// when there is nobody to let pull.
+fn pull_statement(organization: Option<&str>, children: Vec<String>) -> Option<Value> {
+    let statement = Statement::allow(REGISTRY_PULL_SID).actions(&PULL_ACTIONS);
+    match organization {
+        Some(organization) => Some(
+            statement
+                .anyone()
+                .condition("StringEquals", "aws:PrincipalOrgID", organization.to_owned())
+                .build(),
+        ),
+        None => (!children.is_empty()).then(|| statement.principal("AWS", children).build()),
+    }
+}
+
 fn owner_of_pull_statement() -> StatementOwner {
     StatementOwner::Sid(REGISTRY_PULL_SID.to_owned())
 }
@@ -75,6 +97,7 @@ impl AccountPart for Registry {
         let no_repositories = dataplatform_api::RegistrySpec {
             repositories: vec![],
             immutable_tags: false,
+            organization_id: None,
         };
         let registry = spec.registry.as_ref().unwrap_or(&no_repositories);
         let children: Vec<String> = account
@@ -92,12 +115,7 @@ impl AccountPart for Registry {
                     immutable_tags: registry.immutable_tags,
                 })
                 .collect(),
-            pull_statement: (!children.is_empty()).then(|| {
-                Statement::allow(REGISTRY_PULL_SID)
-                    .principal("AWS", children)
-                    .actions(&PULL_ACTIONS)
-                    .build()
-            }),
+            pull_statement: pull_statement(registry.organization_id.as_deref(), children),
         })
     }
 
@@ -188,6 +206,16 @@ impl AccountPart for Registry {
         });
     }
 
+    fn quota_use(account: &AccountContext, observed: &Vec<RepositoryObservation>, used: &mut QuotaUse) {
+        for repository in observed {
+            let place = || format!("repository {} of {}", repository.name, account.owner);
+            if let Some(policy) = &repository.policy {
+                used.document(ECR_REPOSITORY_POLICY, policy, place);
+            }
+            tags_used(used, &repository.tags, place);
+        }
+    }
+
     fn policy_scope(_account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         scope.repositories = Some(match (&spec.tier, &spec.registry) {
             (Tier::Organisation, Some(registry)) => registry.repositories.clone(),
@@ -224,6 +252,9 @@ fn repository_outcome(
         statements: registry.wanted_statements(),
     };
     let Some(seen) = seen else {
+        if let Err(refused) = policy_fits(account, repository, &policy::document(registry.wanted_statements())) {
+            return Outcome::quota_exceeded(refused);
+        }
         let mut ops = vec![Op::CreateRepository {
             repository: repository.name.clone(),
             scan_on_push: true,
@@ -275,7 +306,13 @@ fn repository_outcome(
     };
     let owner = owner_of_pull_statement();
     let owns = |sid: &str| owner.owns(sid);
-    if policy::merge_owned(existing.as_ref(), owns, &registry.wanted_statements()) != Merged::Unchanged {
+    let merged = policy::merge_owned(existing.as_ref(), owns, &registry.wanted_statements());
+    if let Merged::Put(document) = &merged
+        && let Err(refused) = policy_fits(account, repository, document)
+    {
+        return Outcome::quota_exceeded(refused);
+    }
+    if merged != Merged::Unchanged {
         let ours = policy::statements(existing.as_ref())
             .into_iter()
             .find(|s| policy::sid(s).is_some_and(owns));
@@ -288,4 +325,60 @@ fn repository_outcome(
         ops.push(merge_pull_statement());
     }
     Outcome::update(Part::Registry, resource, &repository.name, changes, ops)
+}
+
+/// The repository's policy as it would be written, measured as ECR counts it.
+fn policy_fits(
+    account: &AccountContext,
+    repository: &DesiredRepository,
+    document: &Value,
+) -> Result<(), QuotaExceeded> {
+    let subject = format!(
+        "the policy of repository {} (its pull statement names {} Child accounts)",
+        repository.name,
+        account.child_accounts.len()
+    );
+    ECR_REPOSITORY_POLICY.check_document(&document.to_string(), &subject)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::ObjectId;
+
+    /// The repository policy the registry writes with `children` Child accounts and no other statement.
+    fn policy_with(children: u64, organization: Option<&str>) -> String {
+        let spec: DataPlatformAccountSpec = serde_json::from_value(serde_json::json!({
+            "accountId": "999999999999", "region": "eu-west-2", "tier": "Organisation",
+            "registry": {"repositories": ["dagster"], "organizationId": organization}
+        }))
+        .expect("spec");
+        let ids = (0..children).map(|i| format!("{:012}", 100_000_000_000 + i)).collect();
+        let id = ObjectId {
+            namespace: "platform".into(),
+            name: "region".into(),
+        };
+        let account = AccountContext::new(&id, &spec, &ids);
+        let registry = Registry::desired(&account, &spec).expect("an Organisation has a registry");
+        policy::document(registry.wanted_statements()).to_string()
+    }
+
+    #[test]
+    fn the_pull_statement_names_children_up_to_ecrs_quota_and_the_organisation_at_any_count() {
+        let fits = |children| {
+            ECR_REPOSITORY_POLICY
+                .check_document(&policy_with(children, None), "x")
+                .is_ok()
+        };
+        let last = (1..1_000).take_while(|n| fits(*n)).last().expect("one Child fits");
+        assert!(!fits(last + 1), "the first that does not fit");
+        assert!((280..=320).contains(&last), "about 300 Children fit: {last}");
+        let organisation = policy_with(1, Some("o-a1b2c3d4e5"));
+        assert_eq!(
+            policy_with(2_000, Some("o-a1b2c3d4e5")),
+            organisation,
+            "one size at any count"
+        );
+        assert!(organisation.contains("aws:PrincipalOrgID"), "{organisation}");
+    }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use dataplatform_api::scaling::ScalingStatus;
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::scaling::ScalingObservation;
 use dataplatform_aws::{AccountSession, AwsError};
@@ -206,6 +207,9 @@ impl AccountPart for Scaling {
             }
         }
     }
+
+    /// Scalable targets, scheduled actions and policies carry no tags nor documents of ours.
+    fn quota_use(_account: &AccountContext, _observed: &Vec<ScalingObservation>, _used: &mut QuotaUse) {}
 
     fn policy_scope(_account: &AccountContext, _spec: &DataPlatformAccountSpec, _scope: &mut PolicyScope) {
         // Scalable targets are scoped with the ECS cluster (compute's scope).

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use dataplatform_api::account::{BucketStatus, BucketsStatus};
 use dataplatform_api::names::{BucketPurpose, DENY_INSECURE_TRANSPORT_SID};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::quotas::S3_BUCKET_POLICY;
 use dataplatform_aws::s3::{
     BUCKET_OWNER_ENFORCED, BucketObservation, Encryption, ExpirationRule, Lifecycle, PublicAccessBlock, Versioning,
 };
@@ -19,7 +21,7 @@ use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update};
+use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
 
 pub struct Storage;
 
@@ -189,6 +191,16 @@ impl AccountPart for Storage {
             datastore: bucket(BucketPurpose::Datastore),
             shared: bucket(BucketPurpose::Shared),
         });
+    }
+
+    fn quota_use(account: &AccountContext, observed: &ObservedBuckets, used: &mut QuotaUse) {
+        for bucket in observed.buckets.values() {
+            let place = || format!("bucket {} of {}", bucket.name, account.owner);
+            if let Some(policy) = &bucket.policy {
+                used.document(S3_BUCKET_POLICY, policy, place);
+            }
+            tags_used(used, &bucket.tags, place);
+        }
     }
 
     fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {

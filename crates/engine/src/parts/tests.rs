@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::parts::identity::ObservedIdentity;
 use dataplatform_api::OWNER_TAG;
 use dataplatform_api::names::{BucketPurpose, DENY_INSECURE_TRANSPORT_SID};
 use dataplatform_aws::iam::RoleObservation;
@@ -59,20 +60,24 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
             unfinished: Default::default(),
             key_problem: None,
         },
-        identity: desired
-            .identity
-            .iter()
-            .map(|(kind, r)| {
-                let seen = RoleObservation {
-                    name: r.name.clone(),
-                    arn: desired.account.role_arn(&r.name),
-                    trust_policy: r.trust_policy.to_string(),
-                    tags: tags.clone(),
-                    inline_policy: Some(r.inline_policy.to_string()),
-                };
-                (*kind, seen)
-            })
-            .collect(),
+        identity: ObservedIdentity {
+            roles: desired
+                .identity
+                .iter()
+                .map(|(kind, r)| {
+                    let seen = RoleObservation {
+                        name: r.name.clone(),
+                        arn: desired.account.role_arn(&r.name),
+                        trust_policy: r.trust_policy.to_string(),
+                        tags: tags.clone(),
+                        inline_policy: Some(r.inline_policy.to_string()),
+                        other_policies: Default::default(),
+                    };
+                    (*kind, seen)
+                })
+                .collect(),
+            quotas: Default::default(),
+        },
         database: ObservedDatabase {
             cluster: database.settings.as_ref().map(|settings| {
                 let mut settings = settings.clone();
@@ -202,7 +207,7 @@ fn every_part_is_listed_once_and_deletion_goes_up_the_list() {
     for bucket in observed.storage.buckets.values_mut() {
         bucket.tags = desired.account.tags.clone();
     }
-    for role in observed.identity.values_mut() {
+    for role in observed.identity.roles.values_mut() {
         role.tags = desired.account.tags.clone();
     }
     let mut waiting = vec![];

@@ -39,7 +39,9 @@ pub fn objects(mix: Mix, tenants: usize, region: &str) -> Objects {
         let organisation = json!({
             "tier": "Organisation",
             "database": {"enabled": false},
-            "registry": {"repositories": ["dagster", "code-server", "frontend"]},
+            // Named by organisation: a pull statement naming each Child passes ECR's quota past
+            // about 300 of them (issue 30).
+            "registry": {"repositories": ["dagster", "code-server", "frontend"], "organizationId": "o-bench00000"},
         });
         accounts.push(account(
             "organisation",

@@ -202,6 +202,7 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
     recorder.reset();
     let steady = fleet.steady_state().await?;
     compare_with_endpoint(&recorder, steady).await?;
+    fleet.report_quotas().await?;
     report_memory(resident_before, fleet.accounts.len());
     Ok(())
 }
@@ -289,6 +290,41 @@ impl Fleet<'_> {
             return Err(format!("steady state must not write, wrote {operations:?}"));
         }
         Ok(steady)
+    }
+}
+
+impl Fleet<'_> {
+    /// The largest value of each AWS quota found in what the fleet left in AWS (issue 30): every
+    /// document and count measured as AWS counts it, read back from the endpoint.
+    async fn report_quotas(&self) -> Result<(), String> {
+        let measured: Vec<_> = futures::stream::iter(&self.accounts)
+            .map(|account| async move { (account, self.engine.quota_use(account).await) })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let mut used = dataplatform_aws::QuotaUse::default();
+        for (account, measured) in measured {
+            used.merge(measured.map_err(|e| format!("{}: measuring quotas: {e}", account.id))?);
+        }
+        println!("quotas: the largest value measured of each, against AWS's default");
+        for (quota, largest, place) in used.iter() {
+            println!(
+                "  {:<38} {largest:>6} of {:>6} {} ({:.0}%), at {place}",
+                quota.name,
+                quota.default,
+                quota.counting.unit(),
+                100.0 * *largest as f64 / quota.default as f64
+            );
+        }
+        let over: Vec<String> = used
+            .iter()
+            .filter(|(quota, largest, _)| *largest > quota.default)
+            .map(|(quota, largest, place)| format!("{} {largest} at {place}", quota.name))
+            .collect();
+        if !over.is_empty() {
+            return Err(format!("past AWS's quota: {over:?}"));
+        }
+        Ok(())
     }
 }
 

@@ -9,11 +9,13 @@ mod services;
 use std::collections::BTreeMap;
 
 use dataplatform_api::{Capacity, DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::ecs::{
     self, AwsLogs, ContainerContent, FARGATE, FARGATE_SPOT, FamilyObservation, ServiceLoadBalancer, ServiceNetwork,
     ServiceSettings, TaskDefinitionContent,
 };
 use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::quotas::ECS_TASK_DEFINITION;
 use dataplatform_aws::{AccountSession, AwsError};
 use futures::future::try_join_all;
 
@@ -24,7 +26,7 @@ pub use services::KEEP_REVISIONS;
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, Part, Plan};
-use crate::vocabulary::{Facts, Outcome, Owner, Readiness};
+use crate::vocabulary::{Facts, Outcome, Owner, Readiness, tags_used};
 
 pub struct Compute;
 
@@ -199,6 +201,21 @@ impl AccountPart for Compute {
         status: &mut DataPlatformAccountStatus,
     ) {
         lifecycle::report(desired, observed, status);
+    }
+
+    fn quota_use(account: &AccountContext, observed: &ObservedCompute, used: &mut QuotaUse) {
+        for (family, seen) in &observed.families {
+            let place = || format!("task definition {family} of {}", account.owner);
+            if let Some(latest) = &seen.latest {
+                used.document(ECS_TASK_DEFINITION, &latest.request_json(), place);
+            }
+            tags_used(used, &seen.latest_tags, place);
+        }
+        for service in &observed.services {
+            tags_used(used, &service.tags, || {
+                format!("service {} of {}", service.name, account.owner)
+            });
+        }
     }
 
     fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {

@@ -109,6 +109,9 @@ fn service_outcomes(
         ))];
     };
     let needs_revision = family.latest.as_ref() != Some(content);
+    if needs_revision && let Err(refused) = content.fits() {
+        return vec![Outcome::quota_exceeded(refused)];
+    }
     let mut ops: Vec<Op> = Vec::new();
     if needs_revision {
         ops.push(Op::RegisterTaskDefinition {

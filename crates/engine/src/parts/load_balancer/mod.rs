@@ -10,7 +10,9 @@ mod targets;
 
 use dataplatform_api::account::DataPlatformAccountStatus;
 use dataplatform_api::{DataPlatformAccountSpec, LoadBalancerStatus, Scheme};
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::quotas::{ALB_LISTENER_RULES, ALB_TARGET_GROUPS};
 use dataplatform_aws::{AccountSession, AwsError};
 
 pub use model::{DesiredLoadBalancing, ObservedLoadBalancing};
@@ -18,7 +20,7 @@ pub use model::{DesiredLoadBalancing, ObservedLoadBalancing};
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, Part, Plan};
-use crate::vocabulary::{Facts, Outcome, Owner, Readiness, ours};
+use crate::vocabulary::{Facts, Outcome, Owner, Readiness, ours, tags_used};
 
 pub struct LoadBalancing;
 
@@ -169,6 +171,22 @@ impl AccountPart for LoadBalancing {
                 state: Some(b.state.clone()).filter(|s| !s.is_empty()),
             })
             .collect();
+    }
+
+    fn quota_use(account: &AccountContext, observed: &ObservedLoadBalancing, used: &mut QuotaUse) {
+        for balancer in observed.balancers.iter().filter(|b| ours(&b.tags, &account.owner)) {
+            let place = || format!("load balancer {} of {}", balancer.name, account.owner);
+            let rules = balancer.listeners.iter().flat_map(|l| &l.rules);
+            used.record(ALB_LISTENER_RULES, rules.clone().count(), place);
+            let groups: std::collections::BTreeSet<&String> = rules.flat_map(|r| &r.target_groups).collect();
+            used.record(ALB_TARGET_GROUPS, groups.len(), place);
+            tags_used(used, &balancer.tags, place);
+        }
+        for group in &observed.target_groups {
+            tags_used(used, &group.tags, || {
+                format!("target group {} of {}", group.name, account.owner)
+            });
+        }
     }
 
     fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {

@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 
 use dataplatform_api::account::{NetworkStatus, ZoneStatus};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Scheme};
+use dataplatform_aws::QuotaUse;
 use dataplatform_aws::ecs::ServiceNetwork;
 use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::quotas::SECURITY_GROUP_INBOUND_RULES;
 use dataplatform_aws::rds::ClusterPlacement;
 use dataplatform_aws::{AccountSession, AwsError};
 
@@ -27,7 +29,7 @@ pub use problems::spec_problems;
 use crate::account::AccountContext;
 use crate::part::AccountPart;
 use crate::plan::{Action, ActionKind, Ec2Ref, Part, Plan};
-use crate::vocabulary::{DatabaseNetwork, Facts, LoadBalancerPlacement, Outcome, Owner, Readiness, ours};
+use crate::vocabulary::{DatabaseNetwork, Facts, LoadBalancerPlacement, Outcome, Owner, Readiness, ours, tags_used};
 use managed::Planner;
 use model::{GroupRole, Tier};
 
@@ -222,6 +224,18 @@ impl AccountPart for Network {
         status: &mut DataPlatformAccountStatus,
     ) {
         status.network = (desired.form != NetworkForm::Absent).then(|| report(account, desired, observed));
+    }
+
+    fn quota_use(account: &AccountContext, observed: &ObservedNetwork, used: &mut QuotaUse) {
+        for group in observed.groups.iter().filter(|g| ours(&g.tags, &account.owner)) {
+            // One rule per peer, as AWS counts them (a rule with two ranges is two).
+            let place = || format!("security group {} of {}", group.name, account.owner);
+            used.record(SECURITY_GROUP_INBOUND_RULES, group.ingress.len(), place);
+            tags_used(used, &group.tags, place);
+        }
+        for vpc in observed.vpcs.iter().filter(|v| ours(&v.tags, &account.owner)) {
+            tags_used(used, &vpc.tags, || format!("VPC {} of {}", vpc.id, account.owner));
+        }
     }
 
     fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
