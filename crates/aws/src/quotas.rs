@@ -115,7 +115,7 @@ pub const SECURITY_GROUP_INBOUND_RULES: Quota = Quota {
     counting: Counting::Items,
     source: "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html (inbound or outbound rules per security group)",
     adjustable: true,
-    fix: "name fewer CIDR ranges in spec.loadBalancer, or ask AWS (Service Quotas) to raise inbound rules per security group",
+    fix: "a load balancer's group admits every range of spec.services[].expose.allowedCidrs of its scheme on each listener port: name fewer distinct ranges (a VPN's one range, not each office's), or ask AWS (Service Quotas) to raise inbound rules per security group (the operator checks the default)",
 };
 
 pub const ALB_LISTENER_RULES: Quota = Quota {
@@ -178,6 +178,11 @@ impl Quota {
             used,
             subject: subject.to_owned(),
         })
+    }
+
+    /// [`check`](Self::check) of a count against the default value.
+    pub fn check_count(&self, count: usize, subject: &str) -> Result<(), QuotaExceeded> {
+        self.check(self.default, count, subject)
     }
 
     /// [`check`](Self::check) of a document against the default value.

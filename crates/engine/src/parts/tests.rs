@@ -230,3 +230,42 @@ fn every_part_is_listed_once_and_deletion_goes_up_the_list() {
         .collect();
     assert!(!waiting.is_empty() && !order.iter().any(|p| matches!(p, Part::Identity | Part::Storage)));
 }
+
+/// A load balancer's group admits every range its services name, on each listener port: 16
+/// services with four ranges each need 64 inbound rules, past EC2's 60, so nothing is planned.
+#[test]
+fn a_load_balancer_group_past_ec2s_rule_quota_is_refused_and_a_smaller_one_planned() {
+    let spec_with = |services: usize| -> DataPlatformAccountSpec {
+        let services: Vec<serde_json::Value> = (0..services)
+            .map(|i| {
+                let cidrs: Vec<String> = (0..4).map(|j| format!("10.{}.{j}.0/24", 100 + i)).collect();
+                json!({"name": format!("web-{i}"), "image": "nginx:1.27", "port": 8080, "cpu": 256, "memory": 512,
+                       "expose": {"allowedCidrs": cidrs}})
+            })
+            .collect();
+        serde_json::from_value(json!({"accountId": "111111111111", "region": "eu-west-2",
+            "network": {"vpc": {"cidr": "10.20.0.0/16"}}, "database": {"enabled": false}, "services": services}))
+        .expect("spec")
+    };
+    let id = ObjectId {
+        namespace: "ns".into(),
+        name: "camden".into(),
+    };
+    let mut observed = ObservedAccount::default();
+    observed.network.zones = vec!["eu-west-2a".into(), "eu-west-2b".into()];
+    let plan = |services: usize| {
+        diff(
+            &DesiredAccount::new(&id, &spec_with(services), &Default::default()),
+            &observed,
+            false,
+        )
+    };
+    let refused = plan(16);
+    let message = refused.quota_exceeded.join("; ");
+    for part in ["64 items", "ec2.security-group-inbound-rules", "allowedCidrs"] {
+        assert!(message.contains(part), "{message} names {part}");
+    }
+    let fits = plan(15);
+    assert!(fits.quota_exceeded.is_empty(), "{:?}", fits.quota_exceeded);
+    assert!(fits.plan.to_string().contains("security-group"), "{}", fits.plan);
+}

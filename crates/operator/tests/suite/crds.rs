@@ -91,3 +91,58 @@ fn plan_refuses_an_invalid_manifest_naming_the_field() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The counts AWS limits per resource that the schema bounds: the largest spec it admits (as many
+/// services as `maxItems`, every one exposed over HTTPS, as many tags as `maxProperties`) still fits
+/// them, so no runtime check is needed for these. Raising a bound in the types fails here first.
+#[test]
+fn the_largest_spec_the_schema_admits_fits_awss_count_quotas() {
+    use dataplatform_aws::quotas::{ALB_LISTENER_RULES, ALB_TARGET_GROUPS, TAGS_PER_RESOURCE};
+    let (_, accounts) = crds::all().into_iter().next().expect("the account CRD");
+    let schema = serde_json::to_value(&accounts.spec.versions[0].schema).expect("schema");
+    let spec = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"];
+    let bound = |field: &str, key: &str| spec[field][key].as_u64().expect(field) as usize;
+    let (services, tags) = (bound("services", "maxItems"), bound("tags", "maxProperties"));
+
+    let services: Vec<serde_json::Value> = (0..services)
+        .map(|i| {
+            serde_json::json!({"name": format!("web-{i}"), "image": "nginx:1.27", "cpu": 256, "memory": 512,
+                "port": 8080, "expose": {"hosts": [format!("web-{i}.example.org")]}})
+        })
+        .collect();
+    let tags: serde_json::Map<String, serde_json::Value> =
+        (0..tags).map(|i| (format!("t{i}"), "x".into())).collect();
+    let spec: dataplatform_api::DataPlatformAccountSpec = serde_json::from_value(serde_json::json!({
+        "accountId": "111111111111", "region": "eu-west-2", "network": {"vpc": {"cidr": "10.20.0.0/16"}},
+        "loadBalancer": {"certificateArn": "arn:aws:acm:eu-west-2:111111111111:certificate/c"},
+        "services": services, "tags": tags,
+    }))
+    .expect("the largest spec");
+    spec.validate().expect("the schema's bounds are valid");
+    let id = dataplatform_engine::ObjectId {
+        namespace: "ns".into(),
+        name: "largest".into(),
+    };
+    let desired = dataplatform_engine::DesiredAccount::new(&id, &spec, &Default::default());
+    for (scheme, balancer) in &desired.load_balancer.balancers {
+        let targets = desired
+            .load_balancer
+            .targets
+            .iter()
+            .filter(|t| t.scheme == *scheme)
+            .count();
+        // Each target's rule on each listener: more than the HTTP listener's redirect needs.
+        let rules = targets * balancer.listeners.len();
+        assert!(rules <= ALB_LISTENER_RULES.default, "{scheme:?}: {rules} rules");
+        assert!(
+            targets <= ALB_TARGET_GROUPS.default,
+            "{scheme:?}: {targets} target groups"
+        );
+    }
+    assert!(!desired.load_balancer.balancers.is_empty());
+    let on_each_resource = desired.account.tags.len();
+    assert!(
+        on_each_resource <= TAGS_PER_RESOURCE.default,
+        "{on_each_resource} tags, the operator's two included"
+    );
+}

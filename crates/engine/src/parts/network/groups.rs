@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dataplatform_aws::network::Direction;
+use dataplatform_aws::quotas::SECURITY_GROUP_INBOUND_RULES;
 
 use super::managed::Planner;
 use dataplatform_api::Scheme;
@@ -88,6 +89,13 @@ impl Planner<'_> {
         egress: BTreeSet<PlannedRule>,
     ) -> Option<Ec2Ref> {
         let name = self.desired.names.group(role);
+        // EC2's quota can be raised through Service Quotas, which EC2 does not report: the default
+        // is what is checked (one rule per peer and port, as EC2 counts them).
+        let subject = format!("the inbound rules of security group {name}");
+        if let Err(refused) = SECURITY_GROUP_INBOUND_RULES.check_count(ingress.len(), &subject) {
+            self.outcomes.push(Outcome::quota_exceeded(refused));
+            return None;
+        }
         let seen = self.observed.group_named(&name);
         let resource = format!("ec2:security-group/{}", role.as_str());
         let made = Ec2Ref::Made(resource.clone());
