@@ -5,12 +5,12 @@
 //! bucket or a repository: one that still holds objects or images is reported and kept.
 
 use dataplatform_api::conditions::Reason;
-use dataplatform_api::{DeletionPolicy, ManagementPolicy, Tier};
+use dataplatform_api::{DeletionPolicy, ManagementPolicy};
 
 use crate::account::AccountObject;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
-use crate::grant::{GrantAccounts, GrantObject, Revoked, organisations};
+use crate::grant::{GrantAccounts, GrantObject, Revoked};
 use crate::parts;
 use crate::plan::{Action, Op};
 use crate::reconcile::{Engine, PROGRESS_REQUEUE};
@@ -45,9 +45,9 @@ impl Deleted {
 }
 
 impl Engine {
-    /// `grants` and `accounts`: every SharedBucketGrant and DataPlatformAccount the caller knows;
-    /// the grants that name this account are revoked first, whatever the deletion policy.
-    pub async fn delete(&self, object: &AccountObject, grants: &[GrantObject], accounts: &[AccountObject]) -> Deleted {
+    /// `grants`: every SharedBucketGrant the caller knows; those that name this account are revoked
+    /// first, whatever the deletion policy.
+    pub async fn delete(&self, object: &AccountObject, grants: &[GrantObject]) -> Deleted {
         // ObserveOnly never writes, so it deletes (and revokes) nothing either.
         if object.spec.management_policy == ManagementPolicy::ObserveOnly {
             return Deleted {
@@ -63,7 +63,7 @@ impl Engine {
                 ..Default::default()
             };
         }
-        let revoked = self.revoke_grants_naming(object, grants, accounts).await;
+        let revoked = self.revoke_grants_naming(object, grants).await;
         if !revoked.finished || object.spec.deletion_policy == DeletionPolicy::Retain {
             return Deleted {
                 finished: revoked.finished,
@@ -138,37 +138,18 @@ impl Engine {
 }
 
 impl Engine {
-    /// Grants whose grantor is `object` lose every half; grants whose grantee is `object` (an
-    /// Organisation) lose the policy on its task role. Stops at the first grant that cannot finish.
-    async fn revoke_grants_naming(
-        &self,
-        object: &AccountObject,
-        grants: &[GrantObject],
-        accounts: &[AccountObject],
-    ) -> Revoked {
+    /// Grants whose grantor is `object` lose their statements and KMS grants. A grantee Organisation
+    /// holds nothing per grant (its task role's shared-bucket statement is its own), so grants to
+    /// `object` have nothing to revoke. Stops at the first grant that cannot finish.
+    async fn revoke_grants_naming(&self, object: &AccountObject, grants: &[GrantObject]) -> Revoked {
         let mut all = Revoked {
             finished: true,
             ..Default::default()
         };
-        for grant in grants {
-            let involved = if grant.names_grantor(&object.id) {
-                let mut organisations = organisations(accounts);
-                organisations.retain(|o| o.id != object.id);
-                if object.spec.tier == Tier::Organisation {
-                    organisations.push(object);
-                }
-                GrantAccounts {
-                    grantor: Some(object),
-                    organisations,
-                }
-            } else if object.spec.tier == Tier::Organisation && grant.spec.grantee.account_id == object.spec.account_id
-            {
-                GrantAccounts {
-                    grantor: None,
-                    organisations: vec![object],
-                }
-            } else {
-                continue;
+        for grant in grants.iter().filter(|g| g.names_grantor(&object.id)) {
+            let involved = GrantAccounts {
+                grantor: Some(object),
+                organisations: vec![],
             };
             let revoked = self.revoke_grant(grant, &involved).await;
             all.revoked.extend(revoked.revoked);

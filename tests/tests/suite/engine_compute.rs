@@ -467,7 +467,7 @@ async fn delete_removes_services_then_task_definitions_then_the_cluster() {
 
     let mut order = Vec::new();
     for _ in 0..5 {
-        let deleted = engine.delete(&object, &[], &[]).await;
+        let deleted = engine.delete(&object, &[]).await;
         assert!(deleted.error.is_none(), "{:?}", deleted.error);
         order.extend(deleted.deleted.iter().map(|a| a.resource.clone()));
         if deleted.finished {

@@ -28,7 +28,7 @@ async fn retain_leaves_every_resource_and_makes_no_call() {
     converge(&engine, &mut object).await;
 
     engine.sessions().counter().reset();
-    let deleted = engine.delete(&object, &[], &[]).await;
+    let deleted = engine.delete(&object, &[]).await;
     assert!(deleted.finished);
     assert_eq!(engine.sessions().counter().snapshot().total(), 0);
     let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
@@ -60,7 +60,7 @@ async fn delete_waits_for_deletion_protection_then_removes_all_but_a_non_empty_b
         .await
         .expect("upload");
 
-    let waiting: Deleted = engine.delete(&object, &[], &[]).await;
+    let waiting: Deleted = engine.delete(&object, &[]).await;
     assert!(!waiting.finished);
     assert_eq!(waiting.reason().as_str(), "Deleting");
     assert!(
@@ -72,7 +72,7 @@ async fn delete_waits_for_deletion_protection_then_removes_all_but_a_non_empty_b
     assert!(cluster_exists(&account, &names.db_cluster()).await);
 
     object.spec.database.deletion_protection = false;
-    let done = engine.delete(&object, &[], &[]).await;
+    let done = engine.delete(&object, &[]).await;
     assert!(done.finished, "{:?} {:?}", done.waiting, done.error);
     let order: Vec<_> = done.deleted.iter().map(|a| a.resource.as_str()).collect();
     assert_eq!(
@@ -160,7 +160,7 @@ async fn an_account_whose_spec_became_invalid_is_still_deleted() {
 
     object.spec.storage.workspace_expiration_days = -5;
     assert!(object.spec.validate().is_err(), "the spec is invalid now");
-    let deleted = engine.delete(&object, &[], &[]).await;
+    let deleted = engine.delete(&object, &[]).await;
     assert!(deleted.finished, "{:?} {:?}", deleted.waiting, deleted.error);
     for purpose in BucketPurpose::ALL {
         assert!(

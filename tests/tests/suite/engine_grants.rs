@@ -524,9 +524,7 @@ async fn deleting_an_account_first_revokes_the_grants_that_name_it() {
     let names = GrantNames::new(&grant.id.namespace, &grant.id.name);
 
     // The organisation goes first: it holds nothing of the grant, whose statements stay.
-    let deleted = engine
-        .delete(&organisation, std::slice::from_ref(&grant), &accounts)
-        .await;
+    let deleted = engine.delete(&organisation, std::slice::from_ref(&grant)).await;
     assert!(deleted.finished, "{:?}", deleted.error);
     assert!(
         sids(&bucket_policy(&tenant).await)
@@ -535,7 +533,7 @@ async fn deleting_an_account_first_revokes_the_grants_that_name_it() {
     );
 
     // The tenant (Retain): its grants' statements go, the bucket stays.
-    let deleted = engine.delete(&tenant, std::slice::from_ref(&grant), &accounts).await;
+    let deleted = engine.delete(&tenant, std::slice::from_ref(&grant)).await;
     assert!(deleted.finished, "{:?}", deleted.error);
     let left = sids(&bucket_policy(&tenant).await);
     assert!(!left.iter().any(|sid| names.owns_statement(sid)), "{left:?}");

@@ -687,7 +687,7 @@ async fn the_existing_form_exposes_through_our_tasks_group_and_deletion_goes_bef
     // Deleted: services first, then the balancer and target groups, then our groups.
     let mut order: Vec<String> = Vec::new();
     for _ in 0..6 {
-        let deleted = engine.delete(&object, &[], &[]).await;
+        let deleted = engine.delete(&object, &[]).await;
         assert!(deleted.error.is_none(), "{:?}", deleted.error);
         order.extend(deleted.deleted.iter().map(|a| a.resource.clone()));
         if deleted.finished {

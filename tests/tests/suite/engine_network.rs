@@ -626,7 +626,7 @@ async fn deletion_removes_the_network_last_and_waits_for_what_is_not_ours() {
         .unwrap_or_default()
         .to_owned();
 
-    let waiting = engine.delete(&object, &[], &[]).await;
+    let waiting = engine.delete(&object, &[]).await;
     assert!(!waiting.finished);
     assert!(
         waiting.message().contains(&foreign) && waiting.message().contains("someone's instance"),
@@ -650,7 +650,7 @@ async fn deletion_removes_the_network_last_and_waits_for_what_is_not_ours() {
         .expect("remove it");
     let mut finished = false;
     for _ in 0..4 {
-        let pass = engine.delete(&object, &[], &[]).await;
+        let pass = engine.delete(&object, &[]).await;
         assert!(pass.error.is_none(), "{:?}", pass.error);
         if pass.finished {
             finished = true;

@@ -186,7 +186,7 @@ async fn the_log_group_is_made_with_its_retention_kept_and_deleted_with_the_acco
     object.spec = account_object(&account, &spec(90)).spec;
     converge_running(&engine, &mut object).await;
     assert_eq!(log_group(&account, &group).map(|g| g.0), Some(Some(90)));
-    let deleted = engine.delete(&object, &[], &[]).await;
+    let deleted = engine.delete(&object, &[]).await;
     assert!(
         deleted.finished && deleted.error.is_none(),
         "{:?} {:?}",

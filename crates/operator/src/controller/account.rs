@@ -52,9 +52,8 @@ async fn cleanup(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let grants = ctx.grant_objects().await?;
-    let all = ctx.account_objects().await?;
     let object = AccountObject::from_resource(&account);
-    let deleted = ctx.engine.delete(&object, &grants, &all).await;
+    let deleted = ctx.engine.delete(&object, &grants).await;
     let deletion = DeletionPass {
         finished: deleted.finished,
         removed: &deleted.deleted,

@@ -107,18 +107,6 @@ impl Context {
         self
     }
 
-    /// Every account the controller knows, once the first list has arrived: deleting an account
-    /// before the grants are known could leave a grant's statements behind.
-    pub async fn account_objects(&self) -> Result<Vec<AccountObject>, Error> {
-        filled(&self.accounts).await?;
-        Ok(self
-            .accounts
-            .state()
-            .iter()
-            .map(|a| AccountObject::from_resource(a))
-            .collect())
-    }
-
     /// The accounts one grant reads: its grantor and every Organisation account. A pass copies
     /// these few, never the whole cache (with a thousand accounts, a copy of every one per pass in
     /// flight was most of the controller's memory).

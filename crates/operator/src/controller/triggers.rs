@@ -8,7 +8,8 @@ use kube::runtime::reflector::ObjectRef;
 use super::watches::hash_of;
 
 /// A grant depends on the account its `accountRef` names (the grantor, same namespace) and on every
-/// Organisation account (the grantee half lands on one of them).
+/// Organisation account (a grantee Organisation's task role must exist before the grant is Ready,
+/// and its status says whether that role may use the grant).
 pub fn grants_affected_by_account(
     account: &DataPlatformAccount,
     grants: &[std::sync::Arc<SharedBucketGrant>],

@@ -110,8 +110,7 @@ fn the_largest_spec_the_schema_admits_fits_awss_count_quotas() {
                 "port": 8080, "expose": {"hosts": [format!("web-{i}.example.org")]}})
         })
         .collect();
-    let tags: serde_json::Map<String, serde_json::Value> =
-        (0..tags).map(|i| (format!("t{i}"), "x".into())).collect();
+    let tags: serde_json::Map<String, serde_json::Value> = (0..tags).map(|i| (format!("t{i}"), "x".into())).collect();
     let spec: dataplatform_api::DataPlatformAccountSpec = serde_json::from_value(serde_json::json!({
         "accountId": "111111111111", "region": "eu-west-2", "network": {"vpc": {"cidr": "10.20.0.0/16"}},
         "loadBalancer": {"certificateArn": "arn:aws:acm:eu-west-2:111111111111:certificate/c"},
