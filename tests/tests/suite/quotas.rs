@@ -19,6 +19,28 @@ fn condition(
     (c.status.clone(), c.reason.clone(), c.message.clone())
 }
 
+/// Reconciles `object` expecting a quota refusal: nothing of the pass written, Synced and Ready
+/// False with reason QuotaExceeded. Returns the message.
+async fn refused_before_any_write(engine: &Engine, object: &AccountObject) -> String {
+    engine.sessions().counter().reset();
+    let refused = engine.reconcile(object, Default::default()).await;
+    let calls = engine.sessions().counter().snapshot();
+    assert_eq!(
+        calls.writes(),
+        0,
+        "nothing of the pass is written: {:?}",
+        calls.write_operations()
+    );
+    let (status, reason, message) = condition(&refused.status.conditions, SYNCED);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "QuotaExceeded"),
+        "{message}"
+    );
+    assert_eq!(condition(&refused.status.conditions, READY).1, "QuotaExceeded");
+    message
+}
+
 /// A grant of six 600-character prefixes: about 7.5 KB of bucket policy, so two fit in 20 KB and a
 /// third does not.
 fn large_grant(grantor: &AccountObject) -> GrantObject {
@@ -119,21 +141,7 @@ async fn a_registry_names_its_organisation_instead_of_children_ecr_could_not_hol
     );
     // 400 Children at about 33 characters each: past ECR's 10,240.
     org.child_accounts = (0..400).map(|i| format!("{:012}", 500_000_000_000_u64 + i)).collect();
-    engine.sessions().counter().reset();
-    let refused = engine.reconcile(&org, Default::default()).await;
-    let calls = engine.sessions().counter().snapshot();
-    assert_eq!(
-        calls.writes(),
-        0,
-        "nothing of the pass is written: {:?}",
-        calls.write_operations()
-    );
-    let (status, reason, message) = condition(&refused.status.conditions, SYNCED);
-    assert_eq!(
-        (status.as_str(), reason.as_str()),
-        ("False", "QuotaExceeded"),
-        "{message}"
-    );
+    let message = refused_before_any_write(&engine, &org).await;
     for part in [
         "ecr.repository-policy",
         "400 Child accounts",
@@ -195,18 +203,8 @@ async fn a_role_whose_inline_policies_would_pass_iams_quota_is_refused_before_an
     };
     let mut tenant = account_object(&account_id, NO_DATABASE);
     tenant.spec = spec(20);
-    engine.sessions().counter().reset();
-    let refused = engine.reconcile(&tenant, Default::default()).await;
-    let calls = engine.sessions().counter().snapshot();
-    assert_eq!(
-        calls.writes(),
-        0,
-        "not a bucket, not a role: {:?}",
-        calls.write_operations()
-    );
-    let (_, reason, message) = condition(&refused.status.conditions, SYNCED);
+    let message = refused_before_any_write(&engine, &tenant).await;
     let role = AccountNames::new(&tenant.id.namespace, &tenant.id.name, &account_id).task_execution_role();
-    assert_eq!(reason, "QuotaExceeded", "{message}");
     for part in [
         "iam.role-inline-policies",
         "10240",
@@ -246,11 +244,7 @@ async fn a_role_whose_inline_policies_would_pass_iams_quota_is_refused_before_an
         .await
         .expect("moto takes any size");
     tenant.spec = spec(12);
-    engine.sessions().counter().reset();
-    let refused = engine.reconcile(&tenant, Default::default()).await;
-    assert_eq!(engine.sessions().counter().snapshot().writes(), 0);
-    let (_, reason, message) = condition(&refused.status.conditions, SYNCED);
-    assert_eq!(reason, "QuotaExceeded", "{message}");
+    refused_before_any_write(&engine, &tenant).await;
     iam.delete_role_policy()
         .role_name(&role)
         .policy_name("written-by-hand")

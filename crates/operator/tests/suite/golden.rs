@@ -36,7 +36,7 @@ fn compare_with_record(name: &str, actual: &str) {
 }
 
 /// The accounts of the manifests in `dir`, as `plan` builds them.
-fn accounts(dir: &Path) -> Vec<AccountObject> {
+pub(crate) fn accounts(dir: &Path) -> Vec<AccountObject> {
     let plain: Vec<AccountObject> = manifests::load(&[dir.to_owned()], "default")
         .expect("examples load")
         .objects
