@@ -3,7 +3,7 @@
 //!
 //! Why: a position-independent executable's relative relocations are read at every start, so their
 //! pages stay resident. Listed one by one (`.rela.dyn`) they were 4.0 MB of this binary and about
-//! 3.9 MiB of `run`'s RSS; packed they are 43 kB (issue 20, README "Performance"). The linker marks
+//! 3.9 MiB of `run`'s RSS; packed they are 43 kB (issue 20; docs/performance.md, "The release profile"). The linker marks
 //! the binary as needing `GLIBC_ABI_DT_RELR`, so an older glibc would refuse to start it: on one the
 //! flag is left out, and the binary is only larger. Cross builds leave it out too (the build
 //! machine's C library says nothing about the target's). The executable stays position-independent.

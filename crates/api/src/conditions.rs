@@ -233,7 +233,7 @@ mod tests {
                 "Paused",
                 "ObserveOnly",
                 "DependencyNotReady",
-                // Issue 22 extends api.md's list with these two.
+                // Issue 22 added these two (docs/api.md, "Conditions and reasons").
                 "Expired",
                 "DeploymentFailed",
                 // Issue 30.

@@ -1,4 +1,4 @@
-//! Admission validation, offline: every rule of api.md's "Validation" section is run the way the API
+//! Admission validation, offline: every rule of docs/api.md's "What admission refuses" is run the way the API
 //! server runs it — defaults applied, then the OpenAPI constraints (a JSON-schema validator) and the
 //! CEL `x-kubernetes-validations` (kube's CEL support) of the generated CRD — against valid and
 //! invalid objects. Each refusal must name the field. The controller's own checks

@@ -1,4 +1,4 @@
-//! The dependency direction of architecture.md: api → aws → engine → operator. `api` knows nothing
+//! The dependency direction of docs/architecture.md: api → aws → engine → operator. `api` knows nothing
 //! of AWS, `aws` nothing of Kubernetes, `engine` nothing of kube-runtime. And the build stays small
 //! enough for a CI machine's disk.
 

@@ -1,6 +1,6 @@
 //! Checks made before any AWS call: everything the CRD schema checks at admission (the CLI's
 //! `plan`/`apply` never pass an API server, and an object may predate a schema change), plus what
-//! only code can check (api.md "Validation"): Fargate cpu/memory pairs, a role in another account,
+//! only code can check (docs/api.md, "What admission refuses"): Fargate cpu/memory pairs, a role in another account,
 //! a grant to the grantor's own account. Every problem names the field and what is allowed.
 
 mod exposure;

@@ -6,8 +6,7 @@ use std::process::Command;
 use crate::rendered::repo;
 use dataplatform_api::names::{AccountNames, BucketPurpose};
 use dataplatform_aws::quotas::IAM_ROLE_INLINE_POLICIES;
-use dataplatform_engine::{AccountObject, DesiredAccount};
-use dataplatform_operator::manifests::{self, Manifest};
+use dataplatform_engine::DesiredAccount;
 use serde_json::{Value, json};
 
 fn iam_policy(args: &[&str]) -> Result<Value, String> {
@@ -28,7 +27,7 @@ fn statement<'a>(policy: &'a Value, sid: &str) -> Option<&'a Value> {
     policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == sid)
 }
 
-/// As IAM counts it: README attaches the document as the role's inline policy, whose quota is
+/// As IAM counts it: docs/iam.md attaches the document as the role's inline policy, whose quota is
 /// 10,240 per role (a managed policy's would be 6,144).
 fn iam_size(policy: &Value) -> usize {
     IAM_ROLE_INLINE_POLICIES.measure(&policy.to_string())
@@ -156,7 +155,7 @@ for name, document in json.load(sys.stdin):
         .collect()
 }
 
-/// What parliament reports that is so by design (README, "AWS roles and iam-policy"): writing bucket
+/// What parliament reports that is so by design (docs/iam.md): writing bucket
 /// policies and lifecycle rules implies power over objects; RDS's create calls are scoped to our own
 /// cluster, instance and the default groups only; RegisterTaskDefinition has no resource-level
 /// permissions and repositories are listed whatever the spec says; listener actions name only the
@@ -189,15 +188,7 @@ fn accepted(issue: &str, detail: &str) -> bool {
 /// The inline policy of each role the engine makes for the examples' accounts, the Organisation's
 /// shared-bucket statement among them.
 fn role_documents() -> Vec<(String, Value)> {
-    let loaded = manifests::load(&[repo().join("examples")], "default").expect("examples load");
-    let accounts: Vec<AccountObject> = loaded
-        .objects
-        .into_iter()
-        .filter_map(|m| match m {
-            Manifest::Account(account) => Some(AccountObject::from_resource(&account)),
-            Manifest::Grant(_) => None,
-        })
-        .collect();
+    let accounts = crate::golden::accounts(&repo().join("examples"));
     accounts
         .iter()
         .flat_map(|account| {

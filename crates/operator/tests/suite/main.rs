@@ -12,6 +12,7 @@ mod controller;
 mod controller_watches;
 mod crds;
 mod deploy;
+mod docs;
 mod faults;
 mod golden;
 mod helm;
