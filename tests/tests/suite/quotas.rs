@@ -353,3 +353,34 @@ async fn a_document_past_its_quota_is_never_sent_by_the_adapters() {
             .is_ok()
     );
 }
+
+/// A bucket policy already past S3's quota (moto takes one; AWS never holds one) is not rewritten
+/// by a revocation, and the revocation does not report itself finished while the grant's statements
+/// are still there.
+#[tokio::test]
+async fn a_revocation_that_cannot_rewrite_the_policy_does_not_finish() {
+    let engine = engine().await;
+    let tenant = ready_account(&engine, "la-brent", "").await;
+    let accounts = vec![tenant.clone()];
+    let mut grant = large_grant(&tenant);
+    reconcile_ok(&engine, &mut grant, &accounts).await;
+    let mut policy: serde_json::Value =
+        serde_json::from_str(&bucket_policy_text(&tenant).await.expect("policy")).expect("JSON");
+    let bucket = tenant_bucket(&tenant);
+    let by_hand = serde_json::json!({"Sid": "WrittenByHand", "Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/{}", "x".repeat(21_000))});
+    policy["Statement"].as_array_mut().expect("statements").push(by_hand);
+    dataplatform_tests::s3_client(&Moto::shared().account_config(&tenant.spec.account_id).await)
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("moto takes any size");
+    let revoked = engine
+        .revoke_grant(&grant, &GrantAccounts::find(&grant, &accounts))
+        .await;
+    assert!(!revoked.finished, "the grant's statements are still there");
+    let error = revoked.error.expect("refused").to_string();
+    assert!(error.contains("s3.bucket-policy"), "{error}");
+}

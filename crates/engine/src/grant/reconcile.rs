@@ -253,6 +253,14 @@ impl Engine {
                 ..Default::default()
             };
         }
+        // Removing statements only shrinks a policy AWS already holds, but one past the quota (written
+        // where nothing enforces it) is not rewritten: revocation must not report itself finished.
+        if !planned.plan.quota_exceeded.is_empty() {
+            return Revoked {
+                error: Some(ReconcileError::QuotaExceeded(planned.plan.quota_exceeded.clone())),
+                ..Default::default()
+            };
+        }
         let executed = planned.execute(ExecuteOptions::default()).instrument(span).await;
         Revoked {
             finished: executed.error.is_none() && executed.not_done.is_empty(),
