@@ -178,7 +178,8 @@ impl GrantNames {
         format!("dataplatform-{}", self.hash)
     }
 
-    /// Name of the inline policy on the grantee's task role.
+    /// Name of the inline policy earlier versions wrote, one per grant, on a grantee Organisation's
+    /// task role; the Organisation's pass removes any it finds.
     pub fn grantee_policy(&self) -> String {
         format!("{GRANTEE_POLICY_PREFIX}{}", self.hash)
     }

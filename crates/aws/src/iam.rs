@@ -56,15 +56,14 @@ impl Iam<'_> {
         let Some(found) = output.role() else {
             return Ok(None);
         };
-        let inline_policy = self.inline_policy(role, INLINE_POLICY_NAME).await?;
+        // Every inline policy the role lists, ours among them: they share one quota.
         let mut other_policies = BTreeMap::new();
-        for name in self.policy_names(role).await? {
-            if name != INLINE_POLICY_NAME
-                && let Some(document) = self.inline_policy(role, &name).await?
-            {
+        for name in self.policy_names(role).await?.unwrap_or_default() {
+            if let Some(document) = self.inline_policy(role, &name).await? {
                 other_policies.insert(name, document);
             }
         }
+        let inline_policy = other_policies.remove(INLINE_POLICY_NAME);
         Ok(Some(RoleObservation {
             name: found.role_name().to_owned(),
             arn: found.arn().to_owned(),
@@ -79,8 +78,8 @@ impl Iam<'_> {
         }))
     }
 
-    /// The names of the role's inline policies (none when the role is gone).
-    async fn policy_names(&self, role: &str) -> Result<Vec<String>, AwsError> {
+    /// The names of the role's inline policies; `None` when the role is gone.
+    async fn policy_names(&self, role: &str) -> Result<Option<Vec<String>>, AwsError> {
         let iam = self.session.iam_client();
         let listed = optional(
             self.session
@@ -89,7 +88,7 @@ impl Iam<'_> {
                 })
                 .await,
         )?;
-        Ok(listed.map(|l| l.policy_names().to_vec()).unwrap_or_default())
+        Ok(listed.map(|l| l.policy_names().to_vec()))
     }
 
     /// The account's applied IAM quotas, read once per account (GetAccountSummary): an account AWS
@@ -166,7 +165,7 @@ impl Iam<'_> {
     }
 
     /// The document of the inline policy `name` on `role`; `None` when either is missing.
-    pub async fn inline_policy(&self, role: &str, name: &str) -> Result<Option<String>, AwsError> {
+    async fn inline_policy(&self, role: &str, name: &str) -> Result<Option<String>, AwsError> {
         let iam = self.session.iam_client();
         Ok(optional(
             self.session
@@ -176,16 +175,6 @@ impl Iam<'_> {
                 .await,
         )?
         .map(|p| url_decode(p.policy_document())))
-    }
-
-    pub async fn role_exists(&self, role: &str) -> Result<bool, AwsError> {
-        let iam = self.session.iam_client();
-        Ok(optional(
-            self.session
-                .call(&op::IAM_GET_ROLE, || iam.get_role().role_name(role).send())
-                .await,
-        )?
-        .is_some())
     }
 
     /// Writes the inline policy `name`; the operator's own policy on each role is [`INLINE_POLICY_NAME`],
@@ -254,20 +243,13 @@ impl Iam<'_> {
     /// that still has policies somebody else put on it fails with a Conflict (DeleteConflict) and is
     /// left in place.
     pub async fn delete_role(&self, role: &str) -> Result<(), AwsError> {
-        let iam = self.session.iam_client();
-        let Some(listed) = optional(
-            self.session
-                .call(&op::IAM_LIST_ROLE_POLICIES, || {
-                    iam.list_role_policies().role_name(role).send()
-                })
-                .await,
-        )?
-        else {
+        let Some(names) = self.policy_names(role).await? else {
             return Ok(());
         };
-        for name in listed.policy_names().iter().filter(|n| is_operator_policy(n)) {
+        for name in names.iter().filter(|n| is_operator_policy(n)) {
             self.delete_inline_policy(role, name).await?;
         }
+        let iam = self.session.iam_client();
         optional(
             self.session
                 .call(&op::IAM_DELETE_ROLE, || iam.delete_role().role_name(role).send())

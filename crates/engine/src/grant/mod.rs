@@ -10,5 +10,5 @@ mod status;
 
 pub use desired::DesiredGrant;
 pub use diff::{GrantPlan, ObservedGrant};
-pub use object::{GrantAccounts, GrantObject, organisations};
+pub use object::{GrantAccounts, GrantObject};
 pub use reconcile::{GrantPlanned, Revoked};

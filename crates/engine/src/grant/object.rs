@@ -79,6 +79,6 @@ impl<'a> GrantAccounts<'a> {
     }
 }
 
-pub fn organisations(accounts: &[AccountObject]) -> Vec<&AccountObject> {
+fn organisations(accounts: &[AccountObject]) -> Vec<&AccountObject> {
     accounts.iter().filter(|a| a.spec.tier == Tier::Organisation).collect()
 }

@@ -316,6 +316,11 @@ impl Fleet<'_> {
                 100.0 * *largest as f64 / quota.default as f64
             );
         }
+        for quota in dataplatform_aws::quotas::ALL {
+            if !used.iter().any(|(measured, _, _)| measured.name == quota.name) {
+                println!("  {:<38} nothing of its kind in the fleet", quota.name);
+            }
+        }
         let over: Vec<String> = used
             .iter()
             .filter(|(quota, largest, _)| *largest > quota.default)
