@@ -12,7 +12,7 @@ use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
 use crate::grant::{GrantAccounts, GrantObject, Revoked};
 use crate::parts;
-use crate::plan::{Action, Op};
+use crate::plan::Action;
 use crate::reconcile::{Engine, PROGRESS_REQUEUE};
 
 #[derive(Debug, Default)]
@@ -89,29 +89,23 @@ impl Engine {
         let actions = parts::deletion(&plan.desired, &plan.observed, &mut deleted.waiting);
         let mut to_run = Vec::new();
         for action in actions {
-            let emptiness = match action.ops.first() {
-                Some(Op::DeleteBucket { bucket }) => {
-                    Some((bucket, plan.session.s3().is_empty(bucket).await, "objects"))
-                }
-                Some(Op::DeleteRepository { repository }) => {
-                    Some((repository, plan.session.ecr().is_empty(repository).await, "images"))
-                }
-                _ => None,
+            // What a deletion write finds still held (objects, images) keeps its resource.
+            let held = match action.ops.first() {
+                Some(op) => op.holds(&plan.session).await,
+                None => Ok(None),
             };
-            if let Some((name, empty, contents)) = emptiness {
-                match empty {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        deleted.kept.push(format!(
-                            "{} ({name}) is not empty and was kept; the operator never deletes {contents}",
-                            action.resource
-                        ));
-                        continue;
-                    }
-                    Err(error) => {
-                        deleted.error = Some(error.into());
-                        return deleted;
-                    }
+            match held {
+                Ok(None) => {}
+                Ok(Some(contents)) => {
+                    deleted.kept.push(format!(
+                        "{} ({}) is not empty and was kept; the operator never deletes {contents}",
+                        action.resource, action.name
+                    ));
+                    continue;
+                }
+                Err(error) => {
+                    deleted.error = Some(error.into());
+                    return deleted;
                 }
             }
             to_run.push(action);

@@ -79,7 +79,14 @@ impl Outcome {
     }
 
     /// An update of `resource` when it has ops; nothing otherwise.
-    pub fn update(part: Part, resource: String, name: &str, changes: Vec<FieldChange>, ops: Vec<Op>) -> Self {
+    pub fn update(
+        part: Part,
+        resource: String,
+        name: &str,
+        changes: Vec<FieldChange>,
+        writes: impl IntoIterator<Item = impl Into<Op>>,
+    ) -> Self {
+        let ops = crate::plan::ops(writes);
         let action = (!ops.is_empty()).then(|| Action {
             part,
             resource,

@@ -11,7 +11,9 @@ use dataplatform_aws::kms::KeyGrant;
 use dataplatform_aws::quotas::S3_BUCKET_POLICY;
 use serde_json::Value;
 
+use super::writes::KeyGrantWrite;
 use crate::grant::desired::DesiredGrant;
+use crate::plan::MergePolicyStatements;
 use crate::plan::{Action, ActionKind, FieldChange, Op, Part, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged};
 
@@ -78,7 +80,7 @@ pub fn diff(desired: &DesiredGrant, observed: &ObservedGrant) -> GrantPlan {
                     Part::Grant,
                     format!("kms-grant:{principal}"),
                     key.name.clone(),
-                    vec![Op::CreateKeyGrant {
+                    vec![KeyGrantWrite::CreateKeyGrant {
                         key: key.key.clone(),
                         name: key.name.clone(),
                         grantee_principal: principal.clone(),
@@ -96,7 +98,7 @@ pub fn diff(desired: &DesiredGrant, observed: &ObservedGrant) -> GrantPlan {
                 Part::Grant,
                 format!("kms-grant:{}", stale.grantee_principal),
                 stale.grant_id.clone(),
-                vec![Op::RetireKeyGrant {
+                vec![KeyGrantWrite::RetireKeyGrant {
                     key: key.key.clone(),
                     grant_id: stale.grant_id.clone(),
                 }],
@@ -198,11 +200,11 @@ fn bucket_policy_action(desired: &DesiredGrant, existing: Option<&str>) -> Resul
         name: bucket.clone(),
         kind: ActionKind::Update,
         changes,
-        ops: vec![Op::MergePolicyStatements {
+        ops: vec![Op::from(MergePolicyStatements {
             document: SharedDocument::BucketPolicy { bucket: bucket.clone() },
             owner,
             statements: desired.statements.clone(),
-        }],
+        })],
     })))
 }
 
@@ -254,7 +256,9 @@ mod tests {
         let plan = diff(&desired, &existing(&read));
         let kinds: Vec<ActionKind> = plan.grantor.iter().map(|a| a.kind).collect();
         assert_eq!(kinds, [ActionKind::Create, ActionKind::Delete], "{plan}");
-        assert!(matches!(&plan.grantor[1].ops[0], Op::RetireKeyGrant { grant_id, .. } if grant_id == "g-1"));
+        assert!(
+            matches!(plan.grantor[1].ops[0].get(), Some(KeyGrantWrite::RetireKeyGrant { grant_id, .. }) if grant_id == "g-1")
+        );
     }
 
     #[test]

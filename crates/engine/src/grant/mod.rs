@@ -7,6 +7,7 @@ pub mod diff;
 mod object;
 mod reconcile;
 mod status;
+pub mod writes;
 
 pub use desired::DesiredGrant;
 pub use diff::{GrantPlan, ObservedGrant};

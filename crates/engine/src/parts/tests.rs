@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::database::ObservedDatabase;
 use super::*;
-use crate::plan::Op;
+use crate::plan::MergePolicyStatements;
 use crate::policy;
 
 fn desired() -> DesiredAccount {
@@ -140,7 +140,9 @@ fn a_missing_tls_statement_is_merged_in_as_ours_only() {
     };
     // The write re-reads the policy and replaces only our Sid (the hand-written statement stays:
     // tests/tests/suite/engine_grants.rs checks that against moto).
-    let Some(Op::MergePolicyStatements { owner, statements, .. }) = action.ops.first() else {
+    let Some(MergePolicyStatements { owner, statements, .. }) =
+        action.ops.first().and_then(|op| op.get::<MergePolicyStatements>())
+    else {
         panic!("a policy merge expected: {:?}", action.ops);
     };
     assert!(owner.owns(DENY_INSECURE_TRANSPORT_SID) && !owner.owns("HandWritten"));

@@ -3,10 +3,14 @@
 
 use std::fmt;
 
-mod ops;
+mod made;
+mod merge;
+mod op;
 mod refs;
 
-pub use ops::Op;
+pub use made::Made;
+pub use merge::MergePolicyStatements;
+pub use op::{Op, Write, ops};
 pub use refs::{Ec2Ref, PlannedEndpoint, PlannedPeer, PlannedRule, SharedDocument, StatementOwner, TaskRevision};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,12 +92,22 @@ impl Action {
 }
 
 impl Action {
-    pub fn create(part: Part, resource: impl Into<String>, name: impl Into<String>, ops: Vec<Op>) -> Self {
-        Self::without_field_changes(part, resource, name, ActionKind::Create, ops)
+    pub fn create(
+        part: Part,
+        resource: impl Into<String>,
+        name: impl Into<String>,
+        writes: impl IntoIterator<Item = impl Into<Op>>,
+    ) -> Self {
+        Self::without_field_changes(part, resource, name, ActionKind::Create, ops(writes))
     }
 
-    pub fn delete(part: Part, resource: impl Into<String>, name: impl Into<String>, ops: Vec<Op>) -> Self {
-        Self::without_field_changes(part, resource, name, ActionKind::Delete, ops)
+    pub fn delete(
+        part: Part,
+        resource: impl Into<String>,
+        name: impl Into<String>,
+        writes: impl IntoIterator<Item = impl Into<Op>>,
+    ) -> Self {
+        Self::without_field_changes(part, resource, name, ActionKind::Delete, ops(writes))
     }
 
     fn without_field_changes(

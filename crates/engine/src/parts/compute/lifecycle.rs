@@ -9,8 +9,9 @@ use dataplatform_aws::ecs::parse_revision;
 
 use super::model::{DesiredCompute, ObservedCompute, revision_text};
 use super::services::deregister;
+use super::writes::EcsWrite;
 use crate::account::AccountContext;
-use crate::plan::{Action, ActionKind, Op, Part, Plan};
+use crate::plan::{Action, ActionKind, Part, Plan};
 use crate::vocabulary::{Readiness, ours};
 
 /// Every service ACTIVE with its rollout finished: running == desired on the newest revision, one
@@ -131,7 +132,7 @@ pub fn deletion(account: &AccountContext, desired: &DesiredCompute, observed: &O
             Part::Compute,
             format!("ecs:{}", service.name),
             &service.name,
-            vec![Op::DeleteService {
+            vec![EcsWrite::DeleteService {
                 cluster: desired.cluster.clone(),
                 service: service.name.clone(),
             }],
@@ -164,7 +165,7 @@ pub fn deletion(account: &AccountContext, desired: &DesiredCompute, observed: &O
             Part::Compute,
             "ecs:cluster",
             &cluster.name,
-            vec![Op::DeleteEcsCluster {
+            vec![EcsWrite::DeleteEcsCluster {
                 cluster: cluster.name.clone(),
             }],
         ));

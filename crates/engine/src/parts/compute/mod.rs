@@ -5,6 +5,7 @@
 mod lifecycle;
 pub mod model;
 mod services;
+pub mod writes;
 
 use std::collections::BTreeMap;
 

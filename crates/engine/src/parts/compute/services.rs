@@ -8,8 +8,9 @@ use dataplatform_aws::ecs::{
 };
 
 use super::model::{DesiredCompute, DesiredService, ObservedCompute, revision_text};
+use super::writes::EcsWrite;
 use crate::account::AccountContext;
-use crate::plan::{Action, FieldChange, Op, Part, TaskRevision};
+use crate::plan::{Action, FieldChange, Part, TaskRevision};
 use crate::vocabulary::{NONE, Outcome, Owner, list_text, option_text, ours, tag_changes, tag_update};
 
 /// Revisions kept registered per family for rollback, the one in use included.
@@ -28,7 +29,7 @@ pub fn outcomes(
             Part::Compute,
             "ecs:cluster",
             &desired.cluster,
-            vec![Op::CreateEcsCluster {
+            vec![EcsWrite::CreateEcsCluster {
                 cluster: desired.cluster.clone(),
                 tags: account.tags.clone(),
             }],
@@ -41,7 +42,7 @@ pub fn outcomes(
             let mut changes = tag_changes(&account.tags, &cluster.tags);
             let mut ops = Vec::new();
             if !changes.is_empty() {
-                ops.push(Op::TagEcsResource {
+                ops.push(EcsWrite::TagEcsResource {
                     arn: cluster.arn.clone(),
                     tags: tag_update(&account.tags, &cluster.tags),
                 });
@@ -55,7 +56,7 @@ pub fn outcomes(
                     list_text(&cluster.capacity_providers),
                     CLUSTER_CAPACITY_PROVIDERS.join(", "),
                 ));
-                ops.push(Op::PutClusterCapacityProviders {
+                ops.push(EcsWrite::PutClusterCapacityProviders {
                     cluster: cluster.name.clone(),
                 });
             }
@@ -112,9 +113,9 @@ fn service_outcomes(
     if needs_revision && let Err(refused) = content.fits() {
         return vec![Outcome::quota_exceeded(refused)];
     }
-    let mut ops: Vec<Op> = Vec::new();
+    let mut ops: Vec<EcsWrite> = Vec::new();
     if needs_revision {
-        ops.push(Op::RegisterTaskDefinition {
+        ops.push(EcsWrite::RegisterTaskDefinition {
             content: Box::new(content.clone()),
             tags: account.tags.clone(),
         });
@@ -133,7 +134,7 @@ fn service_outcomes(
             ))];
         }
         None => {
-            ops.push(Op::CreateService {
+            ops.push(EcsWrite::CreateService {
                 cluster: compute.cluster.clone(),
                 service: service.name.clone(),
                 revision,
@@ -166,10 +167,11 @@ fn service_outcomes(
         }
     }
     // Only a revision this pass really registers takes one of the kept places.
-    let registering = outcomes
-        .iter()
-        .filter_map(|o| o.action.as_ref())
-        .any(|a| a.ops.iter().any(|op| matches!(op, Op::RegisterTaskDefinition { .. })));
+    let registering = outcomes.iter().filter_map(|o| o.action.as_ref()).any(|a| {
+        a.ops
+            .iter()
+            .any(|op| matches!(op.get(), Some(EcsWrite::RegisterTaskDefinition { .. })))
+    });
     if ours(&family.latest_tags, owner.value) {
         outcomes.extend(stale_revisions(service, seen, family, registering).map(Outcome::create));
     }
@@ -191,11 +193,11 @@ fn service_changes(
     seen: &ServiceObservation,
     family: &FamilyObservation,
     wanted: Wanted<'_>,
-) -> (Vec<FieldChange>, Vec<Op>) {
+) -> (Vec<FieldChange>, Vec<EcsWrite>) {
     let mut changes = tag_changes(&account.tags, &seen.tags);
     let mut ops = Vec::new();
     if !changes.is_empty() {
-        ops.push(Op::TagEcsResource {
+        ops.push(EcsWrite::TagEcsResource {
             arn: seen.arn.clone(),
             tags: tag_update(&account.tags, &seen.tags),
         });
@@ -255,7 +257,7 @@ fn service_changes(
         update.circuit_breaker = true;
     }
     if update != ServiceChanges::default() || revision.is_some() {
-        ops.push(Op::UpdateService {
+        ops.push(EcsWrite::UpdateService {
             cluster: compute.cluster.clone(),
             service: service.name.clone(),
             revision,
@@ -330,8 +332,7 @@ pub fn deregister(service: &str, arns: &[&str]) -> Action {
         format!("ecs:{service}/revisions"),
         names.join(", "),
         arns.iter()
-            .map(|arn| Op::DeregisterTaskDefinition { arn: (*arn).to_owned() })
-            .collect(),
+            .map(|arn| EcsWrite::DeregisterTaskDefinition { arn: (*arn).to_owned() }),
     )
 }
 
@@ -344,17 +345,17 @@ fn removed_services(account: &AccountContext, desired: &DesiredCompute, observed
         .filter(|s| !desired.services.iter().any(|d| d.name == s.name))
         .filter(|s| s.status == "ACTIVE" && ours(&s.tags, &account.owner))
         .map(|s| {
-            let mut ops: Vec<Op> = observed
+            let mut ops: Vec<EcsWrite> = observed
                 .our_family(&account.owner, &s.task_definition)
                 .map(|family| {
                     family
                         .revisions
                         .iter()
-                        .map(|r| Op::DeregisterTaskDefinition { arn: r.arn.clone() })
+                        .map(|r| EcsWrite::DeregisterTaskDefinition { arn: r.arn.clone() })
                         .collect()
                 })
                 .unwrap_or_default();
-            ops.push(Op::DeleteService {
+            ops.push(EcsWrite::DeleteService {
                 cluster: desired.cluster.clone(),
                 service: s.name.clone(),
             });

@@ -5,7 +5,8 @@ use dataplatform_api::Scheme;
 use dataplatform_aws::elb::{DefaultAction, ListenerObservation, ListenerSettings, LoadBalancerObservation};
 
 use super::model::{DesiredBalancer, DesiredLoadBalancing, ObservedLoadBalancing};
-use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part};
+use super::writes::LoadBalancerWrite;
+use crate::plan::{Action, Ec2Ref, FieldChange, Part};
 use crate::vocabulary::{Outcome, Owner, list_text, ours, tag_changes, tag_update};
 
 /// How the plan names one load balancer and its listeners.
@@ -43,14 +44,14 @@ pub fn balancer_outcomes(
                 &resource,
                 &balancer.name,
                 vec![
-                    Op::CreateLoadBalancer {
+                    LoadBalancerWrite::CreateLoadBalancer {
                         name: balancer.name.clone(),
                         internal: balancer.scheme == Scheme::Internal,
                         subnets: placement.subnets.clone(),
                         groups: vec![placement.security_group.clone()],
                         tags: desired.tags.clone(),
                     },
-                    Op::SetIdleTimeout {
+                    LoadBalancerWrite::SetIdleTimeout {
                         load_balancer: made.clone(),
                         seconds: desired.idle_timeout,
                     },
@@ -98,7 +99,7 @@ fn balancer_update(
     let mut changes = tag_changes(&desired.tags, &seen.tags);
     let mut ops = Vec::new();
     if !changes.is_empty() {
-        ops.push(Op::TagElb {
+        ops.push(LoadBalancerWrite::TagElb {
             arn: seen.arn.clone(),
             tags: tag_update(&desired.tags, &seen.tags),
         });
@@ -108,7 +109,7 @@ fn balancer_update(
         if subnets != seen.subnets {
             let text = |s: &std::collections::BTreeSet<String>| list_text(&s.iter().cloned().collect::<Vec<_>>());
             changes.push(FieldChange::new("subnets", text(&seen.subnets), text(&subnets)));
-            ops.push(Op::SetLoadBalancerSubnets {
+            ops.push(LoadBalancerWrite::SetLoadBalancerSubnets {
                 arn: seen.arn.clone(),
                 subnets: placement.subnets.clone(),
             });
@@ -120,7 +121,7 @@ fn balancer_update(
                 list_text(&seen.security_groups.iter().cloned().collect::<Vec<_>>()),
                 group.clone(),
             ));
-            ops.push(Op::SetLoadBalancerGroups {
+            ops.push(LoadBalancerWrite::SetLoadBalancerGroups {
                 arn: seen.arn.clone(),
                 groups: vec![group],
             });
@@ -132,7 +133,7 @@ fn balancer_update(
             crate::vocabulary::option_text(seen.idle_timeout),
             desired.idle_timeout.to_string(),
         ));
-        ops.push(Op::SetIdleTimeout {
+        ops.push(LoadBalancerWrite::SetIdleTimeout {
             load_balancer: Ec2Ref::Known(seen.arn.clone()),
             seconds: desired.idle_timeout,
         });
@@ -161,7 +162,7 @@ fn listener_outcome(
             Part::LoadBalancer,
             &resource,
             format!("{} port {}", balancer.name, listener.port),
-            vec![Op::CreateListener {
+            vec![LoadBalancerWrite::CreateListener {
                 load_balancer: reference.clone(),
                 settings: listener.clone(),
                 tags: desired.tags.clone(),
@@ -190,7 +191,7 @@ fn listener_outcome(
     let ops = if changes.is_empty() {
         vec![]
     } else {
-        vec![Op::ModifyListener {
+        vec![LoadBalancerWrite::ModifyListener {
             arn: seen.arn.clone(),
             settings: listener.clone(),
         }]
@@ -227,7 +228,7 @@ fn delete_listener(scheme: Scheme, name: &str, listener: &ListenerObservation) -
         Part::LoadBalancer,
         listener_resource(scheme, listener.port),
         format!("{name} port {}", listener.port),
-        vec![Op::DeleteListener {
+        vec![LoadBalancerWrite::DeleteListener {
             arn: listener.arn.clone(),
         }],
     )
@@ -263,7 +264,7 @@ pub fn delete_balancer(seen: &LoadBalancerObservation) -> Action {
         Part::LoadBalancer,
         balancer_resource(scheme_of(seen)),
         &seen.name,
-        vec![Op::DeleteLoadBalancer { arn: seen.arn.clone() }],
+        vec![LoadBalancerWrite::DeleteLoadBalancer { arn: seen.arn.clone() }],
     )
 }
 

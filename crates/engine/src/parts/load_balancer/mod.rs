@@ -7,6 +7,7 @@
 mod balancers;
 pub mod model;
 mod targets;
+pub mod writes;
 
 use dataplatform_api::account::DataPlatformAccountStatus;
 use dataplatform_api::{DataPlatformAccountSpec, LoadBalancerStatus, Scheme};
@@ -206,9 +207,9 @@ mod tests {
     use dataplatform_aws::elb::LoadBalancerObservation;
     use serde_json::json;
 
+    use super::writes::LoadBalancerWrite;
     use super::*;
     use crate::account::ObjectId;
-    use crate::plan::Op;
 
     fn desired(services: serde_json::Value) -> DesiredLoadBalancing {
         let spec: DataPlatformAccountSpec = serde_json::from_value(json!({
@@ -330,10 +331,10 @@ mod tests {
             "{conflicts:?}"
         );
         assert!(
-            !outcomes
+            !outcomes.iter().filter_map(|o| o.action.as_ref()).any(|a| a
+                .ops
                 .iter()
-                .filter_map(|o| o.action.as_ref())
-                .any(|a| a.ops.iter().any(|op| matches!(op, Op::CreateRule { .. }))),
+                .any(|op| matches!(op.get(), Some(LoadBalancerWrite::CreateRule { .. })))),
             "no rule is made on a taken priority"
         );
     }

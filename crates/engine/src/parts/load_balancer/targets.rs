@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use dataplatform_aws::elb::{RuleConditions, RuleObservation, TargetGroupObservation};
 
 use super::model::{DesiredLoadBalancing, DesiredTarget, ObservedLoadBalancing};
-use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part};
+use super::writes::LoadBalancerWrite;
+use crate::plan::{Action, Ec2Ref, FieldChange, Part};
 use crate::vocabulary::{Outcome, Owner, list_text, tag_changes, tag_update};
 
 pub fn target_group_resource(service: &str) -> String {
@@ -43,7 +44,7 @@ pub fn target_outcomes(
                 Part::LoadBalancer,
                 &resource,
                 &target.name,
-                vec![Op::CreateTargetGroup {
+                vec![LoadBalancerWrite::CreateTargetGroup {
                     name: target.name.clone(),
                     vpc: vpc.clone(),
                     settings: target.settings.clone(),
@@ -60,7 +61,7 @@ pub fn target_outcomes(
             let mut changes = tag_changes(&desired.tags, &seen.tags);
             let mut ops = Vec::new();
             if !changes.is_empty() {
-                ops.push(Op::TagElb {
+                ops.push(LoadBalancerWrite::TagElb {
                     arn: seen.arn.clone(),
                     tags: tag_update(&desired.tags, &seen.tags),
                 });
@@ -72,7 +73,7 @@ pub fn target_outcomes(
                     format!("{} {}", seen.health_check.path, seen.health_check.matcher),
                     format!("{} {}", want.path, want.matcher),
                 ));
-                ops.push(Op::ModifyHealthCheck {
+                ops.push(LoadBalancerWrite::ModifyHealthCheck {
                     arn: seen.arn.clone(),
                     settings: target.settings.clone(),
                 });
@@ -131,7 +132,7 @@ fn rule_outcome(
             Part::LoadBalancer,
             &resource,
             &target.service,
-            vec![Op::CreateRule {
+            vec![LoadBalancerWrite::CreateRule {
                 listener: listener.clone(),
                 priority: target.priority,
                 conditions: target.conditions.clone(),
@@ -150,7 +151,7 @@ fn rule_outcome(
             conditions_text(&target.conditions),
         ));
         if let Ec2Ref::Known(group) = group {
-            ops.push(Op::ModifyRule {
+            ops.push(LoadBalancerWrite::ModifyRule {
                 arn: seen.arn.clone(),
                 conditions: target.conditions.clone(),
                 target_group: group.clone(),
@@ -163,7 +164,7 @@ fn rule_outcome(
             crate::vocabulary::option_text(seen.priority),
             target.priority.to_string(),
         ));
-        ops.push(Op::SetRulePriority {
+        ops.push(LoadBalancerWrite::SetRulePriority {
             arn: seen.arn.clone(),
             priority: target.priority,
         });
@@ -242,7 +243,7 @@ pub fn delete_target_group(group: &TargetGroupObservation) -> Action {
         Part::LoadBalancer,
         format!("elb:target-group/{}", group.name),
         &group.name,
-        vec![Op::DeleteTargetGroup { arn: group.arn.clone() }],
+        vec![LoadBalancerWrite::DeleteTargetGroup { arn: group.arn.clone() }],
     )
 }
 
@@ -251,7 +252,7 @@ fn delete_rule(rule: &RuleObservation, balancer: &str, port: i32) -> Action {
         Part::LoadBalancer,
         format!("elb:rule/{balancer}/{port}/{}", rule.priority.unwrap_or_default()),
         rule.arn.rsplit('/').next().unwrap_or(&rule.arn),
-        vec![Op::DeleteRule { arn: rule.arn.clone() }],
+        vec![LoadBalancerWrite::DeleteRule { arn: rule.arn.clone() }],
     )
 }
 

@@ -12,7 +12,8 @@ use dataplatform_api::Scheme;
 
 use super::model::{GroupRole, NetworkForm};
 use super::security::{RulePeers, all_traffic_anywhere, planned};
-use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part, PlannedPeer, PlannedRule};
+use super::writes::NetworkWrite;
+use crate::plan::{Action, Ec2Ref, FieldChange, Part, PlannedPeer, PlannedRule};
 use crate::vocabulary::{Outcome, list_text, ours};
 
 impl Planner<'_> {
@@ -70,7 +71,7 @@ impl Planner<'_> {
                     Part::Network,
                     "ec2:security-group",
                     &id,
-                    vec![Op::DeleteSecurityGroup { group: id.clone() }],
+                    vec![NetworkWrite::DeleteSecurityGroup { group: id.clone() }],
                 )));
             } else {
                 self.outcomes.push(Outcome::waiting(format!(
@@ -104,7 +105,7 @@ impl Planner<'_> {
             &name,
             seen.map(|g| (g.id.as_str(), &g.tags)),
             |tags| {
-                let mut ops = vec![Op::CreateSecurityGroup {
+                let mut ops = vec![NetworkWrite::CreateSecurityGroup {
                     vpc: vpc.clone(),
                     name: name.clone(),
                     description: role.description().to_owned(),
@@ -153,7 +154,7 @@ impl Planner<'_> {
                 Part::Network,
                 resource,
                 &name,
-                vec![Op::CreateDbSubnetGroup {
+                vec![NetworkWrite::CreateDbSubnetGroup {
                     name: name.clone(),
                     subnets: subnets.to_vec(),
                     tags,
@@ -175,7 +176,7 @@ impl Planner<'_> {
         let mut changes = crate::vocabulary::tag_changes(&tags, &seen.tags);
         let mut ops = Vec::new();
         if !changes.is_empty() {
-            ops.push(Op::TagDbResource {
+            ops.push(NetworkWrite::TagDbResource {
                 arn: seen.arn.clone(),
                 tags: crate::vocabulary::tag_update(&tags, &seen.tags),
             });
@@ -184,7 +185,7 @@ impl Planner<'_> {
         if let Some(want) = known.filter(|want| *want != seen.subnets) {
             let text = |set: &BTreeSet<String>| list_text(&set.iter().cloned().collect::<Vec<_>>());
             changes.push(FieldChange::new("subnets", text(&seen.subnets), text(&want)));
-            ops.push(Op::ModifyDbSubnetGroup {
+            ops.push(NetworkWrite::ModifyDbSubnetGroup {
                 name: name.clone(),
                 subnets: want.into_iter().collect(),
             });
@@ -200,12 +201,12 @@ fn rule_ops(
     direction: Direction,
     want: &BTreeSet<PlannedRule>,
     have: &BTreeSet<PlannedRule>,
-) -> Vec<Op> {
+) -> Vec<NetworkWrite> {
     let missing: Vec<PlannedRule> = want.difference(have).cloned().collect();
     let extra: Vec<PlannedRule> = have.difference(want).cloned().collect();
     let mut ops = Vec::new();
     if !extra.is_empty() {
-        ops.push(Op::ChangeRules {
+        ops.push(NetworkWrite::ChangeRules {
             group: group.clone(),
             direction,
             revoke: true,
@@ -213,7 +214,7 @@ fn rule_ops(
         });
     }
     if !missing.is_empty() {
-        ops.push(Op::ChangeRules {
+        ops.push(NetworkWrite::ChangeRules {
             group: group.clone(),
             direction,
             revoke: false,

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use dataplatform_api::NatGateway;
 
 use super::model::{DesiredNetwork, GroupRole, ManagedVpc, ObservedNetwork, Tier, carve, name_tag};
+use super::writes::NetworkWrite;
 use crate::account::AccountContext;
-use crate::plan::{Action, Ec2Ref, FieldChange, Op, Part, PlannedEndpoint};
+use crate::plan::{Action, Ec2Ref, FieldChange, Part, PlannedEndpoint};
 use crate::vocabulary::{Outcome, Owner, tag_changes, tag_update};
 
 /// Builds the outcomes of one network, resource by resource.
@@ -29,8 +30,8 @@ impl Planner<'_> {
         resource: String,
         name: &str,
         seen: Option<(&str, &BTreeMap<String, String>)>,
-        create: impl FnOnce(BTreeMap<String, String>) -> Vec<Op>,
-        update: impl FnOnce(&str) -> (Vec<FieldChange>, Vec<Op>),
+        create: impl FnOnce(BTreeMap<String, String>) -> Vec<NetworkWrite>,
+        update: impl FnOnce(&str) -> (Vec<FieldChange>, Vec<NetworkWrite>),
     ) -> Option<Ec2Ref> {
         let tags = self.desired.tags_named(name);
         let Some((id, seen_tags)) = seen else {
@@ -50,7 +51,7 @@ impl Planner<'_> {
         let mut changes = tag_changes(&tags, seen_tags);
         let mut ops = Vec::new();
         if !changes.is_empty() {
-            ops.push(Op::TagEc2 {
+            ops.push(NetworkWrite::TagEc2 {
                 id: id.to_owned(),
                 tags: tag_update(&tags, seen_tags),
             });
@@ -85,8 +86,8 @@ impl Planner<'_> {
             seen_vpc.map(|v| (v.id.as_str(), &v.tags)),
             |tags| {
                 vec![
-                    Op::CreateVpc { cidr, tags },
-                    Op::EnableVpcDns {
+                    NetworkWrite::CreateVpc { cidr, tags },
+                    NetworkWrite::EnableVpcDns {
                         vpc: Ec2Ref::Made("ec2:vpc".to_owned()),
                     },
                 ]
@@ -94,7 +95,7 @@ impl Planner<'_> {
             |id| match seen_vpc {
                 Some(v) if !(v.dns_support && v.dns_hostnames) => (
                     vec![FieldChange::new("dns", "off", "on")],
-                    vec![Op::EnableVpcDns {
+                    vec![NetworkWrite::EnableVpcDns {
                         vpc: Ec2Ref::Known(id.to_owned()),
                     }],
                 ),
@@ -150,8 +151,8 @@ impl Planner<'_> {
             seen.map(|g| (g.id.as_str(), &g.tags)),
             |tags| {
                 vec![
-                    Op::CreateInternetGateway { tags },
-                    Op::AttachInternetGateway {
+                    NetworkWrite::CreateInternetGateway { tags },
+                    NetworkWrite::AttachInternetGateway {
                         gateway: made,
                         vpc: vpc.clone(),
                     },
@@ -163,7 +164,7 @@ impl Planner<'_> {
                 }
                 (
                     vec![FieldChange::new("attachedTo", "(none)", vpc.to_string())],
-                    vec![Op::AttachInternetGateway {
+                    vec![NetworkWrite::AttachInternetGateway {
                         gateway: Ec2Ref::Known(id.to_owned()),
                         vpc: vpc.clone(),
                     }],
@@ -185,7 +186,7 @@ impl Planner<'_> {
             &name,
             seen.map(|s| (s.id.as_str(), &s.tags)),
             |tags| {
-                vec![Op::CreateSubnet {
+                vec![NetworkWrite::CreateSubnet {
                     vpc: vpc.clone(),
                     cidr,
                     zone: zone.to_owned(),
@@ -213,7 +214,7 @@ impl Planner<'_> {
                 format!("ec2:elastic-ip/{zone}"),
                 &name,
                 seen_address.map(|a| (a.allocation_id.as_str(), &a.tags)),
-                |tags| vec![Op::AllocateAddress { tags }],
+                |tags| vec![NetworkWrite::AllocateAddress { tags }],
                 |_| (vec![], vec![]),
             );
             let Some(address) = address else {
@@ -226,7 +227,7 @@ impl Planner<'_> {
                 &name,
                 seen.map(|n| (n.id.as_str(), &n.tags)),
                 |tags| {
-                    vec![Op::CreateNatGateway {
+                    vec![NetworkWrite::CreateNatGateway {
                         subnet: subnet.clone(),
                         allocation: address,
                         tags,
@@ -251,7 +252,7 @@ impl Planner<'_> {
                     Part::Network,
                     "ec2:nat-gateway",
                     &nat.id,
-                    vec![Op::DeleteNatGateway { nat: nat.id.clone() }],
+                    vec![NetworkWrite::DeleteNatGateway { nat: nat.id.clone() }],
                 )));
             }
         }
@@ -265,7 +266,7 @@ impl Planner<'_> {
                     Part::Network,
                     "ec2:elastic-ip",
                     &address.allocation_id,
-                    vec![Op::ReleaseAddress {
+                    vec![NetworkWrite::ReleaseAddress {
                         allocation: address.allocation_id.clone(),
                     }],
                 )));
@@ -299,7 +300,7 @@ impl Planner<'_> {
                 &name,
                 seen.map(|e| (e.id.as_str(), &e.tags)),
                 |tags| {
-                    vec![Op::CreateVpcEndpoint {
+                    vec![NetworkWrite::CreateVpcEndpoint {
                         vpc: vpc.clone(),
                         service: endpoint.service_name.clone(),
                         placement,
@@ -320,7 +321,7 @@ impl Planner<'_> {
                     Part::Network,
                     "ec2:endpoint",
                     &seen.id,
-                    vec![Op::DeleteVpcEndpoint {
+                    vec![NetworkWrite::DeleteVpcEndpoint {
                         endpoint: seen.id.clone(),
                     }],
                 )));

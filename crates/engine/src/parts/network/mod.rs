@@ -11,6 +11,7 @@ mod problems;
 mod routes;
 mod security;
 mod teardown;
+pub mod writes;
 
 use std::collections::BTreeMap;
 

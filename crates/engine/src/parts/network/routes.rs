@@ -8,7 +8,8 @@ use dataplatform_aws::network::RouteTarget;
 
 use super::managed::Planner;
 use super::model::{ANYWHERE, ObservedNetwork};
-use crate::plan::{Ec2Ref, FieldChange, Op};
+use super::writes::NetworkWrite;
+use crate::plan::{Ec2Ref, FieldChange};
 
 impl Planner<'_> {
     pub(super) fn public_route_table(&mut self, vpc: &Ec2Ref, gateway: &Ec2Ref, public: &[Ec2Ref]) {
@@ -51,14 +52,14 @@ impl Planner<'_> {
         let seen = self.observed.route_table_named(name);
         let made = Ec2Ref::Made(resource.clone());
         let observed = self.observed;
-        let associate = |table: &Ec2Ref| -> (Vec<FieldChange>, Vec<Op>) {
+        let associate = |table: &Ec2Ref| -> (Vec<FieldChange>, Vec<NetworkWrite>) {
             let mut changes = Vec::new();
             let mut ops = Vec::new();
             for subnet in subnets {
                 let (here, elsewhere) = association(observed, seen.map(|t| t.id.as_str()), subnet);
                 if !here {
                     changes.push(FieldChange::new("subnets", "(none)", subnet.to_string()));
-                    ops.push(Op::AssociateRouteTable {
+                    ops.push(NetworkWrite::AssociateRouteTable {
                         table: table.clone(),
                         subnet: subnet.clone(),
                         existing: elsewhere,
@@ -72,9 +73,9 @@ impl Planner<'_> {
             name,
             seen.map(|t| (t.id.as_str(), &t.tags)),
             |tags| {
-                let mut ops = vec![Op::CreateRouteTable { vpc: vpc.clone(), tags }];
+                let mut ops = vec![NetworkWrite::CreateRouteTable { vpc: vpc.clone(), tags }];
                 if let Some(target) = &default {
-                    ops.push(Op::PutRoute {
+                    ops.push(NetworkWrite::PutRoute {
                         table: made.clone(),
                         destination: ANYWHERE.to_owned(),
                         target: target.clone(),
@@ -118,7 +119,7 @@ fn route_changes(
     routes: Option<&BTreeMap<String, RouteTarget>>,
     table: &Ec2Ref,
     want: Option<&Ec2Ref>,
-) -> (Vec<FieldChange>, Vec<Op>) {
+) -> (Vec<FieldChange>, Vec<NetworkWrite>) {
     let seen = routes.and_then(|r| r.get(ANYWHERE));
     let seen_id = seen.map(|t| match t {
         RouteTarget::Gateway(id) | RouteTarget::NatGateway(id) | RouteTarget::Other(id) => id.clone(),
@@ -128,7 +129,7 @@ fn route_changes(
         (None, None) => (vec![], vec![]),
         (None, Some(seen)) => (
             vec![FieldChange::new(field, seen, "(none)")],
-            vec![Op::DeleteRoute {
+            vec![NetworkWrite::DeleteRoute {
                 table: table.to_string(),
                 destination: ANYWHERE.to_owned(),
             }],
@@ -140,7 +141,7 @@ fn route_changes(
                 seen.clone().unwrap_or_else(|| "(none)".to_owned()),
                 want.to_string(),
             )],
-            vec![Op::PutRoute {
+            vec![NetworkWrite::PutRoute {
                 table: table.clone(),
                 destination: ANYWHERE.to_owned(),
                 target: want.clone(),

@@ -4,8 +4,9 @@
 //! groups, subnets, the internet gateway and the VPC, in one pass.
 
 use super::model::{DesiredNetwork, GroupRole, ObservedNetwork};
+use super::writes::NetworkWrite;
 use crate::account::AccountContext;
-use crate::plan::{Action, Op, Part};
+use crate::plan::{Action, Part};
 use crate::vocabulary::ours;
 
 pub fn deletion(
@@ -21,7 +22,7 @@ pub fn deletion(
             Part::Network,
             "rds:subnet-group",
             &group.name,
-            vec![Op::DeleteDbSubnetGroup {
+            vec![NetworkWrite::DeleteDbSubnetGroup {
                 name: group.name.clone(),
             }],
         ));
@@ -66,20 +67,20 @@ pub fn deletion(
             Part::Network,
             "ec2:elastic-ip",
             &address.allocation_id,
-            vec![Op::ReleaseAddress {
+            vec![NetworkWrite::ReleaseAddress {
                 allocation: address.allocation_id.clone(),
             }],
         ));
     }
     for table in observed.route_tables.iter().filter(|t| ours(&t.tags, owner) && !t.main) {
-        let mut ops: Vec<Op> = table
+        let mut ops: Vec<NetworkWrite> = table
             .associations
             .iter()
-            .map(|(association, _)| Op::DisassociateRouteTable {
+            .map(|(association, _)| NetworkWrite::DisassociateRouteTable {
                 association: association.clone(),
             })
             .collect();
-        ops.push(Op::DeleteRouteTable {
+        ops.push(NetworkWrite::DeleteRouteTable {
             table: table.id.clone(),
         });
         actions.push(Action::delete(Part::Network, "ec2:route-table", &table.id, ops));
@@ -90,21 +91,21 @@ pub fn deletion(
             Part::Network,
             "ec2:subnet",
             &subnet.id,
-            vec![Op::DeleteSubnet {
+            vec![NetworkWrite::DeleteSubnet {
                 subnet: subnet.id.clone(),
             }],
         ));
     }
     for gateway in observed.gateways.iter().filter(|g| ours(&g.tags, owner)) {
-        let mut ops: Vec<Op> = gateway
+        let mut ops: Vec<NetworkWrite> = gateway
             .attached_to
             .iter()
-            .map(|vpc| Op::DetachInternetGateway {
+            .map(|vpc| NetworkWrite::DetachInternetGateway {
                 gateway: gateway.id.clone(),
                 vpc: vpc.clone(),
             })
             .collect();
-        ops.push(Op::DeleteInternetGateway {
+        ops.push(NetworkWrite::DeleteInternetGateway {
             gateway: gateway.id.clone(),
         });
         actions.push(Action::delete(Part::Network, "ec2:internet-gateway", &gateway.id, ops));
@@ -113,7 +114,7 @@ pub fn deletion(
         Part::Network,
         "ec2:vpc",
         &vpc.id,
-        vec![Op::DeleteVpc { vpc: vpc.id.clone() }],
+        vec![NetworkWrite::DeleteVpc { vpc: vpc.id.clone() }],
     ));
     actions
 }
@@ -127,7 +128,7 @@ fn background_deletions(observed: &ObservedNetwork, owner: &str, actions: &mut V
                 Part::Network,
                 "ec2:endpoint",
                 &endpoint.id,
-                vec![Op::DeleteVpcEndpoint {
+                vec![NetworkWrite::DeleteVpcEndpoint {
                     endpoint: endpoint.id.clone(),
                 }],
             ));
@@ -140,7 +141,7 @@ fn background_deletions(observed: &ObservedNetwork, owner: &str, actions: &mut V
                 Part::Network,
                 "ec2:nat-gateway",
                 &nat.id,
-                vec![Op::DeleteNatGateway { nat: nat.id.clone() }],
+                vec![NetworkWrite::DeleteNatGateway { nat: nat.id.clone() }],
             ));
         }
         busy.push(format!("ec2:nat-gateway ({})", nat.id));
@@ -159,7 +160,7 @@ fn groups(desired: &DesiredNetwork, observed: &ObservedNetwork, owner: &str) -> 
                 Part::Network,
                 "ec2:security-group",
                 &group.id,
-                vec![Op::DeleteSecurityGroup {
+                vec![NetworkWrite::DeleteSecurityGroup {
                     group: group.id.clone(),
                 }],
             )

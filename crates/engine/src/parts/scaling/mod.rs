@@ -5,6 +5,7 @@
 //! service's target is deregistered when `scaling` leaves its spec and we registered it (our status
 //! said it was scaled, or it carries an action or policy of ours).
 
+pub mod writes;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
@@ -17,8 +18,9 @@ use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
-use crate::plan::{Action, FieldChange, Op, Part, Plan};
+use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::vocabulary::{Facts, NONE, Outcome, Owner, Readiness};
+use writes::ScalingWrite;
 
 pub struct Scaling;
 
@@ -238,7 +240,7 @@ fn deregister(service: &str, resource_id: &str) -> Action {
         Part::Scaling,
         resource(service),
         resource_id,
-        vec![Op::DeregisterScalableTarget {
+        vec![ScalingWrite::DeregisterScalableTarget {
             resource_id: resource_id.to_owned(),
         }],
     )
@@ -257,7 +259,7 @@ fn deregistrations(desired: &DesiredScaling, observed: &[ScalingObservation]) ->
 fn target_outcome(desired: &DesiredScaling, target: &DesiredTarget, observed: &[ScalingObservation]) -> Outcome {
     let resource = resource(&target.service);
     let seen = observed.iter().find(|o| o.target.resource_id == target.resource_id);
-    let register = Op::RegisterScalableTarget {
+    let register = ScalingWrite::RegisterScalableTarget {
         resource_id: target.resource_id.clone(),
         min: target.min,
         max: target.max,
@@ -299,7 +301,7 @@ fn target_outcome(desired: &DesiredScaling, target: &DesiredTarget, observed: &[
         }
         (None, Some(_)) => {
             changes.push(FieldChange::new("cpuTargetPercent", "set", NONE));
-            ops.push(Op::DeleteScalingPolicy {
+            ops.push(ScalingWrite::DeleteScalingPolicy {
                 resource_id: target.resource_id.clone(),
                 name: CPU_POLICY.to_owned(),
             });
@@ -314,7 +316,7 @@ fn action_changes(
     target: &DesiredTarget,
     seen: &ScalingObservation,
     changes: &mut Vec<FieldChange>,
-    ops: &mut Vec<Op>,
+    ops: &mut Vec<ScalingWrite>,
 ) {
     for action in &target.actions {
         let found = seen.actions.iter().find(|a| a.name == action.name);
@@ -350,15 +352,15 @@ fn action_changes(
             &extra.schedule,
             NONE,
         ));
-        ops.push(Op::DeleteScheduledAction {
+        ops.push(ScalingWrite::DeleteScheduledAction {
             resource_id: target.resource_id.clone(),
             name: extra.name.clone(),
         });
     }
 }
 
-fn put_action(target: &DesiredTarget, action: &DesiredAction) -> Op {
-    Op::PutScheduledAction {
+fn put_action(target: &DesiredTarget, action: &DesiredAction) -> ScalingWrite {
+    ScalingWrite::PutScheduledAction {
         resource_id: target.resource_id.clone(),
         name: action.name.clone(),
         schedule: action.expression.clone(),
@@ -368,8 +370,8 @@ fn put_action(target: &DesiredTarget, action: &DesiredAction) -> Op {
     }
 }
 
-fn put_policy(target: &DesiredTarget, cpu: f64) -> Op {
-    Op::PutCpuPolicy {
+fn put_policy(target: &DesiredTarget, cpu: f64) -> ScalingWrite {
+    ScalingWrite::PutCpuPolicy {
         resource_id: target.resource_id.clone(),
         name: CPU_POLICY.to_owned(),
         target: cpu,

@@ -8,6 +8,7 @@
 //! root otherwise (about 33 characters each). A policy past ECR's 10,240 characters is refused
 //! before any write of the pass, naming the fix.
 
+pub mod writes;
 use dataplatform_api::account::{RegistryStatus, RepositoryStatus};
 use dataplatform_api::names::{REGISTRY_PULL_SID, ecr_repository};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Tier};
@@ -20,9 +21,11 @@ use serde_json::Value;
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
+use crate::plan::MergePolicyStatements;
 use crate::plan::{Action, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
 use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update, tags_used};
+use writes::RepositoryWrite;
 
 pub struct Registry;
 
@@ -174,7 +177,7 @@ impl AccountPart for Registry {
                     Part::Registry,
                     format!("ecr:{}", r.name),
                     &r.name,
-                    vec![Op::DeleteRepository {
+                    vec![RepositoryWrite::DeleteRepository {
                         repository: r.name.clone(),
                     }],
                 )
@@ -244,7 +247,7 @@ fn repository_outcome(
     owner: &Owner<'_>,
 ) -> Outcome {
     let resource = format!("ecr:{}", repository.name);
-    let merge_pull_statement = || Op::MergePolicyStatements {
+    let merge_pull_statement = || MergePolicyStatements {
         document: SharedDocument::RepositoryPolicy {
             repository: repository.name.clone(),
         },
@@ -255,14 +258,17 @@ fn repository_outcome(
         if let Err(refused) = policy_fits(account, repository, &policy::document(registry.wanted_statements())) {
             return Outcome::quota_exceeded(refused);
         }
-        let mut ops = vec![Op::CreateRepository {
-            repository: repository.name.clone(),
-            scan_on_push: true,
-            immutable_tags: repository.immutable_tags,
-            tags: account.tags.clone(),
-        }];
+        let mut ops: Vec<Op> = vec![
+            RepositoryWrite::CreateRepository {
+                repository: repository.name.clone(),
+                scan_on_push: true,
+                immutable_tags: repository.immutable_tags,
+                tags: account.tags.clone(),
+            }
+            .into(),
+        ];
         if registry.pull_statement.is_some() {
-            ops.push(merge_pull_statement());
+            ops.push(merge_pull_statement().into());
         }
         return Outcome::create(Action::create(Part::Registry, resource, &repository.name, ops));
     };
@@ -272,14 +278,14 @@ fn repository_outcome(
     let mut changes = tag_changes(&account.tags, &seen.tags);
     let mut ops = Vec::new();
     if !changes.is_empty() {
-        ops.push(Op::TagRepository {
+        ops.push(RepositoryWrite::TagRepository {
             arn: seen.arn.clone(),
             tags: tag_update(&account.tags, &seen.tags),
         });
     }
     if !seen.scan_on_push {
         changes.push(FieldChange::new("scanOnPush", "false", "true"));
-        ops.push(Op::PutScanOnPush {
+        ops.push(RepositoryWrite::PutScanOnPush {
             repository: repository.name.clone(),
             scan_on_push: true,
         });
@@ -290,7 +296,7 @@ fn repository_outcome(
             seen.immutable_tags.to_string(),
             repository.immutable_tags.to_string(),
         ));
-        ops.push(Op::PutTagMutability {
+        ops.push(RepositoryWrite::PutTagMutability {
             repository: repository.name.clone(),
             immutable_tags: repository.immutable_tags,
         });
@@ -322,7 +328,10 @@ fn repository_outcome(
             describe(ours.as_ref()),
             describe(registry.pull_statement.as_ref()),
         ));
-        ops.push(merge_pull_statement());
+    }
+    let mut ops = crate::plan::ops(ops);
+    if merged != Merged::Unchanged {
+        ops.push(merge_pull_statement().into());
     }
     Outcome::update(Part::Registry, resource, &repository.name, changes, ops)
 }

@@ -10,6 +10,7 @@
 //! access needs both sides. Grant policies an earlier version wrote, one per grant, are removed.
 //! A write that would take the role's inline policies past the account's applied quota is refused.
 
+pub mod writes;
 use std::collections::BTreeMap;
 
 use dataplatform_api::account::RolesStatus;
@@ -26,9 +27,10 @@ use serde_json::Value;
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
-use crate::plan::{Action, FieldChange, Op, Part, Plan};
+use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::policy::{self, Statement};
 use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
+use writes::RoleWrite;
 
 pub struct Identity;
 
@@ -166,7 +168,7 @@ impl AccountPart for Identity {
                     Part::Identity,
                     resource(*kind),
                     &seen.name,
-                    vec![Op::DeleteRole {
+                    vec![RoleWrite::DeleteRole {
                         role: seen.name.clone(),
                     }],
                 )
@@ -382,13 +384,13 @@ fn role_outcome(
             resource,
             role.name.clone(),
             vec![
-                Op::CreateRole {
+                RoleWrite::CreateRole {
                     role: role.name.clone(),
                     description: kind.description().to_owned(),
                     trust_policy: role.trust_policy.to_string(),
                     tags: account.tags.clone(),
                 },
-                Op::PutRolePolicy {
+                RoleWrite::PutRolePolicy {
                     role: role.name.clone(),
                     name: INLINE_POLICY_NAME.to_owned(),
                     document: role.inline_policy.to_string(),
@@ -402,7 +404,7 @@ fn role_outcome(
     let mut changes = tag_changes(&account.tags, &observed.tags);
     let mut ops = Vec::new();
     if !changes.is_empty() {
-        ops.push(Op::TagRole {
+        ops.push(RoleWrite::TagRole {
             role: role.name.clone(),
             tags: tag_update(&account.tags, &observed.tags),
         });
@@ -414,7 +416,7 @@ fn role_outcome(
             "a grant's policy",
             NONE,
         ));
-        ops.push(Op::DeleteRolePolicy {
+        ops.push(RoleWrite::DeleteRolePolicy {
             role: role.name.clone(),
             name: name.clone(),
         });
@@ -423,7 +425,7 @@ fn role_outcome(
         policy::parse(&observed.trust_policy).is_some_and(|p| policy::same_document(&p, &role.trust_policy));
     if !same_trust {
         changes.push(FieldChange::new("trustPolicy", "changed", "ecs-tasks for this account"));
-        ops.push(Op::UpdateTrustPolicy {
+        ops.push(RoleWrite::UpdateTrustPolicy {
             role: role.name.clone(),
             trust_policy: role.trust_policy.to_string(),
         });
@@ -440,7 +442,7 @@ fn role_outcome(
             NONE
         };
         changes.push(FieldChange::new("inlinePolicy", from, "least privilege"));
-        ops.push(Op::PutRolePolicy {
+        ops.push(RoleWrite::PutRolePolicy {
             role: role.name.clone(),
             name: INLINE_POLICY_NAME.to_owned(),
             document: role.inline_policy.to_string(),
@@ -463,10 +465,11 @@ fn within_quota(
     seen: Option<&RoleObservation>,
     quotas: &AccountQuotas,
 ) -> Outcome {
-    let writes_policy = outcome
-        .action
-        .as_ref()
-        .is_some_and(|a| a.ops.iter().any(|op| matches!(op, Op::PutRolePolicy { .. })));
+    let writes_policy = outcome.action.as_ref().is_some_and(|a| {
+        a.ops
+            .iter()
+            .any(|op| matches!(op.get(), Some(RoleWrite::PutRolePolicy { .. })))
+    });
     if !writes_policy {
         return outcome;
     }

@@ -3,6 +3,7 @@
 //! that denies non-TLS access (other statements in the policy are others') and, on the workspace,
 //! the expiry rule. Buckets are kept by purpose; a non-empty bucket is never deleted.
 
+pub mod writes;
 use std::collections::{BTreeMap, BTreeSet};
 
 use dataplatform_api::account::{BucketStatus, BucketsStatus};
@@ -19,9 +20,11 @@ use serde_json::Value;
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
-use crate::plan::{Action, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
+use crate::plan::MergePolicyStatements;
+use crate::plan::{Action, FieldChange, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
 use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
+use writes::BucketWrite;
 
 pub struct Storage;
 
@@ -166,7 +169,7 @@ impl AccountPart for Storage {
                     Part::Storage,
                     resource(*purpose),
                     &seen.name,
-                    vec![Op::DeleteBucket {
+                    vec![BucketWrite::DeleteBucket {
                         bucket: seen.name.clone(),
                     }],
                 )
@@ -238,17 +241,18 @@ fn bucket_outcome(
         let mut tags = observed.tags.clone();
         tags.retain(|key, _| !update.remove.contains(key));
         tags.extend(update.add);
-        ops.push(Op::PutBucketTags {
+        ops.push(BucketWrite::PutBucketTags {
             bucket: name.clone(),
             tags,
         });
     }
     settings_changes(bucket, observed, &mut changes, &mut ops);
+    let mut ops = crate::plan::ops(ops);
     match policy_change(&resource, bucket, observed) {
         Err(conflict) => return Outcome::conflict(conflict),
-        Ok(Some((change, op))) => {
+        Ok(Some((change, merge))) => {
             changes.push(change);
-            ops.push(op);
+            ops.push(merge.into());
         }
         Ok(None) => {}
     }
@@ -258,46 +262,49 @@ fn bucket_outcome(
             expiration_text(observed.lifecycle.ours),
             expiration_text(bucket.expiration),
         ));
-        ops.push(Op::PutBucketLifecycle {
-            bucket: name.clone(),
-            lifecycle: observed.lifecycle.with_ours(bucket.expiration),
-        });
+        ops.push(
+            BucketWrite::PutBucketLifecycle {
+                bucket: name.clone(),
+                lifecycle: observed.lifecycle.with_ours(bucket.expiration),
+            }
+            .into(),
+        );
     }
     Outcome::update(Part::Storage, resource, &name, changes, ops)
 }
 
 /// A new bucket: created with its tags (again in a second call for endpoints that ignore
 /// create-time tags), locked down, then configured.
-fn creation(account: &AccountContext, bucket: &DesiredBucket) -> Vec<Op> {
+fn creation(account: &AccountContext, bucket: &DesiredBucket) -> Vec<BucketWrite> {
     let name = &bucket.name;
     let mut ops = vec![
-        Op::CreateBucket {
+        BucketWrite::CreateBucket {
             bucket: name.clone(),
             tags: account.tags.clone(),
         },
-        Op::PutBucketTags {
+        BucketWrite::PutBucketTags {
             bucket: name.clone(),
             tags: account.tags.clone(),
         },
-        Op::BlockPublicAccess { bucket: name.clone() },
-        Op::EnforceBucketOwner { bucket: name.clone() },
-        Op::PutBucketEncryption {
+        BucketWrite::BlockPublicAccess { bucket: name.clone() },
+        BucketWrite::EnforceBucketOwner { bucket: name.clone() },
+        BucketWrite::PutBucketEncryption {
             bucket: name.clone(),
             encryption: bucket.encryption.clone(),
         },
-        Op::PutBucketPolicy {
+        BucketWrite::PutBucketPolicy {
             bucket: name.clone(),
             document: policy::document(vec![bucket.tls_statement.clone()]).to_string(),
         },
     ];
     if bucket.versioning {
-        ops.push(Op::PutBucketVersioning {
+        ops.push(BucketWrite::PutBucketVersioning {
             bucket: name.clone(),
             enabled: true,
         });
     }
     if bucket.expiration.is_some() {
-        ops.push(Op::PutBucketLifecycle {
+        ops.push(BucketWrite::PutBucketLifecycle {
             bucket: name.clone(),
             lifecycle: Lifecycle::default().with_ours(bucket.expiration),
         });
@@ -310,7 +317,7 @@ fn settings_changes(
     bucket: &DesiredBucket,
     observed: &BucketObservation,
     changes: &mut Vec<FieldChange>,
-    ops: &mut Vec<Op>,
+    ops: &mut Vec<BucketWrite>,
 ) {
     let name = &bucket.name;
     if !encryption_matches(&bucket.encryption, observed.encryption.as_ref()) {
@@ -319,7 +326,7 @@ fn settings_changes(
             encryption_text(observed.encryption.as_ref()),
             encryption_text(Some(&bucket.encryption)),
         ));
-        ops.push(Op::PutBucketEncryption {
+        ops.push(BucketWrite::PutBucketEncryption {
             bucket: name.clone(),
             encryption: bucket.encryption.clone(),
         });
@@ -334,7 +341,7 @@ fn settings_changes(
             format!("{:?}", observed.versioning),
             if bucket.versioning { "Enabled" } else { "Suspended" },
         ));
-        ops.push(Op::PutBucketVersioning {
+        ops.push(BucketWrite::PutBucketVersioning {
             bucket: name.clone(),
             enabled: bucket.versioning,
         });
@@ -345,7 +352,7 @@ fn settings_changes(
             public_access_text(observed.public_access_block),
             "all four blocked",
         ));
-        ops.push(Op::BlockPublicAccess { bucket: name.clone() });
+        ops.push(BucketWrite::BlockPublicAccess { bucket: name.clone() });
     }
     if observed.ownership.as_deref() != Some(BUCKET_OWNER_ENFORCED) {
         changes.push(FieldChange::new(
@@ -353,7 +360,7 @@ fn settings_changes(
             observed.ownership.as_deref().unwrap_or(NONE),
             BUCKET_OWNER_ENFORCED,
         ));
-        ops.push(Op::EnforceBucketOwner { bucket: name.clone() });
+        ops.push(BucketWrite::EnforceBucketOwner { bucket: name.clone() });
     }
 }
 
@@ -363,7 +370,7 @@ fn policy_change(
     resource: &str,
     bucket: &DesiredBucket,
     observed: &BucketObservation,
-) -> Result<Option<(FieldChange, Op)>, String> {
+) -> Result<Option<(FieldChange, MergePolicyStatements)>, String> {
     let existing = match observed.policy.as_deref().map(policy::parse) {
         Some(None) => {
             return Err(format!(
@@ -385,7 +392,7 @@ fn policy_change(
                 format!("statement {DENY_INSECURE_TRANSPORT_SID} missing or changed"),
                 "deny non-TLS access",
             ),
-            Op::MergePolicyStatements {
+            MergePolicyStatements {
                 document: SharedDocument::BucketPolicy {
                     bucket: bucket.name.clone(),
                 },

@@ -4,6 +4,7 @@
 //! before the operator did, as the README once advised. Before compute, so the group exists before
 //! a task writes to it; deleted after the services.
 
+pub mod writes;
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
 use dataplatform_aws::QuotaUse;
 use dataplatform_aws::logs::LogGroupObservation;
@@ -12,8 +13,9 @@ use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
-use crate::plan::{Action, FieldChange, Op, Part, Plan};
+use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update, tags_used};
+use writes::LogWrite;
 
 pub struct Logging;
 
@@ -68,11 +70,11 @@ impl AccountPart for Logging {
                 RESOURCE,
                 &group.name,
                 vec![
-                    Op::CreateLogGroup {
+                    LogWrite::CreateLogGroup {
                         name: group.name.clone(),
                         tags: account.tags.clone(),
                     },
-                    Op::PutLogRetention {
+                    LogWrite::PutLogRetention {
                         name: group.name.clone(),
                         days: group.retention_days,
                     },
@@ -93,7 +95,7 @@ impl AccountPart for Logging {
         let mut changes = tag_changes(&account.tags, &seen.tags);
         let mut ops = Vec::new();
         if !changes.is_empty() {
-            ops.push(Op::TagLogGroup {
+            ops.push(LogWrite::TagLogGroup {
                 arn: seen.arn.clone(),
                 tags: tag_update(&account.tags, &seen.tags),
             });
@@ -104,7 +106,7 @@ impl AccountPart for Logging {
                 seen.retention_days.map_or(NONE.to_owned(), |d| d.to_string()),
                 group.retention_days.to_string(),
             ));
-            ops.push(Op::PutLogRetention {
+            ops.push(LogWrite::PutLogRetention {
                 name: group.name.clone(),
                 days: group.retention_days,
             });
@@ -135,7 +137,7 @@ impl AccountPart for Logging {
                     Part::Logging,
                     RESOURCE,
                     &seen.name,
-                    vec![Op::DeleteLogGroup {
+                    vec![LogWrite::DeleteLogGroup {
                         name: seen.name.clone(),
                     }],
                 )

@@ -2,6 +2,7 @@
 //! encrypted, master password managed by Secrets Manager. Looked up by name even while the spec
 //! disables it, so deletion still finds one made earlier. Tells later parts where it listens.
 
+pub mod writes;
 use dataplatform_api::account::DatabaseStatus;
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
 use dataplatform_aws::QuotaUse;
@@ -11,11 +12,12 @@ use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::account::AccountContext;
 use crate::part::AccountPart;
-use crate::plan::{Action, ActionKind, FieldChange, Op, Part, Plan};
+use crate::plan::{Action, ActionKind, FieldChange, Part, Plan};
 use crate::vocabulary::{
     DatabaseEndpoint, DatabaseNetwork, Facts, Outcome, Owner, Readiness, list_text, ours, tag_changes, tag_update,
     tags_used,
 };
+use writes::DatabaseWrite;
 
 pub struct Database;
 
@@ -201,7 +203,7 @@ impl AccountPart for Database {
         }
         let mut ops = Vec::new();
         if cluster.settings.deletion_protection {
-            ops.push(Op::ModifyDbCluster {
+            ops.push(DatabaseWrite::ModifyDbCluster {
                 cluster: cluster.identifier.clone(),
                 changes: ClusterChanges {
                     deletion_protection: Some(false),
@@ -209,7 +211,7 @@ impl AccountPart for Database {
                 },
             });
         }
-        ops.push(Op::DeleteDbCluster {
+        ops.push(DatabaseWrite::DeleteDbCluster {
             cluster: cluster.identifier.clone(),
         });
         actions.push(Action::delete(Part::Database, CLUSTER, &cluster.identifier, ops));
@@ -309,7 +311,7 @@ fn delete_instance(instance: &InstanceObservation) -> Action {
         Part::Database,
         INSTANCE,
         &instance.identifier,
-        vec![Op::DeleteDbInstance {
+        vec![DatabaseWrite::DeleteDbInstance {
             instance: instance.identifier.clone(),
         }],
     )
@@ -338,7 +340,7 @@ fn cluster_outcome(
             Part::Database,
             CLUSTER,
             name.clone(),
-            vec![Op::CreateDbCluster {
+            vec![DatabaseWrite::CreateDbCluster {
                 cluster: name,
                 settings: want.clone(),
                 placement: match &database.network {
@@ -355,7 +357,7 @@ fn cluster_outcome(
     let mut changes = tag_changes(&account.tags, &observed.tags);
     let mut ops = Vec::new();
     if !changes.is_empty() {
-        ops.push(Op::TagDbResource {
+        ops.push(DatabaseWrite::TagDbResource {
             arn: observed.arn.clone(),
             tags: tag_update(&account.tags, &observed.tags),
         });
@@ -382,7 +384,7 @@ fn cluster_outcome(
     let mut waiting = None;
     if modify != ClusterChanges::default() {
         if observed.status == "available" {
-            ops.push(Op::ModifyDbCluster {
+            ops.push(DatabaseWrite::ModifyDbCluster {
                 cluster: name.clone(),
                 changes: modify,
             });
@@ -453,7 +455,7 @@ fn instance_outcome(
             Part::Database,
             INSTANCE,
             name.clone(),
-            vec![Op::CreateDbInstance {
+            vec![DatabaseWrite::CreateDbInstance {
                 instance: name,
                 cluster: database.cluster.clone(),
                 tags: account.tags.clone(),
@@ -467,7 +469,7 @@ fn instance_outcome(
     let ops = if changes.is_empty() {
         vec![]
     } else {
-        vec![Op::TagDbResource {
+        vec![DatabaseWrite::TagDbResource {
             arn: observed.arn.clone(),
             tags: tag_update(&account.tags, &observed.tags),
         }]

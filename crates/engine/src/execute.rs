@@ -1,0 +1,56 @@
+//! Carries out a plan, action by action, in the plan's order (which is dependency order). Every
+//! write is safe to repeat, so a run cut short anywhere is finished by the next one. How each write
+//! runs is its part's ([`crate::plan::Write`]); this is the loop around them.
+
+use dataplatform_aws::{AccountSession, AwsError};
+
+use crate::plan::{Action, ActionKind, Made};
+
+/// Where a run stops early: used by tests to play a crash after any number of actions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecuteOptions {
+    pub stop_after_actions: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Executed {
+    pub done: Vec<Action>,
+    pub failed: Option<(Action, AwsError)>,
+    pub stopped_early: bool,
+}
+
+pub async fn execute(
+    session: &AccountSession,
+    actions: Vec<Action>,
+    options: ExecuteOptions,
+    mut on_done: impl FnMut(&Action),
+) -> Executed {
+    let mut executed = Executed::default();
+    let mut made = Made::default();
+    for (index, action) in actions.into_iter().enumerate() {
+        if options.stop_after_actions.is_some_and(|limit| index >= limit) {
+            executed.stopped_early = true;
+            break;
+        }
+        made.task_revision = None;
+        for op in &action.ops {
+            if let Err(error) = op.run(session, &action.resource, &mut made).await {
+                if action.kind == ActionKind::Create && error.already_exists() {
+                    // Made since this pass looked (most often by our own attempt whose answer was
+                    // lost): not an error, but nothing more of this pass may build on the plan. The
+                    // next pass looks again, finishes it when it is ours, and reports it when not.
+                    tracing::info!(resource = %action.resource, name = %action.name, %error, "exists already: looking again");
+                    executed.stopped_early = true;
+                    return executed;
+                }
+                tracing::warn!(resource = %action.resource, name = %action.name, %error, "AWS action failed");
+                executed.failed = Some((action, error));
+                return executed;
+            }
+        }
+        tracing::info!(resource = %action.resource, name = %action.name, kind = ?action.kind, "AWS action done");
+        on_done(&action);
+        executed.done.push(action);
+    }
+    executed
+}

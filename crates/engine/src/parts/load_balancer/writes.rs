@@ -1,0 +1,172 @@
+//! The load balancers' AWS writes and how they run. A create's ARN is kept under its action's
+//! resource, for the writes after it that name it by [`Ec2Ref::Made`].
+
+use std::collections::BTreeMap;
+
+use dataplatform_aws::elb::{ListenerSettings, RuleConditions, TargetGroupSettings};
+use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
+
+use crate::plan::Made;
+use crate::plan::{Ec2Ref, Write};
+
+/// The load balancer part's AWS writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadBalancerWrite {
+    /// ELB creates, like EC2's, keep the ARN they make under their action's resource.
+    CreateLoadBalancer {
+        name: String,
+        internal: bool,
+        subnets: Vec<String>,
+        groups: Vec<String>,
+        tags: BTreeMap<String, String>,
+    },
+    SetLoadBalancerSubnets {
+        arn: String,
+        subnets: Vec<String>,
+    },
+    SetLoadBalancerGroups {
+        arn: String,
+        groups: Vec<String>,
+    },
+    SetIdleTimeout {
+        load_balancer: Ec2Ref,
+        seconds: i32,
+    },
+    DeleteLoadBalancer {
+        arn: String,
+    },
+    CreateTargetGroup {
+        name: String,
+        vpc: String,
+        settings: TargetGroupSettings,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyHealthCheck {
+        arn: String,
+        settings: TargetGroupSettings,
+    },
+    DeleteTargetGroup {
+        arn: String,
+    },
+    CreateListener {
+        load_balancer: Ec2Ref,
+        settings: ListenerSettings,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyListener {
+        arn: String,
+        settings: ListenerSettings,
+    },
+    DeleteListener {
+        arn: String,
+    },
+    CreateRule {
+        listener: Ec2Ref,
+        priority: i32,
+        conditions: RuleConditions,
+        target_group: Ec2Ref,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyRule {
+        arn: String,
+        conditions: RuleConditions,
+        target_group: String,
+    },
+    SetRulePriority {
+        arn: String,
+        priority: i32,
+    },
+    DeleteRule {
+        arn: String,
+    },
+    TagElb {
+        arn: String,
+        tags: TagUpdate,
+    },
+}
+
+impl Write for LoadBalancerWrite {
+    async fn run(&self, session: &AccountSession, resource: &str, made: &mut Made) -> Result<(), AwsError> {
+        match self.create(session, made).await? {
+            Some(arn) => {
+                made.ids.insert(resource.to_owned(), arn);
+                Ok(())
+            }
+            None => self.change(session, made).await,
+        }
+    }
+}
+
+impl LoadBalancerWrite {
+    /// The ARN of what the write created; `None` for a write that makes nothing new.
+    async fn create(&self, session: &AccountSession, made: &Made) -> Result<Option<String>, AwsError> {
+        let elb = session.elb();
+        let arn = match self {
+            Self::CreateLoadBalancer {
+                name,
+                internal,
+                subnets,
+                groups,
+                tags,
+            } => elb.create_load_balancer(name, *internal, subnets, groups, tags).await?,
+            Self::CreateTargetGroup {
+                name,
+                vpc,
+                settings,
+                tags,
+            } => elb.create_target_group(name, vpc, settings, tags).await?,
+            Self::CreateListener {
+                load_balancer,
+                settings,
+                tags,
+            } => elb.create_listener(&made.id(load_balancer)?, settings, tags).await?,
+            Self::CreateRule {
+                listener,
+                priority,
+                conditions,
+                target_group,
+                tags,
+            } => {
+                elb.create_rule(
+                    &made.id(listener)?,
+                    *priority,
+                    conditions,
+                    &made.id(target_group)?,
+                    tags,
+                )
+                .await?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(arn))
+    }
+
+    /// The writes that make nothing new.
+    async fn change(&self, session: &AccountSession, made: &Made) -> Result<(), AwsError> {
+        let elb = session.elb();
+        match self {
+            Self::CreateLoadBalancer { .. }
+            | Self::CreateTargetGroup { .. }
+            | Self::CreateListener { .. }
+            | Self::CreateRule { .. } => Ok(()),
+            Self::SetLoadBalancerSubnets { arn, subnets } => elb.set_subnets(arn, subnets).await,
+            Self::SetLoadBalancerGroups { arn, groups } => elb.set_security_groups(arn, groups).await,
+            Self::SetIdleTimeout { load_balancer, seconds } => {
+                elb.set_idle_timeout(&made.id(load_balancer)?, *seconds).await
+            }
+            Self::DeleteLoadBalancer { arn } => elb.delete_load_balancer(arn).await,
+            Self::ModifyHealthCheck { arn, settings } => elb.modify_health_check(arn, settings).await,
+            Self::DeleteTargetGroup { arn } => elb.delete_target_group(arn).await,
+            Self::ModifyListener { arn, settings } => elb.modify_listener(arn, settings).await,
+            Self::DeleteListener { arn } => elb.delete_listener(arn).await,
+            Self::ModifyRule {
+                arn,
+                conditions,
+                target_group,
+            } => elb.modify_rule(arn, conditions, target_group).await,
+            Self::SetRulePriority { arn, priority } => elb.set_rule_priority(arn, *priority).await,
+            Self::DeleteRule { arn } => elb.delete_rule(arn).await,
+            Self::TagElb { arn, tags } => elb.retag(arn, tags).await,
+        }
+    }
+}

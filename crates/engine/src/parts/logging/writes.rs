@@ -1,0 +1,40 @@
+//! The logging part's AWS writes and how they run.
+
+use std::collections::BTreeMap;
+
+use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
+
+use crate::plan::Made;
+use crate::plan::Write;
+
+/// The logging part's AWS writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogWrite {
+    CreateLogGroup {
+        name: String,
+        tags: BTreeMap<String, String>,
+    },
+    PutLogRetention {
+        name: String,
+        days: i32,
+    },
+    TagLogGroup {
+        arn: String,
+        tags: TagUpdate,
+    },
+    DeleteLogGroup {
+        name: String,
+    },
+}
+
+impl Write for LogWrite {
+    async fn run(&self, session: &AccountSession, _resource: &str, _made: &mut Made) -> Result<(), AwsError> {
+        let logs = session.logs();
+        match self {
+            Self::CreateLogGroup { name, tags } => logs.create_group(name, tags).await,
+            Self::PutLogRetention { name, days } => logs.put_retention(name, *days).await,
+            Self::TagLogGroup { arn, tags } => logs.retag(arn, tags).await,
+            Self::DeleteLogGroup { name } => logs.delete_group(name).await,
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! One AWS write of a plan. Each part declares its own writes (an enum in its folder that
+//! implements [`Write`]) and how they run; a plan holds them as [`Op`]s, so nothing outside a part
+//! lists its writes. `Write::run` matches its own enum, so a write without a runner is a compile
+//! error, not a run-time one.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use dataplatform_aws::{AccountSession, AwsError};
+use futures::future::BoxFuture;
+
+use super::made::Made;
+
+/// A part's AWS writes. `Debug` prints the write's name first (`CreateBucket { .. }`): the
+/// goldens and logs name a write by it.
+pub trait Write: Clone + fmt::Debug + PartialEq + Send + Sync + 'static {
+    /// `resource`: the resource of the write's action, under which a create keeps the id it makes;
+    /// `made`: what the run's earlier writes made (ids, the task-definition revision just registered).
+    fn run(
+        &self,
+        session: &AccountSession,
+        resource: &str,
+        made: &mut Made,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// For a deletion: what the resource still holds that the operator never deletes (`objects`,
+    /// `images`), read just before the write; the resource is then kept. `None`: nothing keeps it.
+    fn holds(&self, _session: &AccountSession) -> impl Future<Output = Result<Option<&'static str>, AwsError>> + Send {
+        async { Ok(None) }
+    }
+}
+
+/// [`Write`] as an object: what a plan holds, whatever part it comes from.
+trait AnyWrite: fmt::Debug + Send + Sync {
+    fn run<'a>(
+        &'a self,
+        session: &'a AccountSession,
+        resource: &'a str,
+        made: &'a mut Made,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+    fn holds<'a>(&'a self, session: &'a AccountSession) -> BoxFuture<'a, Result<Option<&'static str>, AwsError>>;
+    fn as_any(&self) -> &dyn Any;
+    fn same(&self, other: &dyn AnyWrite) -> bool;
+}
+
+impl<W: Write> AnyWrite for W {
+    fn run<'a>(
+        &'a self,
+        session: &'a AccountSession,
+        resource: &'a str,
+        made: &'a mut Made,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(Write::run(self, session, resource, made))
+    }
+
+    fn holds<'a>(&'a self, session: &'a AccountSession) -> BoxFuture<'a, Result<Option<&'static str>, AwsError>> {
+        Box::pin(Write::holds(self, session))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn same(&self, other: &dyn AnyWrite) -> bool {
+        other.as_any().downcast_ref::<W>() == Some(self)
+    }
+}
+
+/// One AWS write, of any part.
+#[derive(Clone)]
+pub struct Op(Arc<dyn AnyWrite>);
+
+impl<W: Write> From<W> for Op {
+    fn from(write: W) -> Self {
+        Op(Arc::new(write))
+    }
+}
+
+impl Op {
+    pub async fn run(&self, session: &AccountSession, resource: &str, made: &mut Made) -> Result<(), AwsError> {
+        self.0.run(session, resource, made).await
+    }
+
+    /// See [`Write::holds`].
+    pub async fn holds(&self, session: &AccountSession) -> Result<Option<&'static str>, AwsError> {
+        self.0.holds(session).await
+    }
+
+    /// The write as its part's type, when it is one.
+    pub fn get<W: Write>(&self) -> Option<&W> {
+        self.0.as_any().downcast_ref()
+    }
+
+    /// The write's name (`CreateBucket`), as the goldens and logs print it.
+    pub fn name(&self) -> String {
+        let debug = format!("{:?}", self.0);
+        debug.split([' ', '{', '(']).next().unwrap_or_default().to_owned()
+    }
+}
+
+impl fmt::Debug for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for Op {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same(&*other.0)
+    }
+}
+
+/// Each of `writes` as an [`Op`].
+pub fn ops<W: Into<Op>>(writes: impl IntoIterator<Item = W>) -> Vec<Op> {
+    writes.into_iter().map(Into::into).collect()
+}
