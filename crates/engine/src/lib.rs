@@ -1,6 +1,6 @@
 //! Observe, plan, act: for one account, the desired state from its spec, what AWS holds, the diff
 //! between them as a plan of actions, the executor that carries it out, and the status it reports.
-//! Each part of an account is one module under [`parts`] behind the [`part::AccountPart`] contract;
+//! Each part of an account is one module under [`parts`] behind the [`parts::contract::AccountPart`] contract;
 //! the account-wide code (`reconcile`, `status`, `deletion`) goes through them in one order.
 //! Knows nothing of kube-runtime: the controller and the CLI both drive it through [`Engine`].
 
@@ -9,7 +9,6 @@ pub mod deletion;
 pub mod error;
 pub mod execute;
 pub mod grant;
-pub mod part;
 pub mod parts;
 pub mod plan;
 pub mod policy;

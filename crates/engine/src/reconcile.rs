@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use dataplatform_api::InvalidSpec;
 use dataplatform_api::conditions::Reason;
 use dataplatform_api::{DataPlatformAccountStatus, ManagementPolicy};
-use dataplatform_api::{InvalidSpec, SpecProblem};
 use dataplatform_aws::{AccountSession, QuotaUse, Sessions};
 use tracing::Instrument;
 
@@ -99,18 +99,9 @@ impl Engine {
     /// AWS can answer (does the network exist? can the bucket key be used?), diff.
     pub async fn plan(&self, object: &AccountObject) -> Result<AccountPlan, ReconcileError> {
         let plan = self.observe(object, false).await?;
-        let problems = parts::network::spec_problems(&object.spec, &plan.desired.network, &plan.observed.network);
+        let problems = parts::spec_problems(&object.spec, &plan.desired, &plan.observed);
         if !problems.is_empty() {
             return Err(InvalidSpec { problems }.into());
-        }
-        if let Some(problem) = &plan.observed.storage.key_problem {
-            return Err(InvalidSpec {
-                problems: vec![SpecProblem {
-                    field: "spec.storage.kmsKeyArn".to_owned(),
-                    message: problem.clone(),
-                }],
-            }
-            .into());
         }
         Ok(plan)
     }
@@ -128,9 +119,7 @@ impl Engine {
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;
         let mut desired = DesiredAccount::new(&object.id, &object.spec, &object.child_accounts);
-        desired.compute.remember_failures(object.status.as_ref());
-        desired.load_balancer.remember(object.status.as_ref());
-        desired.scaling.remember(object.status.as_ref());
+        parts::remember(&mut desired, object.status.as_ref());
         // Boxed: the reads of every part in one future are large, and callers that block on a
         // reconcile (the CLI, tests) would carry them on their stack.
         let observed = Box::pin(parts::observe(&session, &mut desired)).await?;

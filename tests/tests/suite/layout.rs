@@ -264,7 +264,7 @@ fn no_engine_modules_import_each_other() {
         .collect();
     assert!(graph.len() >= 15, "only {} engine modules found", graph.len());
     assert!(
-        graph["parts"].contains("parts::compute")
+        graph["parts"].contains("parts::contract")
             && graph["parts::compute::services"].contains("parts::compute::model"),
         "the import scan finds nothing: {graph:#?}"
     );

@@ -2,92 +2,88 @@
 //! [`AccountPart`] contract in one order ([`each_part`]): desired state, observation, the facts
 //! parts hand on, diff, readiness, status, deletion and the account role's policy scope.
 //!
-//! Adding a part: a module here implementing `AccountPart`, its fields in [`DesiredAccount`] and
-//! [`ObservedAccount`], its line in [`each_part`], its `Part` in `plan` and its `Op`s in `plan/ops.rs`.
+//! Adding a part: its folder here (its `AccountPart` and its `Write`s), its line in the list below
+//! and its name in `plan::Part` (see docs/architecture.md).
 
-pub mod compute;
-pub mod database;
-pub mod identity;
-pub mod load_balancer;
-pub mod logging;
-pub mod network;
-pub mod registry;
-pub mod scaling;
-pub mod storage;
+pub mod contract;
 
 use std::future::Future;
 use std::pin::Pin;
 
-use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, SpecProblem};
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 use futures::future::try_join_all;
 
 use crate::account::{AccountContext, ObjectId};
-use crate::part::AccountPart;
 use crate::plan::{Action, Part, Plan};
 use crate::vocabulary::{Diff, Facts, Owner, Readiness};
-use compute::Compute;
-use database::Database;
-use identity::Identity;
-use load_balancer::LoadBalancing;
-use logging::Logging;
-use network::Network;
-use registry::Registry;
-use scaling::Scaling;
-use storage::Storage;
+use contract::AccountPart;
 
-/// What the spec wants in AWS, part by part: a pure function of the object's identity and spec,
-/// completed with what observation found ([`complete`]) before any diff.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DesiredAccount {
-    pub account: AccountContext,
-    pub network: <Network as AccountPart>::Desired,
-    pub storage: <Storage as AccountPart>::Desired,
-    pub identity: <Identity as AccountPart>::Desired,
-    pub logging: <Logging as AccountPart>::Desired,
-    pub database: <Database as AccountPart>::Desired,
-    pub load_balancer: <LoadBalancing as AccountPart>::Desired,
-    pub compute: <Compute as AccountPart>::Desired,
-    pub scaling: <Scaling as AccountPart>::Desired,
-    pub registry: <Registry as AccountPart>::Desired,
-}
+/// Writes, from the one list of parts below: each part's module, its fields in [`DesiredAccount`]
+/// and [`ObservedAccount`], and its line in [`each_part`]. A field is named after its module.
+macro_rules! account_parts {
+    ($($module:ident::$part:ident),* $(,)?) => {
+        $(pub mod $module;)*
 
-/// What AWS holds under the account's names, part by part.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ObservedAccount {
-    pub network: <Network as AccountPart>::Observed,
-    pub storage: <Storage as AccountPart>::Observed,
-    pub identity: <Identity as AccountPart>::Observed,
-    pub logging: <Logging as AccountPart>::Observed,
-    pub database: <Database as AccountPart>::Observed,
-    pub load_balancer: <LoadBalancing as AccountPart>::Observed,
-    pub compute: <Compute as AccountPart>::Observed,
-    pub scaling: <Scaling as AccountPart>::Observed,
-    pub registry: <Registry as AccountPart>::Observed,
-}
-
-impl DesiredAccount {
-    /// `child_accounts`: ids of the managed Child accounts, whom an Organisation's registry lets pull.
-    pub fn new(
-        id: &ObjectId,
-        spec: &DataPlatformAccountSpec,
-        child_accounts: &std::collections::BTreeSet<String>,
-    ) -> Self {
-        let account = AccountContext::new(id, spec, child_accounts);
-        Self {
-            network: Network::desired(&account, spec),
-            storage: Storage::desired(&account, spec),
-            identity: Identity::desired(&account, spec),
-            logging: Logging::desired(&account, spec),
-            database: Database::desired(&account, spec),
-            load_balancer: LoadBalancing::desired(&account, spec),
-            compute: Compute::desired(&account, spec),
-            scaling: Scaling::desired(&account, spec),
-            registry: Registry::desired(&account, spec),
-            account,
+        /// What the spec wants in AWS, part by part: a pure function of the object's identity and
+        /// spec, completed with what observation found ([`complete`]) before any diff.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct DesiredAccount {
+            pub account: AccountContext,
+            $(pub $module: <$module::$part as AccountPart>::Desired,)*
         }
-    }
+
+        /// What AWS holds under the account's names, part by part.
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct ObservedAccount {
+            $(pub $module: <$module::$part as AccountPart>::Observed,)*
+        }
+
+        impl DesiredAccount {
+            /// `child_accounts`: ids of the managed Child accounts, whom an Organisation's registry
+            /// lets pull.
+            pub fn new(
+                id: &ObjectId,
+                spec: &DataPlatformAccountSpec,
+                child_accounts: &std::collections::BTreeSet<String>,
+            ) -> Self {
+                let account = AccountContext::new(id, spec, child_accounts);
+                Self {
+                    $($module: <$module::$part as AccountPart>::desired(&account, spec),)*
+                    account,
+                }
+            }
+        }
+
+        /// Takes `step` through every part, in list order.
+        pub(crate) fn each_part(step: &mut impl EachPart) {
+            $(step.part::<$module::$part>(Slots {
+                desired: |d| &d.$module,
+                desired_mut: |d| &mut d.$module,
+                observed: |o| &o.$module,
+                observed_mut: |o| &mut o.$module,
+            });)*
+        }
+    };
+}
+
+// Every part of an account, in dependency order: a part comes after the parts it builds on (the
+// network before the database and the services in it, the roles before the services that run as
+// them, the log group before the services that write to it, the database before the services that
+// connect to it, the load balancers before the services registered in their target groups, the
+// services before their scaling). Creation and updates go down the list, deletion up it. The one
+// place the parts are listed.
+account_parts! {
+    network::Network,
+    storage::Storage,
+    identity::Identity,
+    logging::Logging,
+    database::Database,
+    load_balancer::LoadBalancing,
+    compute::Compute,
+    scaling::Scaling,
+    registry::Registry,
 }
 
 /// Where one part lives in [`DesiredAccount`] and [`ObservedAccount`].
@@ -103,82 +99,43 @@ pub(crate) trait EachPart {
     fn part<P: AccountPart>(&mut self, slots: Slots<P>);
 }
 
-/// Every part of an account, in dependency order: a part comes after the parts it builds on (the
-/// network before the database and the services in it, the roles before the services that run as
-/// them, the log group before the services that write to it, the database before the services that
-/// connect to it, the load balancers before the services registered in their target groups, the services
-/// before their scaling).
-/// Creation and updates go down the list, deletion up it. The one place this order is written.
-pub(crate) fn each_part(step: &mut impl EachPart) {
-    // Adding a field to DesiredAccount makes this fail to compile until the part is listed below.
-    let _every_part_listed = |d: &DesiredAccount| {
-        let DesiredAccount {
-            account: _,
-            network: _,
-            storage: _,
-            identity: _,
-            logging: _,
-            database: _,
-            load_balancer: _,
-            compute: _,
-            scaling: _,
-            registry: _,
-        } = d;
+/// Each part carries forward what the object's last status recorded (see [`AccountPart::remember`]).
+pub fn remember(desired: &mut DesiredAccount, status: Option<&DataPlatformAccountStatus>) {
+    struct Remember<'a>(&'a mut DesiredAccount, Option<&'a DataPlatformAccountStatus>);
+    impl EachPart for Remember<'_> {
+        fn part<P: AccountPart>(&mut self, slots: Slots<P>) {
+            P::remember((slots.desired_mut)(self.0), self.1);
+        }
+    }
+    each_part(&mut Remember(desired, status));
+}
+
+/// What only AWS can tell is wrong with the spec, part by part in list order.
+pub fn spec_problems(
+    spec: &DataPlatformAccountSpec,
+    desired: &DesiredAccount,
+    observed: &ObservedAccount,
+) -> Vec<SpecProblem> {
+    struct Problems<'a> {
+        spec: &'a DataPlatformAccountSpec,
+        desired: &'a DesiredAccount,
+        observed: &'a ObservedAccount,
+        problems: Vec<SpecProblem>,
+    }
+    impl EachPart for Problems<'_> {
+        fn part<P: AccountPart>(&mut self, slots: Slots<P>) {
+            let (desired, observed) = ((slots.desired)(self.desired), (slots.observed)(self.observed));
+            self.problems.extend(P::spec_problems(self.spec, desired, observed));
+        }
+    }
+    let mut step = Problems {
+        spec,
+        desired,
+        observed,
+        problems: vec![],
     };
-    step.part::<Network>(Slots {
-        desired: |d| &d.network,
-        desired_mut: |d| &mut d.network,
-        observed: |o| &o.network,
-        observed_mut: |o| &mut o.network,
-    });
-    step.part::<Storage>(Slots {
-        desired: |d| &d.storage,
-        desired_mut: |d| &mut d.storage,
-        observed: |o| &o.storage,
-        observed_mut: |o| &mut o.storage,
-    });
-    step.part::<Identity>(Slots {
-        desired: |d| &d.identity,
-        desired_mut: |d| &mut d.identity,
-        observed: |o| &o.identity,
-        observed_mut: |o| &mut o.identity,
-    });
-    step.part::<Logging>(Slots {
-        desired: |d| &d.logging,
-        desired_mut: |d| &mut d.logging,
-        observed: |o| &o.logging,
-        observed_mut: |o| &mut o.logging,
-    });
-    step.part::<Database>(Slots {
-        desired: |d| &d.database,
-        desired_mut: |d| &mut d.database,
-        observed: |o| &o.database,
-        observed_mut: |o| &mut o.database,
-    });
-    step.part::<LoadBalancing>(Slots {
-        desired: |d| &d.load_balancer,
-        desired_mut: |d| &mut d.load_balancer,
-        observed: |o| &o.load_balancer,
-        observed_mut: |o| &mut o.load_balancer,
-    });
-    step.part::<Compute>(Slots {
-        desired: |d| &d.compute,
-        desired_mut: |d| &mut d.compute,
-        observed: |o| &o.compute,
-        observed_mut: |o| &mut o.compute,
-    });
-    step.part::<Scaling>(Slots {
-        desired: |d| &d.scaling,
-        desired_mut: |d| &mut d.scaling,
-        observed: |o| &o.scaling,
-        observed_mut: |o| &mut o.scaling,
-    });
-    step.part::<Registry>(Slots {
-        desired: |d| &d.registry,
-        desired_mut: |d| &mut d.registry,
-        observed: |o| &o.registry,
-        observed_mut: |o| &mut o.registry,
-    });
+    each_part(&mut step);
+    step.problems
 }
 
 /// Puts one part's observation into its slot.

@@ -13,36 +13,38 @@ pub use merge::MergePolicyStatements;
 pub use op::{Op, Write, ops};
 pub use refs::{Ec2Ref, PlannedEndpoint, PlannedPeer, PlannedRule, SharedDocument, StatementOwner, TaskRevision};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Part {
-    Network,
-    Storage,
-    Identity,
-    Logging,
-    Database,
-    LoadBalancer,
-    Compute,
-    Scaling,
-    Registry,
-    /// A SharedBucketGrant's statements, KMS grants and grantee policy.
-    Grant,
+/// Writes [`Part`] and its names from one list.
+macro_rules! part_names {
+    ($($(#[$doc:meta])* $part:ident => $name:literal),* $(,)?) => {
+        /// What an action belongs to: a part of an account (in the order of `parts`), or a grant.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Part {
+            $($(#[$doc])* $part,)*
+        }
+
+        impl Part {
+            /// How plans, the CLI's table and metrics name the part.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Part::$part => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl Part {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Part::Network => "network",
-            Part::Storage => "storage",
-            Part::Identity => "identity",
-            Part::Logging => "logging",
-            Part::Database => "database",
-            Part::LoadBalancer => "load-balancer",
-            Part::Compute => "compute",
-            Part::Scaling => "scaling",
-            Part::Registry => "registry",
-            Part::Grant => "grant",
-        }
-    }
+part_names! {
+    Network => "network",
+    Storage => "storage",
+    Identity => "identity",
+    Logging => "logging",
+    Database => "database",
+    LoadBalancer => "load-balancer",
+    Compute => "compute",
+    Scaling => "scaling",
+    Registry => "registry",
+    /// A SharedBucketGrant's statements, KMS grants and grantee policy.
+    Grant => "grant",
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

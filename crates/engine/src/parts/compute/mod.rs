@@ -9,6 +9,7 @@ pub mod writes;
 
 use std::collections::BTreeMap;
 
+use dataplatform_api::SpecProblem;
 use dataplatform_api::{Capacity, DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
 use dataplatform_aws::QuotaUse;
 use dataplatform_aws::ecs::{
@@ -25,7 +26,7 @@ pub use model::{DesiredCompute, DesiredService, ObservedCompute, revision_text};
 pub use services::KEEP_REVISIONS;
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::{Action, Part, Plan};
 use crate::vocabulary::{Facts, Outcome, Owner, Readiness, tags_used};
 
@@ -222,6 +223,18 @@ impl AccountPart for Compute {
     fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         // Observed (and removed) even without services.
         scope.ecs_cluster = Some(vec![account.names.ecs_cluster()]);
+    }
+
+    fn remember(desired: &mut Self::Desired, status: Option<&DataPlatformAccountStatus>) {
+        desired.remember_failures(status);
+    }
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        vec![]
     }
 }
 

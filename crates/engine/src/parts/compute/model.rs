@@ -44,7 +44,7 @@ pub struct DesiredService {
 impl DesiredCompute {
     /// Remembers the failed rollouts an earlier pass reported (`status.services[]`), so a revision
     /// ECS rolled back is not pushed again after ECS has forgotten the deployment.
-    pub fn remember_failures(&mut self, status: Option<&dataplatform_api::DataPlatformAccountStatus>) {
+    pub(super) fn remember_failures(&mut self, status: Option<&dataplatform_api::DataPlatformAccountStatus>) {
         let Some(status) = status else {
             return;
         };

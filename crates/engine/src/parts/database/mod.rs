@@ -3,6 +3,7 @@
 //! disables it, so deletion still finds one made earlier. Tells later parts where it listens.
 
 pub mod writes;
+use dataplatform_api::SpecProblem;
 use dataplatform_api::account::DatabaseStatus;
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
 use dataplatform_aws::QuotaUse;
@@ -11,7 +12,7 @@ use dataplatform_aws::rds::{ClusterChanges, ClusterObservation, ClusterSettings,
 use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::{Action, ActionKind, FieldChange, Part, Plan};
 use crate::vocabulary::{
     DatabaseEndpoint, DatabaseNetwork, Facts, Outcome, Owner, Readiness, list_text, ours, tag_changes, tag_update,
@@ -255,6 +256,16 @@ impl AccountPart for Database {
     fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         scope.db_cluster = Some(vec![account.names.db_cluster()]);
         scope.db_instance = Some(vec![account.names.db_instance()]);
+    }
+
+    fn remember(_desired: &mut Self::Desired, _status: Option<&DataPlatformAccountStatus>) {}
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        vec![]
     }
 }
 

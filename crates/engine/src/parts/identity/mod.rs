@@ -13,6 +13,7 @@
 pub mod writes;
 use std::collections::BTreeMap;
 
+use dataplatform_api::SpecProblem;
 use dataplatform_api::account::RolesStatus;
 use dataplatform_api::names::{BucketPurpose, GRANTEE_POLICY_PREFIX};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Tier};
@@ -26,7 +27,7 @@ use dataplatform_aws::{AccountSession, AwsError};
 use serde_json::Value;
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::policy::{self, Statement};
 use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
@@ -204,6 +205,16 @@ impl AccountPart for Identity {
         let roles = vec![account.names.task_execution_role(), account.names.task_role()];
         scope.passed_roles = Some(roles.clone());
         scope.roles = Some(roles);
+    }
+
+    fn remember(_desired: &mut Self::Desired, _status: Option<&DataPlatformAccountStatus>) {}
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        vec![]
     }
 }
 

@@ -9,6 +9,7 @@ pub mod model;
 mod targets;
 pub mod writes;
 
+use dataplatform_api::SpecProblem;
 use dataplatform_api::account::DataPlatformAccountStatus;
 use dataplatform_api::{DataPlatformAccountSpec, LoadBalancerStatus, Scheme};
 use dataplatform_aws::QuotaUse;
@@ -19,7 +20,7 @@ use dataplatform_aws::{AccountSession, AwsError};
 pub use model::{DesiredLoadBalancing, ObservedLoadBalancing};
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::{Action, Part, Plan};
 use crate::vocabulary::{Facts, Outcome, Owner, Readiness, ours, tags_used};
 
@@ -199,6 +200,18 @@ impl AccountPart for LoadBalancing {
                 .collect(),
         );
         scope.target_group_prefix = Some(account.names.target_group_prefix());
+    }
+
+    fn remember(desired: &mut Self::Desired, status: Option<&DataPlatformAccountStatus>) {
+        desired.remember(status);
+    }
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        vec![]
     }
 }
 

@@ -138,7 +138,7 @@ impl DesiredLoadBalancing {
     }
 
     /// What the last status says (`None`, as for the CLI: look).
-    pub fn remember(&mut self, status: Option<&dataplatform_api::DataPlatformAccountStatus>) {
+    pub(super) fn remember(&mut self, status: Option<&dataplatform_api::DataPlatformAccountStatus>) {
         self.observe = !self.targets.is_empty() || status.is_none_or(|s| !s.load_balancers.is_empty());
     }
 

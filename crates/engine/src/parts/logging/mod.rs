@@ -5,6 +5,7 @@
 //! a task writes to it; deleted after the services.
 
 pub mod writes;
+use dataplatform_api::SpecProblem;
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
 use dataplatform_aws::QuotaUse;
 use dataplatform_aws::logs::LogGroupObservation;
@@ -12,7 +13,7 @@ use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::vocabulary::{NONE, Outcome, Owner, Readiness, ours, tag_changes, tag_update, tags_used};
 use writes::LogWrite;
@@ -164,5 +165,15 @@ impl AccountPart for Logging {
 
     fn policy_scope(_account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         scope.log_group = Some(spec.logging.iter().map(|l| l.log_group.clone()).collect());
+    }
+
+    fn remember(_desired: &mut Self::Desired, _status: Option<&DataPlatformAccountStatus>) {}
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        vec![]
     }
 }

@@ -15,6 +15,7 @@ pub mod writes;
 
 use std::collections::BTreeMap;
 
+use dataplatform_api::SpecProblem;
 use dataplatform_api::account::{NetworkStatus, ZoneStatus};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Scheme};
 use dataplatform_aws::QuotaUse;
@@ -25,10 +26,9 @@ use dataplatform_aws::rds::ClusterPlacement;
 use dataplatform_aws::{AccountSession, AwsError};
 
 pub use model::{DesiredNetwork, NetworkForm, ObservedNetwork};
-pub use problems::spec_problems;
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::{Action, ActionKind, Ec2Ref, Part, Plan};
 use crate::vocabulary::{DatabaseNetwork, Facts, LoadBalancerPlacement, Outcome, Owner, Readiness, ours, tags_used};
 use managed::Planner;
@@ -242,6 +242,16 @@ impl AccountPart for Network {
     fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         scope.network = Some(spec.network.is_some());
         scope.db_subnet_group = Some(vec![account.names.db_subnet_group()]);
+    }
+
+    fn remember(_desired: &mut Self::Desired, _status: Option<&DataPlatformAccountStatus>) {}
+
+    fn spec_problems(
+        spec: &DataPlatformAccountSpec,
+        desired: &Self::Desired,
+        observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        problems::spec_problems(spec, desired, observed)
     }
 }
 

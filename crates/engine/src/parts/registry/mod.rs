@@ -9,6 +9,7 @@
 //! before any write of the pass, naming the fix.
 
 pub mod writes;
+use dataplatform_api::SpecProblem;
 use dataplatform_api::account::{RegistryStatus, RepositoryStatus};
 use dataplatform_api::names::{REGISTRY_PULL_SID, ecr_repository};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Tier};
@@ -20,7 +21,7 @@ use dataplatform_aws::{AccountSession, AwsError, QuotaExceeded};
 use serde_json::Value;
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::MergePolicyStatements;
 use crate::plan::{Action, FieldChange, Op, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
@@ -224,6 +225,16 @@ impl AccountPart for Registry {
             (Tier::Organisation, Some(registry)) => registry.repositories.clone(),
             _ => vec![],
         });
+    }
+
+    fn remember(_desired: &mut Self::Desired, _status: Option<&DataPlatformAccountStatus>) {}
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        vec![]
     }
 }
 

@@ -9,6 +9,7 @@ pub mod writes;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use dataplatform_api::SpecProblem;
 use dataplatform_api::scaling::ScalingStatus;
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
 use dataplatform_aws::QuotaUse;
@@ -17,7 +18,7 @@ use dataplatform_aws::scaling::ScalingObservation;
 use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::vocabulary::{Facts, NONE, Outcome, Owner, Readiness};
 use writes::ScalingWrite;
@@ -67,7 +68,7 @@ pub struct DesiredAction {
 
 impl DesiredScaling {
     /// What the last status says (`None`, as for the CLI: look).
-    pub fn remember(&mut self, status: Option<&DataPlatformAccountStatus>) {
+    fn remember(&mut self, status: Option<&DataPlatformAccountStatus>) {
         self.previously_scaled = status
             .map(|s| {
                 s.services
@@ -215,6 +216,18 @@ impl AccountPart for Scaling {
 
     fn policy_scope(_account: &AccountContext, _spec: &DataPlatformAccountSpec, _scope: &mut PolicyScope) {
         // Scalable targets are scoped with the ECS cluster (compute's scope).
+    }
+
+    fn remember(desired: &mut Self::Desired, status: Option<&DataPlatformAccountStatus>) {
+        desired.remember(status);
+    }
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &Self::Desired,
+        _observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        vec![]
     }
 }
 

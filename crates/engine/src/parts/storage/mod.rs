@@ -6,6 +6,7 @@
 pub mod writes;
 use std::collections::{BTreeMap, BTreeSet};
 
+use dataplatform_api::SpecProblem;
 use dataplatform_api::account::{BucketStatus, BucketsStatus};
 use dataplatform_api::names::{BucketPurpose, DENY_INSECURE_TRANSPORT_SID};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
@@ -19,7 +20,7 @@ use dataplatform_aws::{AccountSession, AwsError};
 use serde_json::Value;
 
 use crate::account::AccountContext;
-use crate::part::AccountPart;
+use crate::parts::contract::AccountPart;
 use crate::plan::MergePolicyStatements;
 use crate::plan::{Action, FieldChange, Part, Plan, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged, Statement};
@@ -209,6 +210,23 @@ impl AccountPart for Storage {
     fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         scope.buckets = Some(BucketPurpose::ALL.iter().map(|p| account.names.bucket(*p)).collect());
         scope.keys = Some(spec.storage.kms_key_arn.iter().cloned().collect());
+    }
+
+    fn remember(_desired: &mut Self::Desired, _status: Option<&DataPlatformAccountStatus>) {}
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &Self::Desired,
+        observed: &Self::Observed,
+    ) -> Vec<SpecProblem> {
+        observed
+            .key_problem
+            .iter()
+            .map(|problem| SpecProblem {
+                field: "spec.storage.kmsKeyArn".to_owned(),
+                message: problem.clone(),
+            })
+            .collect()
     }
 }
 

@@ -7,7 +7,7 @@
 use std::fmt::Debug;
 use std::future::Future;
 
-use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus};
+use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, SpecProblem};
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 
@@ -29,6 +29,11 @@ pub trait AccountPart: 'static {
 
     fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Self::Desired;
 
+    /// Carries forward into the desired state what the object's last status recorded and AWS no
+    /// longer tells (a rollout ECS rolled back; whether the last pass had target groups or scaling
+    /// to look for). `None`: no status yet, or the CLI: look for everything.
+    fn remember(desired: &mut Self::Desired, status: Option<&DataPlatformAccountStatus>);
+
     /// Completes the desired state with what parts earlier in the list found (compute: the
     /// database endpoint), before any diff.
     fn complete(_desired: &mut Self::Desired, _facts: &Facts) {}
@@ -39,6 +44,14 @@ pub trait AccountPart: 'static {
         account: &'a AccountContext,
         desired: &'a Self::Desired,
     ) -> impl Future<Output = Result<Self::Observed, AwsError>> + Send + 'a;
+
+    /// What only AWS can tell is wrong with the spec (a subnet that does not exist, a key that
+    /// cannot be used): refused as `InvalidSpec`, naming the field, before any write.
+    fn spec_problems(
+        spec: &DataPlatformAccountSpec,
+        desired: &Self::Desired,
+        observed: &Self::Observed,
+    ) -> Vec<SpecProblem>;
 
     /// What this part found that later parts build on.
     fn facts(_desired: &Self::Desired, _observed: &Self::Observed, _facts: &mut Facts) {}
