@@ -184,37 +184,35 @@ impl Ecr<'_> {
 
     pub async fn delete_policy(&self, name: &str) -> Result<(), AwsError> {
         let ecr = self.session.ecr_client();
-        optional(
-            self.session
-                .call(&op::ECR_DELETE_REPOSITORY_POLICY, || {
-                    ecr.delete_repository_policy().repository_name(name).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ECR_DELETE_REPOSITORY_POLICY, || {
+                ecr.delete_repository_policy().repository_name(name).send()
+            })
+            .await
     }
 
     pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
-        let ecr = self.session.ecr_client();
-        if !update.add.is_empty() {
-            let tags = to_tags(&update.add)?;
-            self.session
-                .call(&op::ECR_TAG_RESOURCE, || {
-                    ecr.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
-                })
-                .await?;
-        }
-        if !update.remove.is_empty() {
-            self.session
-                .call(&op::ECR_UNTAG_RESOURCE, || {
-                    ecr.untag_resource()
-                        .resource_arn(arn)
-                        .set_tag_keys(Some(update.remove.clone()))
-                        .send()
-                })
-                .await?;
-        }
-        Ok(())
+        let (session, ecr) = (self.session, &self.session.ecr_client());
+        update
+            .apply(
+                |add| async move {
+                    let tags = to_tags(&add)?;
+                    session
+                        .write(&op::ECR_TAG_RESOURCE, || {
+                            ecr.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
+                        })
+                        .await
+                },
+                |remove| {
+                    session.write(&op::ECR_UNTAG_RESOURCE, move || {
+                        ecr.untag_resource()
+                            .resource_arn(arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    })
+                },
+            )
+            .await
     }
 
     /// Whether the repository holds no image.
@@ -233,14 +231,11 @@ impl Ecr<'_> {
     /// (RepositoryNotEmptyException) and is kept.
     pub async fn delete_repository(&self, name: &str) -> Result<(), AwsError> {
         let ecr = self.session.ecr_client();
-        optional(
-            self.session
-                .call(&op::ECR_DELETE_REPOSITORY, || {
-                    ecr.delete_repository().repository_name(name).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ECR_DELETE_REPOSITORY, || {
+                ecr.delete_repository().repository_name(name).send()
+            })
+            .await
     }
 }
 

@@ -367,37 +367,35 @@ impl Ecs<'_> {
     }
 
     pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
-        let ecs = self.session.ecs_client();
-        if !update.add.is_empty() {
-            let tags = to_tags(&update.add);
-            self.session
-                .call(&op::ECS_TAG_RESOURCE, || {
-                    ecs.tag_resource().resource_arn(arn).set_tags(Some(tags.clone())).send()
-                })
-                .await?;
-        }
-        if !update.remove.is_empty() {
-            self.session
-                .call(&op::ECS_UNTAG_RESOURCE, || {
-                    ecs.untag_resource()
-                        .resource_arn(arn)
-                        .set_tag_keys(Some(update.remove.clone()))
-                        .send()
-                })
-                .await?;
-        }
-        Ok(())
+        let (session, ecs) = (self.session, &self.session.ecs_client());
+        update
+            .apply(
+                |add| {
+                    session.write(&op::ECS_TAG_RESOURCE, move || {
+                        ecs.tag_resource()
+                            .resource_arn(arn)
+                            .set_tags(Some(to_tags(&add)))
+                            .send()
+                    })
+                },
+                |remove| {
+                    session.write(&op::ECS_UNTAG_RESOURCE, move || {
+                        ecs.untag_resource()
+                            .resource_arn(arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    })
+                },
+            )
+            .await
     }
 
     /// Succeeds when the cluster is already gone.
     pub async fn delete_cluster(&self, name: &str) -> Result<(), AwsError> {
         let ecs = self.session.ecs_client();
-        optional(
-            self.session
-                .call(&op::ECS_DELETE_CLUSTER, || ecs.delete_cluster().cluster(name).send())
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ECS_DELETE_CLUSTER, || ecs.delete_cluster().cluster(name).send())
+            .await
     }
 
     /// The family's ACTIVE revisions, newest first, and what the newest holds.
@@ -523,14 +521,11 @@ impl Ecs<'_> {
     /// Succeeds when the revision is already INACTIVE or gone.
     pub async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
         let ecs = self.session.ecs_client();
-        optional(
-            self.session
-                .call(&op::ECS_DEREGISTER_TASK_DEFINITION, || {
-                    ecs.deregister_task_definition().task_definition(arn).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ECS_DEREGISTER_TASK_DEFINITION, || {
+                ecs.deregister_task_definition().task_definition(arn).send()
+            })
+            .await
     }
 
     /// Every ACTIVE or DRAINING service in the cluster, ours or not.
@@ -672,14 +667,11 @@ impl Ecs<'_> {
         if scaled.is_none() {
             return Ok(());
         }
-        optional(
-            self.session
-                .call(&op::ECS_DELETE_SERVICE, || {
-                    ecs.delete_service().cluster(cluster).service(name).force(true).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ECS_DELETE_SERVICE, || {
+                ecs.delete_service().cluster(cluster).service(name).force(true).send()
+            })
+            .await
     }
 }
 

@@ -206,37 +206,35 @@ impl Iam<'_> {
     /// Removing a policy (or from a role) that is already gone is not an error.
     pub async fn delete_inline_policy(&self, role: &str, name: &str) -> Result<(), AwsError> {
         let iam = self.session.iam_client();
-        optional(
-            self.session
-                .call(&op::IAM_DELETE_ROLE_POLICY, || {
-                    iam.delete_role_policy().role_name(role).policy_name(name).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::IAM_DELETE_ROLE_POLICY, || {
+                iam.delete_role_policy().role_name(role).policy_name(name).send()
+            })
+            .await
     }
 
     pub async fn retag_role(&self, role: &str, update: &TagUpdate) -> Result<(), AwsError> {
-        let iam = self.session.iam_client();
-        if !update.add.is_empty() {
-            let tags = to_tags(&update.add)?;
-            self.session
-                .call(&op::IAM_TAG_ROLE, || {
-                    iam.tag_role().role_name(role).set_tags(Some(tags.clone())).send()
-                })
-                .await?;
-        }
-        if !update.remove.is_empty() {
-            self.session
-                .call(&op::IAM_UNTAG_ROLE, || {
-                    iam.untag_role()
-                        .role_name(role)
-                        .set_tag_keys(Some(update.remove.clone()))
-                        .send()
-                })
-                .await?;
-        }
-        Ok(())
+        let (session, iam) = (self.session, &self.session.iam_client());
+        update
+            .apply(
+                |add| async move {
+                    let tags = to_tags(&add)?;
+                    session
+                        .write(&op::IAM_TAG_ROLE, || {
+                            iam.tag_role().role_name(role).set_tags(Some(tags.clone())).send()
+                        })
+                        .await
+                },
+                |remove| {
+                    session.write(&op::IAM_UNTAG_ROLE, move || {
+                        iam.untag_role()
+                            .role_name(role)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    })
+                },
+            )
+            .await
     }
 
     /// Deletes our inline policies (the role's own and any a grant put there), then the role. A role
@@ -250,12 +248,9 @@ impl Iam<'_> {
             self.delete_inline_policy(role, name).await?;
         }
         let iam = self.session.iam_client();
-        optional(
-            self.session
-                .call(&op::IAM_DELETE_ROLE, || iam.delete_role().role_name(role).send())
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::IAM_DELETE_ROLE, || iam.delete_role().role_name(role).send())
+            .await
     }
 }
 

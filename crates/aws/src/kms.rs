@@ -100,13 +100,10 @@ impl Kms<'_> {
     /// Retiring a grant that is already gone is not an error.
     pub async fn retire_grant(&self, key: &str, grant_id: &str) -> Result<(), AwsError> {
         let kms = self.session.kms_client();
-        optional(
-            self.session
-                .call(&op::KMS_RETIRE_GRANT, || {
-                    kms.retire_grant().key_id(key).grant_id(grant_id).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::KMS_RETIRE_GRANT, || {
+                kms.retire_grant().key_id(key).grant_id(grant_id).send()
+            })
+            .await
     }
 }

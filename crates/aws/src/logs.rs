@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{AwsError, optional};
+use crate::error::AwsError;
 use crate::permissions as op;
 use crate::session::AccountSession;
 use crate::tags::TagUpdate;
@@ -95,44 +95,39 @@ impl Logs<'_> {
     }
 
     pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
-        let client = self.session.cloudwatch_logs();
-        if !update.add.is_empty() {
-            let tags = tag_map(&update.add);
-            self.session
-                .call(&op::LOGS_TAG_RESOURCE, || {
-                    client
-                        .tag_resource()
-                        .resource_arn(arn)
-                        .set_tags(Some(tags.clone()))
-                        .send()
-                })
-                .await?;
-        }
-        if !update.remove.is_empty() {
-            self.session
-                .call(&op::LOGS_UNTAG_RESOURCE, || {
-                    client
-                        .untag_resource()
-                        .resource_arn(arn)
-                        .set_tag_keys(Some(update.remove.clone()))
-                        .send()
-                })
-                .await?;
-        }
-        Ok(())
+        let (session, client) = (self.session, &self.session.cloudwatch_logs());
+        update
+            .apply(
+                |add| {
+                    session.write(&op::LOGS_TAG_RESOURCE, move || {
+                        client
+                            .tag_resource()
+                            .resource_arn(arn)
+                            .set_tags(Some(tag_map(&add)))
+                            .send()
+                    })
+                },
+                |remove| {
+                    session.write(&op::LOGS_UNTAG_RESOURCE, move || {
+                        client
+                            .untag_resource()
+                            .resource_arn(arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    })
+                },
+            )
+            .await
     }
 
     /// Succeeds when the group is already gone.
     pub async fn delete_group(&self, name: &str) -> Result<(), AwsError> {
         let client = self.session.cloudwatch_logs();
-        optional(
-            self.session
-                .call(&op::LOGS_DELETE_LOG_GROUP, || {
-                    client.delete_log_group().log_group_name(name).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::LOGS_DELETE_LOG_GROUP, || {
+                client.delete_log_group().log_group_name(name).send()
+            })
+            .await
     }
 }
 

@@ -185,14 +185,11 @@ impl Rds<'_> {
 
     pub async fn delete_subnet_group(&self, name: &str) -> Result<(), AwsError> {
         let rds = self.session.rds_client();
-        optional(
-            self.session
-                .call(&op::RDS_DELETE_DB_SUBNET_GROUP, || {
-                    rds.delete_db_subnet_group().db_subnet_group_name(name).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::RDS_DELETE_DB_SUBNET_GROUP, || {
+                rds.delete_db_subnet_group().db_subnet_group_name(name).send()
+            })
+            .await
     }
 
     pub async fn observe_instance(&self, identifier: &str) -> Result<Option<InstanceObservation>, AwsError> {
@@ -280,29 +277,27 @@ impl Rds<'_> {
     }
 
     pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
-        let rds = self.session.rds_client();
-        if !update.add.is_empty() {
-            let tags = to_tags(&update.add);
-            self.session
-                .call(&op::RDS_ADD_TAGS_TO_RESOURCE, || {
-                    rds.add_tags_to_resource()
-                        .resource_name(arn)
-                        .set_tags(Some(tags.clone()))
-                        .send()
-                })
-                .await?;
-        }
-        if !update.remove.is_empty() {
-            self.session
-                .call(&op::RDS_REMOVE_TAGS_FROM_RESOURCE, || {
-                    rds.remove_tags_from_resource()
-                        .resource_name(arn)
-                        .set_tag_keys(Some(update.remove.clone()))
-                        .send()
-                })
-                .await?;
-        }
-        Ok(())
+        let (session, rds) = (self.session, &self.session.rds_client());
+        update
+            .apply(
+                |add| {
+                    session.write(&op::RDS_ADD_TAGS_TO_RESOURCE, move || {
+                        rds.add_tags_to_resource()
+                            .resource_name(arn)
+                            .set_tags(Some(to_tags(&add)))
+                            .send()
+                    })
+                },
+                |remove| {
+                    session.write(&op::RDS_REMOVE_TAGS_FROM_RESOURCE, move || {
+                        rds.remove_tags_from_resource()
+                            .resource_name(arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    })
+                },
+            )
+            .await
     }
 
     pub async fn create_instance(
@@ -329,31 +324,25 @@ impl Rds<'_> {
 
     pub async fn delete_instance(&self, identifier: &str) -> Result<(), AwsError> {
         let rds = self.session.rds_client();
-        optional(
-            self.session
-                .call(&op::RDS_DELETE_DB_INSTANCE, || {
-                    rds.delete_db_instance().db_instance_identifier(identifier).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::RDS_DELETE_DB_INSTANCE, || {
+                rds.delete_db_instance().db_instance_identifier(identifier).send()
+            })
+            .await
     }
 
     /// Deletes without a final snapshot: the engine calls this only when the spec turned deletion
     /// protection off, which is the user saying the data may go.
     pub async fn delete_cluster(&self, identifier: &str) -> Result<(), AwsError> {
         let rds = self.session.rds_client();
-        optional(
-            self.session
-                .call(&op::RDS_DELETE_DB_CLUSTER, || {
-                    rds.delete_db_cluster()
-                        .db_cluster_identifier(identifier)
-                        .skip_final_snapshot(true)
-                        .send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::RDS_DELETE_DB_CLUSTER, || {
+                rds.delete_db_cluster()
+                    .db_cluster_identifier(identifier)
+                    .skip_final_snapshot(true)
+                    .send()
+            })
+            .await
     }
 }
 

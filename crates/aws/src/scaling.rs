@@ -6,7 +6,7 @@ use aws_sdk_applicationautoscaling::types::{
     TargetTrackingScalingPolicyConfiguration,
 };
 
-use crate::error::{AwsError, optional};
+use crate::error::AwsError;
 use crate::permissions as op;
 use crate::session::AccountSession;
 
@@ -165,19 +165,16 @@ impl Scaling<'_> {
     /// Deregistering removes the target's scheduled actions and policies too. Succeeds when gone.
     pub async fn deregister(&self, resource_id: &str) -> Result<(), AwsError> {
         let client = self.session.application_autoscaling();
-        optional(
-            self.session
-                .call(&op::AAS_DEREGISTER_SCALABLE_TARGET, || {
-                    client
-                        .deregister_scalable_target()
-                        .service_namespace(ServiceNamespace::Ecs)
-                        .scalable_dimension(DIMENSION)
-                        .resource_id(resource_id)
-                        .send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::AAS_DEREGISTER_SCALABLE_TARGET, || {
+                client
+                    .deregister_scalable_target()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .scalable_dimension(DIMENSION)
+                    .resource_id(resource_id)
+                    .send()
+            })
+            .await
     }
 
     /// Creates or replaces the action `name` (an upsert by name).
@@ -214,20 +211,17 @@ impl Scaling<'_> {
 
     pub async fn delete_action(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
         let client = self.session.application_autoscaling();
-        optional(
-            self.session
-                .call(&op::AAS_DELETE_SCHEDULED_ACTION, || {
-                    client
-                        .delete_scheduled_action()
-                        .service_namespace(ServiceNamespace::Ecs)
-                        .scalable_dimension(DIMENSION)
-                        .resource_id(resource_id)
-                        .scheduled_action_name(name)
-                        .send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::AAS_DELETE_SCHEDULED_ACTION, || {
+                client
+                    .delete_scheduled_action()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .scalable_dimension(DIMENSION)
+                    .resource_id(resource_id)
+                    .scheduled_action_name(name)
+                    .send()
+            })
+            .await
     }
 
     /// A target-tracking policy on the service's average CPU (an upsert by name).
@@ -260,19 +254,16 @@ impl Scaling<'_> {
 
     pub async fn delete_policy(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
         let client = self.session.application_autoscaling();
-        optional(
-            self.session
-                .call(&op::AAS_DELETE_SCALING_POLICY, || {
-                    client
-                        .delete_scaling_policy()
-                        .service_namespace(ServiceNamespace::Ecs)
-                        .scalable_dimension(DIMENSION)
-                        .resource_id(resource_id)
-                        .policy_name(name)
-                        .send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::AAS_DELETE_SCALING_POLICY, || {
+                client
+                    .delete_scaling_policy()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .scalable_dimension(DIMENSION)
+                    .resource_id(resource_id)
+                    .policy_name(name)
+                    .send()
+            })
+            .await
     }
 }

@@ -476,6 +476,31 @@ impl AccountSession {
         .await
     }
 
+    /// [`Self::call`] for a write whose answer is not needed.
+    pub(crate) async fn write<T, E, F, Fut>(&self, operation: &'static Operation, send: F) -> Result<(), AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, Response>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.call(operation, send).await.map(drop)
+    }
+
+    /// [`Self::call`] for a deletion: what is already gone counts as deleted, so a deletion that is
+    /// repeated (a lost answer, a resumed pass) or races another is done, not an error.
+    pub(crate) async fn delete_if_exists<T, E, F, Fut>(
+        &self,
+        operation: &'static Operation,
+        send: F,
+    ) -> Result<(), AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, Response>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        crate::error::optional(self.call(operation, send).await).map(drop)
+    }
+
     /// How often and how patiently calls are tried again (for a caller retrying by hand).
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.retry

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use dataplatform_operator::cli::{self, AwsArgs};
-use dataplatform_operator::{bench, controller, crds, iam_policy, manifests};
+use dataplatform_operator::{controller, crds, iam_policy, manifests};
 
 /// Runs a multi-account AWS data platform from two Kubernetes custom resources.
 #[derive(Parser)]
@@ -74,14 +74,6 @@ enum Command {
     /// scopes them to one account's resources. --document picks the trust policies or the
     /// operator's own role instead.
     IamPolicy(iam_policy::IamPolicyArgs),
-    /// Benchmark against a local endpoint (moto): converge N accounts, then a steady-state pass,
-    /// with calls per account, peak RSS and the endpoint's own time for the same requests.
-    Bench {
-        #[command(flatten)]
-        bench: bench::BenchArgs,
-        #[command(flatten)]
-        aws: AwsArgs,
-    },
 }
 
 /// Logs go to stderr; RUST_LOG overrides the level (`info` for `run`, `warn` for the commands
@@ -135,13 +127,6 @@ fn main() -> ExitCode {
         Command::IamPolicy(args) => match iam_policy::document(&args) {
             Ok(document) => print_result(&format!("{document:#}\n")),
             Err(e) => fail(&e.to_string()),
-        },
-        Command::Bench { bench, aws } => match runtime() {
-            Ok(runtime) => match runtime.block_on(bench::run(&bench, &aws)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e),
-            },
-            Err(e) => fail(&e),
         },
     }
 }

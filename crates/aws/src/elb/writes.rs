@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{DefaultAction, Elb, HealthCheck, IDLE_TIMEOUT_ATTRIBUTE, RuleConditions, SSL_POLICY, to_tags};
-use crate::error::{AwsError, optional};
+use crate::error::AwsError;
 use crate::permissions as op;
 use crate::tags::TagUpdate;
 
@@ -198,14 +198,11 @@ impl Elb<'_> {
 
     pub async fn delete_load_balancer(&self, arn: &str) -> Result<(), AwsError> {
         let client = self.session.elbv2();
-        optional(
-            self.session
-                .call(&op::ELB_DELETE_LOAD_BALANCER, || {
-                    client.delete_load_balancer().load_balancer_arn(arn).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ELB_DELETE_LOAD_BALANCER, || {
+                client.delete_load_balancer().load_balancer_arn(arn).send()
+            })
+            .await
     }
 
     pub async fn create_target_group(
@@ -259,14 +256,11 @@ impl Elb<'_> {
 
     pub async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
         let client = self.session.elbv2();
-        optional(
-            self.session
-                .call(&op::ELB_DELETE_TARGET_GROUP, || {
-                    client.delete_target_group().target_group_arn(arn).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ELB_DELETE_TARGET_GROUP, || {
+                client.delete_target_group().target_group_arn(arn).send()
+            })
+            .await
     }
 
     pub async fn create_listener(
@@ -321,14 +315,11 @@ impl Elb<'_> {
 
     pub async fn delete_listener(&self, arn: &str) -> Result<(), AwsError> {
         let client = self.session.elbv2();
-        optional(
-            self.session
-                .call(&op::ELB_DELETE_LISTENER, || {
-                    client.delete_listener().listener_arn(arn).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ELB_DELETE_LISTENER, || {
+                client.delete_listener().listener_arn(arn).send()
+            })
+            .await
     }
 
     pub async fn create_rule(
@@ -394,39 +385,35 @@ impl Elb<'_> {
 
     pub async fn delete_rule(&self, arn: &str) -> Result<(), AwsError> {
         let client = self.session.elbv2();
-        optional(
-            self.session
-                .call(&op::ELB_DELETE_RULE, || client.delete_rule().rule_arn(arn).send())
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::ELB_DELETE_RULE, || client.delete_rule().rule_arn(arn).send())
+            .await
     }
 
     pub async fn retag(&self, arn: &str, update: &TagUpdate) -> Result<(), AwsError> {
-        let client = self.session.elbv2();
-        if !update.add.is_empty() {
-            self.session
-                .call(&op::ELB_ADD_TAGS, || {
-                    client
-                        .add_tags()
-                        .resource_arns(arn)
-                        .set_tags(Some(to_tags(&update.add)))
-                        .send()
-                })
-                .await?;
-        }
-        if !update.remove.is_empty() {
-            self.session
-                .call(&op::ELB_REMOVE_TAGS, || {
-                    client
-                        .remove_tags()
-                        .resource_arns(arn)
-                        .set_tag_keys(Some(update.remove.clone()))
-                        .send()
-                })
-                .await?;
-        }
-        Ok(())
+        let (session, client) = (self.session, &self.session.elbv2());
+        update
+            .apply(
+                |add| {
+                    session.write(&op::ELB_ADD_TAGS, move || {
+                        client
+                            .add_tags()
+                            .resource_arns(arn)
+                            .set_tags(Some(to_tags(&add)))
+                            .send()
+                    })
+                },
+                |remove| {
+                    session.write(&op::ELB_REMOVE_TAGS, move || {
+                        client
+                            .remove_tags()
+                            .resource_arns(arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    })
+                },
+            )
+            .await
     }
 }
 

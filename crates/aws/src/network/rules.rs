@@ -156,13 +156,10 @@ impl Network<'_> {
 
     pub async fn delete_security_group(&self, group: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_SECURITY_GROUP, || {
-                    ec2.delete_security_group().group_id(group).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DELETE_SECURITY_GROUP, || {
+                ec2.delete_security_group().group_id(group).send()
+            })
+            .await
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, ResourceType, Tag, TagSpecification, VpcEndpointType};
 
 use super::Network;
-use crate::error::{AwsError, optional};
+use crate::error::AwsError;
 use crate::permissions as op;
 use crate::tags::TagUpdate;
 
@@ -120,17 +120,14 @@ impl Network<'_> {
 
     pub async fn detach_internet_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DETACH_INTERNET_GATEWAY, || {
-                    ec2.detach_internet_gateway()
-                        .internet_gateway_id(gateway)
-                        .vpc_id(vpc)
-                        .send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DETACH_INTERNET_GATEWAY, || {
+                ec2.detach_internet_gateway()
+                    .internet_gateway_id(gateway)
+                    .vpc_id(vpc)
+                    .send()
+            })
+            .await
     }
 
     pub async fn create_route_table(&self, vpc: &str, tags: &BTreeMap<String, String>) -> Result<String, AwsError> {
@@ -189,17 +186,14 @@ impl Network<'_> {
 
     pub async fn delete_route(&self, table: &str, destination: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_ROUTE, || {
-                    ec2.delete_route()
-                        .route_table_id(table)
-                        .destination_cidr_block(destination)
-                        .send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DELETE_ROUTE, || {
+                ec2.delete_route()
+                    .route_table_id(table)
+                    .destination_cidr_block(destination)
+                    .send()
+            })
+            .await
     }
 
     /// Associates `subnet` with `table`; `existing`: the subnet's association with another table,
@@ -237,14 +231,11 @@ impl Network<'_> {
 
     pub async fn disassociate_route_table(&self, association: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DISASSOCIATE_ROUTE_TABLE, || {
-                    ec2.disassociate_route_table().association_id(association).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DISASSOCIATE_ROUTE_TABLE, || {
+                ec2.disassociate_route_table().association_id(association).send()
+            })
+            .await
     }
 
     pub async fn allocate_address(&self, tags: &BTreeMap<String, String>) -> Result<String, AwsError> {
@@ -263,14 +254,11 @@ impl Network<'_> {
 
     pub async fn release_address(&self, allocation: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_RELEASE_ADDRESS, || {
-                    ec2.release_address().allocation_id(allocation).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_RELEASE_ADDRESS, || {
+                ec2.release_address().allocation_id(allocation).send()
+            })
+            .await
     }
 
     pub async fn create_nat_gateway(
@@ -299,14 +287,11 @@ impl Network<'_> {
 
     pub async fn delete_nat_gateway(&self, nat: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_NAT_GATEWAY, || {
-                    ec2.delete_nat_gateway().nat_gateway_id(nat).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DELETE_NAT_GATEWAY, || {
+                ec2.delete_nat_gateway().nat_gateway_id(nat).send()
+            })
+            .await
     }
 
     /// An interface endpoint gets private DNS, so the service's usual host name resolves to it.
@@ -346,84 +331,67 @@ impl Network<'_> {
 
     pub async fn delete_endpoint(&self, endpoint: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_VPC_ENDPOINTS, || {
-                    ec2.delete_vpc_endpoints().vpc_endpoint_ids(endpoint).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DELETE_VPC_ENDPOINTS, || {
+                ec2.delete_vpc_endpoints().vpc_endpoint_ids(endpoint).send()
+            })
+            .await
     }
 
     pub async fn delete_subnet(&self, subnet: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_SUBNET, || ec2.delete_subnet().subnet_id(subnet).send())
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DELETE_SUBNET, || ec2.delete_subnet().subnet_id(subnet).send())
+            .await
     }
 
     pub async fn delete_route_table(&self, table: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_ROUTE_TABLE, || {
-                    ec2.delete_route_table().route_table_id(table).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DELETE_ROUTE_TABLE, || {
+                ec2.delete_route_table().route_table_id(table).send()
+            })
+            .await
     }
 
     pub async fn delete_internet_gateway(&self, gateway: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_INTERNET_GATEWAY, || {
-                    ec2.delete_internet_gateway().internet_gateway_id(gateway).send()
-                })
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DELETE_INTERNET_GATEWAY, || {
+                ec2.delete_internet_gateway().internet_gateway_id(gateway).send()
+            })
+            .await
     }
 
     pub async fn delete_vpc(&self, vpc: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        optional(
-            self.session
-                .call(&op::EC2_DELETE_VPC, || ec2.delete_vpc().vpc_id(vpc).send())
-                .await,
-        )
-        .map(drop)
+        self.session
+            .delete_if_exists(&op::EC2_DELETE_VPC, || ec2.delete_vpc().vpc_id(vpc).send())
+            .await
     }
 
     /// Adds or overwrites tags on EC2 resources of any kind.
     pub async fn retag(&self, id: &str, update: &TagUpdate) -> Result<(), AwsError> {
-        let ec2 = self.session.ec2_client();
-        if !update.add.is_empty() {
-            let tags: Vec<Tag> = update
-                .add
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect();
-            self.session
-                .call(&op::EC2_CREATE_TAGS, || {
-                    ec2.create_tags().resources(id).set_tags(Some(tags.clone())).send()
-                })
-                .await?;
-        }
-        if !update.remove.is_empty() {
-            // A tag named by its key alone is removed whatever its value.
-            let tags: Vec<Tag> = update.remove.iter().map(|k| Tag::builder().key(k).build()).collect();
-            self.session
-                .call(&op::EC2_DELETE_TAGS, || {
-                    ec2.delete_tags().resources(id).set_tags(Some(tags.clone())).send()
-                })
-                .await?;
-        }
-        Ok(())
+        let (session, ec2) = (self.session, &self.session.ec2_client());
+        update
+            .apply(
+                |add| {
+                    let tags: Vec<Tag> = add
+                        .iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect();
+                    session.write(&op::EC2_CREATE_TAGS, move || {
+                        ec2.create_tags().resources(id).set_tags(Some(tags.clone())).send()
+                    })
+                },
+                |remove| {
+                    // A tag named by its key alone is removed whatever its value.
+                    let tags: Vec<Tag> = remove.iter().map(|k| Tag::builder().key(k).build()).collect();
+                    session.write(&op::EC2_DELETE_TAGS, move || {
+                        ec2.delete_tags().resources(id).set_tags(Some(tags.clone())).send()
+                    })
+                },
+            )
+            .await
     }
 }

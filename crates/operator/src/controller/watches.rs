@@ -178,7 +178,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_cache_keeps_no_copy_of_the_applied_object_and_no_field_ownership() {
-        let (client, server) = crate::api_server::ApiServer::start();
+        let (client, server) = dataplatform_memory_api_server::ApiServer::start();
         server.create(
             "dataplatformaccounts",
             serde_json::json!({

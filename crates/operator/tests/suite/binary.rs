@@ -25,3 +25,36 @@ fn the_binary_packs_its_relocations_exactly_where_the_build_found_a_glibc_that_l
         assert!(decided, "glibc 2.36 loads packed relocations; build.rs left them out");
     }
 }
+
+/// The binary users run lists their commands only: the benchmark and the in-memory API server it
+/// serves are the `dataplatform-bench` binary's (crates/bench, crates/memory-api-server), and the
+/// operator's library does not depend on either (issue 32).
+#[test]
+fn the_binary_offers_the_users_commands_only_and_links_no_bench_or_api_server() {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_dataplatform-operator"))
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    let help = String::from_utf8(help.stdout).expect("utf-8");
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|line| !line.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        commands,
+        ["run", "crds", "plan", "apply", "iam-policy", "help"],
+        "{help}"
+    );
+
+    let manifest = include_str!("../../Cargo.toml");
+    let dependencies = manifest
+        .split("\n[")
+        .find(|section| section.starts_with("dependencies]"))
+        .expect("a [dependencies] section");
+    for tool in ["dataplatform-bench", "dataplatform-memory-api-server"] {
+        assert!(!dependencies.contains(tool), "the operator's binary depends on {tool}");
+    }
+}

@@ -1,3 +1,3 @@
 //! The Kubernetes side of the controller tests: the in-memory API server the bench uses too.
 
-pub use dataplatform_operator::api_server::{ApiServer, GROUP_PATH};
+pub use dataplatform_memory_api_server::{ApiServer, GROUP_PATH};

@@ -1,4 +1,4 @@
-//! `bench --controller`: `run` in its own process, against the in-memory API server (served here
+//! `dataplatform-bench --controller`: the operator's `run` in its own process, against the in-memory API server (served here
 //! over HTTP on a local port) holding the mix's accounts and grants, and moto. Prints the time until
 //! every object is Ready, AWS calls per object to get there and per pass in steady state (from the
 //! process's /metrics), the Kubernetes writes in steady state, and the process's peak RSS and its
@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::scrape::{AwsCalls, aws_calls, failed_passes, metrics_text, reconciles, wait_for_metrics};
 use super::{BenchArgs, Mix, mix};
-use crate::api_server::ApiServer;
-use crate::cli::AwsArgs;
+use dataplatform_memory_api_server::ApiServer;
+use dataplatform_operator::cli::AwsArgs;
 
 const ACCOUNTS: &str = "dataplatformaccounts";
 const GRANTS: &str = "sharedbucketgrants";
@@ -54,7 +54,8 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         args.concurrency
     );
 
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // The operator's binary, built beside this one (scripts/bench builds both).
+    let exe = operator_binary()?;
     // A profiler to start `run` under, e.g. `heaptrack -o /tmp/run` (the RSS is then the profiler's).
     let wrapper = std::env::var("DATAPLATFORM_BENCH_RUN_WRAPPER").unwrap_or_default();
     let mut command = wrapper.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
@@ -267,7 +268,7 @@ fn object(kind: &str, id: &dataplatform_engine::ObjectId, spec: &impl serde::Ser
         "spec": spec,
     });
     let copy = applied.to_string();
-    applied["metadata"]["annotations"] = json!({crate::controller::watches::LEFT_OUT_OF_CACHE: copy});
+    applied["metadata"]["annotations"] = json!({dataplatform_operator::controller::watches::LEFT_OUT_OF_CACHE: copy});
     applied
 }
 
@@ -324,5 +325,19 @@ fn report_memory(pid: u32, idle: f64, tenants: usize) {
             }
         }
         _ => println!("`run` RSS: not available on this platform"),
+    }
+}
+
+/// `dataplatform-operator` in the directory this binary runs from.
+fn operator_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("finding the bench's own path: {e}"))?;
+    let operator = exe.with_file_name(format!("dataplatform-operator{}", std::env::consts::EXE_SUFFIX));
+    if operator.is_file() {
+        Ok(operator)
+    } else {
+        Err(format!(
+            "{} is missing: build it with the bench (`cargo build -p dataplatform-operator -p dataplatform-bench`, as scripts/bench does)",
+            operator.display()
+        ))
     }
 }

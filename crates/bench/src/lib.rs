@@ -1,4 +1,4 @@
-//! `dataplatform-operator bench`: N tenant accounts (and, in the real mix, their grants and the
+//! The benchmark (`dataplatform-bench`, run by scripts/bench; not in the operator's binary): N tenant accounts (and, in the real mix, their grants and the
 //! Organisation account) against a local endpoint (moto). Prints the time to converge, AWS calls per
 //! object to create and in a steady-state pass (reads/writes), the peak RSS and how much the
 //! resident memory grew per 100 accounts, and the steady-state pass replayed against the endpoint
@@ -18,7 +18,7 @@ use dataplatform_aws::{CallCounts, Sessions};
 use dataplatform_engine::{AccountObject, Engine, GrantAccounts, GrantObject, ObjectId, ReconcileError};
 use futures::StreamExt;
 
-use crate::cli::AwsArgs;
+use dataplatform_operator::cli::AwsArgs;
 pub use mix::Mix;
 
 #[derive(clap::Args, Clone, Debug)]
