@@ -435,3 +435,6 @@ fn placements(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
