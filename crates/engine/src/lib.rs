@@ -10,6 +10,7 @@ pub mod error;
 pub mod execute;
 pub mod grant;
 pub mod parts;
+pub(crate) mod pass;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;

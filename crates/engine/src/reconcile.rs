@@ -2,8 +2,8 @@
 //! serves the controller, the CLI's `plan`/`apply`, and the tests; every part goes through it by the
 //! one list in `parts`.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use dataplatform_api::InvalidSpec;
 use dataplatform_api::conditions::Reason;
@@ -15,15 +15,12 @@ use crate::account::AccountObject;
 use crate::error::ReconcileError;
 use crate::execute::{ExecuteOptions, execute};
 use crate::parts::{self, DesiredAccount, ObservedAccount};
+use crate::pass::{Gates, PassSteps, Ran, pass};
 use crate::plan::{Action, Plan};
 use crate::status::{StatusBuilder, spec_already_carried_out};
 use crate::vocabulary::Diff;
 
-/// How soon to look again while something is still being created or changed in AWS.
-pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
-/// When a pass created what other parts wait for (the network before the database and services):
-/// the next pass can go on at once, and does not wait for a watch event of our own status write.
-pub const NEXT_STEP_REQUEUE: Duration = Duration::from_secs(1);
+pub use crate::pass::{NEXT_STEP_REQUEUE, PROGRESS_REQUEUE, Reconciled};
 
 /// What AWS holds and what it should: the input of both `plan` and a reconcile.
 pub struct AccountPlan {
@@ -31,55 +28,6 @@ pub struct AccountPlan {
     pub observed: ObservedAccount,
     pub diff: Diff,
     pub session: Arc<AccountSession>,
-}
-
-#[derive(Debug)]
-pub struct Reconciled<S = DataPlatformAccountStatus> {
-    pub status: S,
-    /// Actions carried out this pass.
-    pub applied: Vec<Action>,
-    /// Actions not carried out: what observe-only found, or what was left after a failure.
-    pub not_applied: Vec<Action>,
-    pub error: Option<ReconcileError>,
-    pub ready: bool,
-    /// Look again this soon (something is in progress); `None`: the normal resync interval.
-    pub requeue_after: Option<Duration>,
-    /// The pass stopped before its plan was done (a resource it was to create exists since it
-    /// looked, or a test's stop): another pass goes on from what it finds.
-    pub stopped_early: bool,
-}
-
-impl<S: crate::status::ObjectStatus> Reconciled<S> {
-    /// A pass that ended in `error`: transient errors are looked at again soon.
-    pub(crate) fn failed(
-        status: StatusBuilder<S>,
-        error: ReconcileError,
-        applied: Vec<Action>,
-        not_applied: Vec<Action>,
-    ) -> Self {
-        Self {
-            status: status.failed(&error),
-            applied,
-            not_applied,
-            requeue_after: error.is_transient().then_some(PROGRESS_REQUEUE),
-            error: Some(error),
-            ready: false,
-            stopped_early: false,
-        }
-    }
-
-    /// A paused object: no AWS call, only the Synced condition says so.
-    pub(crate) fn paused(status: StatusBuilder<S>) -> Self {
-        Self {
-            status: status.paused(),
-            applied: vec![],
-            not_applied: vec![],
-            error: None,
-            ready: false,
-            requeue_after: None,
-            stopped_early: false,
-        }
-    }
 }
 
 pub struct Engine {
@@ -150,82 +98,111 @@ impl Engine {
         on_done: impl FnMut(&Action),
     ) -> Reconciled {
         let status = StatusBuilder::new(object.status.as_ref(), object.generation);
-        if object.paused() {
-            return Reconciled::paused(status);
-        }
         // Every log line of the pass (adapters and executor included) carries the object and account.
         let span = tracing::info_span!("reconcile", object = %object.id, account = %object.spec.account_id);
-        let plan = match self.plan(object).instrument(span.clone()).await {
-            Ok(plan) => plan,
-            Err(error) => return failed(object, status, error, vec![], vec![]),
+        let steps = AccountPass {
+            engine: self,
+            object,
+            options,
+            on_done,
+            span,
         };
-        if !plan.diff.conflicts.is_empty() {
-            let error = ReconcileError::Conflict(plan.diff.conflicts.clone());
-            return failed(object, status, error, vec![], plan.diff.plan.actions);
-        }
-        // Checked before any write, so a pass that would pass a quota changes nothing (issue 30).
-        if !plan.diff.quota_exceeded.is_empty() {
-            let error = ReconcileError::QuotaExceeded(plan.diff.quota_exceeded.clone());
-            return failed(object, status, error, vec![], plan.diff.plan.actions);
-        }
+        pass(steps, status).await
+    }
+}
 
-        if object.spec.management_policy == ManagementPolicy::ObserveOnly {
-            let found: Vec<String> = plan.diff.plan.actions.iter().flat_map(|a| a.changed_fields()).collect();
-            let message = match plan.diff.plan.actions.len() {
-                0 => "managementPolicy is ObserveOnly: AWS matches the spec".to_owned(),
-                n => format!("managementPolicy is ObserveOnly: {n} change(s) not made, see status.drift"),
-            };
-            let readiness = parts::readiness(&plan.desired, &plan.observed, &Plan::default(), &plan.diff.waiting);
-            let mut readiness = readiness;
-            readiness.pending.extend(
-                plan.diff
-                    .plan
-                    .actions
-                    .iter()
-                    .filter(|a| a.kind == crate::plan::ActionKind::Create)
-                    .map(|a| format!("{} does not exist", a.resource)),
-            );
-            let ready = readiness.is_ready();
-            return Reconciled {
-                status: status.synced(
-                    &plan.desired,
-                    &plan.observed,
-                    &readiness,
-                    Reason::ObserveOnly,
-                    message,
-                    found,
-                ),
-                applied: vec![],
-                not_applied: plan.diff.plan.actions,
-                error: None,
-                ready,
-                requeue_after: None,
-                stopped_early: false,
-            };
-        }
+/// An account's steps of the pass every kind shares ([`pass`]).
+struct AccountPass<'a, F> {
+    engine: &'a Engine,
+    object: &'a AccountObject,
+    options: ExecuteOptions,
+    on_done: F,
+    span: tracing::Span,
+}
 
-        let drift_counts = spec_already_carried_out(object.status.as_ref(), object.generation);
-        let executed = execute(&plan.session, plan.diff.plan.actions.clone(), options, on_done)
-            .instrument(span)
+impl<F: FnMut(&Action)> PassSteps for AccountPass<'_, F> {
+    type Status = DataPlatformAccountStatus;
+    type Planned = AccountPlan;
+
+    fn paused(&self) -> bool {
+        self.object.paused()
+    }
+
+    fn plan(&self) -> impl Future<Output = Result<AccountPlan, ReconcileError>> {
+        self.engine.plan(self.object).instrument(self.span.clone())
+    }
+
+    fn gates(plan: &AccountPlan) -> Gates {
+        Gates {
+            actions: plan.diff.plan.actions.clone(),
+            conflicts: plan.diff.conflicts.clone(),
+            quota_exceeded: plan.diff.quota_exceeded.clone(),
+            not_ready: None,
+        }
+    }
+
+    fn observe_only(&self, _plan: &AccountPlan) -> bool {
+        self.object.spec.management_policy == ManagementPolicy::ObserveOnly
+    }
+
+    fn report_observed(&self, status: StatusBuilder, plan: AccountPlan) -> Reconciled {
+        let found: Vec<String> = plan.diff.plan.actions.iter().flat_map(|a| a.changed_fields()).collect();
+        let message = match plan.diff.plan.actions.len() {
+            0 => "managementPolicy is ObserveOnly: AWS matches the spec".to_owned(),
+            n => format!("managementPolicy is ObserveOnly: {n} change(s) not made, see status.drift"),
+        };
+        let mut readiness = parts::readiness(&plan.desired, &plan.observed, &Plan::default(), &plan.diff.waiting);
+        readiness.pending.extend(
+            plan.diff
+                .plan
+                .actions
+                .iter()
+                .filter(|a| a.kind == crate::plan::ActionKind::Create)
+                .map(|a| format!("{} does not exist", a.resource)),
+        );
+        let ready = readiness.is_ready();
+        Reconciled {
+            status: status.synced(
+                &plan.desired,
+                &plan.observed,
+                &readiness,
+                Reason::ObserveOnly,
+                message,
+                found,
+            ),
+            applied: vec![],
+            not_applied: plan.diff.plan.actions,
+            error: None,
+            ready,
+            requeue_after: None,
+            stopped_early: false,
+        }
+    }
+
+    async fn run(&mut self, plan: &AccountPlan) -> Ran {
+        let actions = plan.diff.plan.actions.clone();
+        let executed = execute(&plan.session, actions, self.options, &mut self.on_done)
+            .instrument(self.span.clone())
             .await;
-        let applied = Plan {
-            actions: executed.done.clone(),
-        };
-        let not_applied: Vec<Action> = plan.diff.plan.actions[executed.done.len()..].to_vec();
-        if let Some((_, error)) = executed.failed {
-            return failed(object, status, ReconcileError::Aws(error), executed.done, not_applied);
+        Ran {
+            not_done: plan.diff.plan.actions[executed.done.len()..].to_vec(),
+            error: executed.failed.map(|(_, error)| error),
+            stopped_early: executed.stopped_early,
+            done: executed.done,
         }
-        let drift = if drift_counts {
+    }
+
+    fn report_synced(&self, status: StatusBuilder, plan: AccountPlan, ran: Ran, message: String) -> Reconciled {
+        let applied = Plan {
+            actions: ran.done.clone(),
+        };
+        let drift = if spec_already_carried_out(self.object.status.as_ref(), self.object.generation) {
             applied.actions.iter().flat_map(|a| a.changed_fields()).collect()
         } else {
             vec![]
         };
         let readiness = parts::readiness(&plan.desired, &plan.observed, &applied, &plan.diff.waiting);
-        let ready = readiness.is_ready() && !executed.stopped_early;
-        let message = match applied.actions.len() {
-            0 => String::new(),
-            n => format!("{n} change(s) made"),
-        };
+        let ready = readiness.is_ready() && !ran.stopped_early;
         Reconciled {
             status: status.synced(
                 &plan.desired,
@@ -235,8 +212,8 @@ impl Engine {
                 message,
                 drift,
             ),
-            applied: executed.done,
-            not_applied,
+            applied: ran.done,
+            not_applied: ran.not_done,
             error: None,
             ready,
             // Only a create counts: what was made stays made, so a spec that keeps a part waiting
@@ -246,18 +223,12 @@ impl Engine {
                 (false, true) => Some(NEXT_STEP_REQUEUE),
                 (false, false) => Some(PROGRESS_REQUEUE),
             },
-            stopped_early: executed.stopped_early,
+            stopped_early: ran.stopped_early,
         }
     }
-}
 
-fn failed(
-    object: &AccountObject,
-    status: StatusBuilder,
-    error: ReconcileError,
-    applied: Vec<Action>,
-    not_applied: Vec<Action>,
-) -> Reconciled {
-    tracing::warn!(object = %object.id, account = %object.spec.account_id, reason = %error.reason(), %error, "reconcile failed");
-    Reconciled::failed(status, error, applied, not_applied)
+    fn log_failure(&self, error: &ReconcileError) {
+        let object = self.object;
+        tracing::warn!(object = %object.id, account = %object.spec.account_id, reason = %error.reason(), %error, "reconcile failed");
+    }
 }

@@ -14,6 +14,7 @@ use crate::execute::{ExecuteOptions, execute};
 use crate::grant::desired::DesiredGrant;
 use crate::grant::diff::{GrantPlan, ObservedGrant, diff};
 use crate::grant::object::{GrantAccounts, GrantObject};
+use crate::pass::{Gates, PassSteps, Ran, pass};
 use crate::plan::Action;
 use crate::reconcile::{Engine, PROGRESS_REQUEUE, Reconciled};
 use crate::status::StatusBuilder;
@@ -124,104 +125,19 @@ impl Engine {
         options: ExecuteOptions,
     ) -> Reconciled<SharedBucketGrantStatus> {
         let status = StatusBuilder::new(grant.status.as_ref(), grant.generation);
-        if grant.paused() {
-            return Reconciled::paused(status);
-        }
         let account_id = accounts.grantor.map_or("", |g| g.spec.account_id.as_str());
         let span = tracing::info_span!("reconcile_grant", object = %grant.id, account = %account_id);
         let now = now();
-        let active = !grant.expired(&now);
-        let failed = |status: StatusBuilder<SharedBucketGrantStatus>, error: ReconcileError, applied, not_applied| {
-            tracing::warn!(parent: &span, reason = %error.reason(), %error, "grant reconcile failed");
-            Reconciled::failed(status, error, applied, not_applied)
+        let steps = GrantPass {
+            engine: self,
+            grant,
+            accounts,
+            options,
+            active: !grant.expired(&now),
+            now,
+            span,
         };
-        if let Err(problem) = grant.spec.validate(
-            &grant.id.namespace,
-            accounts.grantor.map(|g| g.spec.account_id.as_str()),
-        ) {
-            return failed(status, problem.into(), vec![], vec![]);
-        }
-        let Some(grantor) = accounts.grantor else {
-            let error = ReconcileError::DependencyNotReady(format!(
-                "DataPlatformAccount {}/{} (spec.accountRef) does not exist",
-                grant.id.namespace, grant.spec.account_ref.name
-            ));
-            return failed(status, error, vec![], vec![]);
-        };
-        if active && let Some(waiting) = not_made_yet(grant, grantor, &accounts.organisations) {
-            return failed(status, ReconcileError::DependencyNotReady(waiting), vec![], vec![]);
-        }
-        let planned = match self.plan_grant(grant, accounts, active).instrument(span.clone()).await {
-            Ok(planned) => planned,
-            Err(error) => return failed(status, error, vec![], vec![]),
-        };
-        if !planned.plan.conflicts.is_empty() {
-            let actions = planned.plan.actions().cloned().collect();
-            return failed(
-                status,
-                ReconcileError::Conflict(planned.plan.conflicts.clone()),
-                vec![],
-                actions,
-            );
-        }
-        if !planned.plan.quota_exceeded.is_empty() {
-            let actions = planned.plan.actions().cloned().collect();
-            let error = ReconcileError::QuotaExceeded(planned.plan.quota_exceeded.clone());
-            return failed(status, error, vec![], actions);
-        }
-        if let Some(waiting) = &planned.plan.grantor_not_ready {
-            return failed(
-                status,
-                ReconcileError::DependencyNotReady(waiting.clone()),
-                vec![],
-                vec![],
-            );
-        }
-        if grantor.spec.management_policy == ManagementPolicy::ObserveOnly {
-            // The grantor's account is only watched: the grant's writes there wait too.
-            let not_applied: Vec<Action> = planned.plan.actions().cloned().collect();
-            let waiting: Vec<String> = not_applied
-                .iter()
-                .map(|a| format!("{a} (not made: the account is ObserveOnly)"))
-                .collect();
-            let message = format!(
-                "DataPlatformAccount {} has managementPolicy ObserveOnly: {} change(s) not made",
-                grantor.id,
-                not_applied.len()
-            );
-            return Reconciled {
-                status: status.grant_synced(&planned.desired, &waiting, Reason::ObserveOnly, message),
-                applied: vec![],
-                ready: waiting.is_empty(),
-                not_applied,
-                error: None,
-                requeue_after: None,
-                stopped_early: false,
-            };
-        }
-        let executed = planned.execute(options).instrument(span.clone()).await;
-        if let Some(error) = executed.error {
-            return failed(status, ReconcileError::Aws(error), executed.done, executed.not_done);
-        }
-        let ready = active && executed.not_done.is_empty();
-        let message = match executed.done.len() {
-            0 => String::new(),
-            n => format!("{n} change(s) made"),
-        };
-        let until_expiry = grant.time_to_expiry(&now);
-        let requeue_after = match (ready || !active, until_expiry) {
-            (true, until) => until,
-            (false, until) => Some(until.map_or(PROGRESS_REQUEUE, |u| u.min(PROGRESS_REQUEUE))),
-        };
-        Reconciled {
-            status: status.grant_synced(&planned.desired, &[], Reason::ReconcileSuccess, message),
-            applied: executed.done,
-            not_applied: executed.not_done,
-            error: None,
-            ready,
-            requeue_after,
-            stopped_early: false,
-        }
+        pass(steps, status).await
     }
 
     /// Removes every statement and KMS grant of `grant` that the grantor's account holds. With no
@@ -283,6 +199,131 @@ impl Engine {
     }
 }
 
+/// A grant's steps of the pass every kind shares ([`pass`]).
+struct GrantPass<'a> {
+    engine: &'a Engine,
+    grant: &'a GrantObject,
+    accounts: &'a GrantAccounts<'a>,
+    options: ExecuteOptions,
+    /// Not expired: a grant past `expiresAt` plans its revocation.
+    active: bool,
+    now: Time,
+    span: tracing::Span,
+}
+
+impl GrantPass<'_> {
+    /// What keeps the grant from being planned at all, known without an AWS call.
+    fn unplannable(&self) -> Result<(), ReconcileError> {
+        let (grant, accounts) = (self.grant, self.accounts);
+        grant.spec.validate(
+            &grant.id.namespace,
+            accounts.grantor.map(|g| g.spec.account_id.as_str()),
+        )?;
+        let Some(grantor) = accounts.grantor else {
+            return Err(ReconcileError::DependencyNotReady(format!(
+                "DataPlatformAccount {}/{} (spec.accountRef) does not exist",
+                grant.id.namespace, grant.spec.account_ref.name
+            )));
+        };
+        if self.active
+            && let Some(waiting) = not_made_yet(grant, grantor, &accounts.organisations)
+        {
+            return Err(ReconcileError::DependencyNotReady(waiting));
+        }
+        Ok(())
+    }
+}
+
+impl PassSteps for GrantPass<'_> {
+    type Status = SharedBucketGrantStatus;
+    type Planned = GrantPlanned;
+
+    fn paused(&self) -> bool {
+        self.grant.paused()
+    }
+
+    async fn plan(&self) -> Result<GrantPlanned, ReconcileError> {
+        self.unplannable()?;
+        let planned = self.engine.plan_grant(self.grant, self.accounts, self.active);
+        planned.instrument(self.span.clone()).await
+    }
+
+    fn gates(planned: &GrantPlanned) -> Gates {
+        Gates {
+            actions: planned.plan.actions().cloned().collect(),
+            conflicts: planned.plan.conflicts.clone(),
+            quota_exceeded: planned.plan.quota_exceeded.clone(),
+            not_ready: planned.plan.grantor_not_ready.clone(),
+        }
+    }
+
+    /// The grantor's account is only watched: the grant's writes there wait too.
+    fn observe_only(&self, _planned: &GrantPlanned) -> bool {
+        self.accounts
+            .grantor
+            .is_some_and(|g| g.spec.management_policy == ManagementPolicy::ObserveOnly)
+    }
+
+    fn report_observed(
+        &self,
+        status: StatusBuilder<SharedBucketGrantStatus>,
+        planned: GrantPlanned,
+    ) -> Reconciled<SharedBucketGrantStatus> {
+        let not_applied: Vec<Action> = planned.plan.actions().cloned().collect();
+        let waiting: Vec<String> = not_applied
+            .iter()
+            .map(|a| format!("{a} (not made: the account is ObserveOnly)"))
+            .collect();
+        let message = format!(
+            "DataPlatformAccount {}/{} has managementPolicy ObserveOnly: {} change(s) not made",
+            self.grant.id.namespace,
+            self.grant.spec.account_ref.name,
+            not_applied.len()
+        );
+        Reconciled {
+            status: status.grant_synced(&planned.desired, &waiting, Reason::ObserveOnly, message),
+            applied: vec![],
+            ready: waiting.is_empty(),
+            not_applied,
+            error: None,
+            requeue_after: None,
+            stopped_early: false,
+        }
+    }
+
+    async fn run(&mut self, planned: &GrantPlanned) -> Ran {
+        planned.execute(self.options).instrument(self.span.clone()).await
+    }
+
+    fn report_synced(
+        &self,
+        status: StatusBuilder<SharedBucketGrantStatus>,
+        planned: GrantPlanned,
+        ran: Ran,
+        message: String,
+    ) -> Reconciled<SharedBucketGrantStatus> {
+        let ready = self.active && ran.not_done.is_empty();
+        let until_expiry = self.grant.time_to_expiry(&self.now);
+        let requeue_after = match (ready || !self.active, until_expiry) {
+            (true, until) => until,
+            (false, until) => Some(until.map_or(PROGRESS_REQUEUE, |u| u.min(PROGRESS_REQUEUE))),
+        };
+        Reconciled {
+            status: status.grant_synced(&planned.desired, &[], Reason::ReconcileSuccess, message),
+            applied: ran.done,
+            not_applied: ran.not_done,
+            error: None,
+            ready,
+            requeue_after,
+            stopped_early: false,
+        }
+    }
+
+    fn log_failure(&self, error: &ReconcileError) {
+        tracing::warn!(parent: &self.span, reason = %error.reason(), %error, "grant reconcile failed");
+    }
+}
+
 fn grantor_gone_note(grant: &GrantObject) -> String {
     let account = format!(
         "DataPlatformAccount {}/{}",
@@ -300,27 +341,23 @@ fn grantor_gone_note(grant: &GrantObject) -> String {
     }
 }
 
-struct GrantExecuted {
-    done: Vec<Action>,
-    not_done: Vec<Action>,
-    error: Option<dataplatform_aws::AwsError>,
-}
-
 impl GrantPlanned {
     /// The grantor's actions, stopping at the first failure.
-    async fn execute(&self, options: ExecuteOptions) -> GrantExecuted {
+    async fn execute(&self, options: ExecuteOptions) -> Ran {
         let Some(session) = &self.grantor_session else {
-            return GrantExecuted {
+            return Ran {
                 done: vec![],
                 not_done: self.plan.grantor.clone(),
                 error: None,
+                stopped_early: false,
             };
         };
         let executed = execute(session, self.plan.grantor.clone(), options, |_| {}).await;
-        GrantExecuted {
+        Ran {
             not_done: self.plan.grantor[executed.done.len()..].to_vec(),
             done: executed.done,
             error: executed.failed.map(|(_, error)| error),
+            stopped_early: executed.stopped_early,
         }
     }
 }

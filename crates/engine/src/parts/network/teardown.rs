@@ -32,29 +32,8 @@ pub fn deletion(
         actions.extend(groups(desired, observed, owner));
         return actions;
     };
-    let foreign = observed.foreign_interfaces(owner);
-    if !foreign.is_empty() {
-        let list: Vec<String> = foreign
-            .iter()
-            .take(5)
-            .map(|i| {
-                format!(
-                    "{} ({})",
-                    i.id,
-                    if i.description.is_empty() {
-                        &i.kind
-                    } else {
-                        &i.description
-                    }
-                )
-            })
-            .collect();
-        waiting.push(format!(
-            "ec2:vpc ({}) still holds {} network interface(s) the network part did not make: {}; the VPC is deleted once whatever made them is gone",
-            vpc.id,
-            foreign.len(),
-            list.join(", ")
-        ));
+    if let Some(wait) = foreign_interfaces_wait(observed, &vpc.id, owner) {
+        waiting.push(wait);
         return vec![];
     }
     let busy = background_deletions(observed, owner, &mut actions);
@@ -62,6 +41,20 @@ pub fn deletion(
         waiting.push(format!("{} being deleted", busy.join(", ")));
         return actions;
     }
+    actions.extend(vpc_contents(desired, observed, owner));
+    actions.push(Action::delete(
+        Part::Network,
+        "ec2:vpc",
+        &vpc.id,
+        vec![NetworkWrite::DeleteVpc { vpc: vpc.id.clone() }],
+    ));
+    actions
+}
+
+/// What the VPC holds of ours, in the order EC2 lets it go: addresses, route tables (disassociated
+/// first), security groups, subnets, the internet gateway (detached first).
+fn vpc_contents(desired: &DesiredNetwork, observed: &ObservedNetwork, owner: &str) -> Vec<Action> {
+    let mut actions = Vec::new();
     for address in observed.addresses.iter().filter(|a| ours(&a.tags, owner)) {
         actions.push(Action::delete(
             Part::Network,
@@ -110,13 +103,29 @@ pub fn deletion(
         });
         actions.push(Action::delete(Part::Network, "ec2:internet-gateway", &gateway.id, ops));
     }
-    actions.push(Action::delete(
-        Part::Network,
-        "ec2:vpc",
-        &vpc.id,
-        vec![NetworkWrite::DeleteVpc { vpc: vpc.id.clone() }],
-    ));
     actions
+}
+
+/// Why the VPC cannot go yet: network interfaces in it that none of our NAT gateways or endpoints
+/// made (a task, a load balancer, or someone else's). `None`: nothing else is in it.
+fn foreign_interfaces_wait(observed: &ObservedNetwork, vpc: &str, owner: &str) -> Option<String> {
+    let foreign = observed.foreign_interfaces(owner);
+    if foreign.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = foreign
+        .iter()
+        .take(5)
+        .map(|i| {
+            let what = if i.description.is_empty() { &i.kind } else { &i.description };
+            format!("{} ({what})", i.id)
+        })
+        .collect();
+    Some(format!(
+        "ec2:vpc ({vpc}) still holds {} network interface(s) the network part did not make: {}; the VPC is deleted once whatever made them is gone",
+        foreign.len(),
+        list.join(", ")
+    ))
 }
 
 /// Deletes our endpoints and NAT gateways; what of them still exists, which the rest waits for.
