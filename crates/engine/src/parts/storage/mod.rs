@@ -3,8 +3,10 @@
 //! that denies non-TLS access (other statements in the policy are others') and, on the workspace,
 //! the expiry rule. Buckets are kept by purpose; a non-empty bucket is never deleted.
 
+pub mod model;
+mod settings;
 pub mod writes;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use dataplatform_api::SpecProblem;
 use dataplatform_api::account::{BucketStatus, BucketsStatus};
@@ -14,47 +16,21 @@ use dataplatform_aws::QuotaUse;
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::quotas::S3_BUCKET_POLICY;
 use dataplatform_aws::s3::{
-    BUCKET_OWNER_ENFORCED, BucketObservation, Encryption, ExpirationRule, Lifecycle, PublicAccessBlock, Versioning,
+    BucketObservation, Encryption, ExpirationRule,
 };
 use dataplatform_aws::{AccountSession, AwsError};
-use serde_json::Value;
 
 use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
-use crate::plan::MergePolicyStatements;
-use crate::plan::{Action, FieldChange, Part, Plan, SharedDocument, StatementOwner};
-use crate::policy::{self, Merged, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
+use crate::plan::{Action, FieldChange, Part, Plan};
+use crate::policy::Statement;
+use crate::vocabulary::{Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
+use settings::{creation, settings_changes, policy_change, expiration_text};
 use writes::BucketWrite;
 
+pub use model::{DesiredBucket, DesiredBuckets, ObservedBuckets};
+
 pub struct Storage;
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct DesiredBucket {
-    pub name: String,
-    pub encryption: Encryption,
-    pub versioning: bool,
-    /// Our TLS-only statement; other statements in the policy belong to others.
-    pub tls_statement: Value,
-    /// `None`: the bucket has no rule of ours (only the workspace expires objects).
-    pub expiration: Option<ExpirationRule>,
-}
-
-/// Every bucket by purpose.
-pub type DesiredBuckets = BTreeMap<BucketPurpose, DesiredBucket>;
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ObservedBuckets {
-    /// The buckets that exist, by purpose.
-    pub buckets: BTreeMap<BucketPurpose, BucketObservation>,
-    /// Buckets under our name with no owner tag at all and nothing in them: what a pass stopped
-    /// between CreateBucket and the tagging call after it leaves (endpoints that ignore create-time
-    /// tags). They are finished as ours; one holding objects is somebody's and stays a Conflict.
-    pub unfinished: BTreeSet<BucketPurpose>,
-    /// Why `spec.storage.kmsKeyArn` cannot encrypt the buckets (missing, disabled, pending deletion),
-    /// found before any bucket write; `None` when it can or there is no key.
-    pub key_problem: Option<String>,
-}
 
 impl AccountPart for Storage {
     const PART: Part = Part::Storage;
@@ -291,169 +267,3 @@ fn bucket_outcome(
     Outcome::update(Part::Storage, resource, &name, changes, ops)
 }
 
-/// A new bucket: created with its tags (again in a second call for endpoints that ignore
-/// create-time tags), locked down, then configured.
-fn creation(account: &AccountContext, bucket: &DesiredBucket) -> Vec<BucketWrite> {
-    let name = &bucket.name;
-    let mut ops = vec![
-        BucketWrite::CreateBucket {
-            bucket: name.clone(),
-            tags: account.tags.clone(),
-        },
-        BucketWrite::PutBucketTags {
-            bucket: name.clone(),
-            tags: account.tags.clone(),
-        },
-        BucketWrite::BlockPublicAccess { bucket: name.clone() },
-        BucketWrite::EnforceBucketOwner { bucket: name.clone() },
-        BucketWrite::PutBucketEncryption {
-            bucket: name.clone(),
-            encryption: bucket.encryption.clone(),
-        },
-        BucketWrite::PutBucketPolicy {
-            bucket: name.clone(),
-            document: policy::document(vec![bucket.tls_statement.clone()]).to_string(),
-        },
-    ];
-    if bucket.versioning {
-        ops.push(BucketWrite::PutBucketVersioning {
-            bucket: name.clone(),
-            enabled: true,
-        });
-    }
-    if bucket.expiration.is_some() {
-        ops.push(BucketWrite::PutBucketLifecycle {
-            bucket: name.clone(),
-            lifecycle: Lifecycle::default().with_ours(bucket.expiration),
-        });
-    }
-    ops
-}
-
-/// Encryption, versioning, the public-access block and ownership.
-fn settings_changes(
-    bucket: &DesiredBucket,
-    observed: &BucketObservation,
-    changes: &mut Vec<FieldChange>,
-    ops: &mut Vec<BucketWrite>,
-) {
-    let name = &bucket.name;
-    if !encryption_matches(&bucket.encryption, observed.encryption.as_ref()) {
-        changes.push(FieldChange::new(
-            "encryption",
-            encryption_text(observed.encryption.as_ref()),
-            encryption_text(Some(&bucket.encryption)),
-        ));
-        ops.push(BucketWrite::PutBucketEncryption {
-            bucket: name.clone(),
-            encryption: bucket.encryption.clone(),
-        });
-    }
-    let versioning_ok = match observed.versioning {
-        Versioning::Enabled => bucket.versioning,
-        Versioning::Suspended | Versioning::Unversioned => !bucket.versioning,
-    };
-    if !versioning_ok {
-        changes.push(FieldChange::new(
-            "versioning",
-            format!("{:?}", observed.versioning),
-            if bucket.versioning { "Enabled" } else { "Suspended" },
-        ));
-        ops.push(BucketWrite::PutBucketVersioning {
-            bucket: name.clone(),
-            enabled: bucket.versioning,
-        });
-    }
-    if observed.public_access_block != PublicAccessBlock::ALL_BLOCKED {
-        changes.push(FieldChange::new(
-            "publicAccessBlock",
-            public_access_text(observed.public_access_block),
-            "all four blocked",
-        ));
-        ops.push(BucketWrite::BlockPublicAccess { bucket: name.clone() });
-    }
-    if observed.ownership.as_deref() != Some(BUCKET_OWNER_ENFORCED) {
-        changes.push(FieldChange::new(
-            "ownership",
-            observed.ownership.as_deref().unwrap_or(NONE),
-            BUCKET_OWNER_ENFORCED,
-        ));
-        ops.push(BucketWrite::EnforceBucketOwner { bucket: name.clone() });
-    }
-}
-
-/// Our TLS statement merged into the bucket policy when it is missing or changed; `Err` when the
-/// policy is not JSON we may rewrite.
-fn policy_change(
-    resource: &str,
-    bucket: &DesiredBucket,
-    observed: &BucketObservation,
-) -> Result<Option<(FieldChange, MergePolicyStatements)>, String> {
-    let existing = match observed.policy.as_deref().map(policy::parse) {
-        Some(None) => {
-            return Err(format!(
-                "{resource} ({}) has a bucket policy that is not valid JSON; fix or remove it by hand",
-                bucket.name
-            ));
-        }
-        parsed => parsed.flatten(),
-    };
-    let merged = policy::merge_owned(
-        existing.as_ref(),
-        |sid| sid == DENY_INSECURE_TRANSPORT_SID,
-        std::slice::from_ref(&bucket.tls_statement),
-    );
-    Ok(matches!(merged, Merged::Put(_)).then(|| {
-        (
-            FieldChange::new(
-                "policy",
-                format!("statement {DENY_INSECURE_TRANSPORT_SID} missing or changed"),
-                "deny non-TLS access",
-            ),
-            MergePolicyStatements {
-                document: SharedDocument::BucketPolicy {
-                    bucket: bucket.name.clone(),
-                },
-                owner: StatementOwner::Sid(DENY_INSECURE_TRANSPORT_SID.to_owned()),
-                statements: vec![bucket.tls_statement.clone()],
-            },
-        )
-    }))
-}
-
-fn encryption_text(encryption: Option<&Encryption>) -> String {
-    match encryption {
-        None => NONE.to_owned(),
-        Some(Encryption::Aes256) => "AES256".to_owned(),
-        Some(Encryption::Kms { key_id }) => format!("aws:kms {key_id}"),
-    }
-}
-
-fn encryption_matches(desired: &Encryption, observed: Option<&Encryption>) -> bool {
-    match (desired, observed) {
-        (Encryption::Aes256, Some(Encryption::Aes256)) => true,
-        // AWS may answer with the key id where we gave the key ARN.
-        (Encryption::Kms { key_id: wanted }, Some(Encryption::Kms { key_id: seen })) => {
-            wanted == seen || wanted.ends_with(&format!("/{seen}"))
-        }
-        _ => false,
-    }
-}
-
-fn expiration_text(rule: Option<ExpirationRule>) -> String {
-    rule.map_or(NONE.to_owned(), |r| format!("expire after {} days", r.days))
-}
-
-fn public_access_text(block: PublicAccessBlock) -> String {
-    let off: Vec<&str> = [
-        ("blockPublicAcls", block.block_public_acls),
-        ("ignorePublicAcls", block.ignore_public_acls),
-        ("blockPublicPolicy", block.block_public_policy),
-        ("restrictPublicBuckets", block.restrict_public_buckets),
-    ]
-    .into_iter()
-    .filter(|(_, on)| !on)
-    .map(|(name, _)| name)
-    .collect();
-    format!("off: {}", off.join(", "))
-}
