@@ -51,3 +51,95 @@ pub fn owner_tag_value(namespace: &str, name: &str) -> String {
 pub fn annotation_is_true(annotations: Option<&std::collections::BTreeMap<String, String>>, key: &str) -> bool {
     annotations.and_then(|a| a.get(key)).is_some_and(|v| v == "true")
 }
+
+/// Annotations under our prefix that the operator reads; any other is refused (a misspelt one
+/// would be ignored silently, e.g. `dataplatform.io/pause` for `paused`).
+pub const KNOWN_ANNOTATIONS: [&str; 3] = [PAUSED_ANNOTATION, ADOPT_ANNOTATION, RESYNC_INTERVAL_ANNOTATION];
+
+/// The annotations whose value is a switch: `"true"` or `"false"`.
+const SWITCH_ANNOTATIONS: [&str; 2] = [PAUSED_ANNOTATION, ADOPT_ANNOTATION];
+
+const OUR_PREFIX: &str = "dataplatform.io/";
+
+/// What is wrong with the object's annotations under `dataplatform.io/`: keys the operator does not
+/// know (naming the known one meant, when one is close), and switches that are neither `"true"`
+/// nor `"false"`. Checked before any AWS call, by the CLI and the controller alike.
+pub fn annotation_problems(annotations: &std::collections::BTreeMap<String, String>) -> Vec<crate::SpecProblem> {
+    let mut problems = Vec::new();
+    for (key, value) in annotations.iter().filter(|(k, _)| k.starts_with(OUR_PREFIX)) {
+        let field = format!("metadata.annotations[{key}]");
+        if !KNOWN_ANNOTATIONS.contains(&key.as_str()) {
+            let meant = closest_known(key)
+                .map(|known| format!("did you mean {known}? "))
+                .unwrap_or_default();
+            problems.push(crate::SpecProblem {
+                field,
+                message: format!(
+                    "{key} is not an annotation the operator reads, so it would be ignored; {meant}the operator reads {}",
+                    KNOWN_ANNOTATIONS.join(", ")
+                ),
+            });
+        } else if SWITCH_ANNOTATIONS.contains(&key.as_str()) && value != "true" && value != "false" {
+            problems.push(crate::SpecProblem {
+                field,
+                message: format!("{value:?} is neither \"true\" nor \"false\""),
+            });
+        }
+    }
+    problems
+}
+
+/// The known annotation a misspelt key most likely meant: within a third of its length in edits.
+fn closest_known(key: &str) -> Option<&'static str> {
+    KNOWN_ANNOTATIONS
+        .into_iter()
+        .map(|known| (strsim::levenshtein(key, known), known))
+        .filter(|(distance, known)| *distance <= known.len().saturating_sub(OUR_PREFIX.len()) / 3 + 1)
+        .min()
+        .map(|(_, known)| known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(pairs: &[(&str, &str)]) -> Vec<crate::SpecProblem> {
+        annotation_problems(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn a_misspelt_annotation_of_ours_is_refused_naming_the_one_meant() {
+        let found = problems(&[("dataplatform.io/pause", "true")]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "metadata.annotations[dataplatform.io/pause]");
+        assert!(
+            found[0].message.contains("did you mean dataplatform.io/paused?"),
+            "{}",
+            found[0].message
+        );
+        let far = problems(&[("dataplatform.io/colour", "blue")]);
+        assert!(!far[0].message.contains("did you mean"), "{}", far[0].message);
+        assert!(
+            far[0].message.contains("dataplatform.io/resync-interval"),
+            "{}",
+            far[0].message
+        );
+    }
+
+    #[test]
+    fn known_annotations_and_others_prefixes_pass_and_a_switch_must_be_true_or_false() {
+        assert!(
+            problems(&[
+                ("dataplatform.io/paused", "false"),
+                ("dataplatform.io/adopt", "true"),
+                ("dataplatform.io/resync-interval", "10m"),
+                ("kubectl.kubernetes.io/last-applied-configuration", "{}"),
+                ("example.com/dataplatform.io/x", "y"),
+            ])
+            .is_empty()
+        );
+        let found = problems(&[("dataplatform.io/paused", "yes")]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("neither \"true\" nor \"false\""));
+    }
+}

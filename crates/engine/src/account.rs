@@ -66,6 +66,16 @@ impl AccountObject {
         annotation_is_true(Some(&self.annotations), PAUSED_ANNOTATION)
     }
 
+    /// Refuses annotations under `dataplatform.io/` the operator does not read (a misspelt
+    /// `paused` must not let writes through), before any AWS call.
+    pub fn check_annotations(&self) -> Result<(), dataplatform_api::InvalidSpec> {
+        let problems = dataplatform_api::annotation_problems(&self.annotations);
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(dataplatform_api::InvalidSpec { problems }),
+        }
+    }
+
     pub fn adopt(&self) -> bool {
         annotation_is_true(Some(&self.annotations), ADOPT_ANNOTATION)
     }

@@ -63,6 +63,13 @@ impl Engine {
                 ..Default::default()
             };
         }
+        // A misspelt `paused` must not let the revocations and deletions below through.
+        if let Err(invalid) = object.check_annotations() {
+            return Deleted {
+                error: Some(invalid.into()),
+                ..Default::default()
+            };
+        }
         let revoked = self.revoke_grants_naming(object, grants).await;
         if !revoked.finished || object.spec.deletion_policy == DeletionPolicy::Retain {
             return Deleted {

@@ -63,6 +63,7 @@ impl Engine {
         } else {
             object.spec.validate()?;
         }
+        object.check_annotations()?;
         dataplatform_api::validate_owner_tag(&object.id.namespace, &object.id.name)?;
         let session = self.sessions.session(&object.target()).await;
         session.verify_identity().await?;

@@ -123,3 +123,26 @@ async fn a_bucket_key_that_does_not_exist_is_refused_before_any_write() {
     assert_eq!(invalid.problems[0].field, "spec.storage.kmsKeyArn", "{invalid}");
     assert!(invalid.problems[0].message.contains("does not exist"), "{invalid}");
 }
+
+/// `dataplatform.io/pause` (for `paused`) must not let writes through: a pass and a deletion are
+/// both refused, naming the annotation meant, before any AWS call (issue 37).
+#[tokio::test]
+async fn a_misspelt_annotation_of_ours_is_refused_before_any_call_in_a_pass_and_a_deletion() {
+    let engine = engine().await;
+    let mut object = account_object(&unique_account_id(), "deletionPolicy: Delete");
+    object
+        .annotations
+        .insert("dataplatform.io/pause".into(), "true".into());
+    let pass = engine.reconcile(&object, Default::default()).await;
+    let Some(ReconcileError::InvalidSpec(invalid)) = &pass.error else {
+        panic!("expected InvalidSpec, got {:?}", pass.error);
+    };
+    assert_eq!(invalid.problems[0].field, "metadata.annotations[dataplatform.io/pause]");
+    assert!(invalid.to_string().contains("did you mean dataplatform.io/paused?"), "{invalid}");
+    let deleted = engine.delete(&object, &[]).await;
+    assert!(
+        matches!(deleted.error, Some(ReconcileError::InvalidSpec(_))) && !deleted.finished,
+        "{deleted:?}"
+    );
+    assert_eq!(engine.sessions().counter().snapshot().total(), 0);
+}

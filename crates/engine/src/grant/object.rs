@@ -37,6 +37,16 @@ impl GrantObject {
         annotation_is_true(Some(&self.annotations), PAUSED_ANNOTATION)
     }
 
+    /// Refuses annotations under `dataplatform.io/` the operator does not read (a misspelt
+    /// `paused` must not let writes through), before any AWS call.
+    pub fn check_annotations(&self) -> Result<(), dataplatform_api::InvalidSpec> {
+        let problems = dataplatform_api::annotation_problems(&self.annotations);
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(dataplatform_api::InvalidSpec { problems }),
+        }
+    }
+
     /// Whether `account` is the grantor this grant names (its `accountRef`, in the grant's namespace).
     pub fn names_grantor(&self, account: &ObjectId) -> bool {
         self.names_grantor_at(&account.namespace, &account.name)

@@ -152,6 +152,12 @@ impl Engine {
                 ..Default::default()
             };
         }
+        if let Err(invalid) = grant.check_annotations() {
+            return Revoked {
+                error: Some(invalid.into()),
+                ..Default::default()
+            };
+        }
         let span = tracing::info_span!("revoke_grant", object = %grant.id,
             account = %accounts.grantor.map_or("", |g| g.spec.account_id.as_str()));
         let planned = match self.plan_grant(grant, accounts, false).instrument(span.clone()).await {
@@ -215,6 +221,7 @@ impl GrantPass<'_> {
     /// What keeps the grant from being planned at all, known without an AWS call.
     fn unplannable(&self) -> Result<(), ReconcileError> {
         let (grant, accounts) = (self.grant, self.accounts);
+        grant.check_annotations()?;
         grant.spec.validate(
             &grant.id.namespace,
             accounts.grantor.map(|g| g.spec.account_id.as_str()),
