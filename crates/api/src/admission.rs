@@ -7,6 +7,7 @@
 //! rules learnt so far are linted in `tests/admission/real_server.rs`. One real-server behaviour it
 //! does model: CEL sees every `type: number` value as a double, also when written as `4`.
 
+use jsonschema::error::ValidationErrorKind;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 use kube::core::cel::{Validator, apply_defaults};
@@ -46,10 +47,12 @@ impl Admission {
     /// Errors the API server would return, each as "field: message".
     pub fn review(&self, object: &Value, old: Option<&Value>) -> Vec<String> {
         let defaulted = apply_defaults(&self.schema, object);
+        let mut blocking = false;
         let mut errors: Vec<String> = self
             .openapi
             .iter_errors(&defaulted)
             .map(|e| {
+                blocking |= blocks_cel(e.kind());
                 let mut field = e.instance_path().to_string().trim_start_matches('/').replace('/', ".");
                 // The API server reports a missing property at the property's own path.
                 if let jsonschema::error::ValidationErrorKind::Required {
@@ -58,9 +61,17 @@ impl Admission {
                 {
                     field = format!("{field}.{property}");
                 }
-                format!("{field}: {e}")
+                format!("{field}: {}", describe(&e))
             })
             .collect();
+        // The API server runs no CEL rule on an object that failed one of these (strategy.go's
+        // `hasBlockingErr` in apiextensions-apiserver): the rules were written for the schema's
+        // shape and bounds, and their cost is bounded by them (a list past maxItems would cost
+        // more than the server's estimate allowed).
+        if blocking {
+            errors.push(CEL_SKIPPED.to_owned());
+            return errors;
+        }
         // The API server hands CEL every `type: number` value as a double, `4` included; kube's
         // evaluator would see an int there, on which `self * 2.0` has no overload.
         let (defaulted, old) = (
@@ -79,6 +90,54 @@ impl Admission {
 
     pub fn create(&self, object: &Value) -> Vec<String> {
         self.review(object, None)
+    }
+}
+
+/// What the API server adds when it skipped the CEL rules.
+pub const CEL_SKIPPED: &str = "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
+
+/// The schema errors after which the API server runs no CEL rule: a wrong type, a missing required
+/// field, a value outside an enum, and a string, list or map past its maximum.
+fn blocks_cel(kind: &ValidationErrorKind) -> bool {
+    matches!(
+        kind,
+        ValidationErrorKind::Type { .. }
+            | ValidationErrorKind::Required { .. }
+            | ValidationErrorKind::Enum { .. }
+            | ValidationErrorKind::MaxLength { .. }
+            | ValidationErrorKind::MaxItems { .. }
+            | ValidationErrorKind::MaxProperties { .. }
+    )
+}
+
+/// The longest a message may quote of the value it is about: a list of a thousand services
+/// quoted whole made a message of 119 KB.
+const QUOTE_LIMIT: usize = 200;
+
+/// The error in the API server's words where the value would be quoted at length (sizes), else
+/// the validator's, its quote of the value cut short.
+fn describe(error: &jsonschema::ValidationError<'_>) -> String {
+    let instance = error.instance();
+    match error.kind() {
+        ValidationErrorKind::MaxItems { limit } => {
+            let n = instance.as_array().map_or(0, Vec::len);
+            format!("Too many: {n}: must have at most {limit} items")
+        }
+        ValidationErrorKind::MaxProperties { limit } => {
+            let n = instance.as_object().map_or(0, serde_json::Map::len);
+            format!("Too many: {n}: must have at most {limit} items")
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            let n = instance.as_str().map_or(0, str::len);
+            format!("Too long: {n}: may not be more than {limit} bytes")
+        }
+        _ => {
+            let text = error.to_string();
+            match text.char_indices().nth(QUOTE_LIMIT) {
+                Some((cut, _)) => format!("{}... ({} characters in all)", &text[..cut], text.chars().count()),
+                None => text,
+            }
+        }
     }
 }
 

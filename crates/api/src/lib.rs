@@ -28,7 +28,7 @@ pub use meta::{
     managed_tag_keys, managed_tags_value, owner_tag_value,
 };
 pub use scaling::{ScalingSpec, ScalingStatus, ScheduleSpec};
-pub use validation::{InvalidSpec, SpecProblem, validate_object_name, validate_owner_tag};
+pub use validation::{InvalidSpec, SpecProblem, first_few, validate_object_name, validate_owner_tag};
 
 /// API group of both kinds.
 pub const GROUP: &str = "dataplatform.io";

@@ -10,8 +10,9 @@
 //! the validation of the CRD's own defaults, the server's CEL cost estimate and its per-request cost
 //! limit, structural-schema and pruning rules, and the server's exact error wording. The first three
 //! are linted in `admission/real_server.rs`; the CRDs are applied to a real API server outside this
-//! repository, which is what proves them. One real-server behaviour it does model: CEL sees every
-//! `type: number` value as a double, also when written as `4` (`numbers_as_doubles`).
+//! repository, which is what proves them. Real-server behaviours it does model: CEL sees every
+//! `type: number` value as a double, also when written as `4` (`numbers_as_doubles`), and no CEL
+//! rule runs on an object with a type, required, enum or size error (`blocks_cel`).
 
 #[path = "admission/real_server.rs"]
 mod real_server;
@@ -301,4 +302,39 @@ fn collect_rules(schema: &Value, out: &mut Vec<(String, Value)>) {
             collect_rules(s, out);
         }
     }
+}
+
+/// A list past its maxItems stops admission before the CEL rules, as the API server does
+/// (apiextensions-apiserver's `hasBlockingErr`): a thousand services is one short error, not the
+/// list quoted whole and a CEL rule per pair of names (issue 37: 119 KB and seconds).
+#[test]
+fn a_list_past_its_bound_is_refused_in_one_short_message_without_running_the_cel_rules() {
+    let service = |i: usize| json!({"name": "same", "image": format!("x:{i}"), "cpu": 256, "memory": 512});
+    let huge = with(account(), "/spec/services", Some((0..1000).map(service).collect()));
+    let errors = Admission::accounts().create(&huge);
+    assert_eq!(
+        errors,
+        [
+            "spec.services: Too many: 1000: must have at most 20 items".to_owned(),
+            dataplatform_api::admission::CEL_SKIPPED.to_owned()
+        ],
+        "every service is named `same`, which a CEL rule refuses: it must not have run"
+    );
+    // Within the bound the same duplicates reach the CEL rule.
+    let duplicates = with(account(), "/spec/services", Some((0..2).map(service).collect()));
+    let errors = Admission::accounts().create(&duplicates);
+    assert!(errors.iter().any(|e| e.contains("must be unique")), "{errors:#?}");
+}
+
+/// A refused value is quoted in part, never whole.
+#[test]
+fn an_error_quotes_a_long_value_only_in_part() {
+    let long_image = "x".repeat(5000);
+    let object = with(account(), "/spec/services/0/cpu", Some(json!(long_image)));
+    let errors = Admission::accounts().create(&object);
+    assert!(
+        errors.iter().any(|e| e.starts_with("spec.services.0.cpu")),
+        "{errors:#?}"
+    );
+    assert!(errors.iter().all(|e| e.len() < 400), "{errors:#?}");
 }

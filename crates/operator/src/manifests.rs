@@ -123,7 +123,10 @@ fn admitted(admission: &Admission, value: &serde_yaml_ng::Value) -> Result<(), S
     let object = serde_json::to_value(value).map_err(|e| e.to_string())?;
     match admission.create(&object).as_slice() {
         [] => Ok(()),
-        errors => Err(format!("the API server would refuse it: {}", errors.join("; "))),
+        errors => Err(format!(
+            "the API server would refuse it: {}",
+            dataplatform_api::first_few(errors.iter().cloned())
+        )),
     }
 }
 

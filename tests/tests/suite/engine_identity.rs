@@ -130,15 +130,16 @@ async fn a_bucket_key_that_does_not_exist_is_refused_before_any_write() {
 async fn a_misspelt_annotation_of_ours_is_refused_before_any_call_in_a_pass_and_a_deletion() {
     let engine = engine().await;
     let mut object = account_object(&unique_account_id(), "deletionPolicy: Delete");
-    object
-        .annotations
-        .insert("dataplatform.io/pause".into(), "true".into());
+    object.annotations.insert("dataplatform.io/pause".into(), "true".into());
     let pass = engine.reconcile(&object, Default::default()).await;
     let Some(ReconcileError::InvalidSpec(invalid)) = &pass.error else {
         panic!("expected InvalidSpec, got {:?}", pass.error);
     };
     assert_eq!(invalid.problems[0].field, "metadata.annotations[dataplatform.io/pause]");
-    assert!(invalid.to_string().contains("did you mean dataplatform.io/paused?"), "{invalid}");
+    assert!(
+        invalid.to_string().contains("did you mean dataplatform.io/paused?"),
+        "{invalid}"
+    );
     let deleted = engine.delete(&object, &[]).await;
     assert!(
         matches!(deleted.error, Some(ReconcileError::InvalidSpec(_))) && !deleted.finished,

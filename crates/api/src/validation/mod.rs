@@ -23,9 +23,30 @@ pub struct SpecProblem {
 
 /// A spec that must not reach AWS; reported as `Synced=False`, reason `InvalidSpec`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "))]
+#[error("{}", first_few(.problems.iter().map(|p| format!("{}: {}", p.field, p.message))))]
 pub struct InvalidSpec {
     pub problems: Vec<SpecProblem>,
+}
+
+/// How many problems a message names; the rest are counted. A spec with thousands of bad items
+/// gets a message a person reads, not one of hundreds of kilobytes.
+pub const PROBLEMS_NAMED: usize = 10;
+
+/// The first [`PROBLEMS_NAMED`] of `problems`, joined by "; ", and how many more there are.
+pub fn first_few(problems: impl IntoIterator<Item = String>) -> String {
+    let mut named = Vec::new();
+    let mut more = 0usize;
+    for problem in problems {
+        if named.len() < PROBLEMS_NAMED {
+            named.push(problem);
+        } else {
+            more += 1;
+        }
+    }
+    match more {
+        0 => named.join("; "),
+        n => format!("{}; and {n} more", named.join("; ")),
+    }
 }
 
 /// The longest tag value the services we tag accept (S3, IAM, RDS, ECS, ECR alike).
@@ -503,5 +524,23 @@ mod tests {
             "2048 to 8192 in steps of 1024"
         );
         assert_eq!(fargate_memory_for_cpu(300), None);
+    }
+
+    #[test]
+    fn a_message_names_the_first_problems_and_counts_the_rest() {
+        let problems: Vec<SpecProblem> = (0..1000)
+            .map(|i| SpecProblem {
+                field: format!("spec.services[s{i}].image"),
+                message: "must not be empty".into(),
+            })
+            .collect();
+        let text = InvalidSpec { problems }.to_string();
+        assert!(
+            text.starts_with("spec.services[s0].image: must not be empty; "),
+            "{text}"
+        );
+        assert!(text.contains("spec.services[s9].image") && !text.contains("spec.services[s10].image"));
+        assert!(text.ends_with("; and 990 more"), "{text}");
+        assert_eq!(first_few(["one".to_owned()]), "one");
     }
 }
