@@ -139,7 +139,13 @@ pub struct DataPlatformAccountSpec {
     /// one tag value).
     #[x_kube(validation = Rule::new("self.all(k, size(k) >= 1 && size(k) <= 128 && !k.startsWith('aws:') && k != 'dataplatform.io/owner' && k != 'dataplatform.io/managed-tags' && size(self[k]) <= 256)")
         .message("spec.tags keys must be 1-128 characters, must not start with aws: nor be dataplatform.io/owner or dataplatform.io/managed-tags, and values must be at most 256 characters"))]
-    #[schemars(extend("maxProperties" = 40))]
+    ///
+    /// Keys and values may contain only letters, digits and spaces (of any script) and
+    /// `_ . : / = + - @`, the characters every service we tag accepts. Admission checks the values
+    /// (a pattern); the keys' characters are checked by the operator before any AWS call, not by a
+    /// CEL rule, whose estimated cost over map keys of unbounded length would exceed the API server's
+    /// budget.
+    #[schemars(extend("maxProperties" = 40, "additionalProperties" = {"type": "string", "maxLength": 256, "pattern": patterns::TAG_TEXT}))]
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 

@@ -28,6 +28,10 @@ pub const CERTIFICATE_ARN: &str = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:cert
 pub const SECRET_ARN: &str = "^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$";
 pub const PARAMETER_ARN: &str = "^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$";
 /// A key of a secret's JSON.
+/// What AWS accepts in a tag key or value across the services we tag (IAM's and S3's rule, the
+/// strictest): letters, digits and spaces of any script, and `_ . : / = + - @`.
+pub const TAG_TEXT: &str = "^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$";
+
 pub const JSON_KEY: &str = "^[A-Za-z0-9_.-]+$";
 /// A five-field cron schedule (minute hour day-of-month month day-of-week): numbers, ranges, lists
 /// and steps; weekdays by name (SUN-SAT), so no one wonders whether 0 or 1 is Sunday.

@@ -338,3 +338,18 @@ fn an_error_quotes_a_long_value_only_in_part() {
     );
     assert!(errors.iter().all(|e| e.len() < 400), "{errors:#?}");
 }
+
+/// Tag values are held to AWS's characters at admission too (issue 37: a NUL byte).
+#[test]
+fn a_tag_value_with_a_character_aws_refuses_is_refused_at_admission() {
+    let admission = Admission::accounts();
+    let bad = with(account(), "/spec/tags", Some(json!({"owner": "a\u{0}b"})));
+    let errors = admission.create(&bad);
+    assert!(errors.iter().any(|e| e.starts_with("spec.tags.owner")), "{errors:#?}");
+    let good = with(
+        account(),
+        "/spec/tags",
+        Some(json!({"site": "Café Zürich", "path": "/a/b=c+d@e:f_g.h-i"})),
+    );
+    assert_eq!(admission.create(&good), Vec::<String>::new());
+}

@@ -208,6 +208,11 @@ impl DataPlatformAccountSpec {
                     format!("spec.tags[{key}]"),
                     "keys must be 1-128 characters, must not start with aws: nor be dataplatform.io/owner, dataplatform.io/managed-tags or -; values at most 256 characters",
                 );
+            } else if !matches(patterns::TAG_TEXT, key) || !matches(patterns::TAG_TEXT, value) {
+                p.add(
+                    format!("spec.tags[{key}]"),
+                    "keys and values may contain only letters, digits, spaces and _ . : / = + - @ (the characters AWS accepts in tags)",
+                );
             } else if key.contains(' ') {
                 p.add(
                     format!("spec.tags[{key}]"),
@@ -435,6 +440,24 @@ mod tests {
         );
         let long: Vec<String> = (0..3).map(|i| format!("{}{i}: v", "k".repeat(100))).collect();
         assert_eq!(fields(&long.join(", ")), ["spec.tags"], "3 keys of 101 characters");
+    }
+
+    /// A NUL byte in a tag was written to EC2 and RDS, then refused by S3 ten times (issue 37):
+    /// AWS's tag characters are checked first, in keys and values alike.
+    #[test]
+    fn tags_with_characters_aws_refuses_are_refused_and_any_script_is_accepted() {
+        let base = "accountId: '123456789012'\nregion: eu-west-2\nroleArn: arn:aws:iam::123456789012:role/dataplatform-operator\ndatabase: {enabled: false}\n";
+        let fields = |tags: &str| -> Vec<String> {
+            let spec: crate::DataPlatformAccountSpec =
+                serde_yaml_ng::from_str(&format!("{base}tags: {{{tags}}}")).expect("spec");
+            spec.validate()
+                .err()
+                .map_or(vec![], |e| e.problems.into_iter().map(|p| p.field).collect())
+        };
+        assert_eq!(fields("owner: \"a\\0b\""), ["spec.tags[owner]"], "NUL in a value");
+        assert_eq!(fields("\"own#er\": x"), ["spec.tags[own#er]"], "# in a key");
+        assert_eq!(fields("site: \"a;b\""), ["spec.tags[site]"]);
+        assert!(fields("site: Café Zürich, path: /a/b=c+d@e:f_g.h-i, n: '42'").is_empty());
     }
 
     use super::*;
