@@ -48,6 +48,15 @@ impl Moto {
         )
     }
 
+    /// The fault proxy answering the first `count` requests of `operation` with a 500 before moto
+    /// sees them: the call failed and nothing was made.
+    pub fn failing(&self, operation: &str, count: u32) -> Result<Moto, String> {
+        Self::spawn(
+            "fault_proxy.py",
+            &[&self.endpoint, "--fail", &format!("{operation}:{count}")],
+        )
+    }
+
     /// A proxy that holds each answer back up to `max_ms` milliseconds (seeded).
     pub fn slow(&self, max_ms: u32, seed: u64) -> Result<Moto, String> {
         let (latency, seed) = (max_ms.to_string(), seed.to_string());

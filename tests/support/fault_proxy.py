@@ -5,9 +5,10 @@
 - server errors (500 InternalError), refused before moto sees it;
 - lost answers: the request reaches moto and is carried out, then the connection is closed before the
   client hears back, as when a network path drops mid-response;
+- failed requests: the first COUNT requests of one operation get a 500 before moto sees them;
 - latency: each answer is held back a seeded random time up to MS milliseconds.
 
-Usage: fault_proxy.py UPSTREAM_URL [--lose OPERATION:COUNT] [--throttle RATE] [--server-errors RATE]
+Usage: fault_proxy.py UPSTREAM_URL [--lose OPERATION:COUNT] [--fail OPERATION:COUNT] [--throttle RATE] [--server-errors RATE]
        [--latency MS] [--seed N]
 
 OPERATION is an AWS operation name as the request carries it (the JSON protocols' X-Amz-Target
@@ -89,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("upstream")
     parser.add_argument("--lose", default="")
+    parser.add_argument("--fail", default="")
     parser.add_argument("--throttle", type=float, default=0.0)
     parser.add_argument("--server-errors", type=float, default=0.0)
     parser.add_argument("--latency", type=float, default=0.0)
@@ -97,6 +99,8 @@ def main() -> None:
     upstream = urllib.parse.urlparse(args.upstream)
     lose_operation, _, count = args.lose.partition(":")
     remaining = [int(count or 0)]
+    fail_operation, _, fail_count = args.fail.partition(":")
+    failing = [int(fail_count or 0)]
     draw = random.Random(args.seed)
     lock = threading.Lock()
 
@@ -133,6 +137,13 @@ def main() -> None:
                 if roll < args.throttle + args.server_errors:
                     status, headers, payload = error_response(service, "InternalError", 500)
                     return self.reply(status, headers.items(), payload)
+            with lock:
+                fail = fail_operation and operation_of(self, body) == fail_operation and failing[0] > 0
+                if fail:
+                    failing[0] -= 1
+            if fail:
+                status, headers, payload = error_response(service, "InternalError", 500)
+                return self.reply(status, headers.items(), payload)
             connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             connection.request(self.command, self.path, body=body, headers=headers)

@@ -4,7 +4,7 @@
 
 use dataplatform_aws::{AccountSession, AwsError};
 
-use crate::plan::{Action, ActionKind, Made};
+use crate::plan::{Action, ActionKind, Lookup, Made, Op};
 
 /// Where a run stops early: used by tests to play a crash after any number of actions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub async fn execute(
         }
         made.task_revision = None;
         for op in &action.ops {
-            if let Err(error) = op.run(session, &action.resource, &mut made).await {
+            if let Err(error) = run_op(session, &action, op, &mut made).await {
                 if action.kind == ActionKind::Create && error.already_exists() {
                     // Made since this pass looked (most often by our own attempt whose answer was
                     // lost): not an error, but nothing more of this pass may build on the plan. The
@@ -53,4 +53,27 @@ pub async fn execute(
         executed.done.push(action);
     }
     executed
+}
+
+/// Runs one write. A create that fails with a transient fault (its answer lost, a 5xx) may have been
+/// carried out: the write looks once under its name and owner tag, and the run goes on with what it
+/// finds, or sends the create once more when nothing is there (issue 37).
+async fn run_op(session: &AccountSession, action: &Action, op: &Op, made: &mut Made) -> Result<(), AwsError> {
+    let error = match op.run(session, &action.resource, made).await {
+        Ok(()) => return Ok(()),
+        Err(error) if action.kind == ActionKind::Create && error.class.is_retryable() => error,
+        Err(error) => return Err(error),
+    };
+    match op.look_after_failure(session, made).await? {
+        Lookup::Made(id) => {
+            tracing::info!(resource = %action.resource, name = %action.name, %error, "made despite the failed answer: going on with it");
+            made.ids.insert(action.resource.clone(), id);
+            Ok(())
+        }
+        Lookup::NotMade => {
+            tracing::info!(resource = %action.resource, name = %action.name, %error, "not made: sending it again");
+            op.run(session, &action.resource, made).await
+        }
+        Lookup::CannotTell => Err(error),
+    }
 }

@@ -689,6 +689,49 @@ async fn creates_whose_answers_were_lost_are_not_made_twice() {
     }
 }
 
+/// CreateSecurityGroup carried out, its answer lost: the group is named and tagged in the create,
+/// so the same pass looks once, finds it and goes on (its rules, the rest of the network) instead
+/// of failing; nothing is made twice (issue 37).
+#[tokio::test]
+async fn a_security_group_whose_answer_was_lost_is_found_by_the_same_pass() {
+    let proxy = Moto::shared()
+        .losing_answers("CreateSecurityGroup", 1)
+        .expect("fault proxy");
+    finishes_in_one_pass_with_two_groups(proxy).await;
+}
+
+/// CreateSecurityGroup answered with a 500 before EC2 carried it out (the retry layer never repeats
+/// a create): the pass looks, finds nothing, sends it once more and goes on (issue 37).
+#[tokio::test]
+async fn a_security_group_create_refused_with_a_500_is_sent_again_after_one_look() {
+    let proxy = Moto::shared().failing("CreateSecurityGroup", 1).expect("fault proxy");
+    finishes_in_one_pass_with_two_groups(proxy).await;
+}
+
+async fn finishes_in_one_pass_with_two_groups(proxy: Moto) {
+    let engine = proxy.engine().await;
+    let account = unique_account_id();
+    let object = account_object(&account, &format!("{MANAGED}database: {{enabled: false}}\n"));
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(pass.error.is_none() && !pass.stopped_early, "{:?}", pass.error);
+    assert!(pass.not_applied.is_empty(), "the pass finished its plan");
+    let counts = inventory(&object).await;
+    assert!(counts.contains(&("security-group".to_owned(), 2)), "{counts:?}");
+    // The next pass has nothing left to make.
+    let mut object = object;
+    object.status = Some(pass.status);
+    let again = engine.plan(&object).await.expect("plan");
+    let creates: Vec<String> = again
+        .diff
+        .plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == dataplatform_engine::ActionKind::Create)
+        .map(|a| a.to_string())
+        .collect();
+    assert!(creates.is_empty(), "{creates:?}");
+}
+
 /// A third zone added and a NAT gateway asked for later: the new zone's subnets take the next
 /// blocks (the first two do not move), the DB subnet group and the service take the new private
 /// subnet, and each private table gets its default route to the new NAT gateway.

@@ -10,7 +10,7 @@ mod refs;
 
 pub use made::Made;
 pub use merge::MergePolicyStatements;
-pub use op::{Op, Write, ops};
+pub use op::{Lookup, Op, Write, ops};
 pub use refs::{Ec2Ref, PlannedEndpoint, PlannedPeer, PlannedRule, SharedDocument, StatementOwner, TaskRevision};
 
 /// Writes [`Part`] and its names from one list.

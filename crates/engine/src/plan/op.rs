@@ -24,11 +24,34 @@ pub trait Write: Clone + fmt::Debug + PartialEq + Send + Sync + 'static {
         made: &mut Made,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
+    /// For a create that failed with a transient fault (its answer lost, a 5xx): what AWS holds
+    /// under the create's name and our owner tag, read once, so the pass goes on with what was
+    /// made, or sends the create again when nothing was. [`Lookup::CannotTell`] (the default): the
+    /// pass ends as before and the next one looks.
+    fn look_after_failure(
+        &self,
+        _session: &AccountSession,
+        _made: &Made,
+    ) -> impl Future<Output = Result<Lookup, AwsError>> + Send {
+        async { Ok(Lookup::CannotTell) }
+    }
+
     /// For a deletion: what the resource still holds that the operator never deletes (`objects`,
     /// `images`), read just before the write; the resource is then kept. `None`: nothing keeps it.
     fn holds(&self, _session: &AccountSession) -> impl Future<Output = Result<Option<&'static str>, AwsError>> + Send {
         async { Ok(None) }
     }
+}
+
+/// What a create's name and owner tag found after the create failed transiently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The create was carried out: what it made (its id or ARN).
+    Made(String),
+    /// Nothing under the name: the create may be sent again.
+    NotMade,
+    /// The write cannot look.
+    CannotTell,
 }
 
 /// [`Write`] as an object: what a plan holds, whatever part it comes from.
@@ -40,6 +63,11 @@ trait AnyWrite: fmt::Debug + Send + Sync {
         made: &'a mut Made,
     ) -> BoxFuture<'a, Result<(), AwsError>>;
     fn holds<'a>(&'a self, session: &'a AccountSession) -> BoxFuture<'a, Result<Option<&'static str>, AwsError>>;
+    fn look_after_failure<'a>(
+        &'a self,
+        session: &'a AccountSession,
+        made: &'a Made,
+    ) -> BoxFuture<'a, Result<Lookup, AwsError>>;
     fn as_any(&self) -> &dyn Any;
     fn same(&self, other: &dyn AnyWrite) -> bool;
 }
@@ -56,6 +84,14 @@ impl<W: Write> AnyWrite for W {
 
     fn holds<'a>(&'a self, session: &'a AccountSession) -> BoxFuture<'a, Result<Option<&'static str>, AwsError>> {
         Box::pin(Write::holds(self, session))
+    }
+
+    fn look_after_failure<'a>(
+        &'a self,
+        session: &'a AccountSession,
+        made: &'a Made,
+    ) -> BoxFuture<'a, Result<Lookup, AwsError>> {
+        Box::pin(Write::look_after_failure(self, session, made))
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -85,6 +121,11 @@ impl Op {
     /// See [`Write::holds`].
     pub async fn holds(&self, session: &AccountSession) -> Result<Option<&'static str>, AwsError> {
         self.0.holds(session).await
+    }
+
+    /// See [`Write::look_after_failure`].
+    pub async fn look_after_failure(&self, session: &AccountSession, made: &Made) -> Result<Lookup, AwsError> {
+        self.0.look_after_failure(session, made).await
     }
 
     /// The write as its part's type, when it is one.

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use dataplatform_api::OWNER_TAG;
 use dataplatform_aws::network::{Direction, EndpointPlacement, Peer, Rule};
 use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
 
 use crate::plan::Made;
-use crate::plan::{Ec2Ref, PlannedEndpoint, PlannedPeer, PlannedRule, Write};
+use crate::plan::{Ec2Ref, Lookup, PlannedEndpoint, PlannedPeer, PlannedRule, Write};
 
 /// The network part's AWS writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +144,21 @@ impl Write for NetworkWrite {
                 Ok(())
             }
             None => self.change(session, made).await,
+        }
+    }
+
+    async fn look_after_failure(&self, session: &AccountSession, made: &Made) -> Result<Lookup, AwsError> {
+        match self {
+            // Named and tagged in the create itself: one read tells.
+            Self::CreateSecurityGroup { vpc, name, tags, .. } => {
+                let groups = session.network().security_groups_in(&made.id(vpc)?).await?;
+                let owner = tags.get(OWNER_TAG);
+                Ok(groups
+                    .into_iter()
+                    .find(|g| &g.name == name && g.tags.get(OWNER_TAG) == owner)
+                    .map_or(Lookup::NotMade, |g| Lookup::Made(g.id)))
+            }
+            _ => Ok(Lookup::CannotTell),
         }
     }
 }
