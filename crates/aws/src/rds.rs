@@ -223,8 +223,10 @@ impl Rds<'_> {
     ) -> Result<(), AwsError> {
         let rds = self.session.rds_client();
         let tags = to_tags(tags);
+        // Not repeated after a transient fault: the first attempt may have made the cluster (and
+        // its RDS-managed master secret); the caller looks by identifier before sending it again.
         self.session
-            .call(&op::RDS_CREATE_DB_CLUSTER, || {
+            .call_not_repeated(&op::RDS_CREATE_DB_CLUSTER, || {
                 rds.create_db_cluster()
                     .db_cluster_identifier(identifier)
                     .engine(ENGINE)
@@ -308,8 +310,9 @@ impl Rds<'_> {
     ) -> Result<(), AwsError> {
         let rds = self.session.rds_client();
         let tags = to_tags(tags);
+        // Not repeated after a transient fault: the caller looks by identifier first.
         self.session
-            .call(&op::RDS_CREATE_DB_INSTANCE, || {
+            .call_not_repeated(&op::RDS_CREATE_DB_INSTANCE, || {
                 rds.create_db_instance()
                     .db_instance_identifier(identifier)
                     .db_cluster_identifier(cluster)

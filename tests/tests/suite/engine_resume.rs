@@ -121,6 +121,42 @@ async fn a_create_whose_answer_was_lost_is_finished_by_the_next_pass() {
     }
 }
 
+/// CreateDBCluster and CreateDBInstance carried out, their answers lost: neither is sent again
+/// (a second CreateDBCluster left moto with a second RDS-managed master secret, issue 37); the same
+/// pass finds each by identifier and owner tag and goes on, and the account holds one cluster and
+/// one instance, each created by one call.
+#[tokio::test]
+async fn a_database_whose_create_answer_was_lost_is_found_by_the_same_pass() {
+    for operation in ["CreateDBCluster", "CreateDBInstance"] {
+        let proxy = Moto::shared().losing_answers(operation, 1).expect("fault proxy");
+        let engine = proxy.engine().await;
+        let account = unique_account_id();
+        let object = account_object(&account, "");
+        let pass = engine.reconcile(&object, Default::default()).await;
+        assert!(
+            pass.error.is_none() && !pass.stopped_early,
+            "{operation}: {:?}",
+            pass.error
+        );
+        let config = Moto::shared().account_config(&account).await;
+        let rds = aws_sdk_rds::Client::new(&config);
+        let clusters = rds.describe_db_clusters().send().await.expect("clusters");
+        let instances = rds.describe_db_instances().send().await.expect("instances");
+        assert_eq!(
+            (clusters.db_clusters().len(), instances.db_instances().len()),
+            (1, 1),
+            "{operation}"
+        );
+        // Each create sent once: a second CreateDBCluster is what made the second master secret.
+        let calls = engine.sessions().counter().snapshot();
+        assert_eq!(
+            (calls.of("CreateDBCluster"), calls.of("CreateDBInstance")),
+            (1, 1),
+            "{operation}"
+        );
+    }
+}
+
 /// Sustained throttling (20%, in each protocol's own error shape) and 5% server errors: with the
 /// default retry budget every pass finishes, the account converges, and it holds one of everything.
 #[tokio::test]
