@@ -32,6 +32,10 @@ pub const PARAMETER_ARN: &str = "^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parame
 /// strictest): letters, digits and spaces of any script, and `_ . : / = + - @`.
 pub const TAG_TEXT: &str = "^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$";
 
+/// A container image as ECS takes it (ContainerDefinition.image): up to 255 letters, digits and
+/// `- _ : . / #` (repository and tag), optionally followed by `@sha256:` and 64 hex digits.
+pub const CONTAINER_IMAGE: &str = "^[A-Za-z0-9_.:/#-]{1,255}(@sha256:[A-Fa-f0-9]{64})?$";
+
 pub const JSON_KEY: &str = "^[A-Za-z0-9_.-]+$";
 /// A five-field cron schedule (minute hour day-of-month month day-of-week): numbers, ranges, lists
 /// and steps; weekdays by name (SUN-SAT), so no one wonders whether 0 or 1 is Sunday.

@@ -34,9 +34,13 @@ pub struct ServiceSpec {
     #[schemars(length(min = 1, max = 63))]
     pub name: String,
 
-    /// Container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0.
+    /// Container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0, as ECS
+    /// takes it: up to 255 letters, digits and - _ : . / # (repository and tag), optionally
+    /// followed by @sha256: and the 64 hex digits of a digest.
     /// Changing it rolls the service to a new task-definition revision.
-    #[schemars(length(min = 1, max = 1024))]
+    #[x_kube(validation = Rule::new(cel_matches(patterns::CONTAINER_IMAGE))
+        .message("spec.services[].image must be a repository (and tag) of up to 255 letters, digits and -_:./#, optionally followed by @sha256: and 64 hex digits"))]
+    #[schemars(length(min = 1, max = 327))]
     pub image: String,
 
     /// Task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384. Must form a valid Fargate pair with memory.

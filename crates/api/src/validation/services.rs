@@ -29,6 +29,13 @@ impl DataPlatformAccountSpec {
                     format!("{at}.image"),
                     "name a container image, e.g. 999999999999.dkr.ecr.eu-west-2.amazonaws.com/dagster:1.9.0",
                 );
+            } else {
+                p.check_format(
+                    format!("{at}.image"),
+                    &service.image,
+                    patterns::CONTAINER_IMAGE,
+                    "an image ECS takes: up to 255 letters, digits and -_:./# (repository and tag), optionally followed by @sha256: and 64 hex digits",
+                );
             }
             match fargate_memory_for_cpu(service.cpu) {
                 None => p.add(
