@@ -662,17 +662,19 @@ async fn deletion_removes_the_network_last_and_waits_for_what_is_not_ours() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// CreateVpc, CreateNatGateway and AllocateAddress carried out, their answers lost: none is sent
-/// again blind (EC2 has no idempotency token for a VPC, and a second one would be a duplicate). A
-/// VPC and an address are found by the same pass under their Name and owner tags, and it goes on;
-/// a NAT gateway is not looked for, so that pass fails and the next finds it. Either way the
-/// account holds one of each.
+/// EC2 creates carried out, their answers lost: none is sent again blind (EC2 has no idempotency
+/// token for a VPC, and a second one would be a duplicate). A VPC, an address, a route table and an
+/// endpoint are found by the same pass under their Name and owner tags, and it goes on; a NAT
+/// gateway is not looked for (its create names no VPC to look in), so that pass fails and the next
+/// finds it. Either way the account holds one of each.
 #[tokio::test]
 async fn creates_whose_answers_were_lost_are_not_made_twice() {
     for (operation, looked_for) in [
         ("CreateVpc", true),
         ("CreateNatGateway", false),
         ("AllocateAddress", true),
+        ("CreateRouteTable", true),
+        ("CreateVpcEndpoint", true),
     ] {
         let proxy = Moto::shared().losing_answers(operation, 1).expect("fault proxy");
         let engine = proxy.engine().await;

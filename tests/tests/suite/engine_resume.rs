@@ -157,6 +157,23 @@ async fn a_database_whose_create_answer_was_lost_is_found_by_the_same_pass() {
     }
 }
 
+/// CreateLogGroup carried out, its answer lost: the same pass finds the group by name and owner
+/// tag, sets its retention and goes on.
+#[tokio::test]
+async fn a_log_group_whose_create_answer_was_lost_is_found_by_the_same_pass() {
+    let proxy = Moto::shared().losing_answers("CreateLogGroup", 1).expect("fault proxy");
+    let engine = proxy.engine().await;
+    let account = unique_account_id();
+    let object = account_object(
+        &account,
+        "database: {enabled: false}\nlogging: {logGroup: /dataplatform/lost, retentionDays: 14}\n",
+    );
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(pass.error.is_none() && !pass.stopped_early, "{:?}", pass.error);
+    let calls = engine.sessions().counter().snapshot();
+    assert_eq!((calls.of("CreateLogGroup"), calls.of("PutRetentionPolicy")), (1, 1));
+}
+
 /// Sustained throttling (20%, in each protocol's own error shape) and 5% server errors: with the
 /// default retry budget every pass finishes, the account converges, and it holds one of everything.
 #[tokio::test]

@@ -4,9 +4,11 @@
 //! error, not a run-time one.
 
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use dataplatform_api::OWNER_TAG;
 use dataplatform_aws::{AccountSession, AwsError};
 use futures::future::BoxFuture;
 
@@ -52,6 +54,25 @@ pub enum Lookup {
     NotMade,
     /// The write cannot look.
     CannotTell,
+}
+
+impl Lookup {
+    /// What a lookup by name found: the one carrying the owner tag of the create's `tags`, else
+    /// nothing of ours. Two of ours under one name: a person must look (the next pass reports it).
+    pub fn by_owner(
+        found: impl IntoIterator<Item = (String, BTreeMap<String, String>)>,
+        tags: &BTreeMap<String, String>,
+    ) -> Lookup {
+        let Some(owner) = tags.get(OWNER_TAG) else {
+            return Lookup::CannotTell;
+        };
+        let mut ours = found.into_iter().filter(|(_, seen)| seen.get(OWNER_TAG) == Some(owner));
+        match (ours.next(), ours.next()) {
+            (Some((id, _)), None) => Lookup::Made(id),
+            (None, _) => Lookup::NotMade,
+            (Some(_), Some(_)) => Lookup::CannotTell,
+        }
+    }
 }
 
 /// [`Write`] as an object: what a plan holds, whatever part it comes from.

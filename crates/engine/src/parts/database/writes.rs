@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_api::OWNER_TAG;
 use dataplatform_aws::rds::{ClusterChanges, ClusterPlacement, ClusterSettings};
 use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
 
@@ -66,22 +65,16 @@ impl Write for DatabaseWrite {
     /// owner tag.
     async fn look_after_failure(&self, session: &AccountSession, _made: &Made) -> Result<Lookup, AwsError> {
         let rds = session.rds();
-        let found = match self {
-            Self::CreateDbCluster { cluster, tags, .. } => rds
-                .observe_cluster(cluster)
-                .await?
-                .map(|c| (c.arn, c.tags.get(OWNER_TAG) == tags.get(OWNER_TAG))),
-            Self::CreateDbInstance { instance, tags, .. } => rds
-                .observe_instance(instance)
-                .await?
-                .map(|i| (i.arn, i.tags.get(OWNER_TAG) == tags.get(OWNER_TAG))),
-            _ => return Ok(Lookup::CannotTell),
-        };
-        Ok(match found {
-            Some((arn, true)) => Lookup::Made(arn),
-            // Someone else's under our identifier: sending it again meets it and the pass reports it.
-            Some((_, false)) => Lookup::CannotTell,
-            None => Lookup::NotMade,
-        })
+        match self {
+            Self::CreateDbCluster { cluster, tags, .. } => {
+                let found = rds.observe_cluster(cluster).await?;
+                Ok(Lookup::by_owner(found.map(|c| (c.arn, c.tags)), tags))
+            }
+            Self::CreateDbInstance { instance, tags, .. } => {
+                let found = rds.observe_instance(instance).await?;
+                Ok(Lookup::by_owner(found.map(|i| (i.arn, i.tags)), tags))
+            }
+            _ => Ok(Lookup::CannotTell),
+        }
     }
 }

@@ -7,7 +7,7 @@ use dataplatform_aws::elb::{ListenerSettings, RuleConditions, TargetGroupSetting
 use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
 
 use crate::plan::Made;
-use crate::plan::{Ec2Ref, Write};
+use crate::plan::{Ec2Ref, Lookup, Write};
 
 /// The load balancer part's AWS writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,6 +93,23 @@ impl Write for LoadBalancerWrite {
                 Ok(())
             }
             None => self.change(session, made).await,
+        }
+    }
+
+    /// A balancer and a target group are named, and tagged in their create.
+    async fn look_after_failure(&self, session: &AccountSession, _made: &Made) -> Result<Lookup, AwsError> {
+        match self {
+            Self::CreateLoadBalancer { name, tags, .. } => {
+                let (balancers, _) = session.elb().observe(std::slice::from_ref(name), name).await?;
+                let named = balancers.into_iter().filter(|b| &b.name == name);
+                Ok(Lookup::by_owner(named.map(|b| (b.arn, b.tags)), tags))
+            }
+            Self::CreateTargetGroup { name, tags, .. } => {
+                let (_, groups) = session.elb().observe(&[], name).await?;
+                let named = groups.into_iter().filter(|g| &g.name == name);
+                Ok(Lookup::by_owner(named.map(|g| (g.arn, g.tags)), tags))
+            }
+            _ => Ok(Lookup::CannotTell),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
 
 use crate::plan::Made;
-use crate::plan::Write;
+use crate::plan::{Lookup, Write};
 
 /// The logging part's AWS writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +35,17 @@ impl Write for LogWrite {
             Self::PutLogRetention { name, days } => logs.put_retention(name, *days).await,
             Self::TagLogGroup { arn, tags } => logs.retag(arn, tags).await,
             Self::DeleteLogGroup { name } => logs.delete_group(name).await,
+        }
+    }
+
+    /// The group is found by name; ours when it carries the create's owner tag.
+    async fn look_after_failure(&self, session: &AccountSession, _made: &Made) -> Result<Lookup, AwsError> {
+        match self {
+            Self::CreateLogGroup { name, tags } => {
+                let found = session.logs().observe_group(name).await?;
+                Ok(Lookup::by_owner(found.map(|g| (g.arn, g.tags)), tags))
+            }
+            _ => Ok(Lookup::CannotTell),
         }
     }
 }

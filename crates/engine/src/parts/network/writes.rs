@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_api::OWNER_TAG;
 use dataplatform_aws::network::{Direction, EndpointPlacement, NAME_TAG, Peer, Rule};
 use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
 
@@ -152,23 +151,30 @@ impl Write for NetworkWrite {
             // Named and tagged in the create itself: one read tells.
             Self::CreateSecurityGroup { vpc, name, tags, .. } => {
                 let groups = session.network().security_groups_in(&made.id(vpc)?).await?;
-                let owner = tags.get(OWNER_TAG);
-                Ok(groups
-                    .into_iter()
-                    .find(|g| &g.name == name && g.tags.get(OWNER_TAG) == owner)
-                    .map_or(Lookup::NotMade, |g| Lookup::Made(g.id)))
+                let named = groups.into_iter().filter(|g| &g.name == name);
+                Ok(Lookup::by_owner(named.map(|g| (g.id, g.tags)), tags))
+            }
+            Self::CreateRouteTable { vpc, tags } => {
+                let tables = session.network().route_tables_in(&made.id(vpc)?).await?;
+                let named = tables.into_iter().filter(|t| t.tags.get(NAME_TAG) == tags.get(NAME_TAG));
+                Ok(Lookup::by_owner(named.map(|t| (t.id, t.tags)), tags))
+            }
+            Self::CreateVpcEndpoint { vpc, tags, .. } => {
+                let endpoints = session.network().endpoints_in(&made.id(vpc)?).await?;
+                let named = endpoints.into_iter().filter(|e| e.tags.get(NAME_TAG) == tags.get(NAME_TAG));
+                Ok(Lookup::by_owner(named.map(|e| (e.id, e.tags)), tags))
             }
             Self::CreateVpc { tags, .. } => {
                 let found = session.network().vpcs_named(name_tag(tags)).await?;
-                Ok(ours_by_tags(found.into_iter().map(|v| (v.id, v.tags)), tags))
+                Ok(Lookup::by_owner(found.into_iter().map(|v| (v.id, v.tags)), tags))
             }
             Self::CreateInternetGateway { tags } => {
                 let found = session.network().internet_gateways_named(name_tag(tags)).await?;
-                Ok(ours_by_tags(found.into_iter().map(|g| (g.id, g.tags)), tags))
+                Ok(Lookup::by_owner(found.into_iter().map(|g| (g.id, g.tags)), tags))
             }
             Self::AllocateAddress { tags } => {
                 let found = session.network().addresses_named(&[name_tag(tags).to_owned()]).await?;
-                Ok(ours_by_tags(found.into_iter().map(|a| (a.allocation_id, a.tags)), tags))
+                Ok(Lookup::by_owner(found.into_iter().map(|a| (a.allocation_id, a.tags)), tags))
             }
             _ => Ok(Lookup::CannotTell),
         }
@@ -318,16 +324,4 @@ fn endpoint_placement(made: &Made, placement: &PlannedEndpoint) -> Result<Endpoi
 /// The `Name` tag a create writes (every network resource is named by it).
 fn name_tag(tags: &BTreeMap<String, String>) -> &str {
     tags.get(NAME_TAG).map_or("", String::as_str)
-}
-
-/// What a lookup by name found: the one carrying the create's owner tag, else nothing of ours.
-fn ours_by_tags(found: impl Iterator<Item = (String, BTreeMap<String, String>)>, tags: &BTreeMap<String, String>) -> Lookup {
-    let owner = tags.get(OWNER_TAG);
-    let mut found = found.filter(|(_, seen)| owner.is_some() && seen.get(OWNER_TAG) == owner);
-    match (found.next(), found.next()) {
-        (Some((id, _)), None) => Lookup::Made(id),
-        (None, _) => Lookup::NotMade,
-        // Two of ours under one name: a person must look (the next pass reports it).
-        (Some(_), Some(_)) => Lookup::CannotTell,
-    }
 }
