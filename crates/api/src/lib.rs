@@ -25,7 +25,7 @@ pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGran
 pub use meta::{
     ADOPT_ANNOTATION, CLEANUP_FINALIZER, KNOWN_ANNOTATIONS, MANAGED_TAGS_TAG, NO_MANAGED_TAGS, OWNER_TAG,
     PAUSED_ANNOTATION, RESYNC_INTERVAL_ANNOTATION, TAG_VALUE_LIMIT, annotation_is_true, annotation_problems,
-    managed_tag_keys, managed_tags_value, owner_tag_value,
+    check_annotations, managed_tag_keys, managed_tags_value, owner_tag_value,
 };
 pub use scaling::{ScalingSpec, ScalingStatus, ScheduleSpec};
 pub use validation::{InvalidSpec, SpecProblem, first_few, validate_object_name, validate_owner_tag};

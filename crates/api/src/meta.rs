@@ -89,6 +89,15 @@ pub fn annotation_problems(annotations: &std::collections::BTreeMap<String, Stri
     problems
 }
 
+/// [`annotation_problems`] as the refusal a pass returns before any AWS call.
+pub fn check_annotations(annotations: &std::collections::BTreeMap<String, String>) -> Result<(), crate::InvalidSpec> {
+    let problems = annotation_problems(annotations);
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(crate::InvalidSpec { problems }),
+    }
+}
+
 /// The known annotation a misspelt key most likely meant: within a third of its length in edits.
 fn closest_known(key: &str) -> Option<&'static str> {
     KNOWN_ANNOTATIONS

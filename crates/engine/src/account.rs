@@ -69,11 +69,7 @@ impl AccountObject {
     /// Refuses annotations under `dataplatform.io/` the operator does not read (a misspelt
     /// `paused` must not let writes through), before any AWS call.
     pub fn check_annotations(&self) -> Result<(), dataplatform_api::InvalidSpec> {
-        let problems = dataplatform_api::annotation_problems(&self.annotations);
-        match problems.is_empty() {
-            true => Ok(()),
-            false => Err(dataplatform_api::InvalidSpec { problems }),
-        }
+        dataplatform_api::check_annotations(&self.annotations)
     }
 
     pub fn adopt(&self) -> bool {

@@ -69,9 +69,8 @@ impl<S: ObjectStatus> Reconciled<S> {
     }
 }
 
-/// What a plan would write, and what forbids writing any of it.
+/// What forbids writing any of a plan.
 pub(crate) struct Gates {
-    pub actions: Vec<Action>,
     /// Resources under our names that are not ours.
     pub conflicts: Vec<String>,
     /// Writes that would pass one of AWS's quotas.
@@ -98,6 +97,8 @@ pub(crate) trait PassSteps {
     /// Validation, observation and diff, with no write.
     fn plan(&self) -> impl Future<Output = Result<Self::Planned, ReconcileError>>;
     fn gates(planned: &Self::Planned) -> Gates;
+    /// What the plan would write: reported as not made when a gate refuses it.
+    fn actions(planned: &Self::Planned) -> Vec<Action>;
     /// Whether the pass may only report (`managementPolicy: ObserveOnly`).
     fn observe_only(&self, planned: &Self::Planned) -> bool;
     fn report_observed(&self, status: StatusBuilder<Self::Status>, planned: Self::Planned) -> Reconciled<Self::Status>;
@@ -129,18 +130,13 @@ pub(crate) async fn pass<P: PassSteps>(mut steps: P, status: StatusBuilder<P::St
     };
     let gates = P::gates(&planned);
     if !gates.conflicts.is_empty() {
-        return failed(
-            &steps,
-            status,
-            ReconcileError::Conflict(gates.conflicts),
-            vec![],
-            gates.actions,
-        );
+        let error = ReconcileError::Conflict(gates.conflicts);
+        return failed(&steps, status, error, vec![], P::actions(&planned));
     }
     // Checked before any write, so a pass that would pass a quota changes nothing (issue 30).
     if !gates.quota_exceeded.is_empty() {
         let error = ReconcileError::QuotaExceeded(gates.quota_exceeded);
-        return failed(&steps, status, error, vec![], gates.actions);
+        return failed(&steps, status, error, vec![], P::actions(&planned));
     }
     if let Some(waiting) = gates.not_ready {
         return failed(

@@ -135,11 +135,14 @@ impl<F: FnMut(&Action)> PassSteps for AccountPass<'_, F> {
 
     fn gates(plan: &AccountPlan) -> Gates {
         Gates {
-            actions: plan.diff.plan.actions.clone(),
             conflicts: plan.diff.conflicts.clone(),
             quota_exceeded: plan.diff.quota_exceeded.clone(),
             not_ready: None,
         }
+    }
+
+    fn actions(plan: &AccountPlan) -> Vec<Action> {
+        plan.diff.plan.actions.clone()
     }
 
     fn observe_only(&self, _plan: &AccountPlan) -> bool {

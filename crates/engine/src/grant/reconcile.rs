@@ -257,11 +257,14 @@ impl PassSteps for GrantPass<'_> {
 
     fn gates(planned: &GrantPlanned) -> Gates {
         Gates {
-            actions: planned.plan.actions().cloned().collect(),
             conflicts: planned.plan.conflicts.clone(),
             quota_exceeded: planned.plan.quota_exceeded.clone(),
             not_ready: planned.plan.grantor_not_ready.clone(),
         }
+    }
+
+    fn actions(planned: &GrantPlanned) -> Vec<Action> {
+        planned.plan.actions().cloned().collect()
     }
 
     /// The grantor's account is only watched: the grant's writes there wait too.
@@ -276,7 +279,7 @@ impl PassSteps for GrantPass<'_> {
         status: StatusBuilder<SharedBucketGrantStatus>,
         planned: GrantPlanned,
     ) -> Reconciled<SharedBucketGrantStatus> {
-        let not_applied: Vec<Action> = planned.plan.actions().cloned().collect();
+        let not_applied = Self::actions(&planned);
         let waiting: Vec<String> = not_applied
             .iter()
             .map(|a| format!("{a} (not made: the account is ObserveOnly)"))

@@ -57,17 +57,7 @@ async fn action_lists(moto: &Moto, dir: &Path) -> String {
         let plan = Box::pin(engine.plan(&account)).await.expect("plan");
         text.push_str(&format!("{}\n", account.id));
         for action in &plan.diff.plan.actions {
-            let ops: Vec<String> = action
-                .ops
-                .iter()
-                .map(|op| {
-                    format!("{op:?}")
-                        .split([' ', '{', '('])
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned()
-                })
-                .collect();
+            let ops: Vec<String> = action.ops.iter().map(|op| op.name()).collect();
             text.push_str(&format!(
                 "  {} {:?} {} ({}): {}\n",
                 action.part.as_str(),
