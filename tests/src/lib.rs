@@ -82,6 +82,16 @@ impl Moto {
         Self::spawn("fault_proxy.py", &args)
     }
 
+    /// The fault proxy losing a `resets` share of the answers (drawn from `seed`) after moto
+    /// carried the request out: the connection is closed before the client hears back.
+    pub fn resetting(&self, resets: f64, seed: u64) -> Result<Moto, String> {
+        let (resets, seed) = (resets.to_string(), seed.to_string());
+        Self::spawn(
+            "fault_proxy.py",
+            &[&self.endpoint, "--resets", &resets, "--seed", &seed],
+        )
+    }
+
     /// A helper script of `tests/support` that prints its port first and serves until stdin closes.
     fn spawn(script: &str, args: &[&str]) -> Result<Moto, String> {
         let python = python();

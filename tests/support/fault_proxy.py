@@ -4,12 +4,13 @@
   EC2's RequestLimitExceeded, the JSON protocols' ThrottlingException), refused before moto sees it;
 - server errors (500 InternalError), refused before moto sees it;
 - lost answers: the request reaches moto and is carried out, then the connection is closed before the
-  client hears back, as when a network path drops mid-response;
+  client hears back, as when a network path drops mid-response (one operation's first COUNT with
+  --lose, or a seeded share of all requests with --resets);
 - failed requests: the first COUNT requests of one operation get a 500 before moto sees them;
 - latency: each answer is held back a seeded random time up to MS milliseconds.
 
 Usage: fault_proxy.py UPSTREAM_URL [--lose OPERATION:COUNT] [--fail OPERATION:COUNT] [--throttle RATE] [--server-errors RATE]
-       [--latency MS] [--seed N]
+       [--resets RATE] [--latency MS] [--seed N]
 
 OPERATION is an AWS operation name as the request carries it (the JSON protocols' X-Amz-Target
 suffix, or the query protocols' Action parameter); its first COUNT answers are lost. RATE is the
@@ -32,7 +33,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
-JSON_SERVICES = {"ecs", "ecr", "kms", "logs"}
+# The JSON protocols' services, by the signing name their requests carry.
+JSON_SERVICES = {"ecs", "ecr", "kms", "logs", "application-autoscaling", "secretsmanager", "servicediscovery"}
 
 
 def operation_of(handler: BaseHTTPRequestHandler, body: bytes) -> str:
@@ -93,6 +95,7 @@ def main() -> None:
     parser.add_argument("--fail", default="")
     parser.add_argument("--throttle", type=float, default=0.0)
     parser.add_argument("--server-errors", type=float, default=0.0)
+    parser.add_argument("--resets", type=float, default=0.0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -124,9 +127,12 @@ def main() -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             service = service_of(self)
+            reset = False
             if service != "sts":
                 with lock:
                     roll = draw.random()
+                    # Drawn only with --resets, so the other faults' seeded sequence stays as it was.
+                    reset = draw.random() < args.resets if args.resets else False
                     # Drawn only with --latency, so the other faults' seeded sequence stays as it was.
                     delay = draw.uniform(0, args.latency) / 1000 if args.latency else 0
                 if delay:
@@ -153,6 +159,7 @@ def main() -> None:
                 lose = lose_operation and operation_of(self, body) == lose_operation and remaining[0] > 0
                 if lose:
                     remaining[0] -= 1
+            lose = lose or reset
             if lose:
                 # Carried out upstream; the answer never arrives.
                 self.close_connection = True
@@ -162,6 +169,8 @@ def main() -> None:
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
 
+    # A longer listen queue than socketserver's 5: under a burst the kernel refuses connections beyond it.
+    ThreadingHTTPServer.request_queue_size = 1024
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(server.server_address[1], flush=True)

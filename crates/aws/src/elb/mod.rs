@@ -280,7 +280,8 @@ impl Elb<'_> {
             .and_then(|a| a.value()?.parse().ok()))
     }
 
-    async fn listeners(&self, load_balancer: &str) -> Result<Vec<ListenerObservation>, AwsError> {
+    /// The balancer's listeners, each with its rules.
+    pub async fn listeners(&self, load_balancer: &str) -> Result<Vec<ListenerObservation>, AwsError> {
         let client = self.session.elbv2();
         let output = self
             .session
@@ -308,7 +309,8 @@ impl Elb<'_> {
         Ok(listeners)
     }
 
-    async fn rules(&self, listener: &str) -> Result<Vec<RuleObservation>, AwsError> {
+    /// The listener's rules but its default one.
+    pub async fn rules(&self, listener: &str) -> Result<Vec<RuleObservation>, AwsError> {
         let client = self.session.elbv2();
         let mut rules = Vec::new();
         let mut marker: Option<String> = None;

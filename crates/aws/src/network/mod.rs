@@ -316,11 +316,20 @@ impl Network<'_> {
 
     /// NAT gateways in the VPC, deleted ones included (EC2 lists them for a while).
     pub async fn nat_gateways_in(&self, vpc: &str) -> Result<Vec<NatObservation>, AwsError> {
+        self.nat_gateways(filter("vpc-id", [vpc])).await
+    }
+
+    /// NAT gateways placed in the subnet, deleted ones included.
+    pub async fn nat_gateways_in_subnet(&self, subnet: &str) -> Result<Vec<NatObservation>, AwsError> {
+        self.nat_gateways(filter("subnet-id", [subnet])).await
+    }
+
+    async fn nat_gateways(&self, by: Filter) -> Result<Vec<NatObservation>, AwsError> {
         let ec2 = self.session.ec2_client();
         let output = self
             .session
             .call(&op::EC2_DESCRIBE_NAT_GATEWAYS, || {
-                ec2.describe_nat_gateways().filter(filter("vpc-id", [vpc])).send()
+                ec2.describe_nat_gateways().filter(by.clone()).send()
             })
             .await?;
         Ok(output

@@ -73,6 +73,16 @@ pub(crate) fn flatten(permissions: &[IpPermission]) -> BTreeSet<Rule> {
     rules
 }
 
+/// An authorization refused as a duplicate is done: EC2 adds a call's rules all or none, so after
+/// a lost answer (the retry meets `InvalidPermission.Duplicate`) ours are there. A rule someone
+/// else added meanwhile leaves the call's others missing, and the next pass sees and adds them.
+fn already_there(sent: Result<(), AwsError>) -> Result<(), AwsError> {
+    match sent {
+        Err(error) if error.code.as_deref() == Some("InvalidPermission.Duplicate") => Ok(()),
+        other => other,
+    }
+}
+
 pub(crate) fn permission(rule: &Rule) -> IpPermission {
     let mut permission = IpPermission::builder().ip_protocol(&rule.protocol);
     if let Some((from, to)) = rule.ports {
@@ -134,13 +144,14 @@ impl Network<'_> {
             };
         }
         match (direction, revoke) {
-            (Direction::Ingress, false) => send!(
+            (Direction::Ingress, false) => already_there(send!(
                 op::EC2_AUTHORIZE_SECURITY_GROUP_INGRESS,
                 authorize_security_group_ingress
-            ),
-            (Direction::Egress, false) => {
-                send!(op::EC2_AUTHORIZE_SECURITY_GROUP_EGRESS, authorize_security_group_egress)
-            }
+            )),
+            (Direction::Egress, false) => already_there(send!(
+                op::EC2_AUTHORIZE_SECURITY_GROUP_EGRESS,
+                authorize_security_group_egress
+            )),
             (Direction::Ingress, true) => optional(send!(
                 op::EC2_REVOKE_SECURITY_GROUP_INGRESS,
                 revoke_security_group_ingress

@@ -75,6 +75,19 @@ impl Lookup {
     }
 }
 
+impl Lookup {
+    /// What a lookup found when the thing has no owner tag to tell by but only one can exist
+    /// (a listener on a port of our balancer): one is what the create made.
+    pub fn only(found: impl IntoIterator<Item = String>) -> Lookup {
+        let mut found = found.into_iter();
+        match (found.next(), found.next()) {
+            (Some(id), None) => Lookup::Made(id),
+            (None, _) => Lookup::NotMade,
+            (Some(_), Some(_)) => Lookup::CannotTell,
+        }
+    }
+}
+
 /// [`Write`] as an object: what a plan holds, whatever part it comes from.
 trait AnyWrite: fmt::Debug + Send + Sync {
     fn run<'a>(

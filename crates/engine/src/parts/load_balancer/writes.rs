@@ -97,7 +97,7 @@ impl Write for LoadBalancerWrite {
     }
 
     /// A balancer and a target group are named, and tagged in their create.
-    async fn look_after_failure(&self, session: &AccountSession, _made: &Made) -> Result<Lookup, AwsError> {
+    async fn look_after_failure(&self, session: &AccountSession, made: &Made) -> Result<Lookup, AwsError> {
         match self {
             Self::CreateLoadBalancer { name, tags, .. } => {
                 let (balancers, _) = session.elb().observe(std::slice::from_ref(name), name).await?;
@@ -108,6 +108,31 @@ impl Write for LoadBalancerWrite {
                 let (_, groups) = session.elb().observe(&[], name).await?;
                 let named = groups.into_iter().filter(|g| &g.name == name);
                 Ok(Lookup::by_owner(named.map(|g| (g.arn, g.tags)), tags))
+            }
+            // ELB holds one listener per port of a balancer, and the balancer is ours.
+            Self::CreateListener {
+                load_balancer,
+                settings,
+                ..
+            } => {
+                let listeners = session.elb().listeners(&made.id(load_balancer)?).await?;
+                let on_port = listeners.into_iter().filter(|l| l.port == settings.port);
+                Ok(Lookup::only(on_port.map(|l| l.arn)))
+            }
+            // One rule per priority of a listener: ours when it forwards where ours would.
+            Self::CreateRule {
+                listener,
+                priority,
+                target_group,
+                ..
+            } => {
+                let rules = session.elb().rules(&made.id(listener)?).await?;
+                let target = made.id(target_group)?;
+                match rules.into_iter().find(|r| r.priority == Some(*priority)) {
+                    Some(rule) if rule.target_groups == [target] => Ok(Lookup::Made(rule.arn)),
+                    Some(_) => Ok(Lookup::CannotTell),
+                    None => Ok(Lookup::NotMade),
+                }
             }
             _ => Ok(Lookup::CannotTell),
         }

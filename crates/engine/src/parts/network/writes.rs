@@ -164,6 +164,19 @@ impl Write for NetworkWrite {
                 let named = endpoints.into_iter().filter(|e| e.tags.get(NAME_TAG) == tags.get(NAME_TAG));
                 Ok(Lookup::by_owner(named.map(|e| (e.id, e.tags)), tags))
             }
+            Self::CreateSubnet { vpc, cidr, tags, .. } => {
+                let subnets = session.network().subnets_in(&made.id(vpc)?).await?;
+                let same = subnets.into_iter().filter(|s| &s.cidr == cidr);
+                Ok(Lookup::by_owner(same.map(|s| (s.id, s.tags)), tags))
+            }
+            // One NAT gateway of ours per subnet; a deleted or failed one is not what was made.
+            Self::CreateNatGateway { subnet, tags, .. } => {
+                let gateways = session.network().nat_gateways_in_subnet(&made.id(subnet)?).await?;
+                let live = gateways
+                    .into_iter()
+                    .filter(|n| matches!(n.state.as_str(), "pending" | "available"));
+                Ok(Lookup::by_owner(live.map(|n| (n.id, n.tags)), tags))
+            }
             Self::CreateVpc { tags, .. } => {
                 let found = session.network().vpcs_named(name_tag(tags)).await?;
                 Ok(Lookup::by_owner(found.into_iter().map(|v| (v.id, v.tags)), tags))
