@@ -820,3 +820,62 @@ async fn zones_added_and_a_nat_gateway_asked_for_later_move_nothing_that_exists(
         );
     }
 }
+
+/// Dagster's daemon reaches its code server: the tasks' group admits the code server's port from
+/// itself (and only that: the daemon declares none); revoked by hand, the rule is put back.
+#[tokio::test]
+async fn services_reach_each_others_declared_ports_through_the_tasks_group() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let services = "services:\n- {name: daemon, image: dagster:1.9.0, cpu: 256, memory: 512}\n- {name: code-server, image: dagster:1.9.0, cpu: 256, memory: 512, port: 4000}\n";
+    let mut object = account_object(&account, &format!("{MANAGED}database: {{enabled: false}}\n{services}"));
+    converge_running(&engine, &mut object).await;
+    let network = object.status.clone().and_then(|s| s.network).expect("status.network");
+    let tasks_group = network.security_groups["tasks"].clone();
+    let ec2 = ec2(&account).await;
+    let ingress = |group: aws_sdk_ec2::types::SecurityGroup| -> Vec<(Option<i32>, Vec<String>, usize)> {
+        group
+            .ip_permissions()
+            .iter()
+            .map(|p| {
+                let groups = p
+                    .user_id_group_pairs()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_owned));
+                (p.from_port(), groups.collect(), p.ip_ranges().len())
+            })
+            .collect()
+    };
+    let described = ec2
+        .describe_security_groups()
+        .group_ids(&tasks_group)
+        .send()
+        .await
+        .expect("group");
+    let tasks = described.security_groups()[0].clone();
+    assert_eq!(ingress(tasks.clone()), [(Some(4000), vec![tasks_group.clone()], 0)]);
+
+    ec2.revoke_security_group_ingress()
+        .group_id(&tasks_group)
+        .set_ip_permissions(Some(tasks.ip_permissions().to_vec()))
+        .send()
+        .await
+        .expect("revoked by hand");
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(pass.error.is_none(), "{:?}", pass.error);
+    assert!(
+        pass.applied.iter().any(|a| a.resource == "ec2:security-group/tasks"),
+        "{:?}",
+        pass.applied
+    );
+    let described = ec2
+        .describe_security_groups()
+        .group_ids(&tasks_group)
+        .send()
+        .await
+        .expect("group");
+    assert_eq!(
+        ingress(described.security_groups()[0].clone()),
+        [(Some(4000), vec![tasks_group.clone()], 0)]
+    );
+}

@@ -40,10 +40,15 @@ impl Planner<'_> {
                     .into_iter()
                     .collect(),
             };
+            let own = match self.observed.group_named(&self.desired.names.group(role)) {
+                Some(seen) => Ec2Ref::Known(seen.id.clone()),
+                None => Ec2Ref::Made(group_resource(role)),
+            };
             let peers = RulePeers {
                 made: &made,
                 tasks: &tasks,
                 vpc_cidr: vpc_cidr.as_deref(),
+                own,
             };
             let (ingress, egress) = self.desired.rules(role, &peers);
             if let Some(group) = self.group(vpc, role, ingress, egress) {
@@ -98,7 +103,7 @@ impl Planner<'_> {
             return None;
         }
         let seen = self.observed.group_named(&name);
-        let resource = format!("ec2:security-group/{}", role.as_str());
+        let resource = group_resource(role);
         let made = Ec2Ref::Made(resource.clone());
         self.resource(
             resource,
@@ -240,4 +245,9 @@ fn rule_text(rule: &PlannedRule) -> String {
         PlannedPeer::Cidr(cidr) => format!("{what}<-{cidr}"),
         PlannedPeer::Group(group) => format!("{what}<-{group}"),
     }
+}
+
+/// The plan's resource of a group of ours, under which its create keeps the id it makes.
+fn group_resource(role: GroupRole) -> String {
+    format!("ec2:security-group/{}", role.as_str())
 }

@@ -32,6 +32,9 @@ pub struct DesiredNetwork {
     pub exposure: BTreeMap<Scheme, Exposure>,
     /// Existing form: the subnets an InternetFacing load balancer goes in.
     pub public_subnets: Vec<String>,
+    /// Every port a service declares: the tasks' group admits each from itself, so one service
+    /// reaches another (Dagster's daemon and webserver its code server on 4000).
+    pub service_ports: BTreeSet<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +146,7 @@ impl DesiredNetwork {
             tags: account.tags.clone(),
             region: account.region.clone(),
             exposure: exposure(spec),
+            service_ports: spec.services.iter().filter_map(|s| s.port).collect(),
             public_subnets: spec
                 .load_balancer
                 .as_ref()

@@ -8,7 +8,7 @@ use dataplatform_api::Scheme;
 use dataplatform_aws::network::{Peer, Rule};
 
 use super::model::{ANYWHERE, DesiredNetwork, GroupRole, HTTPS_PORT, NetworkForm, POSTGRES_PORT};
-use crate::plan::{PlannedPeer, PlannedRule};
+use crate::plan::{Ec2Ref, PlannedPeer, PlannedRule};
 
 impl DesiredNetwork {
     /// The security groups this form makes, each after the groups its rules name.
@@ -19,8 +19,8 @@ impl DesiredNetwork {
         }
         roles.extend(self.exposure.keys().map(|scheme| GroupRole::LoadBalancer(*scheme)));
         // The existing form's tasks run in the spec's groups; ours joins them to admit the load
-        // balancer.
-        if self.managed().is_some() || !self.exposure.is_empty() {
+        // balancer and the services' ports from one another.
+        if self.managed().is_some() || !self.exposure.is_empty() || !self.service_ports.is_empty() {
             roles.push(GroupRole::Tasks);
         }
         if self.database {
@@ -63,8 +63,14 @@ impl DesiredNetwork {
                 (ingress, [all_traffic_anywhere()].into())
             }
             // Egress to anywhere: tasks reach endpoints, the database, and (through NAT) the internet;
-            // ingress only from the load balancers, on the ports they forward to.
+            // ingress from the load balancers on the ports they forward to, and from the group
+            // itself on each port a service declares (nothing else: a service without a port is
+            // reached by no one).
             GroupRole::Tasks => {
+                let from_tasks = self
+                    .service_ports
+                    .iter()
+                    .map(|port| tcp(*port, PlannedPeer::Group(peers.own.clone())));
                 let ingress = self
                     .exposure
                     .iter()
@@ -78,6 +84,7 @@ impl DesiredNetwork {
                         )
                     })
                     .flatten()
+                    .chain(from_tasks)
                     .collect();
                 (ingress, [all_traffic_anywhere()].into())
             }
@@ -96,10 +103,12 @@ impl DesiredNetwork {
 /// Who a group's rules may name.
 pub struct RulePeers<'a> {
     /// The groups of ours made or known so far in this plan.
-    pub made: &'a BTreeMap<GroupRole, crate::plan::Ec2Ref>,
+    pub made: &'a BTreeMap<GroupRole, Ec2Ref>,
     /// Who the database admits: our tasks' group, or the existing form's groups.
     pub tasks: &'a [PlannedPeer],
     pub vpc_cidr: Option<&'a str>,
+    /// The group the rules are for, as the plan names it (a rule may name its own group).
+    pub own: Ec2Ref,
 }
 
 /// The egress rule EC2 gives every new group.
@@ -118,7 +127,7 @@ pub fn planned(rule: &Rule) -> PlannedRule {
         ports: rule.ports,
         peer: match &rule.peer {
             Peer::Cidr(cidr) => PlannedPeer::Cidr(cidr.clone()),
-            Peer::Group(group) => PlannedPeer::Group(crate::plan::Ec2Ref::Known(group.clone())),
+            Peer::Group(group) => PlannedPeer::Group(Ec2Ref::Known(group.clone())),
         },
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::account::ObjectId;
+use crate::plan::{PlannedPeer, PlannedRule};
 
 fn account_and_desired(network: Value) -> (AccountContext, DataPlatformAccountSpec, DesiredNetwork) {
     let spec: DataPlatformAccountSpec =
@@ -181,4 +182,45 @@ fn deletion_takes_our_subnets_before_our_vpc_and_leaves_what_is_not_ours() {
             .any(|a| a.resource == "ec2:vpc"),
         "a VPC without our owner tag is never deleted"
     );
+}
+
+/// The tasks' group admits each port a service declares from the group itself (Dagster's daemon
+/// reaches its code server on 4000), the exposed port from the load balancer's group too, and
+/// nothing for a service without a port.
+#[test]
+fn the_tasks_group_admits_each_declared_service_port_from_itself_and_nothing_else() {
+    let spec: DataPlatformAccountSpec = serde_json::from_value(json!({
+        "accountId": "111111111111", "region": "eu-west-2",
+        "network": {"vpc": {"cidr": "10.20.0.0/16", "availabilityZones": 2, "natGateway": "None", "endpoints": []}},
+        "services": [
+            {"name": "daemon", "image": "dagster:1", "cpu": 256, "memory": 512},
+            {"name": "code-server", "image": "dagster:1", "cpu": 256, "memory": 512, "port": 4000},
+            {"name": "frontend", "image": "web:1", "cpu": 256, "memory": 512, "port": 8080,
+             "expose": {"hosts": ["files.example.org"]}},
+        ],
+    }))
+    .expect("spec");
+    let id = ObjectId {
+        namespace: "ns".into(),
+        name: "camden".into(),
+    };
+    let account = AccountContext::new(&id, &spec, &Default::default());
+    let desired = Network::desired(&account, &spec);
+    let lb = Ec2Ref::Made("ec2:security-group/lb-internal".into());
+    let made = BTreeMap::from([(GroupRole::LoadBalancer(dataplatform_api::Scheme::Internal), lb.clone())]);
+    let own = Ec2Ref::Made("ec2:security-group/tasks".into());
+    let peers = security::RulePeers {
+        made: &made,
+        tasks: &[],
+        vpc_cidr: Some("10.20.0.0/16"),
+        own: own.clone(),
+    };
+    let (ingress, _) = desired.rules(GroupRole::Tasks, &peers);
+    let tcp = |port: i32, peer: &Ec2Ref| PlannedRule {
+        protocol: "tcp".into(),
+        ports: Some((port, port)),
+        peer: PlannedPeer::Group(peer.clone()),
+    };
+    let want = [tcp(4000, &own), tcp(8080, &own), tcp(8080, &lb)].into_iter().collect();
+    assert_eq!(ingress, want);
 }
