@@ -310,6 +310,19 @@ pub struct NetworkSpec {
     /// gateway to pull images).
     #[serde(default)]
     pub assign_public_ip: bool,
+
+    /// The private DNS name services with a port are reached by, e.g. camden.dataplatform.internal:
+    /// a Cloud Map namespace (and Route 53 private zone) in the VPC, where each such service is
+    /// `<service>.<dnsNamespace>` (status.services[].address). Default: `<metadata.name>.dataplatform.internal`.
+    /// Not under `.local`: Dagster's gRPC client has failed to resolve such names (dagster-io/dagster#19864).
+    /// Immutable once made (the namespace is replaced, not renamed).
+    #[x_kube(validation = Rule::new(cel_matches(patterns::DNS_NAMESPACE))
+        .message("spec.network.dnsNamespace must be a DNS name of two labels or more, lowercase, e.g. camden.dataplatform.internal"))]
+    #[x_kube(validation = Rule::new("!self.endsWith('.local')")
+        .message("spec.network.dnsNamespace must not end in .local: Dagster's gRPC client fails to resolve such names; use e.g. .internal"))]
+    #[schemars(length(min = 3, max = 200))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_namespace: Option<String>,
 }
 
 /// A VPC the operator builds: per availability zone a private subnet (tasks, database) and a

@@ -79,6 +79,10 @@ pub struct NetworkStatus {
     /// The database's DB subnet group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_subnet_group: Option<String>,
+    /// What the operator found in a network it does not own that keeps something from working,
+    /// e.g. the VPC's DNS host names off (the services' names do not resolve).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One availability zone of a managed VPC.
@@ -196,6 +200,10 @@ pub struct ServiceStatus {
     /// name, and the path up to its first wildcard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// For a service with a port, where the other services reach it in the VPC: `host:port`, e.g.
+    /// code-server.camden.dataplatform.internal:4000 (a Cloud Map A record per running task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// With `scaling`: its bounds and the next scheduled change (the count itself is `desired`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<crate::scaling::ScalingStatus>,

@@ -45,6 +45,8 @@ pub const TIME_ZONE: &str = "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$";
 /// A schedule's name.
 pub const SCHEDULE_NAME: &str = "^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$";
 pub const ENGINE_VERSION: &str = "^[0-9]+[.][0-9]+$";
+/// A private DNS name of two labels or more (Cloud Map's namespace, Route 53's private zone).
+pub const DNS_NAMESPACE: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?([.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 /// A Kubernetes object name: dot-separated DNS labels (at most 253 characters in all, checked apart).
 pub const DNS_SUBDOMAIN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";

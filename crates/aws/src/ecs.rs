@@ -214,6 +214,8 @@ pub struct ServiceObservation {
     pub network: Option<ServiceNetwork>,
     /// The target groups it registers its tasks in.
     pub load_balancers: Vec<ServiceLoadBalancer>,
+    /// The Cloud Map services (registry ARNs) it registers its tasks in.
+    pub registries: Vec<String>,
     /// `None` when AWS does not report one.
     pub health_check_grace_period: Option<i32>,
     /// `None` when AWS does not report a deployment configuration.
@@ -269,6 +271,8 @@ pub struct ServiceSettings {
     pub load_balancer: Option<ServiceLoadBalancer>,
     /// Seconds ECS ignores failing load-balancer health checks of a starting task.
     pub health_check_grace_period: Option<i32>,
+    /// The Cloud Map service (its ARN) the tasks are registered in, as A records.
+    pub registry: Option<String>,
 }
 
 /// One target group a service registers its tasks' container port in.
@@ -289,6 +293,11 @@ impl ServiceLoadBalancer {
     }
 }
 
+/// A Cloud Map service as ECS names it: with awsvpc tasks and A records, the ARN is all it takes.
+fn registry(arn: &str) -> aws_sdk_ecs::types::ServiceRegistry {
+    aws_sdk_ecs::types::ServiceRegistry::builder().registry_arn(arn).build()
+}
+
 /// What to change on an existing service; `None` leaves it alone.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceChanges {
@@ -299,6 +308,8 @@ pub struct ServiceChanges {
     /// The target groups to register in (`Some(vec![])` detaches the service from all).
     pub load_balancers: Option<Vec<ServiceLoadBalancer>>,
     pub health_check_grace_period: Option<i32>,
+    /// The Cloud Map services to register in (`Some(vec![])` removes the service from all).
+    pub registries: Option<Vec<String>>,
 }
 
 pub struct Ecs<'a> {
@@ -601,6 +612,7 @@ impl Ecs<'_> {
                     .set_health_check_grace_period_seconds(
                         settings.load_balancer.as_ref().and(settings.health_check_grace_period),
                     )
+                    .set_service_registries(settings.registry.as_deref().map(|arn| vec![registry(arn)]))
                     // Tasks carry the service's tags, so cost reports split by owner.
                     .propagate_tags(PropagateTags::Service)
                     .enable_ecs_managed_tags(true)
@@ -629,12 +641,17 @@ impl Ecs<'_> {
             .load_balancers
             .as_ref()
             .map(|all| all.iter().map(ServiceLoadBalancer::to_sdk).collect::<Vec<_>>());
+        let registries = changes
+            .registries
+            .as_ref()
+            .map(|all| all.iter().map(|arn| registry(arn)).collect::<Vec<_>>());
         self.session
             .call(&op::ECS_UPDATE_SERVICE, || {
                 ecs.update_service()
                     .cluster(cluster)
                     .service(name)
                     .set_task_definition(task_definition.clone())
+                    .set_service_registries(registries.clone())
                     .set_desired_count(changes.desired_count)
                     .set_network_configuration(network.clone())
                     .set_capacity_provider_strategy(strategy.clone().map(|s| vec![s]))
@@ -822,6 +839,11 @@ fn service_observation(service: &aws_sdk_ecs::types::Service) -> ServiceObservat
             found.sort();
             found
         },
+        registries: service
+            .service_registries()
+            .iter()
+            .filter_map(|r| r.registry_arn().map(str::to_owned))
+            .collect(),
         health_check_grace_period: service.health_check_grace_period_seconds(),
         circuit_breaker_with_rollback: service.deployment_configuration().map(|c| {
             c.deployment_circuit_breaker()

@@ -122,6 +122,8 @@ impl AwsError {
             "InvalidGroup.Duplicate",
             "InvalidSubnet.Conflict",
             "RouteAlreadyExists",
+            "NamespaceAlreadyExists",
+            "ServiceAlreadyExists",
         ];
         self.code.as_deref().is_some_and(|code| ALREADY_EXISTS.contains(&code))
     }
@@ -182,6 +184,9 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "TargetGroupNotFound",
         "ListenerNotFound",
         "RuleNotFound",
+        // Cloud Map.
+        "NamespaceNotFound",
+        "ServiceNotFound",
         // Detaching a gateway that is not attached: it is already where we want it.
         "Gateway.NotAttached",
     ];
@@ -272,6 +277,10 @@ fn classify_code(code: &str) -> Option<ErrorClass> {
         "DuplicateListener",
         "PriorityInUse",
         "ResourceInUse",
+        // Cloud Map: a namespace or service of that name (or another namespace's zone in the VPC).
+        "NamespaceAlreadyExists",
+        "ServiceAlreadyExists",
+        "ConflictingDomainExists",
     ];
     // AWS's own refusals of a write past a size or count quota (IAM's "Maximum policy size of 10240
     // bytes exceeded", ECR, ECS, ELB and EC2's per-resource limits). RequestLimitExceeded is EC2's

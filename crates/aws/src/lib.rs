@@ -21,6 +21,7 @@ pub mod recorder;
 pub mod retry;
 pub mod s3;
 pub mod scaling;
+pub mod servicediscovery;
 pub mod session;
 pub mod tags;
 

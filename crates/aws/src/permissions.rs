@@ -45,6 +45,10 @@ pub enum Resource {
     ScalableTargets,
     /// The CloudWatch alarms a target-tracking policy makes on the account's ECS services.
     ScalingAlarms,
+    /// The account's Cloud Map namespaces and services (ids chosen by AWS, so not by name).
+    Discovery,
+    /// The Route 53 private zones Cloud Map makes for a namespace (ids chosen by AWS).
+    HostedZones,
     /// Actions AWS does not scope to a resource.
     Any,
 }
@@ -302,6 +306,29 @@ operations! {
     ECR_GET_REPOSITORY_POLICY = "ecr" "GetRepositoryPolicy" { Repositories: ["ecr:GetRepositoryPolicy"] }
     ECR_SET_REPOSITORY_POLICY = "ecr" "SetRepositoryPolicy" { Repositories: ["ecr:SetRepositoryPolicy"] }
     ECR_DELETE_REPOSITORY_POLICY = "ecr" "DeleteRepositoryPolicy" { Repositories: ["ecr:DeleteRepositoryPolicy"] }
+
+    // Cloud Map: the namespace's create makes a Route 53 private zone for the VPC, with the
+    // actions AWS's Cloud Map API permissions reference lists for CreatePrivateDnsNamespace.
+    SD_LIST_NAMESPACES = "servicediscovery" "ListNamespaces" { Any: ["servicediscovery:ListNamespaces"] }
+    SD_LIST_SERVICES = "servicediscovery" "ListServices" { Any: ["servicediscovery:ListServices"] }
+    // The creates and the tagging calls are not scoped to a resource (the IAM linter's data).
+    SD_LIST_TAGS_FOR_RESOURCE = "servicediscovery" "ListTagsForResource" { Any: ["servicediscovery:ListTagsForResource"] }
+    SD_CREATE_PRIVATE_DNS_NAMESPACE = "servicediscovery" "CreatePrivateDnsNamespace" {
+        Any: [
+            "servicediscovery:CreatePrivateDnsNamespace", "servicediscovery:TagResource",
+            "route53:CreateHostedZone", "route53:ListHostedZonesByName", "ec2:DescribeVpcs", "ec2:DescribeRegions",
+        ],
+        HostedZones: ["route53:GetHostedZone"],
+    }
+    SD_CREATE_SERVICE = "servicediscovery" "CreateService" {
+        Discovery: ["servicediscovery:CreateService"],
+        Any: ["servicediscovery:TagResource"],
+    }
+    SD_UPDATE_SERVICE = "servicediscovery" "UpdateService" { Discovery: ["servicediscovery:UpdateService"] }
+    SD_DELETE_SERVICE = "servicediscovery" "DeleteService" { Discovery: ["servicediscovery:DeleteService"] }
+    SD_DELETE_NAMESPACE = "servicediscovery" "DeleteNamespace" { Discovery: ["servicediscovery:DeleteNamespace"] }
+    SD_TAG_RESOURCE = "servicediscovery" "TagResource" { Any: ["servicediscovery:TagResource"] }
+    SD_UNTAG_RESOURCE = "servicediscovery" "UntagResource" { Any: ["servicediscovery:UntagResource"] }
 
     KMS_DESCRIBE_KEY = "kms" "DescribeKey" { Keys: ["kms:DescribeKey"] }
     KMS_LIST_GRANTS = "kms" "ListGrants" { Keys: ["kms:ListGrants"] }

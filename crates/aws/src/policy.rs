@@ -35,6 +35,8 @@ pub struct PolicyScope {
     pub target_group_prefix: Option<String>,
     /// The log group's name.
     pub log_group: Option<Vec<String>>,
+    /// Whether the account has Cloud Map names the operator makes (`Some(false)`: none).
+    pub discovery: Option<bool>,
 }
 
 impl PolicyScope {
@@ -138,6 +140,10 @@ impl PolicyScope {
             Resource::LogGroup => self.named(&self.log_group, |g| {
                 format!("arn:aws:logs:{region}:{account}:log-group:{g}")
             }),
+            Resource::Discovery if self.discovery == Some(false) => vec![],
+            Resource::Discovery => vec![format!("arn:aws:servicediscovery:{region}:{account}:*")],
+            Resource::HostedZones if self.discovery == Some(false) => vec![],
+            Resource::HostedZones => vec!["arn:aws:route53:::hostedzone/*".to_owned()],
             Resource::Any => vec!["*".to_owned()],
         }
     }
@@ -322,6 +328,7 @@ mod tests {
             load_balancers: Some(vec!["camden-1a2b3c4d-int".into()]),
             target_group_prefix: Some("dp1a2b3c4d-".into()),
             log_group: Some(vec![]),
+            discovery: Some(false),
         };
         let policy = account_role_policy(&scope);
         assert_eq!(

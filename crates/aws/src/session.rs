@@ -322,6 +322,7 @@ pub struct AccountSession {
     elbv2: OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
     cloudwatch_logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
     application_autoscaling: OnceLock<aws_sdk_applicationautoscaling::Client>,
+    servicediscovery: OnceLock<aws_sdk_servicediscovery::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
     shared: AccountShared,
@@ -352,6 +353,7 @@ impl AccountSession {
             elbv2: OnceLock::new(),
             cloudwatch_logs: OnceLock::new(),
             application_autoscaling: OnceLock::new(),
+            servicediscovery: OnceLock::new(),
             config: config.clone(),
             interceptors,
             shared,
@@ -383,6 +385,7 @@ impl AccountSession {
         elbv2: elbv2 = aws_sdk_elasticloadbalancingv2,
         cloudwatch_logs: cloudwatch_logs = aws_sdk_cloudwatchlogs,
         application_autoscaling: application_autoscaling = aws_sdk_applicationautoscaling,
+        servicediscovery: servicediscovery = aws_sdk_servicediscovery,
     }
 
     /// Held while a policy document several owners share (a bucket or repository policy) is read,

@@ -254,6 +254,10 @@ pub struct Facts {
     pub target_groups: BTreeMap<String, String>,
     /// Per exposed service, where it is reached.
     pub service_urls: BTreeMap<String, String>,
+    /// Per service with a port, the Cloud Map service (ARN) its tasks register in, once it exists.
+    pub service_registries: BTreeMap<String, String>,
+    /// Per service with a port, `host:port` in the account's private DNS namespace.
+    pub service_addresses: BTreeMap<String, String>,
     /// The ECS services of the spec that exist (ACTIVE).
     pub services: std::collections::BTreeSet<String>,
 }

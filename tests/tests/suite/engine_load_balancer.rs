@@ -191,16 +191,21 @@ async fn exposed_services_are_reached_through_one_internal_load_balancer() {
     assert_eq!(balancer.security_groups(), std::slice::from_ref(&lb_group));
 
     // The load balancer's group admits HTTP from the VPC (the frontend's default) and the VPN range
-    // (the web UI's); the tasks admit each service port from the load balancer's group only.
+    // (the web UI's); the tasks admit each service port from the load balancer's group and from
+    // the tasks' group itself (one service reaching another), nothing else.
     assert_eq!(
         ingress(&account, &lb_group).await,
         [(80, "10.40.0.0/16".to_owned()), (80, "10.8.0.0/16".to_owned())]
     );
     let tasks_group = network.security_groups["tasks"].clone();
-    assert_eq!(
-        ingress(&account, &tasks_group).await,
-        [(3000, lb_group.clone()), (8080, lb_group.clone())]
-    );
+    let mut want = vec![
+        (3000, lb_group.clone()),
+        (3000, tasks_group.clone()),
+        (8080, lb_group.clone()),
+        (8080, tasks_group.clone()),
+    ];
+    want.sort();
+    assert_eq!(ingress(&account, &tasks_group).await, want);
 
     // HTTP on 80 answering 404 to what no rule matches; the rules by host and by path and source.
     let listeners = elb
@@ -579,14 +584,10 @@ async fn exposing_attaches_the_running_service_and_unexposing_removes_rule_group
         attached(&object, "frontend").await,
         [new_group.target_group_arn().unwrap_or_default().to_owned()]
     );
-    assert_eq!(
-        ingress(
-            &account,
-            &status(&object).network.clone().expect("network").security_groups["tasks"]
-        )
-        .await,
-        [(8081, lb_group.clone())]
-    );
+    let tasks = status(&object).network.clone().expect("network").security_groups["tasks"].clone();
+    let mut want = vec![(8081, lb_group.clone()), (8081, tasks.clone())];
+    want.sort();
+    assert_eq!(ingress(&account, &tasks).await, want);
 
     // Unexposed: detached, its rule, target group, load balancer and the balancer's group gone.
     object.spec = account_object(&account, &spec(&[plain])).spec;
@@ -607,9 +608,10 @@ async fn exposing_attaches_the_running_service_and_unexposing_removes_rule_group
         "the load balancer's security group is deleted with it"
     );
     let tasks = status(&object).network.clone().expect("network").security_groups["tasks"].clone();
-    assert!(
-        ingress(&account, &tasks).await.is_empty(),
-        "nothing reaches the tasks any more"
+    assert_eq!(
+        ingress(&account, &tasks).await,
+        [(8080, tasks.clone())],
+        "only the other tasks reach it, on its port"
     );
     assert!(status(&object).load_balancers.is_empty());
 }
@@ -680,7 +682,9 @@ async fn the_existing_form_exposes_through_our_tasks_group_and_deletion_goes_bef
         "our tasks group joins the spec's: {service_groups:?}"
     );
     assert_eq!(service_groups.len(), 2);
-    assert_eq!(ingress(&account, &tasks).await, [(8080, lb_group.clone())]);
+    let mut want = vec![(8080, lb_group.clone()), (8080, tasks.clone())];
+    want.sort();
+    assert_eq!(ingress(&account, &tasks).await, want);
     let vpc_range = ingress(&account, &lb_group).await;
     assert_eq!(vpc_range.len(), 1, "HTTP from the VPC's range: {vpc_range:?}");
 

@@ -6,6 +6,7 @@ mod aws_calls_and_errors;
 mod engine_compute;
 mod engine_create;
 mod engine_deletion;
+mod engine_discovery;
 mod engine_drift;
 mod engine_grants;
 mod engine_identity;

@@ -261,24 +261,33 @@ impl DataPlatformAccountSpec {
                 "required when spec.services is not empty: set spec.network.vpc (e.g. cidr: 10.20.0.0/16) or spec.network.subnetIds and securityGroupIds",
             ),
             None => {}
-            Some(network) => match &network.vpc {
-                Some(vpc) => {
-                    if !network.subnet_ids.is_empty() || !network.security_group_ids.is_empty() {
-                        p.add(
+            Some(network) => {
+                if let Some(name) = &network.dns_namespace {
+                    network::validate_dns_namespace(name, p);
+                }
+                self.validate_network_form(network, p);
+            }
+        }
+    }
+
+    fn validate_network_form(&self, network: &crate::account::NetworkSpec, p: &mut Problems) {
+        match &network.vpc {
+            Some(vpc) => {
+                if !network.subnet_ids.is_empty() || !network.security_group_ids.is_empty() {
+                    p.add(
                             "spec.network.vpc",
                             "takes either vpc (the operator builds the network) or subnetIds with securityGroupIds (a network that exists), not both",
                         );
-                    }
-                    if network.assign_public_ip {
-                        p.add(
-                            "spec.network.assignPublicIp",
-                            "does not apply to spec.network.vpc: tasks run in its private subnets",
-                        );
-                    }
-                    network::validate_vpc(vpc, p);
                 }
-                None => network::validate_existing_network(network, p),
-            },
+                if network.assign_public_ip {
+                    p.add(
+                        "spec.network.assignPublicIp",
+                        "does not apply to spec.network.vpc: tasks run in its private subnets",
+                    );
+                }
+                network::validate_vpc(vpc, p);
+            }
+            None => network::validate_existing_network(network, p),
         }
     }
 

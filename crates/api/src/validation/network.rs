@@ -77,3 +77,24 @@ pub(super) fn validate_existing_network(network: &crate::NetworkSpec, p: &mut Pr
         );
     }
 }
+
+/// The Cloud Map namespace's name: a private DNS name, not under `.local` (Dagster's gRPC client
+/// has failed to resolve such names that `dig` resolved: dagster-io/dagster#19864).
+pub(super) fn validate_dns_namespace(name: &str, p: &mut Problems) {
+    const FIELD: &str = "spec.network.dnsNamespace";
+    if name.len() > 200 {
+        p.add(FIELD, format!("is {} characters; at most 200", name.len()));
+    }
+    p.check_format(
+        FIELD,
+        name,
+        patterns::DNS_NAMESPACE,
+        "a DNS name of two labels or more, lowercase (e.g. camden.dataplatform.internal)",
+    );
+    if name.ends_with(".local") {
+        p.add(
+            FIELD,
+            format!("{name:?} ends in .local, which Dagster's gRPC client fails to resolve; use e.g. .internal"),
+        );
+    }
+}

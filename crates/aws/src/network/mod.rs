@@ -192,7 +192,8 @@ impl Network<'_> {
         Ok(found)
     }
 
-    async fn vpc_dns(&self, vpc: &str) -> Result<(bool, bool), AwsError> {
+    /// The VPC's (DNS support, DNS host names): a private hosted zone answers only with both on.
+    pub async fn vpc_dns(&self, vpc: &str) -> Result<(bool, bool), AwsError> {
         use aws_sdk_ec2::types::VpcAttributeName;
         let ec2 = self.session.ec2_client();
         let ask = |attribute: VpcAttributeName| {

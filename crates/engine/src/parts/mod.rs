@@ -72,8 +72,8 @@ macro_rules! account_parts {
 // network before the database and the services in it, the roles before the services that run as
 // them, the log group before the services that write to it, the database before the services that
 // connect to it, the load balancers before the services registered in their target groups, the
-// services before their scaling). Creation and updates go down the list, deletion up it. The one
-// place the parts are listed.
+// Cloud Map names before the services registered in them, the services before their scaling).
+// Creation and updates go down the list, deletion up it. The one place the parts are listed.
 account_parts! {
     network::Network,
     storage::Storage,
@@ -81,6 +81,7 @@ account_parts! {
     logging::Logging,
     database::Database,
     load_balancer::LoadBalancing,
+    discovery::Discovery,
     compute::Compute,
     scaling::Scaling,
     registry::Registry,

@@ -37,6 +37,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
     ObservedAccount {
         network: Default::default(),
         load_balancer: Default::default(),
+        discovery: Default::default(),
         logging: Default::default(),
         scaling: Default::default(),
         storage: super::storage::ObservedBuckets {

@@ -40,6 +40,7 @@ part_names! {
     Logging => "logging",
     Database => "database",
     LoadBalancer => "load-balancer",
+    Discovery => "discovery",
     Compute => "compute",
     Scaling => "scaling",
     Registry => "registry",

@@ -2,6 +2,7 @@
 //! revision only when its content changes) and one service per `spec.services` entry, running as the
 //! identity part's roles and connecting to the database part's endpoint when `databaseAccess` asks.
 
+mod attachments;
 mod lifecycle;
 pub mod model;
 mod services;
@@ -90,8 +91,12 @@ impl AccountPart for Compute {
                         // The target group comes from the load-balancer part's facts (`complete`).
                         load_balancer: None,
                         health_check_grace_period: service.expose.as_ref().map(|e| e.health_check_grace_period_seconds),
+                        // The Cloud Map service comes from the discovery part's facts (`complete`).
+                        registry: None,
                     },
                     exposed_port: service.expose.as_ref().and(service.port),
+                    port: service.port,
+                    address: None,
                     scaling_bounds: service.scaling.as_ref().map(|s| (s.min_replicas, s.max_replicas)),
                     url: None,
                     content: (!service.database_access).then(|| template.clone()),
@@ -122,6 +127,10 @@ impl AccountPart for Compute {
                         container_port: port,
                     });
                 service.url = facts.service_urls.get(&service.name).cloned();
+            }
+            if service.port.is_some() {
+                service.settings.registry = facts.service_registries.get(&service.name).cloned();
+                service.address = facts.service_addresses.get(&service.name).cloned();
             }
         }
     }

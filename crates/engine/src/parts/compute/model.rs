@@ -34,6 +34,10 @@ pub struct DesiredService {
     pub failed_revision: Option<(String, String)>,
     /// The container port a load balancer forwards to, when the service is exposed.
     pub exposed_port: Option<i32>,
+    /// The port the service declares: it is registered in Cloud Map and reached at `address`.
+    pub port: Option<i32>,
+    /// `host:port` in the account's private DNS namespace, for a service with a port.
+    pub address: Option<String>,
     /// Where the exposed service is reached, once its load balancer exists.
     pub url: Option<String>,
     /// With `scaling`: the bounds Application Auto Scaling keeps the count in; the spec's

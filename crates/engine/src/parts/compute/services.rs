@@ -3,10 +3,11 @@
 //! differs from the newest one AWS holds (compared by equality), so restarts never add revisions.
 
 use dataplatform_aws::ecs::{
-    CLUSTER_CAPACITY_PROVIDERS, FamilyObservation, ServiceChanges, ServiceLoadBalancer, ServiceNetwork,
+    CLUSTER_CAPACITY_PROVIDERS, FamilyObservation, ServiceChanges, ServiceNetwork,
     ServiceObservation, TaskDefinitionContent,
 };
 
+use super::attachments;
 use super::model::{DesiredCompute, DesiredService, ObservedCompute, revision_text};
 use super::writes::EcsWrite;
 use crate::account::AccountContext;
@@ -133,6 +134,11 @@ fn service_outcomes(
                 "{resource} waits for its target group: it is created attached to it once the load balancer forwards to it"
             ))];
         }
+        None if service.port.is_some() && service.settings.registry.is_none() => {
+            return vec![Outcome::waiting(format!(
+                "{resource} waits for its name: it is created registered in its Cloud Map service once the namespace holds one"
+            ))];
+        }
         None => {
             ops.push(EcsWrite::CreateService {
                 cluster: compute.cluster.clone(),
@@ -251,7 +257,8 @@ fn service_changes(
         ));
         update.network = Some(settings.network.clone());
     }
-    load_balancer_changes(service, seen, &mut changes, &mut update);
+    attachments::load_balancer_changes(service, seen, &mut changes, &mut update);
+    attachments::registry_changes(service, seen, &mut changes, &mut update);
     if seen.circuit_breaker_with_rollback == Some(false) {
         changes.push(FieldChange::new("deploymentCircuitBreaker", "off", "on with rollback"));
         update.circuit_breaker = true;
@@ -362,61 +369,6 @@ fn removed_services(account: &AccountContext, desired: &DesiredCompute, observed
             Action::delete(Part::Compute, format!("ecs:{}", s.name), &s.name, ops)
         })
         .collect()
-}
-
-/// The target group an exposed service registers in (left alone while its target group is not
-/// ready), none for a service that is not exposed, and the grace period where ECS reports it.
-fn load_balancer_changes(
-    service: &DesiredService,
-    seen: &ServiceObservation,
-    changes: &mut Vec<FieldChange>,
-    update: &mut ServiceChanges,
-) {
-    let settings = &service.settings;
-    let wanted: Option<Vec<ServiceLoadBalancer>> = match (service.exposed_port, &settings.load_balancer) {
-        (None, _) => Some(vec![]),
-        (Some(_), Some(lb)) => Some(vec![lb.clone()]),
-        (Some(_), None) => None,
-    };
-    let text = |all: &[ServiceLoadBalancer]| {
-        let texts: Vec<String> = all
-            .iter()
-            .map(|lb| format!("{}:{}", target_group_text(&lb.target_group_arn), lb.container_port))
-            .collect();
-        list_text(&texts)
-    };
-    if let Some(wanted) = wanted.filter(|w| *w != seen.load_balancers) {
-        changes.push(FieldChange::new(
-            "loadBalancers",
-            text(&seen.load_balancers),
-            text(&wanted),
-        ));
-        update.load_balancers = Some(wanted);
-    }
-    // The grace period applies only to a service with a target group. It goes with every change of
-    // target groups, and alone when ECS reports another one (ECS does not report one given at
-    // creation everywhere, and an unreported value is not drift).
-    let attached = update.load_balancers.as_ref().unwrap_or(&seen.load_balancers);
-    let Some(grace) = settings.health_check_grace_period.filter(|_| !attached.is_empty()) else {
-        return;
-    };
-    let reported_otherwise = seen.health_check_grace_period.is_some_and(|seen| seen != grace);
-    if update.load_balancers.is_none() && !reported_otherwise {
-        return;
-    }
-    if seen.health_check_grace_period != Some(grace) {
-        changes.push(FieldChange::new(
-            "healthCheckGracePeriodSeconds",
-            option_text(seen.health_check_grace_period),
-            grace.to_string(),
-        ));
-    }
-    update.health_check_grace_period = Some(grace);
-}
-
-/// `name/id` of a target group ARN.
-fn target_group_text(arn: &str) -> &str {
-    arn.split_once(":targetgroup/").map_or(arn, |(_, rest)| rest)
 }
 
 fn network_text(network: &ServiceNetwork) -> String {

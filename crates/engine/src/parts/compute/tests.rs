@@ -81,6 +81,7 @@ fn observed(desired: &DesiredAccount, revisions: &[i32]) -> ObservedAccount {
             capacity_provider: Some("FARGATE_SPOT".into()),
             network: Some(service.settings.network.clone()),
             load_balancers: vec![],
+            registries: vec![],
             health_check_grace_period: None,
             circuit_breaker_with_rollback: Some(true),
             deployments: vec![Deployment {

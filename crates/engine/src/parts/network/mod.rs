@@ -8,6 +8,7 @@ mod groups;
 mod managed;
 pub mod model;
 mod problems;
+mod report;
 mod routes;
 mod security;
 mod teardown;
@@ -16,7 +17,6 @@ pub mod writes;
 use std::collections::BTreeMap;
 
 use dataplatform_api::SpecProblem;
-use dataplatform_api::account::{NetworkStatus, ZoneStatus};
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, Scheme};
 use dataplatform_aws::QuotaUse;
 use dataplatform_aws::ecs::ServiceNetwork;
@@ -166,6 +166,10 @@ impl AccountPart for Network {
                 ..Default::default()
             });
         }
+        outcomes.extend(report::dns_note(observed).map(|note| Outcome {
+            note: Some(note),
+            ..Default::default()
+        }));
         outcomes
     }
 
@@ -224,7 +228,7 @@ impl AccountPart for Network {
         observed: &ObservedNetwork,
         status: &mut DataPlatformAccountStatus,
     ) {
-        status.network = (desired.form != NetworkForm::Absent).then(|| report(account, desired, observed));
+        status.network = (desired.form != NetworkForm::Absent).then(|| report::report(account, desired, observed));
     }
 
     fn quota_use(account: &AccountContext, observed: &ObservedNetwork, used: &mut QuotaUse) {
@@ -255,49 +259,6 @@ impl AccountPart for Network {
     }
 }
 
-fn report(account: &AccountContext, desired: &DesiredNetwork, observed: &ObservedNetwork) -> NetworkStatus {
-    let names = &desired.names;
-    let zones = desired.managed().map_or(0, |v| v.zones);
-    let id_of = |tier: Tier, zone: &str| observed.subnet_named(&names.subnet(tier, zone)).map(|s| s.id.clone());
-    NetworkStatus {
-        vpc_id: observed.vpc_id().map(str::to_owned),
-        zones: observed
-            .zones
-            .iter()
-            .take(zones)
-            .map(|zone| ZoneStatus {
-                zone: zone.clone(),
-                private_subnet_id: id_of(Tier::Private, zone),
-                public_subnet_id: id_of(Tier::Public, zone),
-            })
-            .collect(),
-        security_groups: desired
-            .groups()
-            .into_iter()
-            .filter_map(|role| {
-                let group = observed.group_named(&names.group(role))?;
-                Some((role.as_str().to_owned(), group.id.clone()))
-            })
-            .collect(),
-        nat_gateways: observed
-            .nat_gateways
-            .iter()
-            .filter(|n| ours(&n.tags, &account.owner))
-            .map(|n| n.id.clone())
-            .collect(),
-        endpoints: desired
-            .endpoints()
-            .iter()
-            .filter_map(|e| {
-                Some((
-                    e.key.clone(),
-                    observed.endpoint_named(&names.endpoint(&e.key))?.id.clone(),
-                ))
-            })
-            .collect::<BTreeMap<_, _>>(),
-        db_subnet_group: observed.subnet_group.as_ref().map(|g| g.name.clone()),
-    }
-}
 
 async fn observe_existing(
     session: &AccountSession,
@@ -339,6 +300,9 @@ async fn observe_existing(
             observed.vpc_cidr = network.vpc_cidr(&vpc).await?;
         }
         observed.leftover_group_interfaces = leftover_interfaces(session, desired, &observed).await?;
+        if !desired.service_ports.is_empty() {
+            observed.existing_vpc_dns = Some(network.vpc_dns(&vpc).await?);
+        }
     }
     Ok(observed)
 }

@@ -324,6 +324,8 @@ pub struct ObservedNetwork {
     pub vpc_cidr: Option<String>,
     /// Network interfaces still using a load balancer group of ours no scheme needs any more.
     pub leftover_group_interfaces: Vec<String>,
+    /// Existing form: the VPC's (DNS support, DNS host names), read when a service has a port.
+    pub existing_vpc_dns: Option<(bool, bool)>,
     pub subnet_group: Option<SubnetGroupObservation>,
     pub interfaces: Vec<InterfaceObservation>,
 }
