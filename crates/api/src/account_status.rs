@@ -45,7 +45,7 @@ pub struct DataPlatformAccountStatus {
     /// The organisation's ECR repositories, when it has a registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<RegistryStatus>,
-    /// The ARNs of the task-execution and task roles.
+    /// The ARNs of the task-execution, task and run-launcher roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesStatus>,
     /// When the last reconcile that reached AWS finished.
@@ -209,7 +209,7 @@ pub struct ServiceStatus {
     pub scaling: Option<crate::scaling::ScalingStatus>,
 }
 
-/// The two IAM roles of the ECS tasks.
+/// The IAM roles of the ECS tasks.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RolesStatus {
@@ -219,4 +219,7 @@ pub struct RolesStatus {
     /// Role the containers run as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
+    /// The role services with launchesRuns run as, when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_launcher_role_arn: Option<String>,
 }

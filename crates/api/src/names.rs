@@ -69,6 +69,11 @@ impl AccountNames {
         format!("{}-{}-task", self.slug, self.hash)
     }
 
+    /// IAM role the services with `launchesRuns` run as: the task role's rights and launching runs.
+    pub fn run_launcher_role(&self) -> String {
+        format!("{}-{}-launcher", self.slug, self.hash)
+    }
+
     /// Aurora cluster identifier: must start with a letter, so a slug that starts with a digit gets
     /// a `db-` prefix.
     pub fn db_cluster(&self) -> String {
@@ -200,6 +205,16 @@ pub const DATABASE_VARIABLES: [&str; 5] = [
     DATABASE_USERNAME_ENV,
     DATABASE_PASSWORD_SECRET,
 ];
+
+/// Every variable the operator sets in each service's container (besides `DAGSTER_PG_*`) starts
+/// with this, and `env` and `secrets` may not use it: what a Dagster instance reads to launch runs
+/// and find its code server (docs/dagster.md lists them).
+pub const PLATFORM_ENV_PREFIX: &str = "DATAPLATFORM_";
+
+/// The name of the variable holding `what` (`ECS_CLUSTER`, or a service's `CODE_SERVER_HOST`).
+pub fn platform_env(what: &str) -> String {
+    format!("{PLATFORM_ENV_PREFIX}{}", what.replace('-', "_").to_uppercase())
+}
 
 /// Inline policies a grant puts on a grantee's task role start with this.
 pub const GRANTEE_POLICY_PREFIX: &str = "dataplatform-grant-";

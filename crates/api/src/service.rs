@@ -66,9 +66,12 @@ pub struct ServiceSpec {
     #[schemars(length(max = 64), inner(length(max = 4096)))]
     pub command: Option<Vec<String>>,
 
-    /// Environment variables of the container.
+    /// Environment variables of the container. Names under DATAPLATFORM_ are the operator's (what
+    /// it tells every service about the platform: docs/dagster.md).
     #[x_kube(validation = Rule::new(cel_all_match(patterns::ENV_NAME))
         .message("spec.services[].env names must be letters, digits and '_', not starting with a digit"))]
+    #[x_kube(validation = Rule::new("self.all(x, !x.startsWith('DATAPLATFORM_'))")
+        .message("spec.services[].env names under DATAPLATFORM_ are the operator's: choose another name"))]
     #[schemars(extend("maxProperties" = 100))]
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
@@ -94,6 +97,13 @@ pub struct ServiceSpec {
     #[schemars(length(max = 20))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<SecretRef>,
+
+    /// The service launches Dagster runs as ECS tasks (the daemon; the webserver, which stops them):
+    /// it runs as the account's run-launcher role, which has the task role's rights and may also
+    /// run and stop tasks in the account's cluster, register their task definitions, pass the task
+    /// and task-execution roles to them and read their logs. Other services cannot.
+    #[serde(default)]
+    pub launches_runs: bool,
 
     /// Scale between bounds on schedules and CPU with Application Auto Scaling (see its fields);
     /// `replicas` is then the count at creation and must lie within the bounds.
@@ -122,6 +132,8 @@ pub struct SecretRef {
     /// The environment variable, e.g. DAGSTER_API_KEY.
     #[x_kube(validation = Rule::new(cel_matches(patterns::ENV_NAME))
         .message("spec.services[].secrets[].name must be letters, digits and '_', not starting with a digit"))]
+    #[x_kube(validation = Rule::new("!self.startsWith('DATAPLATFORM_')")
+        .message("spec.services[].secrets[].name under DATAPLATFORM_ is the operator's: choose another name"))]
     #[schemars(length(min = 1, max = 255))]
     pub name: String,
 

@@ -110,6 +110,9 @@ pub struct AccountContext {
     pub tags: BTreeMap<String, String>,
     /// Ids of the managed Child accounts (see [`AccountObject::child_accounts`]).
     pub child_accounts: BTreeSet<String>,
+    /// The private DNS name services with a port are reached by (`spec.network.dnsNamespace`, or
+    /// `<name>.dataplatform.internal`); `None` without `spec.network`.
+    pub dns_namespace: Option<String>,
 }
 
 impl AccountContext {
@@ -127,6 +130,12 @@ impl AccountContext {
             owner,
             tags,
             child_accounts: child_accounts.clone(),
+            dns_namespace: spec.network.as_ref().map(|network| {
+                network
+                    .dns_namespace
+                    .clone()
+                    .unwrap_or_else(|| format!("{}.dataplatform.internal", id.name))
+            }),
         }
     }
 

@@ -366,8 +366,12 @@ async fn apply_grant(
     ))
 }
 
-/// Passes one `apply` runs at most before it reports what still waits.
-const MAX_APPLY_PASSES: usize = 4;
+/// Passes one `apply` runs at most before it reports what still waits. The longest chain of
+/// passes that each wait for the last is five (the network; the Cloud Map namespace in its VPC;
+/// the namespace's services; the ECS services registered in them; their scaling), and a pass a
+/// lost answer cut short (it found its own create made) takes one more: eight leaves room for three.
+/// Only passes that made something, or stopped to look again, count.
+const MAX_APPLY_PASSES: usize = 8;
 
 async fn apply_pass(engine: &Engine, object: &AccountObject, out: &mut impl Write) -> std::io::Result<Reconciled> {
     let mut progress = Vec::new();

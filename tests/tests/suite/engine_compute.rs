@@ -341,7 +341,9 @@ async fn a_service_removed_from_the_spec_is_deleted_with_its_revisions() {
             .await
             .is_empty()
     );
-    assert_eq!(active_revisions(&account, &names.task_family("daemon")).await.len(), 1);
+    // The daemon is told each port-service's address (DATAPLATFORM_WEBSERVER_HOST went): it rolled
+    // to a new revision, its last one kept for rollback.
+    assert_eq!(active_revisions(&account, &names.task_family("daemon")).await.len(), 2);
     dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
 

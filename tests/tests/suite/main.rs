@@ -5,6 +5,7 @@
 mod aws_calls_and_errors;
 mod engine_compute;
 mod engine_create;
+mod engine_dagster;
 mod engine_deletion;
 mod engine_discovery;
 mod engine_drift;

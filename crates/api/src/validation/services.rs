@@ -4,7 +4,10 @@ use std::collections::BTreeSet;
 
 use super::{Problems, describe_memory, fargate_memory_for_cpu};
 use crate::account::DataPlatformAccountSpec;
-use crate::names::DATABASE_VARIABLES;
+use crate::names::{DATABASE_VARIABLES, PLATFORM_ENV_PREFIX};
+
+/// Why a variable under `DATAPLATFORM_` is refused.
+const OPERATORS_VARIABLE: &str = "is under DATAPLATFORM_, where the operator tells each service about the platform (docs/dagster.md); choose another name";
 use crate::patterns::{self, matches};
 
 impl DataPlatformAccountSpec {
@@ -69,6 +72,9 @@ impl DataPlatformAccountSpec {
                     patterns::ENV_NAME,
                     "an environment variable name (letters, digits, '_', not starting with a digit)",
                 );
+                if name.starts_with(PLATFORM_ENV_PREFIX) {
+                    p.add(format!("{at}.env[{name}]"), OPERATORS_VARIABLE);
+                }
             }
             if service.database_access {
                 for name in DATABASE_VARIABLES
@@ -105,6 +111,9 @@ impl DataPlatformAccountSpec {
                 patterns::ENV_NAME,
                 "an environment variable name (letters, digits, '_', not starting with a digit)",
             );
+            if secret.name.starts_with(PLATFORM_ENV_PREFIX) {
+                p.add(format!("{field}.name"), OPERATORS_VARIABLE);
+            }
             if !names.insert(secret.name.as_str()) {
                 p.add(format!("{field}.name"), "another secret sets this variable");
             }

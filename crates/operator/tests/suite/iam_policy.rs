@@ -58,6 +58,7 @@ fn the_account_policy_fits_every_account_and_a_manifest_narrows_it_to_one() {
         json!([
             format!("arn:aws:iam::999999999999:role/{}", names.task_execution_role()),
             format!("arn:aws:iam::999999999999:role/{}", names.task_role()),
+            format!("arn:aws:iam::999999999999:role/{}", names.run_launcher_role()),
         ])
     );
     assert!(
@@ -217,8 +218,18 @@ fn the_roles_documents_pass_the_iam_linter() {
         assert!(iam_size(document) <= IAM_ROLE_INLINE_POLICIES.default, "{name}");
     }
     let named: Vec<(&str, Value)> = documents.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
-    let findings = parliament(&named);
+    let findings: Vec<_> = parliament(&named)
+        .into_iter()
+        .filter(|(_, issue, detail)| !launcher_accepted(issue, detail))
+        .collect();
     assert!(findings.is_empty(), "{findings:#?}");
+}
+
+/// What the run-launcher role keeps at `*` by design: ecs:RegisterTaskDefinition, which AWS does not
+/// scope to a resource (as in the operator's own role), and ecs:ListTasks, whose only resource is a
+/// container instance, which Fargate has none of: it is limited to the cluster by `ecs:cluster`.
+fn launcher_accepted(issue: &str, detail: &str) -> bool {
+    issue == "RESOURCE_STAR" && [r#"["ecs:ListTasks"]"#, r#"["ecs:RegisterTaskDefinition"]"#].contains(&detail)
 }
 
 /// The permission documents `iam-policy` prints pass a real IAM linter: no unknown action or

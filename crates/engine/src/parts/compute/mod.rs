@@ -3,6 +3,7 @@
 //! identity part's roles and connecting to the database part's endpoint when `databaseAccess` asks.
 
 mod attachments;
+mod environment;
 mod lifecycle;
 pub mod model;
 mod services;
@@ -46,23 +47,31 @@ impl AccountPart for Compute {
         let names = &account.names;
         // Where the tasks run comes from the network part's facts (`complete`).
         let network = ServiceNetwork::new(vec![], vec![], false);
+        let platform = environment::platform_environment(account, spec);
         let services = spec
             .services
             .iter()
             .map(|service| {
                 let family = names.task_family(&service.name);
+                let (own_role_env, own_role) = environment::own_role(account, service.launches_runs);
                 let template = TaskDefinitionContent {
                     family: family.clone(),
                     cpu: service.cpu.to_string(),
                     memory: service.memory.to_string(),
                     execution_role_arn: account.role_arn(&names.task_execution_role()),
-                    task_role_arn: account.role_arn(&names.task_role()),
+                    task_role_arn: own_role.clone(),
                     fargate: true,
                     container: ContainerContent {
                         name: service.name.clone(),
                         image: service.image.clone(),
                         command: service.command.clone().unwrap_or_default(),
-                        environment: service.env.clone(),
+                        environment: service
+                            .env
+                            .clone()
+                            .into_iter()
+                            .chain(platform.clone())
+                            .chain([(own_role_env, own_role)])
+                            .collect(),
                         // References only: ECS reads the values at task start.
                         secrets: service
                             .secrets
@@ -115,10 +124,12 @@ impl AccountPart for Compute {
 
     fn complete(desired: &mut DesiredCompute, facts: &Facts) {
         for service in &mut desired.services {
-            service.connect(facts.database.as_ref());
             if let Some(network) = &facts.tasks_network {
                 service.settings.network = network.clone();
+                let environment = &mut service.template.container.environment;
+                environment.extend(environment::network_environment(network));
             }
+            service.connect(facts.database.as_ref());
             if let Some(port) = service.exposed_port {
                 service.settings.load_balancer =
                     facts.target_groups.get(&service.name).map(|arn| ServiceLoadBalancer {

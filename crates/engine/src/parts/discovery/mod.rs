@@ -69,12 +69,8 @@ impl AccountPart for Discovery {
     }
 
     fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Option<DesiredDiscovery> {
-        let network = spec.network.as_ref()?;
         Some(DesiredDiscovery {
-            namespace: network
-                .dns_namespace
-                .clone()
-                .unwrap_or_else(|| default_namespace(&account.id.name)),
+            namespace: account.dns_namespace.clone()?,
             vpc: None,
             services: spec
                 .services
@@ -236,11 +232,6 @@ impl AccountPart for Discovery {
     fn spec_problems(_: &DataPlatformAccountSpec, _: &Self::Desired, _: &Self::Observed) -> Vec<SpecProblem> {
         vec![]
     }
-}
-
-/// The namespace when `spec.network.dnsNamespace` names none: not under `.local` (see the field).
-pub fn default_namespace(name: &str) -> String {
-    format!("{name}.dataplatform.internal")
 }
 
 /// One service's name: made when missing, its TTL and tags put back when changed by hand.

@@ -1,7 +1,9 @@
-//! Identity: the two IAM roles the account's ECS tasks run as, each with the trust of ECS tasks of
-//! this account only and one inline policy of least privilege. The task-execution role pulls images,
+//! Identity: the IAM roles the account's ECS tasks run as, each with the trust of ECS tasks of this
+//! account only and one inline policy of least privilege. The task-execution role pulls images,
 //! reads the database secret and writes logs; the task role uses the account's three buckets, the
-//! database secret and the bucket key. Roles are kept by kind.
+//! database secret and the bucket key; the run-launcher role, made only while a service has
+//! `launchesRuns`, has the task role's rights and those of launching Dagster runs as ECS tasks, so
+//! no other service can run a task. Roles are kept by kind.
 //!
 //! An Organisation's task role also carries one fixed statement for the shared buckets of other
 //! accounts ([`granted_shared_bucket_statements`]): the same size however many grants it receives,
@@ -32,7 +34,7 @@ use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::policy::{self, Statement};
 use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
-use statements::{execution_statements, task_statements};
+use statements::{execution_statements, run_launcher_statements, task_statements};
 use writes::RoleWrite;
 
 pub use statements::granted_shared_bucket_statements;
@@ -43,6 +45,7 @@ pub struct Identity;
 pub enum RoleKind {
     TaskExecution,
     Task,
+    RunLauncher,
 }
 
 impl RoleKind {
@@ -50,6 +53,7 @@ impl RoleKind {
         match self {
             RoleKind::TaskExecution => "task-execution-role",
             RoleKind::Task => "task-role",
+            RoleKind::RunLauncher => "run-launcher-role",
         }
     }
 
@@ -60,6 +64,9 @@ impl RoleKind {
             }
             RoleKind::Task => {
                 "dataplatform-operator: what the account's tasks may do: its three buckets and the database secret"
+            }
+            RoleKind::RunLauncher => {
+                "dataplatform-operator: the task role's rights, and launching Dagster runs as ECS tasks in the account's cluster"
             }
         }
     }
@@ -107,7 +114,7 @@ impl AccountPart for Identity {
             };
             (kind, role)
         };
-        BTreeMap::from([
+        let mut roles = BTreeMap::from([
             role(
                 RoleKind::TaskExecution,
                 account.names.task_execution_role(),
@@ -118,19 +125,31 @@ impl AccountPart for Identity {
                 account.names.task_role(),
                 task_statements(account, spec),
             ),
-        ])
+        ]);
+        if spec.services.iter().any(|s| s.launches_runs) {
+            let mut statements = task_statements(account, spec);
+            statements.extend(run_launcher_statements(account, spec));
+            roles.extend([role(
+                RoleKind::RunLauncher,
+                account.names.run_launcher_role(),
+                statements,
+            )]);
+        }
+        roles
     }
 
+    /// The run-launcher role is looked for when no service needs it too, so one left is deleted.
     async fn observe(
         session: &AccountSession,
-        _account: &AccountContext,
+        account: &AccountContext,
         desired: &DesiredRoles,
     ) -> Result<ObservedIdentity, AwsError> {
         let iam = session.iam();
-        let roles = observe_each(
-            desired,
-            |role| async move { session.iam().observe_role(&role.name).await },
-        );
+        let mut names: BTreeMap<RoleKind, String> = desired.iter().map(|(k, r)| (*k, r.name.clone())).collect();
+        names
+            .entry(RoleKind::RunLauncher)
+            .or_insert_with(|| account.names.run_launcher_role());
+        let roles = observe_each(&names, |name| async move { session.iam().observe_role(name).await });
         let (roles, quotas) = futures::try_join!(roles, iam.account_quotas())?;
         Ok(ObservedIdentity { roles, quotas })
     }
@@ -141,7 +160,7 @@ impl AccountPart for Identity {
         observed: &ObservedIdentity,
         owner: &Owner<'_>,
     ) -> Vec<Outcome> {
-        desired
+        let mut outcomes: Vec<Outcome> = desired
             .iter()
             .map(|(kind, role)| {
                 let seen = observed.roles.get(kind);
@@ -152,7 +171,15 @@ impl AccountPart for Identity {
                     &observed.quotas,
                 )
             })
-            .collect()
+            .collect();
+        // No service launches runs any more: the launcher role goes (ECS keeps running tasks'
+        // credentials until they stop; the services moved to the task role in the same pass).
+        outcomes.extend(
+            unwanted_roles(account, desired, observed)
+                .into_iter()
+                .map(Outcome::create),
+        );
+        outcomes
     }
 
     /// A role is usable as soon as it is created.
@@ -160,24 +187,15 @@ impl AccountPart for Identity {
 
     fn deletion(
         account: &AccountContext,
-        desired: &DesiredRoles,
+        _desired: &DesiredRoles,
         observed: &ObservedIdentity,
         _waiting: &mut Vec<String>,
     ) -> Vec<Action> {
-        desired
-            .keys()
-            .filter_map(|kind| Some((kind, observed.roles.get(kind)?)))
+        observed
+            .roles
+            .iter()
             .filter(|(_, seen)| ours(&seen.tags, &account.owner))
-            .map(|(kind, seen)| {
-                Action::delete(
-                    Part::Identity,
-                    resource(*kind),
-                    &seen.name,
-                    vec![RoleWrite::DeleteRole {
-                        role: seen.name.clone(),
-                    }],
-                )
-            })
+            .map(|(kind, seen)| delete_role(*kind, seen))
             .collect()
     }
 
@@ -191,6 +209,7 @@ impl AccountPart for Identity {
         status.roles = Some(RolesStatus {
             task_execution_role_arn: arn(RoleKind::TaskExecution),
             task_role_arn: arn(RoleKind::Task),
+            run_launcher_role_arn: arn(RoleKind::RunLauncher),
         });
     }
 
@@ -206,7 +225,12 @@ impl AccountPart for Identity {
     }
 
     fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
-        let roles = vec![account.names.task_execution_role(), account.names.task_role()];
+        // The launcher role whether a service needs it or not: the operator deletes one left.
+        let roles = vec![
+            account.names.task_execution_role(),
+            account.names.task_role(),
+            account.names.run_launcher_role(),
+        ];
         scope.passed_roles = Some(roles.clone());
         scope.roles = Some(roles);
     }
@@ -225,6 +249,27 @@ impl AccountPart for Identity {
 /// `iam:task-role`.
 fn resource(kind: RoleKind) -> String {
     format!("iam:{}", kind.label())
+}
+
+fn delete_role(kind: RoleKind, seen: &RoleObservation) -> Action {
+    Action::delete(
+        Part::Identity,
+        resource(kind),
+        &seen.name,
+        vec![RoleWrite::DeleteRole {
+            role: seen.name.clone(),
+        }],
+    )
+}
+
+/// Roles of ours of a kind the spec no longer needs (the run-launcher role).
+fn unwanted_roles(account: &AccountContext, desired: &DesiredRoles, observed: &ObservedIdentity) -> Vec<Action> {
+    observed
+        .roles
+        .iter()
+        .filter(|(kind, seen)| !desired.contains_key(kind) && ours(&seen.tags, &account.owner))
+        .map(|(kind, seen)| delete_role(*kind, seen))
+        .collect()
 }
 
 fn role_outcome(

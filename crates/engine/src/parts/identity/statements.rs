@@ -165,3 +165,64 @@ pub fn granted_shared_bucket_statements(account: &AccountContext) -> Vec<Value> 
     ]
 }
 
+
+/// What launching Dagster runs as ECS tasks takes (dagster-aws's `EcsRunLauncher`: it registers a
+/// run's task definition, runs it in the launcher's cluster, tags, describes, lists and stops it,
+/// reads the network interfaces of its own task for the run's network, the secrets tagged
+/// `dagster`, and the run's logs; Dagster's ECS deployment guide lists these actions). Each is
+/// scoped to the account's cluster, its log group and its own roles where IAM allows a scope.
+pub(super) fn run_launcher_statements(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Vec<Value> {
+    let cluster = account.arn("ecs", &format!("cluster/{}", account.names.ecs_cluster()));
+    let mut statements = vec![
+        // RunTask's resource is the task definition; the cluster is a condition.
+        Statement::allow("RunTasksInAccountCluster")
+            .action("ecs:RunTask")
+            .resource(account.arn("ecs", "task-definition/*"))
+            .condition("ArnEquals", "ecs:cluster", cluster.clone())
+            .build(),
+        Statement::allow("ManageRunTasks")
+            .actions(&["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"])
+            .resource(account.arn("ecs", &format!("task/{}/*", account.names.ecs_cluster())))
+            .build(),
+        Statement::allow("ListRunTasks")
+            .action("ecs:ListTasks")
+            .resource("*")
+            .condition("ArnEquals", "ecs:cluster", cluster)
+            .build(),
+        // Not scoped by IAM to a resource.
+        Statement::allow("RegisterRunTaskDefinitions")
+            .actions(&[
+                "ecs:RegisterTaskDefinition",
+                "ecs:DescribeTaskDefinition",
+                "ecs:ListAccountSettings",
+                "ec2:DescribeNetworkInterfaces",
+                "secretsmanager:ListSecrets",
+            ])
+            .resource("*")
+            .build(),
+        Statement::allow("ReadRunSecrets")
+            .actions(&["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"])
+            .resource(account.arn("secretsmanager", "secret:*"))
+            .condition("Null", "aws:ResourceTag/dagster", "false".to_owned())
+            .build(),
+        // Only to ECS tasks, and only the account's two task roles.
+        Statement::allow("PassRunRoles")
+            .action("iam:PassRole")
+            .resources([
+                account.role_arn(&account.names.task_role()),
+                account.role_arn(&account.names.task_execution_role()),
+            ])
+            .condition("StringEquals", "iam:PassedToService", "ecs-tasks.amazonaws.com".to_owned())
+            .build(),
+    ];
+    if let Some(logging) = &spec.logging {
+        let group = account.arn("logs", &format!("log-group:{}", logging.log_group));
+        statements.push(
+            Statement::allow("ReadRunLogs")
+                .action("logs:GetLogEvents")
+                .resource(format!("{group}:log-stream:*"))
+                .build(),
+        );
+    }
+    statements
+}
