@@ -846,13 +846,11 @@ async fn services_reach_each_others_declared_ports_through_the_tasks_group() {
             })
             .collect()
     };
-    let described = ec2
-        .describe_security_groups()
-        .group_ids(&tasks_group)
-        .send()
-        .await
-        .expect("group");
-    let tasks = described.security_groups()[0].clone();
+    let described = || async {
+        let found = ec2.describe_security_groups().group_ids(&tasks_group).send().await;
+        found.expect("group").security_groups()[0].clone()
+    };
+    let tasks = described().await;
     assert_eq!(ingress(tasks.clone()), [(Some(4000), vec![tasks_group.clone()], 0)]);
 
     ec2.revoke_security_group_ingress()
@@ -868,14 +866,5 @@ async fn services_reach_each_others_declared_ports_through_the_tasks_group() {
         "{:?}",
         pass.applied
     );
-    let described = ec2
-        .describe_security_groups()
-        .group_ids(&tasks_group)
-        .send()
-        .await
-        .expect("group");
-    assert_eq!(
-        ingress(described.security_groups()[0].clone()),
-        [(Some(4000), vec![tasks_group.clone()], 0)]
-    );
+    assert_eq!(ingress(described().await), [(Some(4000), vec![tasks_group.clone()], 0)]);
 }

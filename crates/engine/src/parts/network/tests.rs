@@ -11,9 +11,11 @@ use crate::account::ObjectId;
 use crate::plan::{PlannedPeer, PlannedRule};
 
 fn account_and_desired(network: Value) -> (AccountContext, DataPlatformAccountSpec, DesiredNetwork) {
-    let spec: DataPlatformAccountSpec =
-        serde_json::from_value(json!({"accountId": "111111111111", "region": "eu-west-2", "network": network}))
-            .expect("spec");
+    desired_from(json!({"accountId": "111111111111", "region": "eu-west-2", "network": network}))
+}
+
+fn desired_from(spec: Value) -> (AccountContext, DataPlatformAccountSpec, DesiredNetwork) {
+    let spec: DataPlatformAccountSpec = serde_json::from_value(spec).expect("spec");
     let id = ObjectId {
         namespace: "ns".into(),
         name: "camden".into(),
@@ -189,7 +191,7 @@ fn deletion_takes_our_subnets_before_our_vpc_and_leaves_what_is_not_ours() {
 /// nothing for a service without a port.
 #[test]
 fn the_tasks_group_admits_each_declared_service_port_from_itself_and_nothing_else() {
-    let spec: DataPlatformAccountSpec = serde_json::from_value(json!({
+    let (_, _, desired) = desired_from(json!({
         "accountId": "111111111111", "region": "eu-west-2",
         "network": {"vpc": {"cidr": "10.20.0.0/16", "availabilityZones": 2, "natGateway": "None", "endpoints": []}},
         "services": [
@@ -198,14 +200,7 @@ fn the_tasks_group_admits_each_declared_service_port_from_itself_and_nothing_els
             {"name": "frontend", "image": "web:1", "cpu": 256, "memory": 512, "port": 8080,
              "expose": {"hosts": ["files.example.org"]}},
         ],
-    }))
-    .expect("spec");
-    let id = ObjectId {
-        namespace: "ns".into(),
-        name: "camden".into(),
-    };
-    let account = AccountContext::new(&id, &spec, &Default::default());
-    let desired = Network::desired(&account, &spec);
+    }));
     let lb = Ec2Ref::Made("ec2:security-group/lb-internal".into());
     let made = BTreeMap::from([(GroupRole::LoadBalancer(dataplatform_api::Scheme::Internal), lb.clone())]);
     let own = Ec2Ref::Made("ec2:security-group/tasks".into());
