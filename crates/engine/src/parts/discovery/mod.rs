@@ -18,7 +18,7 @@ use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
-use crate::vocabulary::{Facts, Outcome, Owner, Readiness, ours, tag_changes, tag_update, tags_used};
+use crate::vocabulary::{Facts, Outcome, Owner, Readiness, option_text, ours, tag_changes, tag_update, tags_used};
 use writes::DiscoveryWrite;
 
 pub struct Discovery;
@@ -151,7 +151,8 @@ impl AccountPart for Discovery {
         if let Err(conflict) = owner.check(NAMESPACE, &namespace.name, &namespace.tags) {
             return vec![Outcome::conflict(conflict)];
         }
-        let mut outcomes = vec![retag(account, NAMESPACE, namespace)];
+        let (changes, ops) = tag_writes(account, &namespace.arn, &namespace.tags);
+        let mut outcomes = vec![Outcome::update(Part::Discovery, NAMESPACE.to_owned(), &namespace.name, changes, ops)];
         for name in desired.services.keys() {
             outcomes.push(service_outcome(account, namespace, observed.service(name), name, owner));
         }
@@ -259,39 +260,23 @@ fn service_outcome(
     if let Err(conflict) = owner.check(&resource, name, &seen.tags) {
         return Outcome::conflict(conflict);
     }
-    let mut outcome = retag_service(account, &resource, seen);
+    let (mut changes, mut ops) = tag_writes(account, &seen.arn, &seen.tags);
     if seen.ttl != Some(RECORD_TTL) {
-        let ttl = FieldChange::new("ttl", seen.ttl.map_or("none".to_owned(), |t| t.to_string()), RECORD_TTL.to_string());
-        let set = DiscoveryWrite::SetRecordTtl {
+        changes.push(FieldChange::new("ttl", option_text(seen.ttl), RECORD_TTL.to_string()));
+        ops.push(DiscoveryWrite::SetRecordTtl {
             service: seen.id.clone(),
             ttl: RECORD_TTL,
-        };
-        match &mut outcome.action {
-            Some(action) => {
-                action.changes.push(ttl);
-                action.ops.push(set.into());
-            }
-            None => outcome = Outcome::update(Part::Discovery, resource, name, vec![ttl], vec![set]),
-        }
+        });
     }
-    outcome
+    Outcome::update(Part::Discovery, resource, name, changes, ops)
 }
 
-fn retag(account: &AccountContext, resource: &str, namespace: &NamespaceObservation) -> Outcome {
-    tag_outcome(account, resource, &namespace.name, &namespace.arn, &namespace.tags)
-}
-
-fn retag_service(account: &AccountContext, resource: &str, seen: &DiscoveryServiceObservation) -> Outcome {
-    tag_outcome(account, resource, &seen.name, &seen.arn, &seen.tags)
-}
-
-fn tag_outcome(
+/// The tag changes and the write that puts them right, when there are any.
+fn tag_writes(
     account: &AccountContext,
-    resource: &str,
-    name: &str,
     arn: &str,
     tags: &BTreeMap<String, String>,
-) -> Outcome {
+) -> (Vec<FieldChange>, Vec<DiscoveryWrite>) {
     let changes = tag_changes(&account.tags, tags);
     let ops = if changes.is_empty() {
         vec![]
@@ -301,7 +286,7 @@ fn tag_outcome(
             tags: tag_update(&account.tags, tags),
         }]
     };
-    Outcome::update(Part::Discovery, resource.to_owned(), name, changes, ops)
+    (changes, ops)
 }
 
 /// Services of ours no service with a port needs any more: each deleted once ECS has deregistered
