@@ -272,3 +272,23 @@ fn a_load_balancer_group_past_ec2s_rule_quota_is_refused_and_a_smaller_one_plann
     assert!(fits.quota_exceeded.is_empty(), "{:?}", fits.quota_exceeded);
     assert!(fits.plan.to_string().contains("security-group"), "{}", fits.plan);
 }
+
+#[test]
+fn the_operators_policy_covers_cloud_map_wherever_a_namespace_may_be_left() {
+    let id = ObjectId {
+        namespace: "ns".into(),
+        name: "camden".into(),
+    };
+    let scope_of = |spec: serde_json::Value| policy_scope(&id, &serde_json::from_value(spec).expect("spec")).discovery;
+    let network = json!({"vpc": {"cidr": "10.20.0.0/16", "availabilityZones": 2}});
+    assert_eq!(
+        scope_of(json!({"accountId": "111111111111", "region": "eu-west-2", "network": network})),
+        Some(true),
+        "no service has a port, yet the part deletes a namespace left from one that had"
+    );
+    assert_eq!(
+        scope_of(json!({"accountId": "111111111111", "region": "eu-west-2"})),
+        Some(false),
+        "no network: no namespace"
+    );
+}

@@ -225,7 +225,9 @@ impl AccountPart for Discovery {
     }
 
     fn policy_scope(_account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
-        scope.discovery = Some(Self::present(spec));
+        // Every account with a network, not only one with a port: the part looks for, and deletes,
+        // a namespace left after the last port went.
+        scope.discovery = Some(spec.network.is_some());
     }
 
     fn remember(_desired: &mut Self::Desired, _status: Option<&DataPlatformAccountStatus>) {}
