@@ -16,6 +16,7 @@ pub mod policy;
 pub mod reconcile;
 pub mod status;
 pub mod vocabulary;
+pub mod wait;
 
 pub use account::{AccountContext, AccountObject, ObjectId};
 pub use error::ReconcileError;
@@ -24,3 +25,4 @@ pub use grant::{GrantAccounts, GrantObject, GrantPlan, Revoked};
 pub use parts::DesiredAccount;
 pub use plan::{Action, ActionKind, FieldChange, Part, Plan};
 pub use reconcile::{AccountPlan, Engine, Reconciled};
+pub use wait::{WaitClock, WaitKind};

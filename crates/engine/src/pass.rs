@@ -16,9 +16,6 @@ use crate::status::{ObjectStatus, StatusBuilder};
 
 /// How soon to look again while something is still being created or changed in AWS.
 pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(30);
-/// When a pass created what other parts wait for (the network before the database and services):
-/// the next pass can go on at once, and does not wait for a watch event of our own status write.
-pub const NEXT_STEP_REQUEUE: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub struct Reconciled<S = DataPlatformAccountStatus> {
@@ -30,7 +27,11 @@ pub struct Reconciled<S = DataPlatformAccountStatus> {
     pub error: Option<ReconcileError>,
     pub ready: bool,
     /// Look again this soon (something is in progress); `None`: the normal resync interval.
+    /// With `waiting_on`, the first wait of that kind's schedule.
     pub requeue_after: Option<Duration>,
+    /// What the object waits for in AWS, when it does: a caller that keeps a [`crate::WaitClock`]
+    /// per object (the controller, `apply --wait`) looks again on that kind's schedule.
+    pub waiting_on: Option<crate::wait::WaitKind>,
     /// The pass stopped before its plan was done (a resource it was to create exists since it
     /// looked, or a test's stop): another pass goes on from what it finds.
     pub stopped_early: bool,
@@ -49,6 +50,7 @@ impl<S: ObjectStatus> Reconciled<S> {
             applied,
             not_applied,
             requeue_after: error.is_transient().then_some(PROGRESS_REQUEUE),
+            waiting_on: None,
             error: Some(error),
             ready: false,
             stopped_early: false,
@@ -64,6 +66,7 @@ impl<S: ObjectStatus> Reconciled<S> {
             error: None,
             ready: false,
             requeue_after: None,
+            waiting_on: None,
             stopped_early: false,
         }
     }

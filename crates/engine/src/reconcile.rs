@@ -19,8 +19,9 @@ use crate::pass::{Gates, PassSteps, Ran, pass};
 use crate::plan::{Action, Plan};
 use crate::status::{StatusBuilder, spec_already_carried_out};
 use crate::vocabulary::Diff;
+use crate::wait::WaitKind;
 
-pub use crate::pass::{NEXT_STEP_REQUEUE, PROGRESS_REQUEUE, Reconciled};
+pub use crate::pass::{PROGRESS_REQUEUE, Reconciled};
 
 /// What AWS holds and what it should: the input of both `plan` and a reconcile.
 pub struct AccountPlan {
@@ -179,6 +180,7 @@ impl<F: FnMut(&Action)> PassSteps for AccountPass<'_, F> {
             error: None,
             ready,
             requeue_after: None,
+            waiting_on: None,
             stopped_early: false,
         }
     }
@@ -207,6 +209,13 @@ impl<F: FnMut(&Action)> PassSteps for AccountPass<'_, F> {
         };
         let readiness = parts::readiness(&plan.desired, &plan.observed, &applied, &plan.diff.waiting);
         let ready = readiness.is_ready() && !ran.stopped_early;
+        // Only a create counts: what was made stays made, so a spec that keeps a part waiting
+        // cannot turn this into a pass a second.
+        let waiting_on = match (ready, readiness.creating && !plan.diff.waiting.is_empty()) {
+            (true, _) => None,
+            (false, true) => Some(WaitKind::NextStep),
+            (false, false) => Some(readiness.soonest_wait()),
+        };
         Reconciled {
             status: status.synced(
                 &plan.desired,
@@ -220,13 +229,8 @@ impl<F: FnMut(&Action)> PassSteps for AccountPass<'_, F> {
             not_applied: ran.not_done,
             error: None,
             ready,
-            // Only a create counts: what was made stays made, so a spec that keeps a part waiting
-            // cannot turn this into a pass a second.
-            requeue_after: match (ready, readiness.creating && !plan.diff.waiting.is_empty()) {
-                (true, _) => None,
-                (false, true) => Some(NEXT_STEP_REQUEUE),
-                (false, false) => Some(PROGRESS_REQUEUE),
-            },
+            requeue_after: waiting_on.map(|kind| kind.after(0)),
+            waiting_on,
             stopped_early: ran.stopped_early,
         }
     }

@@ -227,11 +227,25 @@ pub struct Readiness {
     /// Rollouts the ECS circuit breaker failed, with ECS's reason: Ready stays False until the
     /// spec changes.
     pub failed: Vec<String>,
+    /// What kinds of AWS work the pending entries wait for (when to look again).
+    pub waits: std::collections::BTreeSet<crate::wait::WaitKind>,
 }
 
 impl Readiness {
     pub fn is_ready(&self) -> bool {
         self.pending.is_empty() && self.failed.is_empty()
+    }
+
+    /// `what` is pending on AWS's work of `kind`.
+    pub fn wait(&mut self, kind: crate::wait::WaitKind, what: String) {
+        self.pending.push(what);
+        self.waits.insert(kind);
+    }
+
+    /// The wait to schedule the next pass by: the soonest kind pending (a pass that looks at tasks
+    /// looks at the database too), or the old fixed poll when nothing pending says.
+    pub fn soonest_wait(&self) -> crate::wait::WaitKind {
+        self.waits.first().copied().unwrap_or(crate::wait::WaitKind::Other)
     }
 }
 

@@ -118,7 +118,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// How often `apply --wait` looks again.
+/// How often `apply --wait` looks again when the pass names no kind of wait.
 const WAIT_POLL: Duration = Duration::from_secs(5);
 
 /// Reconciles again until the account is Ready or `timeout` has passed; prints what it waits for
@@ -132,6 +132,8 @@ async fn wait_until_ready(
 ) -> std::io::Result<Reconciled> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last_message = String::new();
+    // On the schedule of what the account waits for, as the controller's passes are.
+    let mut clock = dataplatform_engine::WaitClock::default();
     while !reconciled.ready && reconciled.error.is_none() {
         let message = conditions::find(&reconciled.status.conditions, conditions::READY)
             .map(|c| c.message.clone())
@@ -145,7 +147,8 @@ async fn wait_until_ready(
             writeln!(out, "{}: waiting: {message}", object.id)?;
             last_message = message;
         }
-        tokio::time::sleep(WAIT_POLL.min(deadline - now)).await;
+        let wait = clock.next(reconciled.waiting_on).unwrap_or(WAIT_POLL);
+        tokio::time::sleep(wait.min(deadline - now)).await;
         object.status = Some(reconciled.status.clone());
         reconciled = engine.reconcile(object, Default::default()).await;
     }

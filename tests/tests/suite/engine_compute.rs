@@ -119,6 +119,9 @@ async fn services_are_created_and_ready_once_their_tasks_run() {
     let settled = settle(&engine, &mut object).await;
     let ready = conditions::find(&settled.status.conditions, conditions::READY).expect("Ready");
     assert_eq!(ready.status, "False", "no task runs yet: {ready:?}");
+    // Tasks start in seconds: the next look is on the tasks' schedule, not the old 30 s poll.
+    assert_eq!(settled.waiting_on, Some(dataplatform_engine::WaitKind::Tasks));
+    assert_eq!(settled.requeue_after, Some(std::time::Duration::from_secs(1)));
     assert!(
         ready.message.contains("ecs:daemon: 0 of 1 tasks running"),
         "{}",

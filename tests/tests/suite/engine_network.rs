@@ -177,10 +177,8 @@ async fn a_managed_network_holds_the_database_and_the_services() {
         .reconcile(&object, dataplatform_engine::ExecuteOptions::default())
         .await;
     assert!(pass.error.is_none() && !pass.applied.is_empty(), "{:?}", pass.error);
-    assert_eq!(
-        pass.requeue_after,
-        Some(dataplatform_engine::reconcile::NEXT_STEP_REQUEUE)
-    );
+    assert_eq!(pass.waiting_on, Some(dataplatform_engine::WaitKind::NextStep));
+    assert_eq!(pass.requeue_after, Some(std::time::Duration::from_secs(1)));
     object.status = Some(pass.status);
     converge_running(&engine, &mut object).await;
 

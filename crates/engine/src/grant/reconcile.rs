@@ -297,6 +297,7 @@ impl PassSteps for GrantPass<'_> {
             not_applied,
             error: None,
             requeue_after: None,
+            waiting_on: None,
             stopped_early: false,
         }
     }
@@ -325,6 +326,7 @@ impl PassSteps for GrantPass<'_> {
             error: None,
             ready,
             requeue_after,
+            waiting_on: None,
             stopped_early: false,
         }
     }

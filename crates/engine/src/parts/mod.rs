@@ -280,6 +280,7 @@ pub fn readiness(
                 .iter()
                 .any(|a| a.kind == crate::plan::ActionKind::Create),
             failed: vec![],
+            waits: Default::default(),
         },
     };
     each_part(&mut step);

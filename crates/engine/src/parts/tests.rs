@@ -166,6 +166,11 @@ fn ready_waits_for_the_cluster_to_be_available() {
         "{:?}",
         state.pending
     );
+    assert_eq!(
+        state.soonest_wait(),
+        crate::wait::WaitKind::Database,
+        "looked at on RDS's pace"
+    );
     let available = matching_with_extras(&desired, "available");
     assert!(readiness(&desired, &available, &Plan::default(), &[]).is_ready());
 }

@@ -14,7 +14,7 @@ use kube::runtime::reflector::Store;
 use kube::{Client, Resource};
 
 use super::metrics::{Metrics, ReadyState};
-use super::requeue::{ControllerErrorClass, FailureCounts, RequeuePolicy};
+use super::requeue::{ControllerErrorClass, FailureCounts, RequeuePolicy, WaitClocks};
 
 /// Passes of each kind at once when `--concurrency` is not given.
 pub const DEFAULT_CONCURRENCY: u16 = 4;
@@ -72,6 +72,8 @@ pub struct Context {
     pub metrics: Metrics,
     pub requeue: RequeuePolicy,
     pub failures: FailureCounts,
+    /// Each waiting object's place in its wait's schedule.
+    pub waits: WaitClocks,
     /// How many passes of each kind run at once (`--concurrency`).
     pub slots: PassSlots,
     /// Annotation problems already announced, so each is one event, not one per resync.
@@ -96,6 +98,7 @@ impl Context {
             metrics: Metrics::new(),
             requeue,
             failures: FailureCounts::default(),
+            waits: WaitClocks::default(),
             slots: PassSlots::new(DEFAULT_CONCURRENCY),
             announced: Mutex::default(),
         }

@@ -140,11 +140,26 @@ pub async fn report<K: Reconcilable>(
         ctx.metrics
             .became_ready(K::KIND, std::time::Duration::try_from(age).unwrap_or_default());
     }
+    let key = object_key(object);
     match &outcome.error {
-        Some(error) => Err(Error::Reconcile(error.clone())),
-        None => Ok(Action::requeue(
-            ctx.requeue.after_success(object.annotations(), outcome.requeue_after),
-        )),
+        Some(error) => {
+            ctx.waits.forget(&key);
+            Err(Error::Reconcile(error.clone()))
+        }
+        None => {
+            // On the schedule of what it waits for; a grant's expiry has no kind.
+            let soon = match outcome.waiting_on {
+                Some(kind) => ctx.waits.next(&key, Some(kind)),
+                None => ctx.waits.next(&key, None).or(outcome.requeue_after),
+            };
+            let after = ctx.requeue.after_success(object.annotations(), soon);
+            tracing::debug!(
+                waiting_on = outcome.waiting_on.map(|k| k.as_str()),
+                next_pass_in_seconds = after.as_secs_f64(),
+                "pass finished"
+            );
+            Ok(Action::requeue(after))
+        }
     }
 }
 
@@ -165,6 +180,8 @@ pub async fn report_deletion<K: Reconcilable>(
     object: &K,
     pass: DeletionPass<'_>,
 ) -> Result<Action, Error> {
+    // Deleting is not waiting to be Ready: its passes come back on the deletion's own interval.
+    ctx.waits.forget(&object_key(object));
     let before = object.status();
     let conditions_before = before.map_or(&[][..], |s| s.conditions()).to_vec();
     let mut conditions_after = conditions_before.clone();

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use dataplatform_api::RESYNC_INTERVAL_ANNOTATION;
-use dataplatform_engine::ReconcileError;
+use dataplatform_engine::{ReconcileError, WaitClock, WaitKind};
 
 /// A resync shorter than this would make AWS reads the operator's main load.
 pub const MIN_RESYNC: Duration = Duration::from_secs(30);
@@ -133,6 +133,35 @@ impl FailureCounts {
     }
 }
 
+/// Where each waiting object is in its wait's schedule ([`WaitClock`]); an object that stops
+/// waiting (Ready, or a pass that failed and went to the error policy's backoff) leaves it.
+#[derive(Debug, Default)]
+pub struct WaitClocks(Mutex<HashMap<String, WaitClock>>);
+
+impl WaitClocks {
+    /// After a pass of `key` that waits for `kind` (`None`: it does not): how soon to look again.
+    pub fn next(&self, key: &str, kind: Option<WaitKind>) -> Option<Duration> {
+        let mut clocks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(kind) = kind else {
+            clocks.remove(key);
+            return None;
+        };
+        clocks.entry(key.to_owned()).or_default().next(Some(kind))
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(key);
+    }
+
+    /// Objects waiting (the map's size: it must not outlive them).
+    pub fn waiting(&self) -> usize {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +243,23 @@ mod tests {
         assert_eq!(counts.record_failure("b"), 1);
         counts.reset("a");
         assert_eq!(counts.record_failure("a"), 1);
+    }
+
+    #[test]
+    fn a_waiting_object_follows_its_kinds_schedule_and_leaves_when_it_stops_waiting() {
+        let clocks = WaitClocks::default();
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
+        let waits: Vec<_> = (0..4).map(|_| secs(clocks.next("a", Some(WaitKind::Tasks)))).collect();
+        assert_eq!(waits, [Some(1), Some(2), Some(4), Some(8)]);
+        assert_eq!(secs(clocks.next("b", Some(WaitKind::Database))), Some(10), "per object");
+        assert_eq!(clocks.waiting(), 2);
+        assert_eq!(clocks.next("a", None), None, "Ready");
+        clocks.forget("b");
+        assert_eq!(clocks.waiting(), 0, "nothing kept for objects that no longer wait");
+        assert_eq!(
+            secs(clocks.next("a", Some(WaitKind::Tasks))),
+            Some(1),
+            "a new wait starts over"
+        );
     }
 }

@@ -13,6 +13,7 @@ use super::writes::EcsWrite;
 use crate::account::AccountContext;
 use crate::plan::{Action, ActionKind, Part, Plan};
 use crate::vocabulary::{Readiness, ours};
+use crate::wait::WaitKind;
 
 /// Every service ACTIVE with its rollout finished: running == desired on the newest revision, one
 /// deployment left. Moto starts no tasks, so its services stay pending until something plays the
@@ -23,7 +24,7 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
     }
     let touched = |resource: &str| applied.actions.iter().find(|a| a.resource == resource).map(|a| a.kind);
     if observed.cluster.is_none() {
-        readiness.pending.push("ecs:cluster is being created".to_owned());
+        readiness.wait(WaitKind::Tasks, "ecs:cluster is being created".to_owned());
     }
     for service in &desired.services {
         let resource = service.resource();
@@ -32,11 +33,11 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
         let seen = match (seen, touched(&resource)) {
             (None, _) | (_, Some(ActionKind::Create)) => {
                 readiness.creating = true;
-                readiness.pending.push(format!("{resource} is being created"));
+                readiness.wait(WaitKind::Tasks, format!("{resource} is being created"));
                 continue;
             }
             (Some(_), Some(_)) => {
-                readiness.pending.push(format!("{resource} is rolling out the change"));
+                readiness.wait(WaitKind::Tasks, format!("{resource} is rolling out the change"));
                 continue;
             }
             (Some(seen), None) => seen,
@@ -47,11 +48,11 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
                 newest.map(revision_text).unwrap_or_default()
             ));
         } else if seen.status != "ACTIVE" {
-            readiness.pending.push(format!("{resource} is {}", seen.status));
+            readiness.wait(WaitKind::Tasks, format!("{resource} is {}", seen.status));
         } else if seen.running_count != seen.desired_count
             || seen.desired_count != service.wanted_count(seen.desired_count)
         {
-            readiness.pending.push(format!(
+            readiness.wait(WaitKind::Tasks, format!(
                 "{resource}: {} of {} tasks running",
                 seen.running_count,
                 service.wanted_count(seen.desired_count)
@@ -63,7 +64,7 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
                 .any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
             || newest.is_some_and(|arn| seen.task_definition != arn)
         {
-            readiness.pending.push(format!(
+            readiness.wait(WaitKind::Tasks, format!(
                 "{resource} is rolling out {}",
                 revision_text(&seen.task_definition)
             ));

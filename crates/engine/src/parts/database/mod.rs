@@ -141,12 +141,10 @@ impl AccountPart for Database {
         ];
         for (resource, status) in statuses {
             match (status, created_now(resource)) {
-                (_, true) | (None, _) => readiness.pending.push(format!("{resource} is being created")),
+                (_, true) | (None, _) => readiness.wait(crate::wait::WaitKind::Database, format!("{resource} is being created")),
                 (Some(status), false) if status != "available" => {
                     readiness.creating |= status == "creating";
-                    readiness
-                        .pending
-                        .push(format!("{resource} is {status} (waiting for available)"));
+                    readiness.wait(crate::wait::WaitKind::Database, format!("{resource} is {status} (waiting for available)"));
                 }
                 _ => {}
             }

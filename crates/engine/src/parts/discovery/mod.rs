@@ -172,7 +172,7 @@ impl AccountPart for Discovery {
             .filter(|name| observed.service(name).is_none())
             .collect();
         if !missing.is_empty() {
-            readiness.pending.push(format!(
+            readiness.wait(crate::wait::WaitKind::Names, format!(
                 "{NAMESPACE} ({}) has no name yet for {}",
                 desired.namespace,
                 missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")

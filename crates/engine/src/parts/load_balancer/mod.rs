@@ -114,18 +114,14 @@ impl AccountPart for LoadBalancing {
             .any(|a| a.part == Part::LoadBalancer && a.kind == crate::plan::ActionKind::Create);
         for balancer in desired.balancers.values() {
             match observed.balancer(&balancer.name) {
-                None => readiness
-                    .pending
-                    .push(format!("load balancer {} is being created", balancer.name)),
-                Some(seen) if seen.state != "active" => readiness
-                    .pending
-                    .push(format!("load balancer {} is {}", balancer.name, seen.state)),
+                None => readiness.wait(crate::wait::WaitKind::LoadBalancer, format!("load balancer {} is being created", balancer.name)),
+                Some(seen) if seen.state != "active" => readiness.wait(crate::wait::WaitKind::LoadBalancer, format!("load balancer {} is {}", balancer.name, seen.state)),
                 Some(_) => {}
             }
         }
         for target in &desired.targets {
             if observed.target_group(&target.name).is_none_or(|g| !observed.in_use(g)) && !made {
-                readiness.pending.push(format!(
+                readiness.wait(crate::wait::WaitKind::LoadBalancer, format!(
                     "target group {} of {} has no load balancer forwarding to it yet",
                     target.name, target.service
                 ));
