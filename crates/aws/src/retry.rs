@@ -78,6 +78,8 @@ where
         budget.acquire(service).await;
         // Never closed: a closed gate would only mean no limit.
         let sending = in_flight.acquire().await.ok();
+        // One line per request at trace level (the time-to-Ready bench counts a pass's calls by it).
+        tracing::trace!(service, operation, attempt, "AWS call");
         // Boxed: an SDK call's future is several KiB, and unboxed it would sit inside every
         // future that contains this one (a pass joins dozens), allocated for the whole pass and
         // while waiting for the budget. Boxed, it exists only while the request is in flight.

@@ -15,8 +15,8 @@ use super::{BenchArgs, Mix, mix};
 use dataplatform_memory_api_server::ApiServer;
 use dataplatform_operator::cli::AwsArgs;
 
-const ACCOUNTS: &str = "dataplatformaccounts";
-const GRANTS: &str = "sharedbucketgrants";
+pub(crate) const ACCOUNTS: &str = "dataplatformaccounts";
+pub(crate) const GRANTS: &str = "sharedbucketgrants";
 /// `run`'s resync interval in the bench: longer than the bench, so every pass it counts is one it
 /// started itself (an object's progress, or the check below), not a resync.
 const RESYNC: &str = "2h";
@@ -241,7 +241,7 @@ async fn check_every(server: &ApiServer, metrics: std::net::SocketAddr, plural: 
 }
 
 /// SIGTERM to `run`'s process group (it finishes its passes and exits), SIGKILL after 30 s.
-async fn stop(child: &mut tokio::process::Child, pid: u32) {
+pub(crate) async fn stop(child: &mut tokio::process::Child, pid: u32) {
     let group = format!("-{pid}");
     let _ = tokio::process::Command::new("kill")
         .args(["-TERM", "--", &group])
@@ -260,7 +260,7 @@ async fn stop(child: &mut tokio::process::Child, pid: u32) {
 }
 
 /// The object as `kubectl apply` leaves it: with its own copy in an annotation.
-fn object(kind: &str, id: &dataplatform_engine::ObjectId, spec: &impl serde::Serialize) -> Value {
+pub(crate) fn object(kind: &str, id: &dataplatform_engine::ObjectId, spec: &impl serde::Serialize) -> Value {
     let mut applied = json!({
         "apiVersion": "dataplatform.io/v1alpha1",
         "kind": kind,
@@ -288,7 +288,7 @@ fn not_ready(server: &ApiServer) -> Vec<String> {
     waiting
 }
 
-fn write_kubeconfig(dir: &std::path::Path, api: std::net::SocketAddr) -> Result<PathBuf, String> {
+pub(crate) fn write_kubeconfig(dir: &std::path::Path, api: std::net::SocketAddr) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join("kubeconfig");
     let config = format!(
@@ -299,7 +299,7 @@ fn write_kubeconfig(dir: &std::path::Path, api: std::net::SocketAddr) -> Result<
     Ok(path)
 }
 
-fn free_port() -> Result<std::net::SocketAddr, String> {
+pub(crate) fn free_port() -> Result<std::net::SocketAddr, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("a port for /metrics: {e}"))
@@ -329,7 +329,7 @@ fn report_memory(pid: u32, idle: f64, tenants: usize) {
 }
 
 /// `dataplatform-operator` in the directory this binary runs from.
-fn operator_binary() -> Result<PathBuf, String> {
+pub(crate) fn operator_binary() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("finding the bench's own path: {e}"))?;
     let operator = exe.with_file_name(format!("dataplatform-operator{}", std::env::consts::EXE_SUFFIX));
     if operator.is_file() {

@@ -7,6 +7,7 @@
 
 mod controller;
 mod mix;
+mod ready;
 mod replay;
 mod scrape;
 
@@ -39,6 +40,11 @@ pub struct BenchArgs {
     /// time until every object is Ready, calls per object, steady state, and the process's RSS.
     #[arg(long)]
     pub controller: bool,
+    /// Issue 36's scenario (an Organisation, a Child with a database and three services, a grant)
+    /// through `run` with ECS's scheduler played by the bench: per object the time to Ready, the
+    /// operator's share of it, its passes and the AWS calls spent waiting.
+    #[arg(long, conflicts_with_all = ["controller", "mix", "accounts"])]
+    pub time_to_ready: bool,
 }
 
 /// Passes over the accounts until none changes anything and all are ready.
@@ -161,6 +167,9 @@ async fn counted<T>(sessions: &Sessions, phase: impl Future<Output = T>) -> (T, 
 pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
     if args.controller {
         return controller::run(args, aws).await;
+    }
+    if args.time_to_ready {
+        return ready::run(aws).await;
     }
     let mix = args.mix.unwrap_or(Mix::Real);
     let resident_before = memory_mib("VmRSS:");

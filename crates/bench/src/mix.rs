@@ -56,6 +56,28 @@ pub fn objects(mix: Mix, tenants: usize, region: &str) -> Objects {
     Objects { accounts, grants }
 }
 
+/// Issue 36's scenario, as measured on a real API server: an Organisation account with a registry
+/// and one service, a Child with a network, a database and three services (one exposed), and the
+/// Child's grant to the Organisation.
+pub fn time_to_ready(region: &str) -> Objects {
+    let network = json!({"vpc": {"cidr": "10.20.0.0/16", "natGateway": "None"}});
+    let organisation = json!({
+        "tier": "Organisation",
+        "database": {"enabled": false},
+        "network": network,
+        "registry": {"repositories": ["dagster"], "organizationId": "o-bench00000"},
+        "services": [{"name": "portal", "image": "portal:1.0.0", "cpu": 256, "memory": 512}],
+    });
+    let child = with(tenant_parts(0), json!({"network": network}));
+    Objects {
+        accounts: vec![
+            account("organisation", with(base_spec(ORGANISATION_ID, region), organisation)),
+            account("tenant-0", with(base_spec("300000000000", region), child)),
+        ],
+        grants: vec![grant("tenant-0-exports", "tenant-0", "exports/")],
+    }
+}
+
 fn base_spec(account_id: &str, region: &str) -> Value {
     json!({
         "accountId": account_id,
