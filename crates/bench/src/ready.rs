@@ -33,6 +33,8 @@ const SCHEDULER_EVERY: Duration = Duration::from_millis(200);
 struct PassLog {
     passes: u32,
     waiting_passes: u32,
+    /// One-read looks at a wait between passes (tasks starting).
+    probes: u32,
     calls: u64,
     calls_waiting: u64,
     last_write: Option<Instant>,
@@ -75,7 +77,7 @@ pub async fn run(aws: &AwsArgs) -> Result<(), String> {
         .env("KUBECONFIG", &kubeconfig)
         .env(
             "RUST_LOG",
-            "error,dataplatform_aws::retry=trace,dataplatform_operator::controller::pass=debug",
+            "error,dataplatform_aws::retry=trace,dataplatform_operator::controller=debug",
         )
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -170,7 +172,7 @@ fn report(
 ) {
     let secs = |at: Instant| at.saturating_duration_since(applied).as_secs_f64();
     println!(
-        "object               Ready after apply  last AWS work  operator's share  passes (waiting)  AWS calls (waiting)"
+        "object               Ready after apply  last AWS work  operator's share  passes (waiting)  probes  AWS calls (waiting)"
     );
     let mut worst = 0.0f64;
     for (id, at) in ready {
@@ -183,9 +185,11 @@ fn report(
             .unwrap_or(applied);
         let share = at.saturating_duration_since(last_aws).as_secs_f64();
         worst = worst.max(share);
-        let (p, pw, c, cw) = passes.map_or((0, 0, 0, 0), |p| (p.passes, p.waiting_passes, p.calls, p.calls_waiting));
+        let (p, pw, probes, c, cw) = passes.map_or((0, 0, 0, 0, 0), |p| {
+            (p.passes, p.waiting_passes, p.probes, p.calls, p.calls_waiting)
+        });
         println!(
-            "{id:<20} {:>15.1} s {:>12.1} s {:>15.2} s {:>9} ({pw:>3}) {:>12} ({cw:>4})",
+            "{id:<20} {:>15.1} s {:>12.1} s {:>15.2} s {:>9} ({pw:>3}) {probes:>7} {:>12} ({cw:>4})",
             secs(*at),
             secs(last_aws),
             share,
@@ -246,6 +250,12 @@ async fn read_log(stderr: tokio::process::ChildStderr, log: Shared<BTreeMap<Stri
                     pass.last_write = Some(Instant::now());
                 }
             }
+            "probed" => {
+                pass.probes += 1;
+                pass.calls += pass.open_calls;
+                pass.calls_waiting += pass.open_calls;
+                (pass.open_calls, pass.open_writes) = (0, 0);
+            }
             message @ ("pass finished" | "pass did not finish") => {
                 pass.passes += 1;
                 pass.calls += pass.open_calls;
@@ -283,7 +293,11 @@ async fn play_scheduler(
                 continue;
             };
             for arn in listed.service_arns() {
-                let Ok(described) = ecs.describe_services().cluster(cluster).services(arn).send().await else {
+                // With the tags, as `run` asks: moto keeps "leave the tags out" in a class-level
+                // table, so a describe without them, racing one of `run`'s, strips the owner tag
+                // from `run`'s answer (and `run` reports the service as not its own).
+                let describe = ecs.describe_services().cluster(cluster).services(arn);
+                let Ok(described) = describe.include(aws_sdk_ecs::types::ServiceField::Tags).send().await else {
                     continue;
                 };
                 for service in described.services() {

@@ -82,6 +82,16 @@ impl Engine {
         })
     }
 
+    /// Whether an account waiting for `kind` may be done waiting, by one read for kinds with a probe:
+    /// `Some(false)`, not yet (no pass needed); `Some(true)`, a pass should look; `None`, the kind
+    /// has no probe.
+    pub async fn probe(&self, object: &AccountObject, kind: WaitKind) -> Result<Option<bool>, ReconcileError> {
+        let span = tracing::info_span!("probe", object = %object.id, account = %object.spec.account_id);
+        let session = self.sessions.session(&object.target()).await;
+        let desired = DesiredAccount::new(&object.id, &object.spec, &object.child_accounts);
+        Ok(parts::probe(&session, &desired, kind).instrument(span).await?)
+    }
+
     /// What the account holds in AWS, measured against AWS's quotas (the bench's report): reads only.
     pub async fn quota_use(&self, object: &AccountObject) -> Result<QuotaUse, ReconcileError> {
         let plan = self.observe(object, false).await?;

@@ -119,9 +119,10 @@ async fn services_are_created_and_ready_once_their_tasks_run() {
     let settled = settle(&engine, &mut object).await;
     let ready = conditions::find(&settled.status.conditions, conditions::READY).expect("Ready");
     assert_eq!(ready.status, "False", "no task runs yet: {ready:?}");
-    // Tasks start in seconds: the next look is on the tasks' schedule, not the old 30 s poll.
+    // Tasks start in seconds: the next look is on the tasks' schedule (a pass in 5 s, probes of
+    // the services between), not the old 30 s poll.
     assert_eq!(settled.waiting_on, Some(dataplatform_engine::WaitKind::Tasks));
-    assert_eq!(settled.requeue_after, Some(std::time::Duration::from_secs(1)));
+    assert_eq!(settled.requeue_after, Some(std::time::Duration::from_secs(5)));
     assert!(
         ready.message.contains("ecs:daemon: 0 of 1 tasks running"),
         "{}",
@@ -193,7 +194,23 @@ async fn services_are_created_and_ready_once_their_tasks_run() {
     let webserver = describe_service(&account, &names.ecs_cluster(), "webserver").await;
     assert_eq!(webserver.desired_count(), 0, "defined but scaled to zero");
 
+    // The probe a waiting controller makes between passes: one read, and it says "not yet" until
+    // the tasks run.
+    let probe = || engine.probe(&object, dataplatform_engine::WaitKind::Tasks);
+    assert_eq!(probe().await.expect("probe"), Some(false));
+    engine.sessions().counter().reset();
     start_tasks(&account, &names.ecs_cluster()).await;
+    assert_eq!(probe().await.expect("probe"), Some(true));
+    let calls = engine.sessions().counter().snapshot();
+    assert_eq!((calls.reads(), calls.writes()), (1, 0), "{calls:?}");
+    assert_eq!(
+        engine
+            .probe(&object, dataplatform_engine::WaitKind::Database)
+            .await
+            .expect("probe"),
+        None,
+        "a database has no probe"
+    );
     let running = engine.reconcile(&object, Default::default()).await;
     assert!(running.ready, "{:?}", running.status.conditions);
     assert_eq!(running.status.services_running.as_deref(), Some("1/1"));

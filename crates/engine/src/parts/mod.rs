@@ -341,6 +341,20 @@ pub fn deletion(desired: &DesiredAccount, observed: &ObservedAccount, waiting: &
     actions
 }
 
+/// Whether a wait of `kind` may be over, by the one read that says so, for kinds that have one (a
+/// waiting pass reads every part; this reads one thing): `None` when the kind has no probe and a
+/// full pass must look.
+pub async fn probe(
+    session: &AccountSession,
+    desired: &DesiredAccount,
+    kind: crate::wait::WaitKind,
+) -> Result<Option<bool>, AwsError> {
+    match kind {
+        crate::wait::WaitKind::Tasks => Ok(Some(compute::tasks_settled(session, &desired.compute).await?)),
+        _ => Ok(None),
+    }
+}
+
 /// The names the role the operator assumes in this account must cover (`iam-policy -f`).
 pub fn policy_scope(id: &ObjectId, spec: &DataPlatformAccountSpec) -> PolicyScope {
     struct Scope<'a> {

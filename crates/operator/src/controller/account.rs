@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use dataplatform_api::{DataPlatformAccount, DataPlatformAccountStatus, Tier};
 use dataplatform_engine::{AccountObject, ExecuteOptions};
-use kube::Api;
 use kube::runtime::controller::Action;
+use kube::{Api, Resource};
 
-use super::context::{Context, Error};
+use super::context::{Context, Error, object_key};
 use super::pass::{self, DeletionPass, Reconcilable};
+use super::requeue::wait_fingerprint;
 
 impl Reconcilable for DataPlatformAccount {
     type Status = DataPlatformAccountStatus;
@@ -42,8 +43,35 @@ async fn apply(
     if object.spec.tier == Tier::Organisation {
         object.child_accounts = ctx.child_account_ids().await?;
     }
+    if let Some(wait) = probe_instead_of_pass(&ctx, &account, &object).await {
+        return Ok(wait);
+    }
     let outcome = ctx.engine.reconcile(&object, ExecuteOptions::default()).await;
     pass::report(&ctx, &api, account.as_ref(), &outcome).await
+}
+
+/// An account waiting for something with a probe (its tasks starting), unchanged since its last
+/// pass, whose next pass is not due: one read instead of a pass. Not over yet: look again soon, with
+/// no status write. Over, no probe, or the probe failed: `None`, and the pass goes on.
+async fn probe_instead_of_pass(ctx: &Context, account: &DataPlatformAccount, object: &AccountObject) -> Option<Action> {
+    let key = object_key(account);
+    let kind = ctx.waits.probe_instead(&key, wait_fingerprint(account.meta()))?;
+    match ctx.engine.probe(object, kind).await {
+        Ok(Some(false)) => {
+            let after = ctx.waits.after_probe(&key)?;
+            tracing::debug!(
+                waiting_on = kind.as_str(),
+                next_pass_in_seconds = after.as_secs_f64(),
+                "probed"
+            );
+            Some(Action::requeue(after))
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::debug!(%error, "the probe failed: a pass looks instead");
+            None
+        }
+    }
 }
 
 async fn cleanup(

@@ -148,9 +148,10 @@ pub async fn report<K: Reconcilable>(
         }
         None => {
             // On the schedule of what it waits for; a grant's expiry has no kind.
+            let fingerprint = super::requeue::wait_fingerprint(object.meta());
             let soon = match outcome.waiting_on {
-                Some(kind) => ctx.waits.next(&key, Some(kind)),
-                None => ctx.waits.next(&key, None).or(outcome.requeue_after),
+                Some(kind) => ctx.waits.next(&key, Some(kind), fingerprint),
+                None => ctx.waits.next(&key, None, fingerprint).or(outcome.requeue_after),
             };
             let after = ctx.requeue.after_success(object.annotations(), soon);
             tracing::debug!(

@@ -133,33 +133,95 @@ impl FailureCounts {
     }
 }
 
-/// Where each waiting object is in its wait's schedule ([`WaitClock`]); an object that stops
-/// waiting (Ready, or a pass that failed and went to the error policy's backoff) leaves it.
+/// Where each waiting object is in its wait's schedule ([`WaitClock`]), when its next pass is due,
+/// and what it looked like then; an object that stops waiting (Ready, a failed pass that went to
+/// the error policy, a deletion) leaves it.
 #[derive(Debug, Default)]
-pub struct WaitClocks(Mutex<HashMap<String, WaitClock>>);
+pub struct WaitClocks(Mutex<HashMap<String, Waiting>>);
+
+#[derive(Debug)]
+struct Waiting {
+    clock: WaitClock,
+    kind: WaitKind,
+    /// When the wait of this kind began (probes slow down as it goes on).
+    since: std::time::Instant,
+    pass_due: std::time::Instant,
+    /// The object's generation and annotations at the pass: a change of either needs a pass.
+    fingerprint: u64,
+}
 
 impl WaitClocks {
-    /// After a pass of `key` that waits for `kind` (`None`: it does not): how soon to look again.
-    pub fn next(&self, key: &str, kind: Option<WaitKind>) -> Option<Duration> {
-        let mut clocks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// After a pass of `key` that waits for `kind` (`None`: it does not): how soon to look again,
+    /// by a pass on the kind's schedule or, for a kind with a probe, sooner by a probe.
+    pub fn next(&self, key: &str, kind: Option<WaitKind>, fingerprint: u64) -> Option<Duration> {
+        let mut clocks = self.lock();
         let Some(kind) = kind else {
             clocks.remove(key);
             return None;
         };
-        clocks.entry(key.to_owned()).or_default().next(Some(kind))
+        let now = std::time::Instant::now();
+        let before = clocks.remove(key);
+        let since = before.as_ref().filter(|w| w.kind == kind).map_or(now, |w| w.since);
+        let mut clock = before.map(|w| w.clock).unwrap_or_default();
+        let interval = clock.next(Some(kind))?;
+        clocks.insert(
+            key.to_owned(),
+            Waiting {
+                clock,
+                kind,
+                since,
+                pass_due: now + interval,
+                fingerprint,
+            },
+        );
+        Some(
+            kind.probe_every(now - since)
+                .map_or(interval, |probe| probe.min(interval)),
+        )
+    }
+
+    /// The kind to probe instead of a pass, when the object waits for one with a probe, its pass is
+    /// not due yet and it has not changed since.
+    pub fn probe_instead(&self, key: &str, fingerprint: u64) -> Option<WaitKind> {
+        let clocks = self.lock();
+        let waiting = clocks.get(key)?;
+        let due = std::time::Instant::now() >= waiting.pass_due;
+        let probed = waiting.kind.probe_every(waiting.since.elapsed()).is_some();
+        (probed && !due && waiting.fingerprint == fingerprint).then_some(waiting.kind)
+    }
+
+    /// After a probe that found the wait not over: the next probe, or the pass if sooner.
+    pub fn after_probe(&self, key: &str) -> Option<Duration> {
+        let clocks = self.lock();
+        let waiting = clocks.get(key)?;
+        let left = waiting.pass_due.saturating_duration_since(std::time::Instant::now());
+        let probe = waiting.kind.probe_every(waiting.since.elapsed());
+        Some(probe.map_or(left, |probe| probe.min(left)))
     }
 
     pub fn forget(&self, key: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(key);
+        self.lock().remove(key);
     }
 
     /// Objects waiting (the map's size: it must not outlive them).
     pub fn waiting(&self) -> usize {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+        self.lock().len()
     }
+}
+
+/// What a waiting object's probe must not skip a pass over: its generation (the spec) and its
+/// annotations (`paused`, the resync interval, someone asking for a pass).
+pub fn wait_fingerprint(meta: &kube::api::ObjectMeta) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.annotations.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    hasher.finish()
 }
 
 #[cfg(test)]
@@ -249,17 +311,41 @@ mod tests {
     fn a_waiting_object_follows_its_kinds_schedule_and_leaves_when_it_stops_waiting() {
         let clocks = WaitClocks::default();
         let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
-        let waits: Vec<_> = (0..4).map(|_| secs(clocks.next("a", Some(WaitKind::Tasks)))).collect();
-        assert_eq!(waits, [Some(1), Some(2), Some(4), Some(8)]);
-        assert_eq!(secs(clocks.next("b", Some(WaitKind::Database))), Some(10), "per object");
+        let waits: Vec<_> = (0..4)
+            .map(|_| secs(clocks.next("a", Some(WaitKind::Database), 7)))
+            .collect();
+        assert_eq!(waits, [Some(10), Some(20), Some(40), Some(80)]);
+        assert_eq!(clocks.probe_instead("a", 7), None, "a database has no probe");
+        assert_eq!(
+            secs(clocks.next("b", Some(WaitKind::Network), 7)),
+            Some(5),
+            "per object"
+        );
         assert_eq!(clocks.waiting(), 2);
-        assert_eq!(clocks.next("a", None), None, "Ready");
+        assert_eq!(clocks.next("a", None, 7), None, "Ready");
         clocks.forget("b");
         assert_eq!(clocks.waiting(), 0, "nothing kept for objects that no longer wait");
         assert_eq!(
-            secs(clocks.next("a", Some(WaitKind::Tasks))),
-            Some(1),
+            secs(clocks.next("a", Some(WaitKind::Database), 7)),
+            Some(10),
             "a new wait starts over"
         );
+    }
+
+    #[test]
+    fn tasks_are_probed_every_second_until_their_pass_is_due_or_the_object_changes() {
+        let clocks = WaitClocks::default();
+        // The first pass of the wait is 5 s away; until then a probe a second.
+        assert_eq!(clocks.next("a", Some(WaitKind::Tasks), 7), Some(Duration::from_secs(1)));
+        assert_eq!(clocks.probe_instead("a", 7), Some(WaitKind::Tasks));
+        assert_eq!(clocks.after_probe("a"), Some(Duration::from_secs(1)));
+        assert_eq!(
+            clocks.probe_instead("a", 8),
+            None,
+            "a spec or annotation change gets a pass"
+        );
+        assert_eq!(clocks.probe_instead("b", 7), None, "not waiting");
+        clocks.next("a", Some(WaitKind::Database), 7);
+        assert_eq!(clocks.probe_instead("a", 7), None, "a database has no probe");
     }
 }

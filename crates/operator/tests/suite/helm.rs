@@ -125,7 +125,7 @@ fn default_values_install_cluster_wide_with_two_replicas_electing_a_leader() {
             "--leader-election-lease=dataplatform-operator",
             "--leader-election-lease-duration=15s",
             "--aws-requests-per-second=10",
-            "--aws-burst=20",
+            "--aws-burst=40",
             "--aws-max-attempts=10",
         ]
     );

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use dataplatform_api::DataPlatformAccountStatus;
 use dataplatform_api::account::{ClusterStatus, ServiceStatus};
 use dataplatform_aws::ecs::parse_revision;
+use dataplatform_aws::{AccountSession, AwsError};
 
 use super::model::{DesiredCompute, ObservedCompute, revision_text};
 use super::services::deregister;
@@ -70,6 +71,26 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
             ));
         }
     }
+}
+
+/// The probe of a wait for tasks: whether ECS reports every spec service with its tasks running
+/// and one deployment, settled. Cheaper than [`readiness`] (no task definitions are read): the full
+/// pass it lets through checks the revisions.
+pub async fn tasks_settled(session: &AccountSession, desired: &DesiredCompute) -> Result<bool, AwsError> {
+    if desired.services.is_empty() {
+        return Ok(true);
+    }
+    let names: Vec<String> = desired.services.iter().map(|s| s.name.clone()).collect();
+    let services = session.ecs().services_named(&desired.cluster, &names).await?;
+    Ok(desired.services.iter().all(|service| {
+        services.iter().find(|s| s.name == service.name).is_some_and(|seen| {
+            seen.status == "ACTIVE"
+                && seen.running_count == seen.desired_count
+                && seen.desired_count == service.wanted_count(seen.desired_count)
+                && seen.deployments.len() == 1
+                && seen.deployments[0].rollout_state.as_deref() != Some("IN_PROGRESS")
+        })
+    }))
 }
 
 /// The cluster, each spec service as ECS last reported it, and running/desired over all of them.

@@ -23,6 +23,7 @@ use dataplatform_aws::quotas::ECS_TASK_DEFINITION;
 use dataplatform_aws::{AccountSession, AwsError};
 use futures::future::try_join_all;
 
+pub use lifecycle::tasks_settled;
 pub use model::failed_rollout;
 pub use model::{DesiredCompute, DesiredService, ObservedCompute, revision_text};
 pub use services::KEEP_REVISIONS;
