@@ -27,6 +27,19 @@ impl Reconcilable for DataPlatformAccount {
     fn account_id(&self, _ctx: &Context) -> String {
         self.spec.account_id.clone()
     }
+
+    /// An Organisation's registry reads the Child accounts (from the cache, as its pass does).
+    fn others_read(&self, ctx: &Context) -> u64 {
+        children_read(self, &ctx.accounts.state())
+    }
+}
+
+fn children_read(account: &DataPlatformAccount, accounts: &[Arc<DataPlatformAccount>]) -> u64 {
+    if account.spec.tier != Tier::Organisation {
+        return 0;
+    }
+    let children = dataplatform_engine::account::child_account_ids(accounts.iter().map(|a| &a.spec));
+    super::watches::hash_of(&children)
 }
 
 pub async fn reconcile(account: Arc<DataPlatformAccount>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -55,7 +68,9 @@ async fn apply(
 /// no status write. Over, no probe, or the probe failed: `None`, and the pass goes on.
 async fn probe_instead_of_pass(ctx: &Context, account: &DataPlatformAccount, object: &AccountObject) -> Option<Action> {
     let key = object_key(account);
-    let kind = ctx.waits.probe_instead(&key, wait_fingerprint(account.meta()))?;
+    let kind = ctx
+        .waits
+        .probe_instead(&key, wait_fingerprint(account.meta(), account.others_read(ctx)))?;
     match ctx.engine.probe(object, kind).await {
         Ok(Some(false)) => {
             let after = ctx.waits.after_probe(&key)?;
@@ -91,4 +106,38 @@ async fn cleanup(
         retry: deleted.requeue_after(),
     };
     pass::report_deletion(&ctx, &api, account.as_ref(), deletion).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(name: &str, tier: &str, account_id: &str) -> Arc<DataPlatformAccount> {
+        Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "dataplatform.io/v1alpha1", "kind": "DataPlatformAccount",
+                "metadata": {"name": name, "namespace": "tenants"},
+                "spec": {"accountId": account_id, "region": "eu-west-2", "tier": tier,
+                         "roleArn": format!("arn:aws:iam::{account_id}:role/dataplatform-operator")},
+            }))
+            .expect("account"),
+        )
+    }
+
+    /// A waiting Organisation is probed instead of passed only while its Children are the same: a
+    /// Child coming changes what its registry policy must say.
+    #[test]
+    fn an_organisations_probe_gives_way_when_a_child_comes_or_goes() {
+        let organisation = account("org", "Organisation", "111111111111");
+        let camden = account("camden", "Child", "222222222222");
+        let before = children_read(&organisation, &[organisation.clone(), camden.clone()]);
+        let hackney = account("hackney", "Child", "333333333333");
+        let after = children_read(&organisation, &[organisation.clone(), camden.clone(), hackney]);
+        assert_ne!(before, after);
+        assert_eq!(
+            children_read(&camden, &[organisation, camden.clone()]),
+            0,
+            "a Child reads no other"
+        );
+    }
 }

@@ -36,6 +36,11 @@ pub trait Reconcilable:
     fn set_status(&mut self, status: Self::Status);
     /// The AWS account the object acts in, for logs.
     fn account_id(&self, ctx: &Context) -> String;
+    /// What a pass of the object reads of other objects, hashed: a probe must not stand in for the
+    /// pass a change of it asks for (an Organisation's Child accounts).
+    fn others_read(&self, _ctx: &Context) -> u64 {
+        0
+    }
 }
 
 /// Runs `apply` or `cleanup` under the finalizer and records the pass in the metrics and the
@@ -148,7 +153,7 @@ pub async fn report<K: Reconcilable>(
         }
         None => {
             // On the schedule of what it waits for; a grant's expiry has no kind.
-            let fingerprint = super::requeue::wait_fingerprint(object.meta());
+            let fingerprint = super::requeue::wait_fingerprint(object.meta(), object.others_read(ctx));
             let soon = match outcome.waiting_on {
                 Some(kind) => ctx.waits.next(&key, Some(kind), fingerprint),
                 None => ctx.waits.next(&key, None, fingerprint).or(outcome.requeue_after),

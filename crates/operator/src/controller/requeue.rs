@@ -213,11 +213,13 @@ impl WaitClocks {
     }
 }
 
-/// What a waiting object's probe must not skip a pass over: its generation (the spec) and its
-/// annotations (`paused`, the resync interval, someone asking for a pass).
-pub fn wait_fingerprint(meta: &kube::api::ObjectMeta) -> u64 {
+/// What a waiting object's probe must not skip a pass over: its generation (the spec), its
+/// annotations (`paused`, the resync interval, someone asking for a pass), its deletion, and what
+/// it reads of other objects (`others_read`).
+pub fn wait_fingerprint(meta: &kube::api::ObjectMeta, others_read: u64) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::hash::DefaultHasher::new();
+    others_read.hash(&mut hasher);
     meta.generation.hash(&mut hasher);
     meta.annotations.hash(&mut hasher);
     meta.deletion_timestamp.is_some().hash(&mut hasher);
