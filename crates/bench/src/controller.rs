@@ -37,14 +37,8 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         );
     }
     let mix::Objects { accounts, grants } = mix::objects(mix, args.accounts, "eu-west-2");
-    let server = ApiServer::new(false);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("a port for the API server: {e}"))?;
-    let api_address = listener.local_addr().map_err(|e| e.to_string())?;
-    let serving = tokio::spawn(server.clone().serve(listener));
-    let workdir = std::env::temp_dir().join(format!("dataplatform-bench-{}", std::process::id()));
-    let kubeconfig = write_kubeconfig(&workdir, api_address)?;
+    let api = ServedApi::start("controller").await?;
+    let (server, kubeconfig) = (&api.server, &api.kubeconfig);
     let metrics = free_port()?;
     println!(
         "bench --controller: {} tenant accounts ({:?} mix), {} grants; `run` in its own process, {} objects of each kind at a time",
@@ -77,7 +71,7 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         ])
         .args(["--aws-requests-per-second", &aws.aws_requests_per_second.to_string()])
         .args(["--aws-burst", &aws.aws_burst.to_string()])
-        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECONFIG", kubeconfig)
         .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()))
         .kill_on_drop(true)
         // Its own process group, so a profiler's process and `run` under it stop together.
@@ -85,11 +79,42 @@ pub async fn run(args: &BenchArgs, aws: &AwsArgs) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("starting `run`: {e}"))?;
     let pid = child.id().ok_or("`run` exited at once")?;
-    let result = measure(&server, pid, metrics, accounts, grants).await;
+    let result = measure(server, pid, metrics, accounts, grants).await;
     stop(&mut child, pid).await;
-    serving.abort();
-    let _ = std::fs::remove_dir_all(&workdir);
+    api.stop();
     result
+}
+
+/// The in-memory API server served on a local port, and a kubeconfig for `run` that points at it.
+pub(crate) struct ServedApi {
+    pub server: ApiServer,
+    pub kubeconfig: PathBuf,
+    workdir: PathBuf,
+    serving: tokio::task::JoinHandle<()>,
+}
+
+impl ServedApi {
+    pub async fn start(bench: &str) -> Result<Self, String> {
+        let server = ApiServer::new(false);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("a port for the API server: {e}"))?;
+        let api_address = listener.local_addr().map_err(|e| e.to_string())?;
+        let serving = tokio::spawn(server.clone().serve(listener));
+        let workdir = std::env::temp_dir().join(format!("dataplatform-bench-{bench}-{}", std::process::id()));
+        let kubeconfig = write_kubeconfig(&workdir, api_address)?;
+        Ok(Self {
+            server,
+            kubeconfig,
+            workdir,
+            serving,
+        })
+    }
+
+    pub fn stop(self) {
+        self.serving.abort();
+        let _ = std::fs::remove_dir_all(&self.workdir);
+    }
 }
 
 async fn measure(
@@ -288,7 +313,7 @@ fn not_ready(server: &ApiServer) -> Vec<String> {
     waiting
 }
 
-pub(crate) fn write_kubeconfig(dir: &std::path::Path, api: std::net::SocketAddr) -> Result<PathBuf, String> {
+fn write_kubeconfig(dir: &std::path::Path, api: std::net::SocketAddr) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join("kubeconfig");
     let config = format!(

@@ -16,7 +16,7 @@ use dataplatform_api::names::AccountNames;
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
-use super::controller::{ACCOUNTS, GRANTS, free_port, object, operator_binary, stop, write_kubeconfig};
+use super::controller::{ACCOUNTS, GRANTS, ServedApi, free_port, object, operator_binary, stop};
 use super::mix;
 use super::scrape::wait_for_metrics;
 use dataplatform_memory_api_server::ApiServer;
@@ -56,14 +56,8 @@ pub async fn run(aws: &AwsArgs) -> Result<(), String> {
         .ok_or("point the bench at moto with --aws-endpoint-url")?;
     let region = "eu-west-2";
     let mix::Objects { accounts, grants } = mix::time_to_ready(region);
-    let server = ApiServer::new(false);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("a port for the API server: {e}"))?;
-    let api_address = listener.local_addr().map_err(|e| e.to_string())?;
-    let serving = tokio::spawn(server.clone().serve(listener));
-    let workdir = std::env::temp_dir().join(format!("dataplatform-bench-ready-{}", std::process::id()));
-    let kubeconfig = write_kubeconfig(&workdir, api_address)?;
+    let api = ServedApi::start("ready").await?;
+    let (server, kubeconfig) = (&api.server, &api.kubeconfig);
     let metrics = free_port()?;
     println!(
         "bench --time-to-ready: an Organisation account (a registry, one service), a Child (a network, a database, \
@@ -74,7 +68,7 @@ pub async fn run(aws: &AwsArgs) -> Result<(), String> {
     let mut child = tokio::process::Command::new(operator_binary()?)
         .args(["--log-format", "json", "run", "--resync-interval", "2h"])
         .args(["--http-address", &metrics.to_string(), "--aws-endpoint-url", &endpoint])
-        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECONFIG", kubeconfig)
         .env(
             "RUST_LOG",
             "error,dataplatform_aws::retry=trace,dataplatform_operator::controller=debug",
@@ -106,18 +100,17 @@ pub async fn run(aws: &AwsArgs) -> Result<(), String> {
         for grant in &grants {
             server.create(GRANTS, object("SharedBucketGrant", &grant.id, &grant.spec));
         }
-        let ready = wait_for_ready(&server, Duration::from_secs(600)).await?;
+        let ready = wait_for_ready(server, Duration::from_secs(600)).await?;
         // The status writes of the last passes land, and their log lines are read.
         tokio::time::sleep(Duration::from_secs(2)).await;
         report(applied, &ready, &lock(&started), &lock(&log));
-        organisation_passes(&server, &log).await
+        organisation_passes(server, &log).await
     }
     .await;
     scheduling.abort();
     stop(&mut child, pid).await;
     reading.abort();
-    serving.abort();
-    let _ = std::fs::remove_dir_all(&workdir);
+    api.stop();
     result
 }
 
