@@ -1,6 +1,7 @@
 //! DataPlatformAccount: one engine pass per reconcile, with the account's registry children and,
 //! on deletion, the grants that name it taken from the controller's caches.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use dataplatform_api::{DataPlatformAccount, DataPlatformAccountStatus, Tier};
@@ -30,16 +31,15 @@ impl Reconcilable for DataPlatformAccount {
 
     /// An Organisation's registry reads the Child accounts (from the cache, as its pass does).
     fn others_read(&self, ctx: &Context) -> u64 {
-        children_read(self, &ctx.accounts.state())
+        children_read(self, || ctx.child_account_ids_cached())
     }
 }
 
-fn children_read(account: &DataPlatformAccount, accounts: &[Arc<DataPlatformAccount>]) -> u64 {
-    if account.spec.tier != Tier::Organisation {
-        return 0;
+fn children_read(account: &DataPlatformAccount, children: impl FnOnce() -> BTreeSet<String>) -> u64 {
+    match account.spec.tier {
+        Tier::Organisation => super::watches::hash_of(&children()),
+        _ => 0,
     }
-    let children = dataplatform_engine::account::child_account_ids(accounts.iter().map(|a| &a.spec));
-    super::watches::hash_of(&children)
 }
 
 pub async fn reconcile(account: Arc<DataPlatformAccount>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -112,30 +112,27 @@ async fn cleanup(
 mod tests {
     use super::*;
 
-    fn account(name: &str, tier: &str, account_id: &str) -> Arc<DataPlatformAccount> {
-        Arc::new(
-            serde_json::from_value(serde_json::json!({
-                "apiVersion": "dataplatform.io/v1alpha1", "kind": "DataPlatformAccount",
-                "metadata": {"name": name, "namespace": "tenants"},
-                "spec": {"accountId": account_id, "region": "eu-west-2", "tier": tier,
-                         "roleArn": format!("arn:aws:iam::{account_id}:role/dataplatform-operator")},
-            }))
-            .expect("account"),
-        )
+    fn account(tier: &str) -> DataPlatformAccount {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "dataplatform.io/v1alpha1", "kind": "DataPlatformAccount",
+            "metadata": {"name": "a", "namespace": "tenants"},
+            "spec": {"accountId": "111111111111", "region": "eu-west-2", "tier": tier,
+                     "roleArn": "arn:aws:iam::111111111111:role/dataplatform-operator"},
+        }))
+        .expect("account")
     }
 
     /// A waiting Organisation is probed instead of passed only while its Children are the same: a
     /// Child coming changes what its registry policy must say.
     #[test]
     fn an_organisations_probe_gives_way_when_a_child_comes_or_goes() {
-        let organisation = account("org", "Organisation", "111111111111");
-        let camden = account("camden", "Child", "222222222222");
-        let before = children_read(&organisation, &[organisation.clone(), camden.clone()]);
-        let hackney = account("hackney", "Child", "333333333333");
-        let after = children_read(&organisation, &[organisation.clone(), camden.clone(), hackney]);
+        let ids = |list: &[&str]| -> BTreeSet<String> { list.iter().map(|s| (*s).to_owned()).collect() };
+        let organisation = account("Organisation");
+        let before = children_read(&organisation, || ids(&["222222222222"]));
+        let after = children_read(&organisation, || ids(&["222222222222", "333333333333"]));
         assert_ne!(before, after);
         assert_eq!(
-            children_read(&camden, &[organisation, camden.clone()]),
+            children_read(&account("Child"), || ids(&["222222222222"])),
             0,
             "a Child reads no other"
         );

@@ -134,10 +134,13 @@ impl Context {
     /// The account ids of the Child accounts (an Organisation's registry lets them pull).
     pub async fn child_account_ids(&self) -> Result<BTreeSet<String>, Error> {
         filled(&self.accounts).await?;
+        Ok(self.child_account_ids_cached())
+    }
+
+    /// The managed Child accounts the cache holds now, filled or not.
+    pub fn child_account_ids_cached(&self) -> BTreeSet<String> {
         let accounts = self.accounts.state();
-        Ok(dataplatform_engine::account::child_account_ids(
-            accounts.iter().map(|a| &a.spec),
-        ))
+        dataplatform_engine::account::child_account_ids(accounts.iter().map(|a| &a.spec))
     }
 
     pub async fn grant_objects(&self) -> Result<Vec<GrantObject>, Error> {
