@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::account_status::{
     BucketStatus, BucketsStatus, ClusterStatus, DataPlatformAccountStatus, DatabaseStatus, NetworkStatus,
-    RegistryStatus, RepositoryStatus, RolesStatus, ServiceStatus, ZoneStatus,
+    RegistryStatus, RepositoryStatus, RolesStatus, ServiceStatus, StorageStatus, ZoneStatus,
 };
 use crate::exposure::LoadBalancerSpec;
 use crate::patterns::{self, cel_all_match, cel_matches};
@@ -399,9 +399,28 @@ impl EndpointService {
 
 /// Settings shared by the three buckets.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new("!has(self.kmsKeyArn) || !has(self.encryption)")
+    .message("spec.storage: set either kmsKeyArn (a key you made) or encryption (S3 or Managed), not both")
+    .field_path(".encryption"))]
 #[serde(rename_all = "camelCase")]
 pub struct StorageSpec {
-    /// KMS key for SSE-KMS default encryption of all three buckets. When absent, SSE-S3 (AES256).
+    /// How the buckets are encrypted when `kmsKeyArn` does not name a key: `S3` (SSE-S3, the
+    /// default) or `Managed` (SSE-KMS with a key the operator makes, rotates and, under `Delete`,
+    /// schedules for deletion after the buckets are gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<BucketEncryption>,
+
+    /// With `encryption: Managed`: the days KMS waits before it deletes the key once the account is
+    /// deleted under `deletionPolicy: Delete` (KMS allows 7 to 30).
+    #[serde(default = "default_key_deletion_window_days")]
+    #[schemars(range(min = 7, max = 30))]
+    pub key_deletion_window_days: i32,
+
+    /// Server access logging of the three buckets into a log bucket the operator makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_logs: Option<AccessLogsSpec>,
+
+    /// KMS key for SSE-KMS default encryption of all three buckets (a key you made and manage).
     #[x_kube(validation = Rule::new(cel_matches(patterns::KMS_KEY_ARN))
         .message("spec.storage.kmsKeyArn must be a KMS key ARN such as arn:aws:kms:eu-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab (aliases are not accepted)"))]
     #[schemars(length(max = 256))]
@@ -421,11 +440,48 @@ pub struct StorageSpec {
 impl Default for StorageSpec {
     fn default() -> Self {
         Self {
+            encryption: None,
+            key_deletion_window_days: default_key_deletion_window_days(),
+            access_logs: None,
             kms_key_arn: None,
             versioning: true,
             workspace_expiration_days: default_workspace_expiration_days(),
         }
     }
+}
+
+impl StorageSpec {
+    /// Whether the operator makes and manages the buckets' KMS key.
+    pub fn managed_key(&self) -> bool {
+        self.encryption == Some(BucketEncryption::Managed)
+    }
+}
+
+/// How the buckets are encrypted when no key is named.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum BucketEncryption {
+    /// SSE-S3 (AES256): S3's own keys.
+    S3,
+    /// SSE-KMS with bucket keys, under a key the operator makes for the account.
+    Managed,
+}
+
+fn default_key_deletion_window_days() -> i32 {
+    30
+}
+
+/// The log bucket the three buckets' server access logs go to.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogsSpec {
+    /// Log objects expire after this many days.
+    #[serde(default = "default_access_log_retention_days")]
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: i32,
+}
+
+fn default_access_log_retention_days() -> i32 {
+    365
 }
 
 /// The Aurora PostgreSQL Serverless v2 cluster (one db.serverless instance).

@@ -30,6 +30,9 @@ pub struct DataPlatformAccountStatus {
     /// The three buckets' names and ARNs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<BucketsStatus>,
+    /// The buckets' managed KMS key and access-log bucket, when the spec asks for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageStatus>,
     /// The Aurora cluster, when spec.database.enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseStatus>,
@@ -105,6 +108,18 @@ pub struct BucketsStatus {
     pub datastore: Option<BucketStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared: Option<BucketStatus>,
+}
+
+/// What the operator made for the buckets besides them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageStatus {
+    /// ARN of the KMS key the operator made (`spec.storage.encryption: Managed`), once it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+    /// The bucket the server access logs go to (`spec.storage.accessLogs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log_bucket: Option<BucketStatus>,
 }
 
 /// One bucket.

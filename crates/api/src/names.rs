@@ -59,6 +59,16 @@ impl AccountNames {
         format!("{}-{}-{}", self.slug, purpose.as_str(), self.hash)
     }
 
+    /// The bucket the three buckets' server access logs go to (`spec.storage.accessLogs`).
+    pub fn access_log_bucket(&self) -> String {
+        format!("{}-logs-{}", self.slug, self.hash)
+    }
+
+    /// The alias of the KMS key the operator makes for the buckets (`alias/` included).
+    pub fn bucket_key_alias(&self) -> String {
+        format!("alias/dataplatform/{}-{}", self.slug, self.hash)
+    }
+
     /// IAM role ECS uses to pull images and read the secrets it injects.
     pub fn task_execution_role(&self) -> String {
         format!("{}-{}-task-execution", self.slug, self.hash)

@@ -20,6 +20,7 @@ pub mod rds;
 pub mod recorder;
 pub mod retry;
 pub mod s3;
+pub mod s3_logging;
 pub mod scaling;
 pub mod servicediscovery;
 pub mod session;

@@ -27,6 +27,12 @@ pub enum Resource {
     DbSecrets,
     Repositories,
     Keys,
+    /// The key the operator makes for the buckets: the account's keys in the region (KMS picks the id).
+    ManagedKeys,
+    /// The managed key's alias.
+    KeyAliases,
+    /// The objects of the access-log bucket (only it is ever emptied).
+    LogObjects,
     /// The service-linked roles AWS makes the first time ECS, RDS or ELB is used in an account (one
     /// statement for all three keeps the account role's policy short).
     ServiceLinkedRoles,
@@ -334,6 +340,27 @@ operations! {
     KMS_LIST_GRANTS = "kms" "ListGrants" { Keys: ["kms:ListGrants"] }
     KMS_CREATE_GRANT = "kms" "CreateGrant" { Keys: ["kms:CreateGrant"] }
     KMS_RETIRE_GRANT = "kms" "RetireGrant" { Keys: ["kms:RetireGrant"] }
+    // The key the operator makes for an account's buckets (`storage.encryption: Managed`): its id
+    // is KMS's choice, so its operations are on the account's keys; its alias is ours.
+    KMS_LIST_KEYS = "kms" "ListKeys" { Any: ["kms:ListKeys"] }
+    KMS_CREATE_KEY = "kms" "CreateKey" { Any: ["kms:CreateKey", "kms:TagResource"] }
+    KMS_LIST_RESOURCE_TAGS = "kms" "ListResourceTags" { ManagedKeys: ["kms:ListResourceTags"] }
+    KMS_GET_KEY_POLICY = "kms" "GetKeyPolicy" { ManagedKeys: ["kms:GetKeyPolicy"] }
+    KMS_PUT_KEY_POLICY = "kms" "PutKeyPolicy" { ManagedKeys: ["kms:PutKeyPolicy"] }
+    KMS_GET_KEY_ROTATION_STATUS = "kms" "GetKeyRotationStatus" { ManagedKeys: ["kms:GetKeyRotationStatus"] }
+    KMS_ENABLE_KEY_ROTATION = "kms" "EnableKeyRotation" { ManagedKeys: ["kms:EnableKeyRotation"] }
+    KMS_ENABLE_KEY = "kms" "EnableKey" { ManagedKeys: ["kms:EnableKey"] }
+    KMS_CANCEL_KEY_DELETION = "kms" "CancelKeyDeletion" { ManagedKeys: ["kms:CancelKeyDeletion"] }
+    KMS_SCHEDULE_KEY_DELETION = "kms" "ScheduleKeyDeletion" { ManagedKeys: ["kms:ScheduleKeyDeletion"] }
+    KMS_TAG_RESOURCE = "kms" "TagResource" { ManagedKeys: ["kms:TagResource"] }
+    KMS_UNTAG_RESOURCE = "kms" "UntagResource" { ManagedKeys: ["kms:UntagResource"] }
+    KMS_CREATE_ALIAS = "kms" "CreateAlias" { ManagedKeys: ["kms:CreateAlias"], KeyAliases: ["kms:CreateAlias"] }
+    KMS_DELETE_ALIAS = "kms" "DeleteAlias" { ManagedKeys: ["kms:DeleteAlias"], KeyAliases: ["kms:DeleteAlias"] }
+
+    S3_GET_BUCKET_LOGGING = "s3" "GetBucketLogging" { Buckets: ["s3:GetBucketLogging"] }
+    S3_PUT_BUCKET_LOGGING = "s3" "PutBucketLogging" { Buckets: ["s3:PutBucketLogging"] }
+    // Only the log bucket's objects, emptied as it goes under `Delete`.
+    S3_DELETE_OBJECTS = "s3" "DeleteObjects" { LogObjects: ["s3:DeleteObject", "s3:DeleteObjectVersion"] }
 }
 
 #[cfg(test)]

@@ -25,6 +25,10 @@ pub struct PolicyScope {
     pub repositories: Option<Vec<String>>,
     /// KMS key ARNs.
     pub keys: Option<Vec<String>>,
+    /// The managed key's alias (`alias/...`), when the account has one (`Some(empty)`: none).
+    pub key_aliases: Option<Vec<String>>,
+    /// The access-log bucket, when the account has one (`Some(empty)`: none).
+    pub log_bucket: Option<Vec<String>>,
     /// DB subnet group names.
     pub db_subnet_group: Option<Vec<String>>,
     /// Whether the account has a network the operator makes (`Some(false)`: none).
@@ -100,6 +104,13 @@ impl PolicyScope {
                 format!("arn:aws:ecr:{region}:{account}:repository/{r}")
             }),
             Resource::Keys => self.named(&self.keys, |k| format!("arn:aws:kms:{region}:{account}:key/{k}")),
+            Resource::LogObjects => self.named(&self.log_bucket, |b| format!("arn:aws:s3:::{b}/*")),
+            Resource::ManagedKeys if none(&self.key_aliases) => vec![],
+            Resource::ManagedKeys => vec![format!("arn:aws:kms:{region}:{account}:key/*")],
+            Resource::KeyAliases => self.named(&self.key_aliases, |a| {
+                let alias = a.strip_prefix("alias/").unwrap_or(a);
+                format!("arn:aws:kms:{region}:{account}:alias/{alias}")
+            }),
             // Each goes with the service that makes it.
             Resource::ServiceLinkedRoles => [
                 (!none(&self.ecs_cluster)).then(|| role("aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS")),
@@ -323,6 +334,8 @@ mod tests {
             db_instance: Some(vec!["camden-1a2b3c4d-db-1".into()]),
             repositories: Some(vec![]),
             keys: Some(vec![]),
+            key_aliases: Some(vec![]),
+            log_bucket: Some(vec![]),
             db_subnet_group: Some(vec!["camden-1a2b3c4d-db".into()]),
             network: Some(false),
             load_balancers: Some(vec!["camden-1a2b3c4d-int".into()]),
@@ -349,6 +362,7 @@ mod tests {
             json!(["arn:aws:rds:eu-west-2:111111111111:subgrp:camden-1a2b3c4d-db"])
         );
         assert!(statement(&policy, "Keys").is_none());
+        assert!(statement(&policy, "ManagedKeys").is_none() && statement(&policy, "KeyAliases").is_none());
         assert_eq!(
             statement(&policy, "Buckets").unwrap()["Resource"],
             json!(["arn:aws:s3:::camden-shared-1a2b3c4d"])

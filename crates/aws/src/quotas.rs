@@ -148,8 +148,18 @@ pub const ECS_TASK_DEFINITION: Quota = Quota {
     fix: "set fewer environment variables and secrets on the service",
 };
 
+pub const KMS_KEY_POLICY: Quota = Quota {
+    name: "kms.key-policy",
+    limits: "one KMS key's policy",
+    default: 32 * 1024,
+    counting: Counting::Bytes,
+    source: "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html (a key policy document is at most 32 KB, 32,768 bytes)",
+    adjustable: false,
+    fix: "the operator's key policy names each task role of the account once; remove statements written by hand",
+};
+
 /// Every quota the operator's writes can reach, for the bench and the docs.
-pub const ALL: [Quota; 9] = [
+pub const ALL: [Quota; 10] = [
     IAM_ROLE_INLINE_POLICIES,
     IAM_ROLE_TRUST_POLICY,
     S3_BUCKET_POLICY,
@@ -159,6 +169,7 @@ pub const ALL: [Quota; 9] = [
     ALB_LISTENER_RULES,
     ALB_TARGET_GROUPS,
     ECS_TASK_DEFINITION,
+    KMS_KEY_POLICY,
 ];
 
 impl Quota {

@@ -116,10 +116,12 @@ pub struct BucketObservation {
     pub ownership: Option<String>,
     pub policy: Option<String>,
     pub lifecycle: Lifecycle,
+    /// Where its server access logs go; `None`: not logged.
+    pub logging: Option<crate::s3_logging::LoggingTarget>,
 }
 
 pub struct S3<'a> {
-    session: &'a AccountSession,
+    pub(crate) session: &'a AccountSession,
 }
 
 impl AccountSession {
@@ -135,7 +137,7 @@ impl S3<'_> {
         if !self.exists(bucket).await? {
             return Ok(None);
         }
-        let (tags, encryption, versioning, public_access_block, ownership, policy, lifecycle) = tokio::try_join!(
+        let (tags, encryption, versioning, public_access_block, ownership, policy, lifecycle, logging) = tokio::try_join!(
             self.tags(bucket),
             self.encryption(bucket),
             self.versioning(bucket),
@@ -143,6 +145,7 @@ impl S3<'_> {
             self.ownership(bucket),
             self.policy(bucket),
             self.lifecycle(bucket),
+            self.logging(bucket),
         )?;
         Ok(Some(BucketObservation {
             name: bucket.to_owned(),
@@ -153,6 +156,7 @@ impl S3<'_> {
             ownership,
             policy,
             lifecycle,
+            logging,
         }))
     }
 

@@ -57,6 +57,25 @@ impl AccountObject {
     }
 
     /// The registry of an Organisation account lets the Child accounts among `accounts` pull.
+    /// The key that encrypts the shared bucket: the spec's, or the operator's (by its ARN once the
+    /// status records it, by its alias before).
+    pub fn bucket_key(&self) -> Option<String> {
+        if let Some(key) = &self.spec.storage.kms_key_arn {
+            return Some(key.clone());
+        }
+        self.spec.storage.managed_key().then(|| {
+            let recorded = self
+                .status
+                .as_ref()
+                .and_then(|s| s.storage.as_ref())
+                .and_then(|s| s.kms_key_arn.clone());
+            recorded.unwrap_or_else(|| {
+                dataplatform_api::names::AccountNames::new(&self.id.namespace, &self.id.name, &self.spec.account_id)
+                    .bucket_key_alias()
+            })
+        })
+    }
+
     pub fn with_child_accounts(mut self, accounts: &[AccountObject]) -> Self {
         self.child_accounts = child_account_ids(accounts.iter().map(|a| &a.spec));
         self

@@ -94,9 +94,9 @@ impl Engine {
             ..Default::default()
         };
         let actions = parts::deletion(&plan.desired, &plan.observed, &mut deleted.waiting);
-        let mut to_run = Vec::new();
         for action in actions {
-            // What a deletion write finds still held (objects, images) keeps its resource.
+            // What a deletion finds still held (objects, images, buckets a key encrypts) keeps its
+            // resource; read just before it runs, after the deletions before it (a key's buckets).
             let held = match action.ops.first() {
                 Some(op) => op.holds(&plan.session).await,
                 None => Ok(None),
@@ -105,7 +105,7 @@ impl Engine {
                 Ok(None) => {}
                 Ok(Some(contents)) => {
                     deleted.kept.push(format!(
-                        "{} ({}) is not empty and was kept; the operator never deletes {contents}",
+                        "{} ({}) still holds {contents} and was kept; the operator never deletes {contents}",
                         action.resource, action.name
                     ));
                     continue;
@@ -115,19 +115,19 @@ impl Engine {
                     return deleted;
                 }
             }
-            to_run.push(action);
-        }
-        let executed = execute(&plan.session, to_run, ExecuteOptions::default(), |_| {}).await;
-        deleted.deleted.extend(executed.done);
-        if let Some((action, error)) = executed.failed {
-            if error.class == dataplatform_aws::ErrorClass::Conflict {
-                // e.g. the cluster still has an instance being deleted: try again shortly.
-                deleted.waiting.push(format!(
-                    "{} ({}) cannot be deleted yet: {}",
-                    action.resource, action.name, error
-                ));
-            } else {
-                deleted.error = Some(error.into());
+            let executed = execute(&plan.session, vec![action], ExecuteOptions::default(), |_| {}).await;
+            deleted.deleted.extend(executed.done);
+            if let Some((action, error)) = executed.failed {
+                if error.class == dataplatform_aws::ErrorClass::Conflict {
+                    // e.g. the cluster still has an instance being deleted: try again shortly.
+                    deleted.waiting.push(format!(
+                        "{} ({}) cannot be deleted yet: {}",
+                        action.resource, action.name, error
+                    ));
+                } else {
+                    deleted.error = Some(error.into());
+                }
+                break;
             }
         }
         deleted.finished = deleted.waiting.is_empty() && deleted.error.is_none();

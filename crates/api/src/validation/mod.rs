@@ -316,6 +316,23 @@ impl DataPlatformAccountSpec {
                 );
             }
         }
+        if self.storage.kms_key_arn.is_some() && self.storage.encryption.is_some() {
+            p.add(
+                "spec.storage.encryption",
+                "set either kmsKeyArn (a key you made) or encryption (S3 or Managed), not both",
+            );
+        }
+        if !(7..=30).contains(&self.storage.key_deletion_window_days) {
+            p.add(
+                "spec.storage.keyDeletionWindowDays",
+                "must be 7 to 30 days (KMS's waiting period)",
+            );
+        }
+        if let Some(logs) = &self.storage.access_logs
+            && !(1..=3650).contains(&logs.retention_days)
+        {
+            p.add("spec.storage.accessLogs.retentionDays", "must be 1 to 3650 days");
+        }
         if !(0..=3650).contains(&self.storage.workspace_expiration_days) {
             p.add("spec.storage.workspaceExpirationDays", "must be 0 (never) to 3650 days");
         }

@@ -68,7 +68,7 @@ impl DesiredGrant {
                 .bucket(BucketPurpose::Shared)
         });
         let active = active && grantor.is_some();
-        let key_arn = grantor.and_then(|g| g.spec.storage.kms_key_arn.clone());
+        let key_arn = grantor.and_then(|g| g.bucket_key());
         let access = GrantedAccess::new(
             partition,
             bucket.as_deref().unwrap_or_default(),

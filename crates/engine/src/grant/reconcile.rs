@@ -89,17 +89,17 @@ impl Engine {
                 accounts.grantor.map(|g| g.spec.account_id.as_str()),
             )?;
         }
-        let desired = DesiredGrant::new(grant, accounts.grantor, &accounts.organisations, active);
+        let mut desired = DesiredGrant::new(grant, accounts.grantor, &accounts.organisations, active);
         let grantor_session = match accounts.grantor {
             Some(grantor) => Some(self.verified_session(grantor).await?),
             None => None,
         };
-        let observed = Box::pin(observe(&desired, grantor_session.as_deref())).await?;
+        let observed = Box::pin(observe(&mut desired, grantor_session.as_deref())).await?;
         if let Some(key) = desired.key.as_ref().filter(|k| !k.grants.is_empty())
             && observed.key_grants.is_none()
         {
             return Err(ReconcileError::DependencyNotReady(format!(
-                "KMS key {} (spec.storage.kmsKeyArn of the granting account) does not exist or the operator may not list its grants",
+                "KMS key {} (spec.storage.kmsKeyArn of the granting account, or the key it made for encryption: Managed) does not exist or the operator may not list its grants",
                 key.key
             )));
         }
@@ -374,7 +374,11 @@ impl GrantPlanned {
     }
 }
 
-async fn observe(desired: &DesiredGrant, grantor: Option<&AccountSession>) -> Result<ObservedGrant, ReconcileError> {
+/// A grantor's managed key is named by its alias until this finds its ARN (grants need the ARN).
+async fn observe(
+    desired: &mut DesiredGrant,
+    grantor: Option<&AccountSession>,
+) -> Result<ObservedGrant, ReconcileError> {
     let mut observed = ObservedGrant::default();
     if let (Some(session), Some(bucket)) = (grantor, &desired.bucket) {
         if desired.active {
@@ -383,8 +387,15 @@ async fn observe(desired: &DesiredGrant, grantor: Option<&AccountSession>) -> Re
         if observed.bucket_tags.is_some() || !desired.active {
             observed.bucket_policy = session.s3().policy(bucket).await?;
         }
-        if let Some(key) = &desired.key {
-            observed.key_grants = session.kms().grants_named(&key.key, &key.name).await?;
+        if let Some(key) = desired.key.as_mut() {
+            if key.key.starts_with("alias/")
+                && let Some(found) = session.kms().observe_key(&key.key).await?
+            {
+                key.key = found.arn;
+            }
+            if !key.key.starts_with("alias/") {
+                observed.key_grants = session.kms().grants_named(&key.key, &key.name).await?;
+            }
         }
     }
     Ok(observed)

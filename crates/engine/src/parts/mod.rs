@@ -69,13 +69,15 @@ macro_rules! account_parts {
 }
 
 // Every part of an account, in dependency order: a part comes after the parts it builds on (the
-// network before the database and the services in it, the roles before the services that run as
+// network before the database and the services in it, the bucket key before the buckets it
+// encrypts and the roles that use it, the roles before the services that run as
 // them, the log group before the services that write to it, the database before the services that
 // connect to it, the load balancers before the services registered in their target groups, the
 // Cloud Map names before the services registered in them, the services before their scaling).
 // Creation and updates go down the list, deletion up it. The one place the parts are listed.
 account_parts! {
     network::Network,
+    bucket_key::BucketKey,
     storage::Storage,
     identity::Identity,
     logging::Logging,

@@ -35,6 +35,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
                          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*"});
     let database = &desired.database;
     ObservedAccount {
+        bucket_key: Default::default(),
         network: Default::default(),
         load_balancer: Default::default(),
         discovery: Default::default(),
@@ -43,23 +44,26 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
         storage: super::storage::ObservedBuckets {
             buckets: desired
                 .storage
+                .buckets
                 .iter()
                 .map(|(purpose, b)| {
                     let seen = BucketObservation {
                         name: b.name.clone(),
                         tags: tags.clone(),
-                        encryption: Some(b.encryption.clone()),
+                        encryption: b.encryption.clone(),
                         versioning: Versioning::Enabled,
                         public_access_block: PublicAccessBlock::ALL_BLOCKED,
                         ownership: Some(BUCKET_OWNER_ENFORCED.into()),
                         policy: Some(policy::document(vec![by_hand.clone(), b.tls_statement.clone()]).to_string()),
                         lifecycle: Lifecycle::default().with_ours(b.expiration),
+                        logging: None,
                     };
                     (*purpose, seen)
                 })
                 .collect(),
             unfinished: Default::default(),
             key_problem: None,
+            ..Default::default()
         },
         identity: ObservedIdentity {
             roles: desired
@@ -149,7 +153,7 @@ fn a_missing_tls_statement_is_merged_in_as_ours_only() {
     assert!(owner.owns(DENY_INSECURE_TRANSPORT_SID) && !owner.owns("HandWritten"));
     assert_eq!(
         statements,
-        &vec![desired.storage[&BucketPurpose::Shared].tls_statement.clone()]
+        &vec![desired.storage.buckets[&BucketPurpose::Shared].tls_statement.clone()]
     );
 }
 

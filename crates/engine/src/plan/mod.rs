@@ -35,6 +35,7 @@ macro_rules! part_names {
 
 part_names! {
     Network => "network",
+    BucketKey => "bucket-key",
     Storage => "storage",
     Identity => "identity",
     Logging => "logging",

@@ -73,6 +73,8 @@ impl fmt::Display for SharedDocument {
 pub enum StatementOwner {
     /// Exactly one Sid (the account's TLS statement, the registry's pull statement).
     Sid(String),
+    /// Exactly these Sids (the log bucket's TLS and delivery statements).
+    Sids(Vec<String>),
     /// Every Sid a SharedBucketGrant derives from its namespace/name.
     Grant(GrantNames),
 }
@@ -81,6 +83,7 @@ impl StatementOwner {
     pub fn owns(&self, sid: &str) -> bool {
         match self {
             StatementOwner::Sid(own) => own == sid,
+            StatementOwner::Sids(own) => own.iter().any(|o| o == sid),
             StatementOwner::Grant(names) => names.owns_statement(sid),
         }
     }

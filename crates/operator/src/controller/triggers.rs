@@ -58,6 +58,9 @@ pub fn grant_inputs(account: &DataPlatformAccount) -> Option<u64> {
         account.metadata.deletion_timestamp.is_some(),
         status.and_then(|s| s.buckets.as_ref()).and_then(|b| b.shared.as_ref()),
         status
+            .and_then(|s| s.storage.as_ref())
+            .and_then(|s| s.kms_key_arn.as_ref()),
+        status
             .and_then(|s| s.roles.as_ref())
             .and_then(|r| r.task_role_arn.as_ref()),
     ]);

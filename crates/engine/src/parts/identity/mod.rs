@@ -33,7 +33,7 @@ use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::policy::{self, Statement};
-use crate::vocabulary::{NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
+use crate::vocabulary::{Facts, NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
 use statements::{execution_statements, run_launcher_statements, task_statements};
 use writes::RoleWrite;
 
@@ -136,6 +136,19 @@ impl AccountPart for Identity {
             )]);
         }
         roles
+    }
+
+    /// The operator's bucket key (`encryption: Managed`), once it exists, is what the task roles use.
+    fn complete(desired: &mut DesiredRoles, facts: &Facts) {
+        let Some(key) = &facts.bucket_key else { return };
+        for kind in [RoleKind::Task, RoleKind::RunLauncher] {
+            if let Some(Value::Array(statements)) = desired
+                .get_mut(&kind)
+                .and_then(|role| role.inline_policy.get_mut("Statement"))
+            {
+                statements.push(statements::bucket_key_statement(key));
+            }
+        }
     }
 
     /// The run-launcher role is looked for when no service needs it too, so one left is deleted.

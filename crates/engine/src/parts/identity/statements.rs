@@ -7,6 +7,14 @@ use serde_json::Value;
 use crate::account::AccountContext;
 use crate::policy::Statement;
 
+/// Using the key that encrypts the buckets: the spec's, or the operator's once it exists.
+pub(super) fn bucket_key_statement(key: &str) -> Value {
+    Statement::allow("UseBucketKey")
+        .actions(&["kms:Decrypt", "kms:GenerateDataKey"])
+        .resource(key.to_owned())
+        .build()
+}
+
 /// Reading the master password RDS keeps in Secrets Manager. The secret's name is chosen by RDS,
 /// which tags it with the cluster's ARN, which we know.
 fn database_secret_statement(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Option<Value> {
@@ -118,12 +126,7 @@ pub(super) fn task_statements(account: &AccountContext, spec: &DataPlatformAccou
     ];
     statements.extend(database_secret_statement(account, spec));
     if let Some(key) = &spec.storage.kms_key_arn {
-        statements.push(
-            Statement::allow("UseBucketKey")
-                .actions(&["kms:Decrypt", "kms:GenerateDataKey"])
-                .resource(key.clone())
-                .build(),
-        );
+        statements.push(bucket_key_statement(key));
     }
     if spec.tier == Tier::Organisation {
         statements.extend(granted_shared_bucket_statements(account));

@@ -1,8 +1,12 @@
 //! Storage: the account's three S3 buckets (workspace, datastore, shared), each with default
-//! encryption, versioning, all four public-access blocks, `BucketOwnerEnforced`, a policy statement
-//! that denies non-TLS access (other statements in the policy are others') and, on the workspace,
-//! the expiry rule. Buckets are kept by purpose; a non-empty bucket is never deleted.
+//! encryption (SSE-S3, the key the spec names, or the operator's key once the bucket-key part has
+//! made it), versioning, all four public-access blocks, `BucketOwnerEnforced`, a policy statement
+//! that denies non-TLS access (other statements in the policy are others'), on the workspace the
+//! expiry rule, and with `accessLogs` server access logging into the log bucket (`access_logs`).
+//! Buckets are kept by purpose; a non-empty bucket is never deleted.
 
+mod access_logs;
+mod keys;
 pub mod model;
 mod settings;
 pub mod writes;
@@ -10,7 +14,7 @@ use std::collections::BTreeSet;
 
 use dataplatform_api::SpecProblem;
 use dataplatform_api::account::{BucketStatus, BucketsStatus};
-use dataplatform_api::names::{BucketPurpose, DENY_INSECURE_TRANSPORT_SID};
+use dataplatform_api::names::BucketPurpose;
 use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER_TAG};
 use dataplatform_aws::QuotaUse;
 use dataplatform_aws::policy::PolicyScope;
@@ -23,9 +27,10 @@ use dataplatform_aws::{AccountSession, AwsError};
 use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
-use crate::policy::Statement;
-use crate::vocabulary::{Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
-use settings::{creation, settings_changes, policy_change, expiration_text};
+use crate::vocabulary::{Facts, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
+use crate::wait::WaitKind;
+use keys::named_key_problem;
+use settings::{creation, expiration_text, logging_change, policy_change, settings_changes};
 use writes::BucketWrite;
 
 pub use model::{DesiredBucket, DesiredBuckets, ObservedBuckets};
@@ -42,32 +47,46 @@ impl AccountPart for Storage {
     }
 
     fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> DesiredBuckets {
-        BucketPurpose::ALL
+        let log_bucket = access_logs::log_bucket(account, spec);
+        let buckets = BucketPurpose::ALL
             .into_iter()
             .map(|purpose| {
                 let name = account.names.bucket(purpose);
-                let arn = account.bucket_arn(&name);
                 let bucket = DesiredBucket {
                     encryption: match &spec.storage.kms_key_arn {
-                        Some(key) => Encryption::Kms { key_id: key.clone() },
-                        None => Encryption::Aes256,
+                        Some(key) => Some(Encryption::Kms { key_id: key.clone() }),
+                        // Completed from the bucket key's facts once it exists.
+                        None if spec.storage.managed_key() => None,
+                        None => Some(Encryption::Aes256),
                     },
                     versioning: spec.storage.versioning,
-                    tls_statement: Statement::deny(DENY_INSECURE_TRANSPORT_SID)
-                        .anyone()
-                        .action("s3:*")
-                        .resources([arn.clone(), format!("{arn}/*")])
-                        .condition("Bool", "aws:SecureTransport", "false")
-                        .build(),
+                    tls_statement: access_logs::tls_statement(account, &name),
+                    log_delivery: vec![],
                     expiration: (purpose == BucketPurpose::Workspace && spec.storage.workspace_expiration_days > 0)
                         .then_some(ExpirationRule {
                             days: spec.storage.workspace_expiration_days,
                         }),
+                    logging: log_bucket.as_ref().map(|logs| access_logs::target(&logs.name, purpose)),
                     name,
                 };
                 (purpose, bucket)
             })
-            .collect()
+            .collect();
+        DesiredBuckets {
+            buckets,
+            log_bucket,
+            managed_key: spec.storage.managed_key(),
+            named_key: spec.storage.kms_key_arn.clone(),
+        }
+    }
+
+    /// The operator's key, once it exists, is what the buckets encrypt with.
+    fn complete(desired: &mut DesiredBuckets, facts: &Facts) {
+        if desired.managed_key {
+            for bucket in desired.buckets.values_mut() {
+                bucket.encryption = facts.bucket_key.clone().map(|key_id| Encryption::Kms { key_id });
+            }
+        }
     }
 
     async fn observe(
@@ -75,10 +94,16 @@ impl AccountPart for Storage {
         account: &AccountContext,
         desired: &DesiredBuckets,
     ) -> Result<ObservedBuckets, AwsError> {
-        let buckets = observe_each(desired, |bucket| async move {
+        let log_bucket = async {
+            match &desired.log_bucket {
+                Some(bucket) => session.s3().observe_bucket(&bucket.name).await,
+                None => Ok(None),
+            }
+        };
+        let buckets = observe_each(&desired.buckets, |bucket| async move {
             session.s3().observe_bucket(&bucket.name).await
-        })
-        .await?;
+        });
+        let (buckets, log_bucket) = futures::try_join!(buckets, log_bucket)?;
         let mut unfinished = BTreeSet::new();
         // Only an untagged bucket costs this read: a steady state never makes it.
         for (purpose, seen) in buckets.iter().filter(|(_, b)| !b.tags.contains_key(OWNER_TAG)) {
@@ -86,27 +111,26 @@ impl AccountPart for Storage {
                 unfinished.insert(*purpose);
             }
         }
-        let key = desired.values().find_map(|b| match &b.encryption {
-            Encryption::Kms { key_id } => Some(key_id),
-            Encryption::Aes256 => None,
-        });
-        let key_problem = match key {
+        let log_bucket_unfinished = match log_bucket.as_ref().filter(|b| !b.tags.contains_key(OWNER_TAG)) {
+            Some(seen) => session.s3().is_empty(&seen.name).await?,
+            None => false,
+        };
+        let key_problem = match &desired.named_key {
             None => None,
-            Some(key) => match session.kms().key_state(key).await? {
-                None => Some(format!(
-                    "key {key} does not exist in account {} region {}; name a key of that account (aws kms list-keys)",
-                    account.account_id, account.region
-                )),
-                Some(state) if state != "Enabled" => Some(format!(
-                    "key {key} is {state}; S3 cannot encrypt with it until it is Enabled"
-                )),
-                Some(_) => None,
-            },
+            Some(key) => named_key_problem(session, account, key).await?,
+        };
+        let managed_key_in_use = if desired.managed_key {
+            None
+        } else {
+            keys::managed_key_in_use(session, account, desired, &buckets).await?
         };
         Ok(ObservedBuckets {
             buckets,
             unfinished,
             key_problem,
+            log_bucket,
+            log_bucket_unfinished,
+            managed_key_in_use,
         })
     }
 
@@ -116,42 +140,73 @@ impl AccountPart for Storage {
         observed: &ObservedBuckets,
         owner: &Owner<'_>,
     ) -> Vec<Outcome> {
-        desired
-            .iter()
-            .map(|(purpose, bucket)| {
-                let owner = Owner {
-                    value: owner.value,
-                    adopt: owner.adopt || observed.unfinished.contains(purpose),
-                };
-                bucket_outcome(account, *purpose, bucket, observed.buckets.get(purpose), &owner)
-            })
-            .collect()
+        // The log bucket first: the others' logging names it.
+        let log_bucket = desired.log_bucket.as_ref().map(|bucket| {
+            let owner = Owner {
+                value: owner.value,
+                adopt: owner.adopt || observed.log_bucket_unfinished,
+            };
+            bucket_outcome(account, LOG_BUCKET, bucket, observed.log_bucket.as_ref(), &owner)
+        });
+        let buckets = desired.buckets.iter().map(|(purpose, bucket)| {
+            let owner = Owner {
+                value: owner.value,
+                adopt: owner.adopt || observed.unfinished.contains(purpose),
+            };
+            bucket_outcome(account, &resource(*purpose), bucket, observed.buckets.get(purpose), &owner)
+        });
+        log_bucket.into_iter().chain(buckets).collect()
     }
 
-    /// A bucket is usable as soon as it is created.
-    fn readiness(_: &DesiredBuckets, _: &ObservedBuckets, _: &Plan, _: &mut Readiness) {}
+    /// A bucket is usable as soon as it is created; with `encryption: Managed` it is created once
+    /// the key exists.
+    fn readiness(desired: &DesiredBuckets, _: &ObservedBuckets, _: &Plan, readiness: &mut Readiness) {
+        if desired.buckets.values().any(|b| b.encryption.is_none()) {
+            readiness.wait(
+                WaitKind::NextStep,
+                "buckets: waiting for their KMS key (spec.storage.encryption: Managed) to be made".to_owned(),
+            );
+        }
+    }
 
+    /// The three buckets, then the log bucket (it records their deletion) and the logs in it.
     fn deletion(
         account: &AccountContext,
         desired: &DesiredBuckets,
         observed: &ObservedBuckets,
         _waiting: &mut Vec<String>,
     ) -> Vec<Action> {
-        desired
+        let buckets = desired
+            .buckets
             .keys()
-            .filter_map(|purpose| Some((purpose, observed.buckets.get(purpose)?)))
+            .filter_map(|purpose| Some((resource(*purpose), observed.buckets.get(purpose)?)));
+        let deletions = buckets
             .filter(|(_, seen)| ours(&seen.tags, &account.owner))
-            .map(|(purpose, seen)| {
+            .map(|(resource, seen)| {
                 Action::delete(
                     Part::Storage,
-                    resource(*purpose),
+                    resource,
                     &seen.name,
                     vec![BucketWrite::DeleteBucket {
                         bucket: seen.name.clone(),
                     }],
                 )
-            })
-            .collect()
+            });
+        // The log bucket's objects are the access logs S3 wrote, not anybody's data: emptied.
+        let log_bucket = observed
+            .log_bucket
+            .iter()
+            .filter(|seen| ours(&seen.tags, &account.owner))
+            .map(|seen| {
+                let bucket = seen.name.clone();
+                Action::delete(
+                    Part::Storage,
+                    LOG_BUCKET,
+                    &seen.name,
+                    vec![BucketWrite::EmptyLogBucket { bucket: bucket.clone() }, BucketWrite::DeleteBucket { bucket }],
+                )
+            });
+        deletions.chain(log_bucket).collect()
     }
 
     fn report(
@@ -160,21 +215,23 @@ impl AccountPart for Storage {
         _observed: &ObservedBuckets,
         status: &mut DataPlatformAccountStatus,
     ) {
-        let bucket = |purpose: BucketPurpose| {
-            desired.get(&purpose).map(|b| BucketStatus {
-                name: b.name.clone(),
-                arn: account.bucket_arn(&b.name),
-            })
+        let status_of = |b: &DesiredBucket| BucketStatus {
+            name: b.name.clone(),
+            arn: account.bucket_arn(&b.name),
         };
+        let bucket = |purpose: BucketPurpose| desired.buckets.get(&purpose).map(status_of);
         status.buckets = Some(BucketsStatus {
             workspace: bucket(BucketPurpose::Workspace),
             datastore: bucket(BucketPurpose::Datastore),
             shared: bucket(BucketPurpose::Shared),
         });
+        if let Some(logs) = &desired.log_bucket {
+            status.storage.get_or_insert_with(Default::default).access_log_bucket = Some(status_of(logs));
+        }
     }
 
     fn quota_use(account: &AccountContext, observed: &ObservedBuckets, used: &mut QuotaUse) {
-        for bucket in observed.buckets.values() {
+        for bucket in observed.buckets.values().chain(&observed.log_bucket) {
             let place = || format!("bucket {} of {}", bucket.name, account.owner);
             if let Some(policy) = &bucket.policy {
                 used.document(S3_BUCKET_POLICY, policy, place);
@@ -184,27 +241,34 @@ impl AccountPart for Storage {
     }
 
     fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
-        scope.buckets = Some(BucketPurpose::ALL.iter().map(|p| account.names.bucket(*p)).collect());
-        scope.keys = Some(spec.storage.kms_key_arn.iter().cloned().collect());
+        let mut buckets: Vec<String> = BucketPurpose::ALL.iter().map(|p| account.names.bucket(*p)).collect();
+        let log_bucket: Vec<String> = spec.storage.access_logs.iter().map(|_| account.names.access_log_bucket()).collect();
+        buckets.extend(log_bucket.iter().cloned());
+        scope.buckets = Some(buckets);
+        scope.log_bucket = Some(log_bucket);
+        // The operator's key has an id only KMS knows: its grants are on the account's keys.
+        scope.keys = Some(match spec.storage.managed_key() {
+            true => vec!["*".to_owned()],
+            false => spec.storage.kms_key_arn.iter().cloned().collect(),
+        });
     }
 
     fn remember(_desired: &mut Self::Desired, _status: Option<&DataPlatformAccountStatus>) {}
 
     fn spec_problems(
         _spec: &DataPlatformAccountSpec,
-        _desired: &Self::Desired,
+        desired: &Self::Desired,
         observed: &Self::Observed,
     ) -> Vec<SpecProblem> {
-        observed
-            .key_problem
-            .iter()
-            .map(|problem| SpecProblem {
-                field: "spec.storage.kmsKeyArn".to_owned(),
-                message: problem.clone(),
-            })
-            .collect()
+        let named = observed.key_problem.iter().map(|problem| SpecProblem {
+            field: "spec.storage.kmsKeyArn".to_owned(),
+            message: problem.clone(),
+        });
+        named.chain(keys::switch_problems(desired, observed)).collect()
     }
 }
+
+const LOG_BUCKET: &str = "s3:access-logs";
 
 /// `s3:workspace`.
 fn resource(purpose: BucketPurpose) -> String {
@@ -213,15 +277,19 @@ fn resource(purpose: BucketPurpose) -> String {
 
 fn bucket_outcome(
     account: &AccountContext,
-    purpose: BucketPurpose,
+    resource: &str,
     bucket: &DesiredBucket,
     observed: Option<&BucketObservation>,
     owner: &Owner<'_>,
 ) -> Outcome {
-    let resource = resource(purpose);
+    let resource = resource.to_owned();
     let name = bucket.name.clone();
     let Some(observed) = observed else {
-        return Outcome::create(Action::create(Part::Storage, resource, name, creation(account, bucket)));
+        // With `encryption: Managed` a bucket is made once its key exists (`readiness` says so).
+        let Some(ops) = creation(account, bucket) else {
+            return Outcome::default();
+        };
+        return Outcome::create(Action::create(Part::Storage, resource, name, ops));
     };
     if let Err(conflict) = owner.check(&resource, &name, &observed.tags) {
         return Outcome::conflict(conflict);
@@ -249,6 +317,10 @@ fn bucket_outcome(
             ops.push(merge.into());
         }
         Ok(None) => {}
+    }
+    if let Some(change) = logging_change(bucket, observed, &account.names.access_log_bucket()) {
+        changes.push(change.0);
+        ops.push(change.1.into());
     }
     if observed.lifecycle.ours != bucket.expiration {
         changes.push(FieldChange::new(

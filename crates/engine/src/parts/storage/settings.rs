@@ -1,7 +1,7 @@
 //! A bucket's settings: how a new one is made, and the diff of what the spec owns of one that exists.
 
 
-use dataplatform_api::names::DENY_INSECURE_TRANSPORT_SID;
+use dataplatform_aws::s3_logging::LoggingTarget;
 use dataplatform_aws::s3::{
     BUCKET_OWNER_ENFORCED, BucketObservation, Encryption, ExpirationRule, Lifecycle, PublicAccessBlock, Versioning,
 };
@@ -11,14 +11,17 @@ use crate::plan::MergePolicyStatements;
 use crate::plan::{FieldChange, SharedDocument, StatementOwner};
 use crate::policy::{self, Merged};
 use crate::vocabulary::NONE;
+use serde_json::Value;
 
 use super::model::DesiredBucket;
 use super::writes::BucketWrite;
 
 /// A new bucket: created with its tags (again in a second call for endpoints that ignore
 /// create-time tags), locked down, then configured.
-pub(super) fn creation(account: &AccountContext, bucket: &DesiredBucket) -> Vec<BucketWrite> {
+/// `None` while the bucket's key does not exist yet.
+pub(super) fn creation(account: &AccountContext, bucket: &DesiredBucket) -> Option<Vec<BucketWrite>> {
     let name = &bucket.name;
+    let encryption = bucket.encryption.clone()?;
     let mut ops = vec![
         BucketWrite::CreateBucket {
             bucket: name.clone(),
@@ -32,11 +35,11 @@ pub(super) fn creation(account: &AccountContext, bucket: &DesiredBucket) -> Vec<
         BucketWrite::EnforceBucketOwner { bucket: name.clone() },
         BucketWrite::PutBucketEncryption {
             bucket: name.clone(),
-            encryption: bucket.encryption.clone(),
+            encryption,
         },
         BucketWrite::PutBucketPolicy {
             bucket: name.clone(),
-            document: policy::document(vec![bucket.tls_statement.clone()]).to_string(),
+            document: policy::document(ours(bucket)).to_string(),
         },
     ];
     if bucket.versioning {
@@ -51,7 +54,50 @@ pub(super) fn creation(account: &AccountContext, bucket: &DesiredBucket) -> Vec<
             lifecycle: Lifecycle::default().with_ours(bucket.expiration),
         });
     }
-    ops
+    if let Some(target) = &bucket.logging {
+        ops.push(BucketWrite::PutBucketLogging {
+            bucket: name.clone(),
+            target: Some(target.clone()),
+        });
+    }
+    Some(ops)
+}
+
+/// The statements of a bucket's policy that are ours. Delivery before TLS: moto reads a log
+/// bucket's statements in order to find a delivery one and fails on a `"Principal": "*"` before it
+/// (`_log_permissions_enabled_policy` calls `.get` on the string); AWS does not care.
+fn ours(bucket: &DesiredBucket) -> Vec<Value> {
+    let mut statements: Vec<Value> = bucket.log_delivery.clone();
+    statements.push(bucket.tls_statement.clone());
+    statements
+}
+
+/// Logging put back when it is off or goes elsewhere while the spec asks for it, and turned off
+/// when it goes to our log bucket and the spec no longer asks; logging somebody else set up on
+/// a bucket the spec does not log is theirs.
+pub(super) fn logging_change(
+    bucket: &DesiredBucket,
+    observed: &BucketObservation,
+    our_log_bucket: &str,
+) -> Option<(FieldChange, BucketWrite)> {
+    let change = |target: Option<&LoggingTarget>| {
+        (
+            FieldChange::new("logging", logging_text(observed.logging.as_ref()), logging_text(target)),
+            BucketWrite::PutBucketLogging {
+                bucket: bucket.name.clone(),
+                target: target.cloned(),
+            },
+        )
+    };
+    match (&bucket.logging, &observed.logging) {
+        (Some(wanted), seen) if seen.as_ref() != Some(wanted) => Some(change(Some(wanted))),
+        (None, Some(seen)) if seen.bucket == our_log_bucket => Some(change(None)),
+        _ => None,
+    }
+}
+
+fn logging_text(target: Option<&LoggingTarget>) -> String {
+    target.map_or(NONE.to_owned(), |t| format!("s3://{}/{}", t.bucket, t.prefix))
 }
 
 /// Encryption, versioning, the public-access block and ownership.
@@ -62,15 +108,18 @@ pub(super) fn settings_changes(
     ops: &mut Vec<BucketWrite>,
 ) {
     let name = &bucket.name;
-    if !encryption_matches(&bucket.encryption, observed.encryption.as_ref()) {
+    // `None`: the operator's key is not made yet; the bucket keeps what it has until it is.
+    if let Some(encryption) = &bucket.encryption
+        && !encryption_matches(encryption, observed.encryption.as_ref())
+    {
         changes.push(FieldChange::new(
             "encryption",
             encryption_text(observed.encryption.as_ref()),
-            encryption_text(Some(&bucket.encryption)),
+            encryption_text(Some(encryption)),
         ));
         ops.push(BucketWrite::PutBucketEncryption {
             bucket: name.clone(),
-            encryption: bucket.encryption.clone(),
+            encryption: encryption.clone(),
         });
     }
     let versioning_ok = match observed.versioning {
@@ -122,24 +171,29 @@ pub(super) fn policy_change(
         }
         parsed => parsed.flatten(),
     };
-    let merged = policy::merge_owned(
-        existing.as_ref(),
-        |sid| sid == DENY_INSECURE_TRANSPORT_SID,
-        std::slice::from_ref(&bucket.tls_statement),
-    );
+    let wanted = ours(bucket);
+    let owned: Vec<&str> = wanted.iter().filter_map(policy::sid).collect();
+    let merged = policy::merge_owned(existing.as_ref(), |sid| owned.contains(&sid), &wanted);
     Ok(matches!(merged, Merged::Put(_)).then(|| {
         (
             FieldChange::new(
                 "policy",
-                format!("statement {DENY_INSECURE_TRANSPORT_SID} missing or changed"),
-                "deny non-TLS access",
+                format!("statement {} missing or changed", owned.join(", ")),
+                if bucket.log_delivery.is_empty() {
+                    "deny non-TLS access"
+                } else {
+                    "deny non-TLS access, S3 log delivery only"
+                },
             ),
             MergePolicyStatements {
                 document: SharedDocument::BucketPolicy {
                     bucket: bucket.name.clone(),
                 },
-                owner: StatementOwner::Sid(DENY_INSECURE_TRANSPORT_SID.to_owned()),
-                statements: vec![bucket.tls_statement.clone()],
+                owner: match owned.as_slice() {
+                    [one] => StatementOwner::Sid((*one).to_owned()),
+                    many => StatementOwner::Sids(many.iter().map(|s| (*s).to_owned()).collect()),
+                },
+                statements: wanted.clone(),
             },
         )
     }))

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use dataplatform_aws::s3::{BUCKET_OWNER_ENFORCED, Encryption, Lifecycle, PublicAccessBlock};
+use dataplatform_aws::s3_logging::LoggingTarget;
 use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::plan::Made;
@@ -41,6 +42,15 @@ pub enum BucketWrite {
         bucket: String,
         lifecycle: Lifecycle,
     },
+    /// `None` turns logging off.
+    PutBucketLogging {
+        bucket: String,
+        target: Option<LoggingTarget>,
+    },
+    /// Only the log bucket: its access logs go with it under `Delete`.
+    EmptyLogBucket {
+        bucket: String,
+    },
     DeleteBucket {
         bucket: String,
     },
@@ -60,6 +70,8 @@ impl Write for BucketWrite {
             Self::EnforceBucketOwner { bucket } => s3.put_ownership(bucket, BUCKET_OWNER_ENFORCED).await,
             Self::PutBucketPolicy { bucket, document } => s3.put_policy(bucket, document).await,
             Self::PutBucketLifecycle { bucket, lifecycle } => s3.put_lifecycle(bucket, lifecycle).await,
+            Self::PutBucketLogging { bucket, target } => s3.put_logging(bucket, target.as_ref()).await,
+            Self::EmptyLogBucket { bucket } => s3.empty_log_bucket(bucket).await,
             Self::DeleteBucket { bucket } => s3.delete_bucket(bucket).await,
         }
     }
