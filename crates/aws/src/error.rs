@@ -123,7 +123,11 @@ impl AwsError {
             "InvalidSubnet.Conflict",
             "RouteAlreadyExists",
             "NamespaceAlreadyExists",
+            // moto's answer to a CreatePrivateDnsNamespace repeated after its answer was lost.
+            "ConflictingDomainExists",
             "ServiceAlreadyExists",
+            // CreateAlias repeated after its answer was lost.
+            "AlreadyExistsException",
         ];
         self.code.as_deref().is_some_and(|code| ALREADY_EXISTS.contains(&code))
     }

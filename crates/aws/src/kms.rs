@@ -184,7 +184,7 @@ impl Kms<'_> {
         let tags = kms_tags(tags)?;
         let created = self
             .session
-            .call(&op::KMS_CREATE_KEY, || {
+            .call_not_repeated(&op::KMS_CREATE_KEY, || {
                 kms.create_key()
                     .description(description)
                     .policy(policy)

@@ -343,7 +343,7 @@ operations! {
     // The key the operator makes for an account's buckets (`storage.encryption: Managed`): its id
     // is KMS's choice, so its operations are on the account's keys; its alias is ours.
     KMS_LIST_KEYS = "kms" "ListKeys" { Any: ["kms:ListKeys"] }
-    KMS_CREATE_KEY = "kms" "CreateKey" { Any: ["kms:CreateKey", "kms:TagResource"] }
+    KMS_CREATE_KEY = "kms" "CreateKey" { Any: ["kms:CreateKey"], ManagedKeys: ["kms:TagResource"] }
     KMS_LIST_RESOURCE_TAGS = "kms" "ListResourceTags" { ManagedKeys: ["kms:ListResourceTags"] }
     KMS_GET_KEY_POLICY = "kms" "GetKeyPolicy" { ManagedKeys: ["kms:GetKeyPolicy"] }
     KMS_PUT_KEY_POLICY = "kms" "PutKeyPolicy" { ManagedKeys: ["kms:PutKeyPolicy"] }

@@ -253,8 +253,7 @@ impl Readiness {
 /// into each other: filled in list order after observation, before any diff.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Facts {
-    /// ARN of the KMS key the operator made for the buckets, once it exists (and is not pending
-    /// deletion).
+    /// ARN of the KMS key the operator made for the buckets, once it exists.
     pub bucket_key: Option<String>,
     /// The account's database, once it reports an endpoint.
     pub database: Option<DatabaseEndpoint>,

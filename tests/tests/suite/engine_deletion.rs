@@ -88,7 +88,7 @@ async fn delete_waits_for_deletion_protection_then_removes_all_but_a_non_empty_b
     );
     assert_eq!(done.kept.len(), 1);
     assert!(
-        done.kept[0].contains(&datastore) && done.kept[0].contains("not empty"),
+        done.kept[0].contains(&datastore) && done.kept[0].contains("still holds objects"),
         "{:?}",
         done.kept
     );

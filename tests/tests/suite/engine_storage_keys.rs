@@ -462,3 +462,114 @@ async fn a_bucket_kept_for_its_objects_keeps_its_key() {
     assert_eq!(state, KeyState::Enabled, "the objects stay readable");
     assert!(bucket_exists(&account, &datastore).await);
 }
+
+/// The keys of `account` not pending deletion, and the aliases naming ours.
+async fn live_keys(account: &str) -> usize {
+    let client = kms(account).await;
+    let mut live = 0;
+    for key in client.list_keys().send().await.expect("ListKeys").keys() {
+        let described = client
+            .describe_key()
+            .key_id(key.key_id().expect("id"))
+            .send()
+            .await
+            .expect("DescribeKey");
+        if described.key_metadata().and_then(|m| m.key_state()) != Some(&KeyState::PendingDeletion) {
+            live += 1;
+        }
+    }
+    live
+}
+
+/// CreateKey carried out, its answer lost: the same pass finds the key by its owner tag and names
+/// it; the account holds one key.
+#[tokio::test]
+async fn a_key_whose_create_answer_was_lost_is_found_not_made_twice() {
+    let proxy = Moto::shared().losing_answers("CreateKey", 1).expect("fault proxy");
+    let engine = proxy.engine().await;
+    let account = unique_account_id();
+    let mut object = account_object(&account, MANAGED_WITH_LOGS);
+    converge(&engine, &mut object).await;
+    assert_eq!(engine.sessions().counter().snapshot().of("CreateKey"), 1);
+    assert_eq!(live_keys(&account).await, 1);
+    assert!(
+        aliased_key(&account, &names(&object).bucket_key_alias())
+            .await
+            .is_some()
+    );
+}
+
+/// A first pass stopped after each of its actions, then resumed: one key, named, four buckets
+/// encrypted and logged as a run never stopped leaves them, and nothing more to write.
+#[tokio::test]
+async fn a_run_stopped_after_each_action_resumes_to_one_key_and_four_buckets() {
+    let engine = engine().await;
+    let first = engine
+        .plan(&account_object(&unique_account_id(), MANAGED_WITH_LOGS))
+        .await
+        .expect("plan")
+        .diff
+        .plan;
+    for stop_after in 1..first.actions.len() {
+        let account = unique_account_id();
+        let mut object = account_object(&account, MANAGED_WITH_LOGS);
+        let cut = engine
+            .reconcile(
+                &object,
+                dataplatform_engine::ExecuteOptions {
+                    stop_after_actions: Some(stop_after),
+                },
+            )
+            .await;
+        assert!(cut.error.is_none(), "{:?}", cut.error);
+        object.status = Some(cut.status);
+        converge(&engine, &mut object).await;
+        assert_eq!(live_keys(&account).await, 1, "stop at {stop_after}");
+        let names = names(&object);
+        let (key, _) = aliased_key(&account, &names.bucket_key_alias()).await.expect("alias");
+        for purpose in BucketPurpose::ALL {
+            let bucket = names.bucket(purpose);
+            let used = bucket_key_id(&account, &bucket).await.expect("SSE-KMS");
+            assert!(key.ends_with(&used), "stop at {stop_after}: {bucket} uses {used}");
+            assert!(
+                logging_target(&account, &bucket).await.is_some(),
+                "stop at {stop_after}: {bucket}"
+            );
+        }
+        assert!(bucket_exists(&account, &names.access_log_bucket()).await);
+    }
+}
+
+/// The key scheduled for deletion by hand: the next pass cancels it and enables the key again (the
+/// buckets' objects would otherwise become unreadable when KMS deletes it).
+#[tokio::test]
+async fn a_key_scheduled_for_deletion_by_hand_is_cancelled_and_enabled() {
+    let engine = engine().await;
+    let account = unique_account_id();
+    let mut object = account_object(&account, MANAGED_WITH_LOGS);
+    converge(&engine, &mut object).await;
+    let alias = names(&object).bucket_key_alias();
+    let (key, _) = aliased_key(&account, &alias).await.expect("key");
+    let key_id = key.rsplit('/').next().expect("id").to_owned();
+    kms(&account)
+        .await
+        .schedule_key_deletion()
+        .key_id(&key_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("scheduled by hand");
+
+    let pass = engine.reconcile(&object, Default::default()).await;
+    assert!(pass.error.is_none(), "{:?}", pass.error);
+    assert!(
+        pass.status.drift.join("\n").contains("state"),
+        "{:?}",
+        pass.status.drift
+    );
+    assert_eq!(
+        aliased_key(&account, &alias).await.map(|k| k.1),
+        Some(KeyState::Enabled)
+    );
+    converge(&engine, &mut object).await;
+}

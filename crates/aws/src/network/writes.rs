@@ -105,17 +105,36 @@ impl Network<'_> {
             .to_owned())
     }
 
+    /// An attach whose answer was lost is sent again by the retry and refused as
+    /// `Resource.AlreadyAssociated`: attached to this VPC, that is done.
     pub async fn attach_internet_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {
         let ec2 = self.session.ec2_client();
-        self.session
+        let attached = self
+            .session
             .call(&op::EC2_ATTACH_INTERNET_GATEWAY, || {
                 ec2.attach_internet_gateway()
                     .internet_gateway_id(gateway)
                     .vpc_id(vpc)
                     .send()
             })
-            .await
-            .map(drop)
+            .await;
+        match attached {
+            Err(e) if e.code.as_deref() == Some("Resource.AlreadyAssociated") => {
+                let described = self
+                    .session
+                    .call(&op::EC2_DESCRIBE_INTERNET_GATEWAYS, || {
+                        ec2.describe_internet_gateways().internet_gateway_ids(gateway).send()
+                    })
+                    .await?;
+                let to_this_vpc = described
+                    .internet_gateways()
+                    .iter()
+                    .flat_map(|g| g.attachments())
+                    .any(|a| a.vpc_id() == Some(vpc));
+                if to_this_vpc { Ok(()) } else { Err(e) }
+            }
+            other => other.map(drop),
+        }
     }
 
     pub async fn detach_internet_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {

@@ -173,8 +173,18 @@ fn accepted(issue: &str, detail: &str) -> bool {
                 .iter()
                 .any(|f| f["required_format"].as_str().unwrap_or_default().contains("/net/"))
     };
+    let only_kms_alias_calls = || {
+        let formats: Vec<Value> = serde_json::from_str(detail).unwrap_or_default();
+        !formats.is_empty()
+            && formats.iter().all(|f| {
+                let action = f["action"].as_str().unwrap_or_default();
+                action == "kms:CreateAlias" || action == "kms:DeleteAlias"
+            })
+    };
     match issue {
         "RESOURCE_MISMATCH" if only_network_load_balancers() => true,
+        // An alias's calls need the alias and the key: each of the two statements names one.
+        "RESOURCE_MISMATCH" if only_kms_alias_calls() => true,
         "RESOURCE_POLICY_PRIVILEGE_ESCALATION" => {
             detail.contains("s3:PutBucketPolicy") || detail.contains("s3:PutLifecycleConfiguration")
         }

@@ -88,11 +88,9 @@ impl AccountPart for BucketKey {
     }
 
     fn facts(_desired: &Option<DesiredKey>, observed: &ObservedKey, facts: &mut Facts) {
-        facts.bucket_key = observed
-            .key
-            .as_ref()
-            .filter(|key| !key.pending_deletion())
-            .map(|key| key.arn.clone());
+        // A key disabled or scheduled for deletion by hand is still the buckets' key: this pass
+        // puts its state back before storage's writes.
+        facts.bucket_key = observed.key.as_ref().map(|key| key.arn.clone());
     }
 
     fn diff(
