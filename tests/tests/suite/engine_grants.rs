@@ -262,6 +262,47 @@ async fn our_key_grants(account: &str, key: &str, name: &str) -> Vec<(String, BT
         .collect()
 }
 
+/// A tenant with `encryption: Managed`: the grant's KMS grant is made on the key the operator
+/// made, found by its alias while the account's status does not name it yet, by status.storage
+/// once it does.
+#[tokio::test]
+async fn a_kms_grant_is_made_on_the_key_the_operator_made() {
+    let engine = engine().await;
+    let tenant_id = unique_account_id();
+    let mut tenant = account_object(&tenant_id, &format!("{NO_DATABASE}storage: {{encryption: Managed}}"));
+    converge(&engine, &mut tenant).await;
+    let key = tenant
+        .status
+        .as_ref()
+        .and_then(|s| s.storage.as_ref())
+        .and_then(|s| s.kms_key_arn.clone())
+        .expect("status.storage.kmsKeyArn");
+    let grantee = unique_account_id();
+    let reader = format!("arn:aws:iam::{grantee}:role/reader");
+    let mut grant = grant_object(
+        &tenant,
+        &format!("grantee: {{accountId: \"{grantee}\", principals: [\"{reader}\"]}}"),
+    );
+    let names = GrantNames::new(&grant.id.namespace, &grant.id.name);
+    let mut unrecorded = tenant.clone();
+    if let Some(status) = unrecorded.status.as_mut() {
+        status.storage = None;
+    }
+    reconcile_ok(&engine, &mut grant, &[unrecorded]).await;
+    let read_ops: BTreeSet<String> = ["Decrypt", "DescribeKey"].map(String::from).into();
+    assert_eq!(
+        our_key_grants(&tenant_id, &key, &names.kms_grant()).await,
+        vec![(reader.clone(), read_ops)]
+    );
+    engine.sessions().counter().reset();
+    reconcile_ok(&engine, &mut grant, &[tenant]).await;
+    assert_eq!(
+        engine.sessions().counter().snapshot().writes(),
+        0,
+        "by status: the same key"
+    );
+}
+
 #[tokio::test]
 async fn a_kms_grant_follows_access_survives_a_crash_and_goes_when_the_grant_expires() {
     let engine = engine().await;

@@ -5,7 +5,7 @@
 use dataplatform_api::SharedBucketGrantStatus;
 use dataplatform_api::conditions::{self, READY, SYNCED};
 use dataplatform_api::names::{AccountNames, GrantNames};
-use dataplatform_aws::quotas::{ECR_REPOSITORY_POLICY, IAM_ROLE_INLINE_POLICIES, S3_BUCKET_POLICY};
+use dataplatform_aws::quotas::{ECR_REPOSITORY_POLICY, IAM_ROLE_INLINE_POLICIES, KMS_KEY_POLICY, S3_BUCKET_POLICY};
 use dataplatform_engine::{AccountObject, Engine, ExecuteOptions, GrantAccounts, GrantObject, Reconciled};
 use dataplatform_tests::{Moto, account_object, converge, converge_running, engine, unique_account_id, unique_name};
 
@@ -352,6 +352,35 @@ async fn a_document_past_its_quota_is_never_sent_by_the_adapters() {
             .await
             .is_ok()
     );
+
+    let key = aws_sdk_kms::Client::new(&config)
+        .create_key()
+        .send()
+        .await
+        .expect("moto CreateKey")
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .expect("key id");
+    refuses_one_past_and_sends_the_last(
+        counter,
+        &KMS_KEY_POLICY,
+        "PutKeyPolicy",
+        |size| document_of_size(&KMS_KEY_POLICY, size, "kms:Decrypt", "*", true),
+        async |document| session.kms().put_key_policy(&key, &document).await,
+    )
+    .await;
+    counter.reset();
+    let refused = session
+        .kms()
+        .create_key(
+            "big",
+            &document_of_size(&KMS_KEY_POLICY, KMS_KEY_POLICY.default + 1, "kms:Decrypt", "*", true),
+            &Default::default(),
+        )
+        .await
+        .expect_err("one past");
+    assert_eq!(refused.class, dataplatform_aws::ErrorClass::QuotaExceeded, "{refused}");
+    assert_eq!(counter.snapshot().of("CreateKey"), 0, "CreateKey was sent");
 }
 
 /// A bucket policy already past S3's quota (moto takes one; AWS never holds one) is not rewritten
