@@ -1,8 +1,10 @@
 //! Deleting an account object. First the grants that name it are revoked (whatever the policy);
 //! then `Retain` leaves AWS as it is, and `Delete` removes what the engine owns, part by part up the
 //! list (repositories; services, task definitions and the ECS cluster; the database; roles;
-//! buckets), waits while deletion protection is on or RDS is still deleting, and never empties a
-//! bucket or a repository: one that still holds objects or images is reported and kept.
+//! buckets, the access-log bucket with its logs; the bucket key, scheduled for deletion), waits
+//! while deletion protection is on or RDS is still deleting, and never empties a bucket or a
+//! repository: one that still holds objects or images is reported and kept, and so is the key of
+//! a bucket kept.
 
 use dataplatform_api::conditions::Reason;
 use dataplatform_api::{DeletionPolicy, ManagementPolicy};

@@ -415,6 +415,17 @@ async fn delete_removes_the_buckets_then_the_log_bucket_then_schedules_the_key()
         .expect("DescribeKey");
     let metadata = described.key_metadata().expect("metadata");
     assert_eq!(metadata.key_state(), Some(&KeyState::PendingDeletion));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("now");
+    let wait = metadata
+        .deletion_date()
+        .map(|d| d.secs() - now.as_secs() as i64)
+        .expect("a deletion date");
+    assert!(
+        (9 * 86_400 - 600..=9 * 86_400).contains(&wait),
+        "keyDeletionWindowDays: 9, KMS deletes in {wait} s"
+    );
     assert!(
         aliased_key(&account, &names.bucket_key_alias()).await.is_none(),
         "the alias is gone"
