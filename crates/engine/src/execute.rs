@@ -57,23 +57,30 @@ pub async fn execute(
 
 /// Runs one write. A create that fails with a transient fault (its answer lost, a 5xx) may have been
 /// carried out: the write looks once under its name and owner tag, and the run goes on with what it
-/// finds, or sends the create once more when nothing is there (issue 37).
+/// finds, or sends the create again when nothing is there (issue 37) — up to [`CREATE_ATTEMPTS`]
+/// times in all, as the retry layer tries a call that may be repeated blind.
 async fn run_op(session: &AccountSession, action: &Action, op: &Op, made: &mut Made) -> Result<(), AwsError> {
-    let error = match op.run(session, &action.resource, made).await {
-        Ok(()) => return Ok(()),
-        Err(error) if action.kind == ActionKind::Create && error.class.is_retryable() => error,
-        Err(error) => return Err(error),
-    };
-    match op.look_after_failure(session, made).await? {
-        Lookup::Made(id) => {
-            tracing::info!(resource = %action.resource, name = %action.name, %error, "made despite the failed answer: going on with it");
-            made.ids.insert(action.resource.clone(), id);
-            Ok(())
+    let mut attempts = 1;
+    loop {
+        let error = match op.run(session, &action.resource, made).await {
+            Ok(()) => return Ok(()),
+            Err(error) if action.kind == ActionKind::Create && error.class.is_retryable() => error,
+            Err(error) => return Err(error),
+        };
+        match op.look_after_failure(session, made).await? {
+            Lookup::Made(id) => {
+                tracing::info!(resource = %action.resource, name = %action.name, %error, "made despite the failed answer: going on with it");
+                made.ids.insert(action.resource.clone(), id);
+                return Ok(());
+            }
+            Lookup::NotMade if attempts < CREATE_ATTEMPTS => {
+                tracing::info!(resource = %action.resource, name = %action.name, %error, "not made: sending it again");
+                attempts += 1;
+            }
+            Lookup::NotMade | Lookup::CannotTell => return Err(error),
         }
-        Lookup::NotMade => {
-            tracing::info!(resource = %action.resource, name = %action.name, %error, "not made: sending it again");
-            op.run(session, &action.resource, made).await
-        }
-        Lookup::CannotTell => Err(error),
     }
 }
+
+/// How often a create that is not repeated blind is sent when each look finds nothing made.
+const CREATE_ATTEMPTS: u32 = 3;

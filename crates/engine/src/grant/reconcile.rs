@@ -95,15 +95,28 @@ impl Engine {
             None => None,
         };
         let observed = Box::pin(observe(&mut desired, grantor_session.as_deref())).await?;
+        let mut key_not_made = None;
         if let Some(key) = desired.key.as_ref().filter(|k| !k.grants.is_empty())
             && observed.key_grants.is_none()
         {
-            return Err(ReconcileError::DependencyNotReady(format!(
-                "KMS key {} (spec.storage.kmsKeyArn of the granting account, or the key it made for encryption: Managed) does not exist or the operator may not list its grants",
-                key.key
-            )));
+            // Still named by its alias: the account's key is not made yet; the grant waits for it
+            // as for the shared bucket.
+            if !key.key.starts_with("alias/") {
+                return Err(ReconcileError::DependencyNotReady(format!(
+                    "KMS key {} (spec.storage.kmsKeyArn of the granting account) does not exist or the operator may not list its grants",
+                    key.key
+                )));
+            }
+            key_not_made = Some(format!(
+                "the KMS key {} does not exist yet (DataPlatformAccount {} makes it for encryption: Managed)",
+                key.key,
+                desired.grantor_owner.as_deref().unwrap_or("of the grantor")
+            ));
         }
-        let plan = diff(&desired, &observed);
+        let mut plan = diff(&desired, &observed);
+        if let Some(waiting) = key_not_made {
+            plan.grantor_not_ready.get_or_insert(waiting);
+        }
         Ok(GrantPlanned {
             desired,
             observed,

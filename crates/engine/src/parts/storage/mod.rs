@@ -28,7 +28,6 @@ use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::vocabulary::{Facts, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
-use crate::wait::WaitKind;
 use keys::named_key_problem;
 use settings::{creation, expiration_text, logging_change, policy_change, settings_changes};
 use writes::BucketWrite;
@@ -158,16 +157,8 @@ impl AccountPart for Storage {
         log_bucket.into_iter().chain(buckets).collect()
     }
 
-    /// A bucket is usable as soon as it is created; with `encryption: Managed` it is created once
-    /// the key exists.
-    fn readiness(desired: &DesiredBuckets, _: &ObservedBuckets, _: &Plan, readiness: &mut Readiness) {
-        if desired.buckets.values().any(|b| b.encryption.is_none()) {
-            readiness.wait(
-                WaitKind::NextStep,
-                "buckets: waiting for their KMS key (spec.storage.encryption: Managed) to be made".to_owned(),
-            );
-        }
-    }
+    /// A bucket is usable as soon as it is created (one waiting for its key says so in the diff).
+    fn readiness(_: &DesiredBuckets, _: &ObservedBuckets, _: &Plan, _: &mut Readiness) {}
 
     /// The three buckets, then the log bucket (it records their deletion) and the logs in it.
     fn deletion(
@@ -285,9 +276,11 @@ fn bucket_outcome(
     let resource = resource.to_owned();
     let name = bucket.name.clone();
     let Some(observed) = observed else {
-        // With `encryption: Managed` a bucket is made once its key exists (`readiness` says so).
+        // With `encryption: Managed` a bucket is made once its key exists.
         let Some(ops) = creation(account, bucket) else {
-            return Outcome::default();
+            return Outcome::waiting(format!(
+                "{resource} ({name}) waits for its KMS key: it is created once the bucket key (spec.storage.encryption: Managed) exists"
+            ));
         };
         return Outcome::create(Action::create(Part::Storage, resource, name, ops));
     };
