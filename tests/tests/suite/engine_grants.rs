@@ -227,7 +227,8 @@ async fn grants_merge_keep_hand_written_statements_reach_the_organisation_and_re
     dataplatform_tests::assert_every_call_is_catalogued(&engine);
 }
 
-async fn kms_key(account: &str) -> String {
+/// A key made by hand in `account`: its ARN.
+pub(crate) async fn kms_key(account: &str) -> String {
     let kms = aws_sdk_kms::Client::new(&Moto::shared().account_config(account).await);
     kms.create_key()
         .send()

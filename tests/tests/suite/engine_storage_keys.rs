@@ -6,6 +6,8 @@ use aws_sdk_kms::types::KeyState;
 use dataplatform_api::names::{AccountNames, BucketPurpose};
 use dataplatform_engine::AccountObject;
 use dataplatform_tests::{Moto, account_object, converge, engine, s3_client, unique_account_id};
+
+use crate::engine_grants::kms_key;
 use serde_json::Value;
 
 const MANAGED_WITH_LOGS: &str = "database: {enabled: false}\ndeletionPolicy: Delete\nstorage: {encryption: Managed, keyDeletionWindowDays: 9, accessLogs: {retentionDays: 30}}\n";
@@ -281,15 +283,7 @@ async fn a_key_policy_rotation_or_logging_changed_by_hand_is_put_back_and_report
 async fn switching_between_a_named_key_and_the_managed_one_is_refused_before_any_write() {
     let engine = engine().await;
     let account = unique_account_id();
-    let named = kms(&account)
-        .await
-        .create_key()
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .and_then(|m| m.arn().map(str::to_owned))
-        .expect("arn");
+    let named = kms_key(&account).await;
 
     // Managed → named.
     let mut object = account_object(&account, MANAGED_WITH_LOGS);
@@ -314,15 +308,7 @@ async fn switching_between_a_named_key_and_the_managed_one_is_refused_before_any
 
     // Named → managed, on another account.
     let other = unique_account_id();
-    let other_key = kms(&other)
-        .await
-        .create_key()
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .and_then(|m| m.arn().map(str::to_owned))
-        .expect("arn");
+    let other_key = kms_key(&other).await;
     let mut named_object = account_object(
         &other,
         &format!("database: {{enabled: false}}\nstorage: {{kmsKeyArn: \"{other_key}\"}}\n"),
