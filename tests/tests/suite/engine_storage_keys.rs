@@ -139,7 +139,7 @@ async fn a_managed_key_and_a_log_bucket_are_made_and_used_by_the_buckets_and_rol
         .expect("GetRolePolicy")
         .policy_document()
         .to_owned();
-    let inline = urlencoding_decode(&inline);
+    let inline = dataplatform_tests::percent_decoded(&inline);
     assert!(inline.contains("UseBucketKey") && inline.contains(&key), "{inline}");
 
     // The log bucket: SSE-S3, expiring, delivery by S3's logging service of this account only.
@@ -208,26 +208,6 @@ async fn a_managed_key_and_a_log_bucket_are_made_and_used_by_the_buckets_and_rol
             account.as_str()
         );
     }
-}
-
-/// IAM answers inline policies URL-encoded.
-fn urlencoding_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[tokio::test]

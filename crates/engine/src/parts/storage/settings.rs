@@ -13,6 +13,7 @@ use crate::policy::{self, Merged};
 use crate::vocabulary::NONE;
 use serde_json::Value;
 
+use super::keys::same_key;
 use super::model::DesiredBucket;
 use super::writes::BucketWrite;
 
@@ -210,10 +211,7 @@ fn encryption_text(encryption: Option<&Encryption>) -> String {
 fn encryption_matches(desired: &Encryption, observed: Option<&Encryption>) -> bool {
     match (desired, observed) {
         (Encryption::Aes256, Some(Encryption::Aes256)) => true,
-        // AWS may answer with the key id where we gave the key ARN.
-        (Encryption::Kms { key_id: wanted }, Some(Encryption::Kms { key_id: seen })) => {
-            wanted == seen || wanted.ends_with(&format!("/{seen}"))
-        }
+        (Encryption::Kms { key_id: wanted }, Some(Encryption::Kms { key_id: seen })) => same_key(wanted, seen),
         _ => false,
     }
 }
