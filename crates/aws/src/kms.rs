@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
 use aws_sdk_kms::types::{GrantOperation, Tag};
 
 use crate::error::{AwsError, optional};
@@ -49,32 +50,38 @@ impl AccountSession {
 }
 
 impl Kms<'_> {
-    /// The key's state as KMS reports it (`Enabled`, `Disabled`, `PendingDeletion`, ...); `None`
-    /// when no such key exists.
-    pub async fn key_state(&self, key: &str) -> Result<Option<String>, AwsError> {
+    /// DescribeKey of a key id, ARN or alias; `None` when no such key exists.
+    async fn describe(&self, key: &str) -> Result<Option<DescribeKeyOutput>, AwsError> {
         let kms = self.session.kms_client();
-        let described = optional(
+        optional(
             self.session
                 .call(&op::KMS_DESCRIBE_KEY, || kms.describe_key().key_id(key).send())
                 .await,
-        )?;
-        Ok(described.map(|d| {
+        )
+    }
+
+    /// The key's state as KMS reports it (`Enabled`, `Disabled`, `PendingDeletion`, ...); `None`
+    /// when no such key exists.
+    pub async fn key_state(&self, key: &str) -> Result<Option<String>, AwsError> {
+        Ok(self.describe(key).await?.map(|d| {
             d.key_metadata()
                 .and_then(|m| m.key_state())
                 .map_or_else(|| "Unknown".to_owned(), |state| state.as_str().to_owned())
         }))
     }
 
+    /// The ARN of the key `alias` names, by one read; `None` when the alias does not exist.
+    pub async fn key_arn(&self, alias: &str) -> Result<Option<String>, AwsError> {
+        Ok(self
+            .describe(alias)
+            .await?
+            .and_then(|d| d.key_metadata().and_then(|m| m.arn()).map(str::to_owned)))
+    }
+
     /// The key `alias` names (e.g. `alias/dataplatform/x`), with its tags, policy and rotation;
     /// `None` when the alias does not exist.
     pub async fn observe_key(&self, alias: &str) -> Result<Option<KeyObservation>, AwsError> {
-        let kms = self.session.kms_client();
-        let described = optional(
-            self.session
-                .call(&op::KMS_DESCRIBE_KEY, || kms.describe_key().key_id(alias).send())
-                .await,
-        )?;
-        let Some(metadata) = described.and_then(|d| d.key_metadata().cloned()) else {
+        let Some(metadata) = self.describe(alias).await?.and_then(|d| d.key_metadata().cloned()) else {
             return Ok(None);
         };
         let key_id = metadata.key_id().to_owned();

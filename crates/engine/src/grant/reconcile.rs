@@ -402,9 +402,9 @@ async fn observe(
         }
         if let Some(key) = desired.key.as_mut() {
             if key.key.starts_with("alias/")
-                && let Some(found) = session.kms().observe_key(&key.key).await?
+                && let Some(arn) = session.kms().key_arn(&key.key).await?
             {
-                key.key = found.arn;
+                key.key = arn;
             }
             if !key.key.starts_with("alias/") {
                 observed.key_grants = session.kms().grants_named(&key.key, &key.name).await?;

@@ -54,13 +54,10 @@ pub(super) async fn managed_key_in_use(
     if foreign.is_empty() {
         return Ok(None);
     }
-    let Some(key) = session.kms().observe_key(&account.names.bucket_key_alias()).await? else {
+    let Some(key) = session.kms().key_arn(&account.names.bucket_key_alias()).await? else {
         return Ok(None);
     };
-    Ok(foreign
-        .iter()
-        .any(|seen| same_key(&key.arn, seen))
-        .then_some(key.arn))
+    Ok(foreign.iter().any(|seen| same_key(&key, seen)).then_some(key))
 }
 
 /// A switch between the operator's key and another, refused (see the module's comment).
