@@ -448,6 +448,24 @@ pub fn localized_examples(endpoint: &str) -> PathBuf {
     dir
 }
 
+/// One pass over a converged account that must find nothing to do; the calls it made.
+pub async fn steady_pass(
+    engine: &dataplatform_engine::Engine,
+    object: &dataplatform_engine::AccountObject,
+) -> dataplatform_aws::CallCounts {
+    engine.sessions().counter().reset();
+    let pass = engine.reconcile(object, Default::default()).await;
+    assert!(
+        pass.error.is_none() && pass.applied.is_empty(),
+        "{:?} {:?}",
+        pass.error,
+        pass.applied
+    );
+    let calls = engine.sessions().counter().snapshot();
+    assert_eq!(calls.writes(), 0, "{:?}", calls.write_operations());
+    calls
+}
+
 /// Every call the engine made is in the permission catalogue under the SDK's own service and
 /// operation names, so `iam-policy` (built from the catalogue) names what the calls really are.
 pub fn assert_every_call_is_catalogued(engine: &dataplatform_engine::Engine) {

@@ -71,6 +71,9 @@ const HALF_STEPS: &str = "double(int(self * 2.0)) == self * 2.0";
     validation = Rule::new("!has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.protocol) || s.expose.protocol != 'GRPC') || (has(self.loadBalancer) && has(self.loadBalancer.certificateArn))")
         .message("spec.loadBalancer.certificateArn is required when a service is exposed with protocol GRPC: the load balancer speaks gRPC over HTTPS only")
         .field_path(".loadBalancer"),
+    validation = Rule::new("!has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.signIn)) || (has(self.loadBalancer) && has(self.loadBalancer.certificateArn))")
+        .message("spec.loadBalancer.certificateArn is required when a service is exposed with signIn: the load balancer signs people in on HTTPS listeners only")
+        .field_path(".loadBalancer"),
     validation = Rule::new("!has(self.network) || has(self.network.vpc) || !has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.scheme) || s.expose.scheme != 'InternetFacing') || (has(self.loadBalancer) && has(self.loadBalancer.publicSubnetIds))")
         .message("spec.loadBalancer.publicSubnetIds is required when a service is exposed InternetFacing in the spec.network.subnetIds form: name public subnets (routed to an internet gateway) in two availability zones")
         .field_path(".loadBalancer"),

@@ -215,6 +215,11 @@ pub struct ServiceStatus {
     /// name, and the path up to its first wildcard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// For a service with expose.signIn, the redirect URL to register at the identity provider,
+    /// e.g. https://dagster.camden.example.org/oauth2/idpresponse (its first host that is not a
+    /// wildcard, else the load balancer's DNS name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_callback_url: Option<String>,
     /// For a service with a port, where the other services reach it in the VPC: `host:port`, e.g.
     /// code-server.camden.dataplatform.internal:4000 (a Cloud Map A record per running task).
     #[serde(default, skip_serializing_if = "Option::is_none")]

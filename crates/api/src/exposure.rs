@@ -73,6 +73,107 @@ pub struct ExposeSpec {
     #[serde(default = "default_grace_period")]
     #[schemars(range(min = 0, max = 7200))]
     pub health_check_grace_period_seconds: i32,
+
+    /// Sign people in before the load balancer forwards their requests: the listener rule
+    /// authenticates with the identity provider first (open-source Dagster, for one, has no sign-in
+    /// of its own). Needs HTTPS (spec.loadBalancer.certificateArn): the load balancer
+    /// authenticates on HTTPS listeners only. The identity provider must allow the callback
+    /// status.services[].signInCallbackUrl (`https://<host>/oauth2/idpresponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<SignInSpec>,
+}
+
+/// How people sign in to an exposed service.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInSpec {
+    /// An OpenID Connect identity provider, e.g. Microsoft Entra ID.
+    pub oidc: OidcSignIn,
+
+    /// Seconds a sign-in lasts before the load balancer asks the identity provider again (1 to
+    /// 604800; default 604800, seven days, as the load balancer's own default).
+    #[serde(default = "default_session_timeout")]
+    #[schemars(range(min = 1, max = 604800))]
+    pub session_timeout_seconds: i64,
+}
+
+fn default_session_timeout() -> i64 {
+    604_800
+}
+
+/// An OpenID Connect client registered at the identity provider. For Microsoft Entra ID (tenant
+/// `<tenant>`): issuer https://login.microsoftonline.com/<tenant>/v2.0, authorizationEndpoint
+/// https://login.microsoftonline.com/<tenant>/oauth2/v2.0/authorize, tokenEndpoint
+/// https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token, userInfoEndpoint
+/// https://graph.microsoft.com/oidc/userinfo (each is in the provider's
+/// `.well-known/openid-configuration`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcSignIn {
+    /// The provider's issuer (`iss` of its tokens), an https URL.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::HTTPS_URL))
+        .message("spec.services[].expose.signIn.oidc.issuer must be an https URL such as https://login.microsoftonline.com/<tenant>/v2.0"))]
+    #[schemars(length(max = 2048))]
+    pub issuer: String,
+
+    /// Where people are sent to sign in, an https URL.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::HTTPS_URL))
+        .message("spec.services[].expose.signIn.oidc.authorizationEndpoint must be an https URL"))]
+    #[schemars(length(max = 2048))]
+    pub authorization_endpoint: String,
+
+    /// Where the load balancer exchanges the code for tokens, an https URL.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::HTTPS_URL))
+        .message("spec.services[].expose.signIn.oidc.tokenEndpoint must be an https URL"))]
+    #[schemars(length(max = 2048))]
+    pub token_endpoint: String,
+
+    /// Where the load balancer reads the person's claims, an https URL.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::HTTPS_URL))
+        .message("spec.services[].expose.signIn.oidc.userInfoEndpoint must be an https URL"))]
+    #[schemars(length(max = 2048))]
+    pub user_info_endpoint: String,
+
+    /// The client (application) id the provider gave the registration.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::OIDC_CLIENT_ID))
+        .message("spec.services[].expose.signIn.oidc.clientId must be printable characters without spaces"))]
+    #[schemars(length(min = 1, max = 255))]
+    pub client_id: String,
+
+    /// Where the client secret is: a Secrets Manager secret of the account and region. The
+    /// operator reads it only when it writes the listener rule and never shows it; a new value
+    /// (a new AWSCURRENT version) rewrites the rule.
+    pub client_secret: ClientSecretRef,
+
+    /// Scopes asked for, space-separated (default `openid`).
+    #[x_kube(validation = Rule::new(cel_matches(patterns::OIDC_SCOPE))
+        .message("spec.services[].expose.signIn.oidc.scope must be scopes separated by single spaces, such as openid email"))]
+    #[schemars(length(min = 1, max = 255))]
+    #[serde(default = "default_scope")]
+    pub scope: String,
+}
+
+fn default_scope() -> String {
+    "openid".to_owned()
+}
+
+/// A client secret in Secrets Manager.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSecretRef {
+    /// The secret's ARN, e.g. arn:aws:secretsmanager:eu-west-2:111111111111:secret:camden/dagster-sign-in-AbCdEf.
+    #[x_kube(validation = Rule::new(cel_matches(patterns::SECRET_ARN))
+        .message("spec.services[].expose.signIn.oidc.clientSecret.secretArn must be a Secrets Manager secret ARN"))]
+    #[schemars(length(max = 2048))]
+    pub secret_arn: String,
+
+    /// The key of the secret's JSON that holds the client secret (default: the whole secret
+    /// string).
+    #[x_kube(validation = Rule::new(cel_matches(patterns::JSON_KEY))
+        .message("spec.services[].expose.signIn.oidc.clientSecret.jsonKey must be letters, digits and '_', '.' or '-'"))]
+    #[schemars(length(min = 1, max = 255))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_key: Option<String>,
 }
 
 fn default_path() -> String {

@@ -20,7 +20,9 @@ pub use account::{
     EndpointService, LoggingSpec, ManagementPolicy, NatGateway, NetworkSpec, RegistrySpec, SecretRef, ServiceSpec,
     StorageSpec, Tier, VpcSpec,
 };
-pub use exposure::{ExposeProtocol, ExposeSpec, LoadBalancerSpec, LoadBalancerStatus, Scheme};
+pub use exposure::{
+    ClientSecretRef, ExposeProtocol, ExposeSpec, LoadBalancerSpec, LoadBalancerStatus, OidcSignIn, Scheme, SignInSpec,
+};
 pub use grant::{Access, AccountRef, Grantee, SharedBucketGrant, SharedBucketGrantSpec, SharedBucketGrantStatus};
 pub use meta::{
     ADOPT_ANNOTATION, CLEANUP_FINALIZER, KNOWN_ANNOTATIONS, MANAGED_TAGS_TAG, NO_MANAGED_TAGS, OWNER_TAG,

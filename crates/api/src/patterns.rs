@@ -26,6 +26,12 @@ pub const PATH_PATTERN: &str = "^/[A-Za-z0-9_.~/*?&:+@$-]*$";
 pub const HEALTH_CHECK_PATH: &str = "^/[A-Za-z0-9_.~/&:+@$=-]*$";
 pub const CERTIFICATE_ARN: &str = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128}$";
 pub const SECRET_ARN: &str = "^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$";
+/// An https URL: host, optional port, optional path and query (no quotes or spaces).
+pub const HTTPS_URL: &str = "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~:/?#@!$&()*+,;=%-]*)?$";
+/// An OIDC client id: printable ASCII, no spaces.
+pub const OIDC_CLIENT_ID: &str = "^[!-~]{1,255}$";
+/// OIDC scopes separated by single spaces.
+pub const OIDC_SCOPE: &str = "^[!-~]+( [!-~]+)*$";
 pub const PARAMETER_ARN: &str = "^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$";
 /// A key of a secret's JSON.
 /// What AWS accepts in a tag key or value across the services we tag (IAM's and S3's rule, the

@@ -133,6 +133,7 @@ impl Intercept for CallCounter {
                 "Elastic Load Balancing v2" => "elasticloadbalancing".to_owned(),
                 "CloudWatch Logs" => "logs".to_owned(),
                 "Application Auto Scaling" => "application-autoscaling".to_owned(),
+                "Secrets Manager" => "secretsmanager".to_owned(),
                 other => other.to_ascii_lowercase(),
             },
             operation: operation.to_owned(),

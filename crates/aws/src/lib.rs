@@ -22,6 +22,7 @@ pub mod retry;
 pub mod s3;
 pub mod s3_logging;
 pub mod scaling;
+pub mod secrets;
 pub mod servicediscovery;
 pub mod session;
 pub mod tags;

@@ -33,6 +33,8 @@ pub enum Resource {
     KeyAliases,
     /// The objects of the access-log bucket (only it is ever emptied).
     LogObjects,
+    /// The client secrets of the account's sign-in rules, by ARN.
+    SignInSecrets,
     /// The service-linked roles AWS makes the first time ECS, RDS or ELB is used in an account (one
     /// statement for all three keeps the account role's policy short).
     ServiceLinkedRoles,
@@ -335,6 +337,12 @@ operations! {
     SD_DELETE_NAMESPACE = "servicediscovery" "DeleteNamespace" { Discovery: ["servicediscovery:DeleteNamespace"] }
     SD_TAG_RESOURCE = "servicediscovery" "TagResource" { Any: ["servicediscovery:TagResource"] }
     SD_UNTAG_RESOURCE = "servicediscovery" "UntagResource" { Any: ["servicediscovery:UntagResource"] }
+
+    // A sign-in rule's client secret: which version is current every pass, its value only when
+    // the rule is written. (A secret under a customer-managed key also needs kms:Decrypt on it,
+    // which the key's policy grants.)
+    SECRETS_DESCRIBE_SECRET = "secretsmanager" "DescribeSecret" { SignInSecrets: ["secretsmanager:DescribeSecret"] }
+    SECRETS_GET_SECRET_VALUE = "secretsmanager" "GetSecretValue" { SignInSecrets: ["secretsmanager:GetSecretValue"] }
 
     KMS_DESCRIBE_KEY = "kms" "DescribeKey" { Keys: ["kms:DescribeKey"] }
     KMS_LIST_GRANTS = "kms" "ListGrants" { Keys: ["kms:ListGrants"] }

@@ -29,6 +29,8 @@ pub struct PolicyScope {
     pub key_aliases: Option<Vec<String>>,
     /// The access-log bucket, when the account has one (`Some(empty)`: none).
     pub log_bucket: Option<Vec<String>>,
+    /// The Secrets Manager ARNs of the account's sign-in client secrets.
+    pub sign_in_secrets: Option<Vec<String>>,
     /// DB subnet group names.
     pub db_subnet_group: Option<Vec<String>>,
     /// Whether the account has a network the operator makes (`Some(false)`: none).
@@ -104,6 +106,12 @@ impl PolicyScope {
                 format!("arn:aws:ecr:{region}:{account}:repository/{r}")
             }),
             Resource::Keys => self.named(&self.keys, |k| format!("arn:aws:kms:{region}:{account}:key/{k}")),
+            // The ARN as the spec names it, with `*` for the six characters Secrets Manager appends
+            // to a secret's name, which a partial ARN leaves out.
+            Resource::SignInSecrets => match &self.sign_in_secrets {
+                None => vec![format!("arn:aws:secretsmanager:{region}:{account}:secret:*")],
+                Some(arns) => arns.iter().map(|arn| format!("{arn}*")).collect(),
+            },
             Resource::LogObjects => self.named(&self.log_bucket, |b| format!("arn:aws:s3:::{b}/*")),
             Resource::ManagedKeys if none(&self.key_aliases) => vec![],
             Resource::ManagedKeys => vec![format!("arn:aws:kms:{region}:{account}:key/*")],
@@ -336,6 +344,9 @@ mod tests {
             keys: Some(vec![]),
             key_aliases: Some(vec![]),
             log_bucket: Some(vec![]),
+            sign_in_secrets: Some(vec![
+                "arn:aws:secretsmanager:eu-west-2:111111111111:secret:camden/dagster-sign-in-AbCdEf".into(),
+            ]),
             db_subnet_group: Some(vec!["camden-1a2b3c4d-db".into()]),
             network: Some(false),
             load_balancers: Some(vec!["camden-1a2b3c4d-int".into()]),
@@ -363,6 +374,15 @@ mod tests {
         );
         assert!(statement(&policy, "Keys").is_none());
         assert!(statement(&policy, "ManagedKeys").is_none() && statement(&policy, "KeyAliases").is_none());
+        let secrets = statement(&policy, "SignInSecrets").unwrap();
+        assert_eq!(
+            secrets["Resource"],
+            json!(["arn:aws:secretsmanager:eu-west-2:111111111111:secret:camden/dagster-sign-in-AbCdEf*"])
+        );
+        assert_eq!(
+            secrets["Action"],
+            json!(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"])
+        );
         assert_eq!(
             statement(&policy, "Buckets").unwrap()["Resource"],
             json!(["arn:aws:s3:::camden-shared-1a2b3c4d"])

@@ -323,6 +323,7 @@ pub struct AccountSession {
     cloudwatch_logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
     application_autoscaling: OnceLock<aws_sdk_applicationautoscaling::Client>,
     servicediscovery: OnceLock<aws_sdk_servicediscovery::Client>,
+    secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
     shared: AccountShared,
@@ -354,6 +355,7 @@ impl AccountSession {
             cloudwatch_logs: OnceLock::new(),
             application_autoscaling: OnceLock::new(),
             servicediscovery: OnceLock::new(),
+            secretsmanager: OnceLock::new(),
             config: config.clone(),
             interceptors,
             shared,
@@ -386,6 +388,7 @@ impl AccountSession {
         cloudwatch_logs: cloudwatch_logs = aws_sdk_cloudwatchlogs,
         application_autoscaling: application_autoscaling = aws_sdk_applicationautoscaling,
         servicediscovery: servicediscovery = aws_sdk_servicediscovery,
+        secretsmanager: secretsmanager = aws_sdk_secretsmanager,
     }
 
     /// Held while a policy document several owners share (a bucket or repository policy) is read,

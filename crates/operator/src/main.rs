@@ -77,10 +77,10 @@ enum Command {
 }
 
 /// Logs go to stderr; RUST_LOG overrides the level (`info` for `run`, `warn` for the commands
-/// whose stdout is the result). Colour only on a terminal, and never under `NO_COLOR`.
+/// whose stdout is the result), but not the SDK's cap ([`dataplatform_operator::log_filter`]). Colour only on a terminal, and never under `NO_COLOR`.
 fn init_logging(format: LogFormat, default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = dataplatform_operator::log_filter(rust_log.as_deref(), default_level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour_wanted(

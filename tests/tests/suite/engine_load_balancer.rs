@@ -259,16 +259,7 @@ async fn exposed_services_are_reached_through_one_internal_load_balancer() {
     assert_eq!(url("daemon"), None);
 
     // Steady state: reads only, and what the part reads.
-    engine.sessions().counter().reset();
-    let pass = engine.reconcile(&object, Default::default()).await;
-    assert!(
-        pass.error.is_none() && pass.applied.is_empty(),
-        "{:?} {:?}",
-        pass.error,
-        pass.applied
-    );
-    let calls = engine.sessions().counter().snapshot();
-    assert_eq!(calls.writes(), 0, "{:?}", calls.write_operations());
+    let calls = dataplatform_tests::steady_pass(&engine, &object).await;
     let elb_reads: u64 = calls
         .0
         .iter()

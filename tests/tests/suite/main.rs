@@ -17,6 +17,7 @@ mod engine_ownership;
 mod engine_registry;
 mod engine_resume;
 mod engine_runtime;
+mod engine_sign_in;
 mod engine_storage_keys;
 mod engine_tags;
 mod harness;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::Problems;
 use crate::account::DataPlatformAccountSpec;
-use crate::exposure::{ExposeProtocol, Scheme};
+use crate::exposure::{ExposeProtocol, Scheme, SignInSpec};
 use crate::patterns::{self, matches};
 
 pub(super) fn validate_exposure(spec: &DataPlatformAccountSpec, p: &mut Problems) {
@@ -67,6 +67,9 @@ pub(super) fn validate_exposure(spec: &DataPlatformAccountSpec, p: &mut Problems
                 "must be 0 to 7200 seconds",
             );
         }
+        if let Some(sign_in) = &expose.sign_in {
+            validate_sign_in(spec, sign_in, &format!("{at}.expose.signIn"), p);
+        }
         let mut hosts = expose.hosts.clone();
         hosts.sort();
         if let Some(other) = claimed.insert((expose.scheme, hosts, &expose.path), &service.name) {
@@ -81,6 +84,75 @@ pub(super) fn validate_exposure(spec: &DataPlatformAccountSpec, p: &mut Problems
     validate_load_balancer(spec, p);
 }
 
+/// An OIDC client's settings, and the secret: in the account and region, since the operator reads
+/// it with the account's role when it writes the rule.
+fn validate_sign_in(spec: &DataPlatformAccountSpec, sign_in: &SignInSpec, at: &str, p: &mut Problems) {
+    let oidc = &sign_in.oidc;
+    for (field, url) in [
+        ("issuer", &oidc.issuer),
+        ("authorizationEndpoint", &oidc.authorization_endpoint),
+        ("tokenEndpoint", &oidc.token_endpoint),
+        ("userInfoEndpoint", &oidc.user_info_endpoint),
+    ] {
+        if url.len() > 2048 || !matches(patterns::HTTPS_URL, url) {
+            p.add(
+                format!("{at}.oidc.{field}"),
+                format!(
+                    "{url:?} is not an https URL (the load balancer talks to the identity provider over HTTPS only)"
+                ),
+            );
+        }
+    }
+    p.check_format(
+        format!("{at}.oidc.clientId"),
+        &oidc.client_id,
+        patterns::OIDC_CLIENT_ID,
+        "a client id (1 to 255 printable characters, no spaces)",
+    );
+    if oidc.scope.len() > 255 || !matches(patterns::OIDC_SCOPE, &oidc.scope) {
+        p.add(
+            format!("{at}.oidc.scope"),
+            format!(
+                "{:?} is not scopes separated by single spaces, such as \"openid email\"",
+                oidc.scope
+            ),
+        );
+    }
+    let secret = &oidc.client_secret;
+    let field = format!("{at}.oidc.clientSecret.secretArn");
+    if secret.secret_arn.len() > 2048 || !matches(patterns::SECRET_ARN, &secret.secret_arn) {
+        p.add(
+            field,
+            format!("{:?} is not a Secrets Manager secret ARN", secret.secret_arn),
+        );
+    } else {
+        let (region, account) = super::arn_region_account(&secret.secret_arn);
+        if region != spec.region || account != spec.account_id {
+            p.add(
+                field,
+                format!(
+                    "the secret is in account {account} region {region}; the operator reads it with the account's role, so it must be in {} {}: store the client secret there",
+                    spec.account_id, spec.region
+                ),
+            );
+        }
+    }
+    if let Some(key) = &secret.json_key {
+        p.check_format(
+            format!("{at}.oidc.clientSecret.jsonKey"),
+            key,
+            patterns::JSON_KEY,
+            "a JSON key of letters, digits and '_', '.' or '-'",
+        );
+    }
+    if !(1..=604_800).contains(&sign_in.session_timeout_seconds) {
+        p.add(
+            format!("{at}.sessionTimeoutSeconds"),
+            "must be 1 to 604800 seconds (seven days)",
+        );
+    }
+}
+
 fn validate_load_balancer(spec: &DataPlatformAccountSpec, p: &mut Problems) {
     let exposed = || spec.services.iter().filter_map(|s| s.expose.as_ref());
     let balancer = spec.load_balancer.clone().unwrap_or_default();
@@ -89,6 +161,12 @@ fn validate_load_balancer(spec: &DataPlatformAccountSpec, p: &mut Problems) {
         p.add(
             "spec.loadBalancer.certificateArn",
             "is required when a service is exposed with protocol GRPC: the load balancer speaks gRPC over HTTPS only",
+        );
+    }
+    if exposed().any(|e| e.sign_in.is_some()) && certificate.is_none() {
+        p.add(
+            "spec.loadBalancer.certificateArn",
+            "is required when a service is exposed with signIn: the load balancer signs people in on HTTPS listeners only",
         );
     }
     if let Some(arn) = certificate {
@@ -137,8 +215,8 @@ fn validate_load_balancer(spec: &DataPlatformAccountSpec, p: &mut Problems) {
 
 #[cfg(test)]
 mod tests {
-    /// What admission cannot check: a certificate of another account or region, two services
-    /// claiming the same requests, a range not at its first address.
+    /// What admission cannot check: a certificate or client secret of another account or region,
+    /// two services claiming the same requests, a range not at its first address.
     #[test]
     fn certificates_elsewhere_twin_rules_and_misaligned_ranges_are_refused() {
         let spec = |extra: &str| -> crate::DataPlatformAccountSpec {
@@ -150,11 +228,24 @@ mod tests {
         let service = |name: &str, expose: &str| {
             format!("- {{name: {name}, image: x, cpu: 256, memory: 512, port: 80, expose: {expose}}}\n")
         };
+        let sign_in = |secret: &str| {
+            format!(
+                "{{signIn: {{oidc: {{issuer: 'https://id.example.org', authorizationEndpoint: 'https://id.example.org/a', tokenEndpoint: 'https://id.example.org/t', userInfoEndpoint: 'https://id.example.org/u', clientId: c, clientSecret: {{secretArn: '{secret}'}}}}}}}}"
+            )
+        };
         let ok = spec(&format!(
             "loadBalancer: {{certificateArn: 'arn:aws:acm:eu-west-2:111111111111:certificate/abc'}}\nservices:\n{}{}",
             service("a", "{hosts: [a.example.org]}"),
             service("b", "{path: /b/*, allowedCidrs: [10.8.0.0/16]}")
         ));
+        let signed_in = spec(&format!(
+            "loadBalancer: {{certificateArn: 'arn:aws:acm:eu-west-2:111111111111:certificate/abc'}}\nservices:\n{}",
+            service(
+                "a",
+                &sign_in("arn:aws:secretsmanager:eu-west-2:111111111111:secret:x-AbCdEf")
+            )
+        ));
+        assert!(signed_in.validate().is_ok(), "{:?}", signed_in.validate());
         assert!(ok.validate().is_ok(), "{:?}", ok.validate());
         for (extra, field, says) in [
             (
@@ -174,6 +265,17 @@ mod tests {
                 format!("services:\n{}", service("a", "{allowedCidrs: [10.8.1.0/16]}")),
                 "spec.services[a].expose.allowedCidrs[0]",
                 "write 10.8.0.0/16",
+            ),
+            (
+                format!(
+                    "loadBalancer: {{certificateArn: 'arn:aws:acm:eu-west-2:111111111111:certificate/abc'}}\nservices:\n{}",
+                    service(
+                        "a",
+                        &sign_in("arn:aws:secretsmanager:eu-west-2:222222222222:secret:x-AbCdEf")
+                    )
+                ),
+                "spec.services[a].expose.signIn.oidc.clientSecret.secretArn",
+                "222222222222",
             ),
         ] {
             let problems = spec(&extra).validate().expect_err("refused").problems;

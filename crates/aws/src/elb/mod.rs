@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, RuleCondition, Tag};
 
-pub use writes::{ListenerSettings, TargetGroupSettings};
+pub use writes::{ClientSecret, ListenerSettings, TargetGroupSettings};
 
 use crate::error::AwsError;
 use crate::permissions as op;
@@ -74,6 +74,23 @@ pub struct RuleObservation {
     pub conditions: RuleConditions,
     /// The target groups it forwards to (empty for any other action).
     pub target_groups: Vec<String>,
+    /// Its authenticate-oidc action, but the client secret (never read back: real ELB does not
+    /// return it, moto does).
+    pub sign_in: Option<OidcSettings>,
+    /// Its tags, read only for rules that sign people in (the client secret's digest).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An authenticate-oidc action but its client secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub user_info_endpoint: String,
+    pub client_id: String,
+    pub scope: String,
+    pub session_timeout: i64,
 }
 
 /// The health check of a target group.
@@ -126,14 +143,22 @@ impl Elb<'_> {
     ) -> Result<(Vec<LoadBalancerObservation>, Vec<TargetGroupObservation>), AwsError> {
         let (mut balancers, mut groups) =
             tokio::try_join!(self.load_balancers_named(names), self.target_groups_starting(prefix))?;
+        let signed_in_rules = |b: &LoadBalancerObservation| -> Vec<String> {
+            let rules = b.listeners.iter().flat_map(|l| &l.rules);
+            rules.filter(|r| r.sign_in.is_some()).map(|r| r.arn.clone()).collect()
+        };
         let arns: Vec<String> = balancers
             .iter()
-            .map(|b| b.arn.clone())
+            .flat_map(|b| std::iter::once(b.arn.clone()).chain(signed_in_rules(b)))
             .chain(groups.iter().map(|g| g.arn.clone()))
             .collect();
         let tags = self.tags(&arns).await?;
         for balancer in &mut balancers {
             balancer.tags = tags.get(&balancer.arn).cloned().unwrap_or_default();
+            let rules = balancer.listeners.iter_mut().flat_map(|l| &mut l.rules);
+            for rule in rules.filter(|r| r.sign_in.is_some()) {
+                rule.tags = tags.get(&rule.arn).cloned().unwrap_or_default();
+            }
         }
         for group in &mut groups {
             group.tags = tags.get(&group.arn).cloned().unwrap_or_default();
@@ -331,6 +356,8 @@ impl Elb<'_> {
                     priority: rule.priority().and_then(|p| p.parse().ok()),
                     conditions: conditions(rule.conditions()),
                     target_groups: forwards_to(rule.actions()),
+                    sign_in: oidc_of(rule.actions()),
+                    tags: BTreeMap::new(),
                 });
             }
             marker = page.next_marker().map(str::to_owned);
@@ -361,6 +388,23 @@ fn default_action(actions: &[Action]) -> DefaultAction {
         }
         other => DefaultAction::Other(other.map(|t| t.as_str().to_owned()).unwrap_or_default()),
     }
+}
+
+/// The rule's authenticate-oidc settings; its `ClientSecret` is left where it is.
+fn oidc_of(actions: &[Action]) -> Option<OidcSettings> {
+    let config = actions
+        .iter()
+        .find(|a| a.r#type() == Some(&ActionTypeEnum::AuthenticateOidc))?
+        .authenticate_oidc_config()?;
+    Some(OidcSettings {
+        issuer: config.issuer().unwrap_or_default().to_owned(),
+        authorization_endpoint: config.authorization_endpoint().unwrap_or_default().to_owned(),
+        token_endpoint: config.token_endpoint().unwrap_or_default().to_owned(),
+        user_info_endpoint: config.user_info_endpoint().unwrap_or_default().to_owned(),
+        client_id: config.client_id().unwrap_or_default().to_owned(),
+        scope: config.scope().unwrap_or("openid").to_owned(),
+        session_timeout: config.session_timeout().unwrap_or(604_800),
+    })
 }
 
 fn forwards_to(actions: &[Action]) -> Vec<String> {

@@ -5,15 +5,18 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, HostHeaderConditionConfig, LoadBalancerAttribute,
-    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, PathPatternConditionConfig, ProtocolEnum,
-    RedirectActionConfig, RedirectActionStatusCodeEnum, RuleCondition, RulePriorityPair, SourceIpConditionConfig,
-    TargetTypeEnum,
+    Action, ActionTypeEnum, AuthenticateOidcActionConditionalBehaviorEnum, AuthenticateOidcActionConfig, Certificate,
+    FixedResponseActionConfig, HostHeaderConditionConfig, LoadBalancerAttribute, LoadBalancerSchemeEnum,
+    LoadBalancerTypeEnum, Matcher, PathPatternConditionConfig, ProtocolEnum, RedirectActionConfig,
+    RedirectActionStatusCodeEnum, RuleCondition, RulePriorityPair, SourceIpConditionConfig, TargetTypeEnum,
 };
 
-use super::{DefaultAction, Elb, HealthCheck, IDLE_TIMEOUT_ATTRIBUTE, RuleConditions, SSL_POLICY, to_tags};
+use super::{
+    DefaultAction, Elb, HealthCheck, IDLE_TIMEOUT_ATTRIBUTE, OidcSettings, RuleConditions, SSL_POLICY, to_tags,
+};
 use crate::error::AwsError;
 use crate::permissions as op;
+use crate::secrets::SecretValue;
 use crate::tags::TagUpdate;
 
 /// A listener as the spec wants it.
@@ -106,11 +109,44 @@ fn rule_conditions(conditions: &RuleConditions) -> Vec<RuleCondition> {
     found
 }
 
-fn forward(target_group: &str) -> Action {
-    Action::builder()
+/// The client secret a sign-in rule is written with.
+pub enum ClientSecret<'a> {
+    /// Its value, read from Secrets Manager for this write.
+    New(&'a SecretValue),
+    /// The one the rule holds (`UseExistingClientSecret`): only a rule that has one.
+    Existing,
+}
+
+/// The rule's actions: sign in first when asked (ELB takes the actions by `Order`), then forward.
+fn rule_actions(target_group: &str, sign_in: Option<(&OidcSettings, ClientSecret<'_>)>) -> Vec<Action> {
+    let forward = Action::builder()
         .r#type(ActionTypeEnum::Forward)
-        .target_group_arn(target_group)
-        .build()
+        .target_group_arn(target_group);
+    let Some((settings, secret)) = sign_in else {
+        return vec![forward.build()];
+    };
+    let config = AuthenticateOidcActionConfig::builder()
+        .issuer(&settings.issuer)
+        .authorization_endpoint(&settings.authorization_endpoint)
+        .token_endpoint(&settings.token_endpoint)
+        .user_info_endpoint(&settings.user_info_endpoint)
+        .client_id(&settings.client_id)
+        .scope(&settings.scope)
+        .session_timeout(settings.session_timeout)
+        .on_unauthenticated_request(AuthenticateOidcActionConditionalBehaviorEnum::Authenticate);
+    let config = match secret {
+        ClientSecret::New(value) => config.client_secret(value.expose()),
+        ClientSecret::Existing => config.use_existing_client_secret(true),
+    };
+    let config = config.build();
+    vec![
+        Action::builder()
+            .r#type(ActionTypeEnum::AuthenticateOidc)
+            .order(1)
+            .authenticate_oidc_config(config)
+            .build(),
+        forward.order(2).build(),
+    ]
 }
 
 impl Elb<'_> {
@@ -328,9 +364,11 @@ impl Elb<'_> {
         priority: i32,
         conditions: &RuleConditions,
         target_group: &str,
+        sign_in: Option<(&OidcSettings, &SecretValue)>,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
         let client = self.session.elbv2();
+        let actions = rule_actions(target_group, sign_in.map(|(s, v)| (s, ClientSecret::New(v))));
         let output = self
             .session
             .call_not_repeated(&op::ELB_CREATE_RULE, || {
@@ -339,7 +377,7 @@ impl Elb<'_> {
                     .listener_arn(listener)
                     .priority(priority)
                     .set_conditions(Some(rule_conditions(conditions)))
-                    .actions(forward(target_group))
+                    .set_actions(Some(actions.clone()))
                     .set_tags(Some(to_tags(tags)))
                     .send()
             })
@@ -357,15 +395,17 @@ impl Elb<'_> {
         arn: &str,
         conditions: &RuleConditions,
         target_group: &str,
+        sign_in: Option<(&OidcSettings, ClientSecret<'_>)>,
     ) -> Result<(), AwsError> {
         let client = self.session.elbv2();
+        let actions = rule_actions(target_group, sign_in);
         self.session
             .call(&op::ELB_MODIFY_RULE, || {
                 client
                     .modify_rule()
                     .rule_arn(arn)
                     .set_conditions(Some(rule_conditions(conditions)))
-                    .actions(forward(target_group))
+                    .set_actions(Some(actions.clone()))
                     .send()
             })
             .await

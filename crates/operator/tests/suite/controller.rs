@@ -54,7 +54,7 @@ fn parsed<K: serde::de::DeserializeOwned>(value: Value) -> K {
 }
 
 /// A context whose caches hold `accounts` and no grants, as after the controllers' first list.
-async fn context(client: Client, accounts: &[DataPlatformAccount]) -> Arc<Context> {
+pub(crate) async fn context(client: Client, accounts: &[DataPlatformAccount]) -> Arc<Context> {
     let (account_store, mut account_writer) = reflector::store::<DataPlatformAccount>();
     for account in accounts {
         account_writer.apply_watcher_event(&watcher::Event::Apply(account.clone()));

@@ -178,14 +178,25 @@ async fn assert_one_of_everything(moto: &Moto) {
         .send()
         .await
         .expect("listeners");
-    assert_eq!(listener.listeners().len(), 1);
+    assert_eq!(listener.listeners().len(), 2, "HTTPS, and HTTP redirecting to it");
+    let https = listener
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(443))
+        .expect("HTTPS");
     let rules = elb
         .describe_rules()
-        .listener_arn(listener.listeners()[0].listener_arn().unwrap_or_default())
+        .listener_arn(https.listener_arn().unwrap_or_default())
         .send()
         .await
         .expect("rules");
     assert_eq!(rules.rules().len(), 3, "two rules and the default");
+    let signed_in = rules.rules().iter().filter(|r| {
+        r.actions()
+            .iter()
+            .any(|a| a.r#type() == Some(&aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::AuthenticateOidc))
+    });
+    assert_eq!(signed_in.count(), 2, "both sign people in");
     let ecs = aws_sdk_ecs::Client::new(&config);
     for service in ["daemon", "code-server", "frontend", "webserver"] {
         let active = ecs

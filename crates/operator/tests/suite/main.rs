@@ -17,3 +17,4 @@ mod faults;
 mod golden;
 mod helm;
 mod iam_policy;
+mod sign_in;

@@ -114,6 +114,7 @@ pub fn report(desired: &DesiredCompute, observed: &ObservedCompute, status: &mut
                     failed_task_definition_arn: failure.map(|(arn, _)| arn.to_owned()),
                     failed_reason: failure.map(|(_, reason)| reason.to_owned()),
                     url: service.url.clone(),
+                    sign_in_callback_url: service.sign_in_callback.clone(),
                     address: service.address.clone(),
                     // The scaling part adds its own.
                     scaling: None,
@@ -127,6 +128,7 @@ pub fn report(desired: &DesiredCompute, observed: &ObservedCompute, status: &mut
                 failed_task_definition_arn: None,
                 failed_reason: None,
                 url: service.url.clone(),
+                sign_in_callback_url: service.sign_in_callback.clone(),
                 address: service.address.clone(),
                 scaling: None,
             },

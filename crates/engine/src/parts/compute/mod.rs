@@ -109,6 +109,7 @@ impl AccountPart for Compute {
                     address: None,
                     scaling_bounds: service.scaling.as_ref().map(|s| (s.min_replicas, s.max_replicas)),
                     url: None,
+                    sign_in_callback: None,
                     content: (!service.database_access).then(|| template.clone()),
                     failed_revision: None,
                     template,
@@ -139,6 +140,7 @@ impl AccountPart for Compute {
                         container_port: port,
                     });
                 service.url = facts.service_urls.get(&service.name).cloned();
+                service.sign_in_callback = facts.sign_in_callbacks.get(&service.name).cloned();
             }
             if service.port.is_some() {
                 service.settings.registry = facts.service_registries.get(&service.name).cloned();

@@ -40,6 +40,8 @@ pub struct DesiredService {
     pub address: Option<String>,
     /// Where the exposed service is reached, once its load balancer exists.
     pub url: Option<String>,
+    /// With sign-in: the callback URL to register at the identity provider.
+    pub sign_in_callback: Option<String>,
     /// With `scaling`: the bounds Application Auto Scaling keeps the count in; the spec's
     /// `replicas` is then only the count at creation.
     pub scaling_bounds: Option<(i32, i32)>,

@@ -56,9 +56,14 @@ impl AccountPart for LoadBalancing {
             .elb()
             .observe(&desired.every_balancer_name, &desired.target_group_prefix)
             .await?;
+        let mut secret_versions = std::collections::BTreeMap::new();
+        for arn in desired.sign_in_secrets() {
+            secret_versions.insert(arn.to_owned(), session.secrets().current_version(arn).await?);
+        }
         Ok(ObservedLoadBalancing {
             balancers,
             target_groups,
+            secret_versions,
         })
     }
 
@@ -77,6 +82,11 @@ impl AccountPart for LoadBalancing {
             let host = target.host.clone().unwrap_or_else(|| balancer.dns_name.clone());
             let url = format!("{}://{host}{}", desired.url_scheme(target.scheme), target.path_prefix);
             facts.service_urls.insert(target.service.clone(), url);
+            if let Some(sign_in) = &target.sign_in {
+                let host = sign_in.callback_host.as_ref().unwrap_or(&balancer.dns_name);
+                let callback = format!("https://{host}/oauth2/idpresponse");
+                facts.sign_in_callbacks.insert(target.service.clone(), callback);
+            }
         }
     }
 
@@ -187,7 +197,7 @@ impl AccountPart for LoadBalancing {
         }
     }
 
-    fn policy_scope(account: &AccountContext, _spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
+    fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         // Observed (and removed) whether or not a service is exposed now.
         scope.load_balancers = Some(
             Scheme::ALL
@@ -196,18 +206,33 @@ impl AccountPart for LoadBalancing {
                 .collect(),
         );
         scope.target_group_prefix = Some(account.names.target_group_prefix());
+        let sign_ins = spec.services.iter().filter_map(|s| s.expose.as_ref()?.sign_in.as_ref());
+        let mut secrets: Vec<String> = sign_ins.map(|s| s.oidc.client_secret.secret_arn.clone()).collect();
+        secrets.sort();
+        secrets.dedup();
+        scope.sign_in_secrets = Some(secrets);
     }
 
     fn remember(desired: &mut Self::Desired, status: Option<&DataPlatformAccountStatus>) {
         desired.remember(status);
     }
 
+    /// Admission and the CLI refuse sign-in without a certificate; this holds for any caller.
     fn spec_problems(
         _spec: &DataPlatformAccountSpec,
-        _desired: &Self::Desired,
+        desired: &Self::Desired,
         _observed: &Self::Observed,
     ) -> Vec<SpecProblem> {
-        vec![]
+        let over_http = desired
+            .targets
+            .iter()
+            .filter(|t| t.sign_in.is_some() && !desired.forwards_over_https(t));
+        over_http
+            .map(|t| SpecProblem {
+                field: format!("spec.services[{}].expose.signIn", t.service),
+                message: "needs spec.loadBalancer.certificateArn: the load balancer signs people in on HTTPS listeners only".to_owned(),
+            })
+            .collect()
     }
 }
 

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_api::{DataPlatformAccountSpec, ExposeProtocol, Scheme};
+use dataplatform_api::{DataPlatformAccountSpec, ExposeProtocol, Scheme, SignInSpec};
 use dataplatform_aws::elb::{
-    DefaultAction, HealthCheck, ListenerSettings, LoadBalancerObservation, RuleConditions, TargetGroupObservation,
-    TargetGroupSettings,
+    DefaultAction, HealthCheck, ListenerSettings, LoadBalancerObservation, OidcSettings, RuleConditions,
+    TargetGroupObservation, TargetGroupSettings,
 };
 use sha2::{Digest, Sha256};
 
@@ -61,6 +61,32 @@ pub struct DesiredTarget {
     /// its first wildcard.
     pub host: Option<String>,
     pub path_prefix: String,
+    /// `expose.signIn`: the rule signs people in before it forwards.
+    pub sign_in: Option<DesiredSignIn>,
+}
+
+/// A rule's sign-in: the OIDC settings and where their client secret is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredSignIn {
+    pub settings: OidcSettings,
+    pub secret_arn: String,
+    pub json_key: Option<String>,
+    /// The first host that is not a wildcard: where the identity provider sends people back.
+    pub callback_host: Option<String>,
+}
+
+/// The rule tag that says which client secret a sign-in rule was written with: a digest of the
+/// secret's ARN, JSON key and AWSCURRENT version (not of its value, which the operator reads only
+/// to write the rule), so a rotated secret rewrites the rule.
+pub const SECRET_DIGEST_TAG: &str = "dataplatform.io/client-secret-digest";
+
+impl DesiredSignIn {
+    /// The digest for the secret's `version`.
+    pub fn digest(&self, version: &str) -> String {
+        let text = format!("{}\n{}\n{version}", self.secret_arn, self.json_key.as_deref().unwrap_or(""));
+        let digest = Sha256::digest(text.as_bytes());
+        digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 impl DesiredLoadBalancing {
@@ -109,6 +135,7 @@ impl DesiredLoadBalancing {
                 priority: 0,
                 host: expose.hosts.first().cloned(),
                 path_prefix: expose.path.split(['*', '?']).next().unwrap_or("/").to_owned(),
+                sign_in: expose.sign_in.as_ref().map(|sign_in| desired_sign_in(sign_in, &expose.hosts)),
             });
         }
         assign_priorities(&mut targets);
@@ -142,11 +169,42 @@ impl DesiredLoadBalancing {
         self.observe = !self.targets.is_empty() || status.is_none_or(|s| !s.load_balancers.is_empty());
     }
 
+    /// The client secrets the rules sign in with.
+    pub fn sign_in_secrets(&self) -> std::collections::BTreeSet<&str> {
+        let sign_ins = self.targets.iter().filter_map(|t| t.sign_in.as_ref());
+        sign_ins.map(|s| s.secret_arn.as_str()).collect()
+    }
+
+    /// Whether the target's rule is on an HTTPS listener (the only kind that signs people in).
+    pub fn forwards_over_https(&self, target: &DesiredTarget) -> bool {
+        self.balancers
+            .get(&target.scheme)
+            .is_some_and(|b| b.forwarding_port == HTTPS_PORT)
+    }
+
     pub fn url_scheme(&self, scheme: Scheme) -> &'static str {
         match self.balancers.get(&scheme) {
             Some(b) if b.forwarding_port == HTTPS_PORT => "https",
             _ => "http",
         }
+    }
+}
+
+fn desired_sign_in(sign_in: &SignInSpec, hosts: &[String]) -> DesiredSignIn {
+    let oidc = &sign_in.oidc;
+    DesiredSignIn {
+        settings: OidcSettings {
+            issuer: oidc.issuer.clone(),
+            authorization_endpoint: oidc.authorization_endpoint.clone(),
+            token_endpoint: oidc.token_endpoint.clone(),
+            user_info_endpoint: oidc.user_info_endpoint.clone(),
+            client_id: oidc.client_id.clone(),
+            scope: oidc.scope.clone(),
+            session_timeout: sign_in.session_timeout_seconds,
+        },
+        secret_arn: oidc.client_secret.secret_arn.clone(),
+        json_key: oidc.client_secret.json_key.clone(),
+        callback_host: hosts.iter().find(|h| !h.starts_with('*')).cloned(),
     }
 }
 
@@ -209,6 +267,8 @@ pub struct ObservedLoadBalancing {
     pub balancers: Vec<LoadBalancerObservation>,
     /// Target groups named with the account's prefix.
     pub target_groups: Vec<TargetGroupObservation>,
+    /// Per sign-in client secret (ARN), its AWSCURRENT version; `None` when it does not exist.
+    pub secret_versions: BTreeMap<String, Option<String>>,
 }
 
 impl ObservedLoadBalancing {
@@ -261,6 +321,7 @@ mod tests {
             priority: 0,
             host: None,
             path_prefix: path.split('*').next().unwrap().to_owned(),
+            sign_in: None,
         }
     }
 

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_aws::elb::{RuleConditions, RuleObservation, TargetGroupObservation};
+use dataplatform_aws::elb::{OidcSettings, RuleConditions, RuleObservation, TargetGroupObservation};
 
-use super::model::{DesiredLoadBalancing, DesiredTarget, ObservedLoadBalancing};
-use super::writes::LoadBalancerWrite;
+use super::model::{DesiredLoadBalancing, DesiredTarget, ObservedLoadBalancing, SECRET_DIGEST_TAG};
+use super::writes::{LoadBalancerWrite, SignInWrite};
 use crate::plan::{Action, Ec2Ref, FieldChange, Part};
 use crate::vocabulary::{Outcome, Owner, list_text, tag_changes, tag_update};
 
@@ -88,6 +88,11 @@ pub fn target_outcomes(
             Ec2Ref::Known(seen.arn.clone())
         }
     };
+    // ELB signs people in on HTTPS listeners only, and moto does not refuse it on HTTP: never
+    // planned (spec_problems says why).
+    if target.sign_in.is_some() && !desired.forwards_over_https(target) {
+        return;
+    }
     if let Some(listener) = listener {
         rule_outcome(target, listener, &group, observed, outcomes);
     }
@@ -127,6 +132,13 @@ fn rule_outcome(
         )));
         return;
     }
+    let sign_in = match sign_in_write(target, seen, observed) {
+        Ok(sign_in) => sign_in,
+        Err(waiting) => {
+            outcomes.push(*waiting);
+            return;
+        }
+    };
     let Some(seen) = seen else {
         outcomes.push(Outcome::create(Action::create(
             Part::LoadBalancer,
@@ -137,26 +149,29 @@ fn rule_outcome(
                 priority: target.priority,
                 conditions: target.conditions.clone(),
                 target_group: group.clone(),
+                sign_in,
                 tags: BTreeMap::new(),
             }],
         )));
         return;
     };
     let mut changes = Vec::new();
-    let mut ops = Vec::new();
     if seen.conditions != target.conditions || seen.target_groups.len() != 1 {
         changes.push(FieldChange::new(
             "conditions",
             conditions_text(&seen.conditions),
             conditions_text(&target.conditions),
         ));
-        if let Ec2Ref::Known(group) = group {
-            ops.push(LoadBalancerWrite::ModifyRule {
-                arn: seen.arn.clone(),
-                conditions: target.conditions.clone(),
-                target_group: group.clone(),
-            });
-        }
+    }
+    changes.extend(sign_in_changes(seen, sign_in.as_ref()));
+    let mut ops = Vec::new();
+    if let (false, Ec2Ref::Known(group)) = (changes.is_empty(), group) {
+        ops.push(LoadBalancerWrite::ModifyRule {
+            arn: seen.arn.clone(),
+            conditions: target.conditions.clone(),
+            target_group: group.clone(),
+            sign_in,
+        });
     }
     if seen.priority != Some(target.priority) {
         changes.push(FieldChange::new(
@@ -176,6 +191,76 @@ fn rule_outcome(
         changes,
         ops,
     ));
+}
+
+/// The rule's sign-in as written: the secret is sent when the rule has none or holds an earlier
+/// version. A secret that does not exist holds the rule back (an existing rule is left as it is).
+fn sign_in_write(
+    target: &DesiredTarget,
+    seen: Option<&RuleObservation>,
+    observed: &ObservedLoadBalancing,
+) -> Result<Option<SignInWrite>, Box<Outcome>> {
+    let Some(sign_in) = &target.sign_in else {
+        return Ok(None);
+    };
+    let Some(Some(version)) = observed.secret_versions.get(&sign_in.secret_arn) else {
+        return Err(Box::new(Outcome::waiting(format!(
+            "{} of {} waits for its client secret {}, which does not exist in the account: store the identity provider's client secret there",
+            rule_resource(&target.service),
+            target.service,
+            sign_in.secret_arn
+        ))));
+    };
+    let digest = sign_in.digest(version);
+    let written_with = seen.filter(|r| r.sign_in.is_some()).and_then(|r| r.tags.get(SECRET_DIGEST_TAG));
+    Ok(Some(SignInWrite {
+        settings: sign_in.settings.clone(),
+        secret_arn: sign_in.secret_arn.clone(),
+        json_key: sign_in.json_key.clone(),
+        send_secret: written_with != Some(&digest),
+        digest,
+    }))
+}
+
+/// What differs in a rule's sign-in, field by field; never the secret's value, which is not read
+/// back (only whether the rule was written with the current version).
+fn sign_in_changes(seen: &RuleObservation, want: Option<&SignInWrite>) -> Vec<FieldChange> {
+    let text = |s: &OidcSettings| format!("oidc client {} of {}", s.client_id, s.issuer);
+    match (&seen.sign_in, want) {
+        (None, None) => vec![],
+        (Some(seen), None) => vec![FieldChange::new("signIn", text(seen), "none")],
+        (None, Some(want)) => vec![FieldChange::new("signIn", "none", text(&want.settings))],
+        (Some(seen), Some(want)) => {
+            let w = &want.settings;
+            let mut changes: Vec<FieldChange> = [
+                ("issuer", &seen.issuer, &w.issuer),
+                ("authorizationEndpoint", &seen.authorization_endpoint, &w.authorization_endpoint),
+                ("tokenEndpoint", &seen.token_endpoint, &w.token_endpoint),
+                ("userInfoEndpoint", &seen.user_info_endpoint, &w.user_info_endpoint),
+                ("clientId", &seen.client_id, &w.client_id),
+                ("scope", &seen.scope, &w.scope),
+            ]
+            .into_iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(field, a, b)| FieldChange::new(format!("signIn.oidc.{field}"), a.clone(), b.clone()))
+            .collect();
+            if seen.session_timeout != w.session_timeout {
+                changes.push(FieldChange::new(
+                    "signIn.sessionTimeoutSeconds",
+                    seen.session_timeout.to_string(),
+                    w.session_timeout.to_string(),
+                ));
+            }
+            if want.send_secret {
+                changes.push(FieldChange::new(
+                    "signIn.oidc.clientSecret",
+                    "an earlier version",
+                    "the current version",
+                ));
+            }
+            changes
+        }
+    }
 }
 
 /// Rules of ours that forward where no desired rule does: a service no longer exposed, a rule left

@@ -43,6 +43,7 @@ fn ready_waits_for_the_balancer_to_be_active() {
         let observed = ObservedLoadBalancing {
             balancers: vec![balancer(state)],
             target_groups: vec![],
+            secret_versions: Default::default(),
         };
         let mut readiness = Readiness::default();
         LoadBalancing::readiness(&wanted, &observed, &Plan::default(), &mut readiness);
@@ -89,6 +90,8 @@ fn a_foreign_rule_on_our_priority_is_a_conflict() {
                     priority: Some(target.priority),
                     conditions: RuleConditions::default(),
                     target_groups: vec!["arn:their-group".into()],
+                    sign_in: None,
+                    tags: Default::default(),
                 }],
             }],
         }],
@@ -106,6 +109,7 @@ fn a_foreign_rule_on_our_priority_is_a_conflict() {
             load_balancers: vec![],
             tags,
         }],
+        secret_versions: Default::default(),
     };
     let id = ObjectId {
         namespace: "ns".into(),
@@ -273,6 +277,7 @@ fn a_balancer_no_service_exposes_any_more_is_deleted_and_one_not_ours_is_left() 
     let observed = ObservedLoadBalancing {
         balancers: vec![balancer(&ours_name, Some(&account.owner)), balancer("someone-elses", None)],
         target_groups: vec![],
+        secret_versions: Default::default(),
     };
     let diff = plan_of(LoadBalancing::diff(&account, &desired(json!([])), &observed, &owner));
     let deleted: Vec<&str> = diff
@@ -295,6 +300,7 @@ fn deletion_takes_our_balancers_and_target_groups_only_and_holds_the_network_bac
             target_group(&wanted.targets[0].name, Some(&account.owner)),
             target_group("their-group", Some("other/owner")),
         ],
+        secret_versions: Default::default(),
     };
     let mut waiting = vec![];
     let actions = LoadBalancing::deletion(&account, &wanted, &observed, &mut waiting);
@@ -317,6 +323,7 @@ fn status_lists_our_balancers_with_their_dns_names_and_states() {
     let observed = ObservedLoadBalancing {
         balancers: vec![provisioning, balancer("someone-elses", None)],
         target_groups: vec![],
+        secret_versions: Default::default(),
     };
     let mut status = DataPlatformAccountStatus::default();
     LoadBalancing::report(&account, &wanted, &observed, &mut status);
@@ -328,5 +335,52 @@ fn status_lists_our_balancers_with_their_dns_names_and_states() {
             dns_name: Some(format!("internal-{ours_name}.eu-west-2.elb.amazonaws.com")),
             state: Some("provisioning".into()),
         }]
+    );
+}
+
+/// ELB signs people in on HTTPS listeners only and moto does not refuse it on HTTP: a spec that
+/// slipped past validation (a caller that skipped it) is still refused, and no rule is planned on
+/// the HTTP listener that is there.
+#[test]
+fn sign_in_on_an_http_listener_is_a_spec_problem_and_never_planned() {
+    let account = account();
+    let mut wanted = desired(json!([{"name": "webserver", "image": "x", "cpu": 256, "memory": 512, "port": 80,
+        "expose": {"signIn": {"oidc": {"issuer": "https://id.example.org", "authorizationEndpoint": "https://id.example.org/a",
+            "tokenEndpoint": "https://id.example.org/t", "userInfoEndpoint": "https://id.example.org/u", "clientId": "c",
+            "clientSecret": {"secretArn": "arn:aws:secretsmanager:eu-west-2:111111111111:secret:x-AbCdEf"}}}}}]));
+    wanted.vpc = Some("vpc-1".into());
+    let name = wanted.balancers[&Scheme::Internal].name.clone();
+    let mut seen = balancer(&name, Some(&account.owner));
+    seen.listeners = vec![dataplatform_aws::elb::ListenerObservation {
+        arn: "arn:listener-80".into(),
+        port: 80,
+        protocol: "HTTP".into(),
+        certificate: None,
+        default_action: dataplatform_aws::elb::DefaultAction::NotFound,
+        rules: vec![],
+    }];
+    let observed = ObservedLoadBalancing {
+        balancers: vec![seen],
+        target_groups: vec![target_group(&wanted.targets[0].name, Some(&account.owner))],
+        secret_versions: [(
+            "arn:aws:secretsmanager:eu-west-2:111111111111:secret:x-AbCdEf".to_owned(),
+            Some("v1".to_owned()),
+        )]
+        .into(),
+    };
+    let spec = serde_json::from_value(json!({"accountId": "111111111111", "region": "eu-west-2"})).expect("spec");
+    let problems = LoadBalancing::spec_problems(&spec, &wanted, &observed);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].field, "spec.services[webserver].expose.signIn");
+    assert!(problems[0].message.contains("certificateArn"), "{problems:?}");
+    let owner = Owner {
+        value: &account.owner,
+        adopt: false,
+    };
+    let diff = plan_of(LoadBalancing::diff(&account, &wanted, &observed, &owner));
+    assert!(
+        !diff.plan.actions.iter().any(|a| a.resource.starts_with("elb:rule/")),
+        "{}",
+        diff.plan
     );
 }

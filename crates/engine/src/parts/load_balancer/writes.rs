@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_aws::elb::{ListenerSettings, RuleConditions, TargetGroupSettings};
+use dataplatform_aws::elb::{ClientSecret, ListenerSettings, OidcSettings, RuleConditions, TargetGroupSettings};
+use dataplatform_aws::secrets::SecretValue;
 use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
+
+use super::model::SECRET_DIGEST_TAG;
 
 use crate::plan::Made;
 use crate::plan::{Ec2Ref, Lookup, Write};
@@ -65,12 +68,14 @@ pub enum LoadBalancerWrite {
         priority: i32,
         conditions: RuleConditions,
         target_group: Ec2Ref,
+        sign_in: Option<SignInWrite>,
         tags: BTreeMap<String, String>,
     },
     ModifyRule {
         arn: String,
         conditions: RuleConditions,
         target_group: String,
+        sign_in: Option<SignInWrite>,
     },
     SetRulePriority {
         arn: String,
@@ -83,6 +88,30 @@ pub enum LoadBalancerWrite {
         arn: String,
         tags: TagUpdate,
     },
+}
+
+/// A rule's sign-in as a write carries it: where the client secret is, never its value (plans are
+/// printed, kept and compared; the value is read by the write that sends it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignInWrite {
+    pub settings: OidcSettings,
+    pub secret_arn: String,
+    pub json_key: Option<String>,
+    /// Read the secret and send it: a new rule, a rule without sign-in, or a secret whose current
+    /// version is not the one the rule was written with. Otherwise the rule keeps its own.
+    pub send_secret: bool,
+    /// The rule's [`SECRET_DIGEST_TAG`] once written.
+    pub digest: String,
+}
+
+impl SignInWrite {
+    async fn secret(&self, session: &AccountSession) -> Result<SecretValue, AwsError> {
+        session.secrets().value(&self.secret_arn, self.json_key.as_deref()).await
+    }
+
+    fn digest_tag(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(SECRET_DIGEST_TAG.to_owned(), self.digest.clone())])
+    }
 }
 
 impl Write for LoadBalancerWrite {
@@ -167,16 +196,24 @@ impl LoadBalancerWrite {
                 priority,
                 conditions,
                 target_group,
+                sign_in,
                 tags,
             } => {
-                elb.create_rule(
-                    &made.id(listener)?,
-                    *priority,
-                    conditions,
-                    &made.id(target_group)?,
-                    tags,
-                )
-                .await?
+                let (listener, target_group) = (made.id(listener)?, made.id(target_group)?);
+                match sign_in {
+                    None => {
+                        elb.create_rule(&listener, *priority, conditions, &target_group, None, tags)
+                            .await?
+                    }
+                    Some(sign_in) => {
+                        let secret = sign_in.secret(session).await?;
+                        let mut tags = tags.clone();
+                        tags.extend(sign_in.digest_tag());
+                        let with = Some((&sign_in.settings, &secret));
+                        elb.create_rule(&listener, *priority, conditions, &target_group, with, &tags)
+                            .await?
+                    }
+                }
             }
             _ => return Ok(None),
         };
@@ -205,10 +242,38 @@ impl LoadBalancerWrite {
                 arn,
                 conditions,
                 target_group,
-            } => elb.modify_rule(arn, conditions, target_group).await,
+                sign_in,
+            } => modify_rule(session, arn, conditions, target_group, sign_in.as_ref()).await,
             Self::SetRulePriority { arn, priority } => elb.set_rule_priority(arn, *priority).await,
             Self::DeleteRule { arn } => elb.delete_rule(arn).await,
             Self::TagElb { arn, tags } => elb.retag(arn, tags).await,
         }
     }
+}
+
+/// A rule's conditions and actions; with a new client secret, then its digest tag (a pass stopped
+/// between the two sends the secret again, which is harmless).
+async fn modify_rule(
+    session: &AccountSession,
+    arn: &str,
+    conditions: &RuleConditions,
+    target_group: &str,
+    sign_in: Option<&SignInWrite>,
+) -> Result<(), AwsError> {
+    let elb = session.elb();
+    let Some(sign_in) = sign_in else {
+        return elb.modify_rule(arn, conditions, target_group, None).await;
+    };
+    if !sign_in.send_secret {
+        let with = Some((&sign_in.settings, ClientSecret::Existing));
+        return elb.modify_rule(arn, conditions, target_group, with).await;
+    }
+    let secret = sign_in.secret(session).await?;
+    let with = Some((&sign_in.settings, ClientSecret::New(&secret)));
+    elb.modify_rule(arn, conditions, target_group, with).await?;
+    let tags = TagUpdate {
+        add: sign_in.digest_tag(),
+        remove: vec![],
+    };
+    elb.retag(arn, &tags).await
 }
