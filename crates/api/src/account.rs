@@ -77,6 +77,9 @@ const HALF_STEPS: &str = "double(int(self * 2.0)) == self * 2.0";
     validation = Rule::new("!has(self.network) || has(self.network.vpc) || !has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.scheme) || s.expose.scheme != 'InternetFacing') || (has(self.loadBalancer) && has(self.loadBalancer.publicSubnetIds))")
         .message("spec.loadBalancer.publicSubnetIds is required when a service is exposed InternetFacing in the spec.network.subnetIds form: name public subnets (routed to an internet gateway) in two availability zones")
         .field_path(".loadBalancer"),
+    validation = Rule::new("!has(self.dns) || !has(self.dns.privateZone) || has(self.network)")
+        .message("spec.network is required with spec.dns.privateZone: the private zone is associated with the account's VPC")
+        .field_path(".dns.privateZone"),
     validation = Rule::new("!has(self.loadBalancer) || !has(self.loadBalancer.publicSubnetIds) || (has(self.network) && !has(self.network.vpc))")
         .message("spec.loadBalancer.publicSubnetIds applies to the spec.network.subnetIds form only: spec.network.vpc has its own public subnets; remove it")
         .field_path(".loadBalancer.publicSubnetIds")
@@ -192,6 +195,11 @@ pub struct DataPlatformAccountSpec {
     /// service sets `expose`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerSpec>,
+
+    /// Where the exposed services' host names are published (Route 53): see its fields. Absent:
+    /// no record is written, and pointing the hosts at the load balancers is yours to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<crate::dns::DnsSpec>,
 
     /// Organisation tier only: ECR repositories that every managed Child account may pull from.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,6 +27,9 @@ pub struct DataPlatformAccountStatus {
     /// The load balancers serving the exposed services, with their DNS names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub load_balancers: Vec<LoadBalancerStatus>,
+    /// The hosted zone of spec.dns and the hosts published in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<crate::dns::DnsStatus>,
     /// The three buckets' names and ARNs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<BucketsStatus>,

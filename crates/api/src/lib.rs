@@ -6,6 +6,7 @@ pub mod account;
 mod account_status;
 pub mod admission;
 pub mod conditions;
+pub mod dns;
 pub mod exposure;
 pub mod grant;
 pub mod meta;

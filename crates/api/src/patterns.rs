@@ -26,6 +26,8 @@ pub const PATH_PATTERN: &str = "^/[A-Za-z0-9_.~/*?&:+@$-]*$";
 pub const HEALTH_CHECK_PATH: &str = "^/[A-Za-z0-9_.~/&:+@$=-]*$";
 pub const CERTIFICATE_ARN: &str = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128}$";
 pub const SECRET_ARN: &str = "^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$";
+/// A Route 53 hosted zone id.
+pub const HOSTED_ZONE_ID: &str = "^[A-Z0-9]{1,32}$";
 /// An https URL: host, optional port, optional path and query (no quotes or spaces).
 pub const HTTPS_URL: &str = "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~:/?#@!$&()*+,;=%-]*)?$";
 /// An OIDC client id: printable ASCII, no spaces.

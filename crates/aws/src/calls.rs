@@ -134,6 +134,7 @@ impl Intercept for CallCounter {
                 "CloudWatch Logs" => "logs".to_owned(),
                 "Application Auto Scaling" => "application-autoscaling".to_owned(),
                 "Secrets Manager" => "secretsmanager".to_owned(),
+                "Route 53" => "route53".to_owned(),
                 other => other.to_ascii_lowercase(),
             },
             operation: operation.to_owned(),

@@ -19,6 +19,7 @@ pub mod quotas;
 pub mod rds;
 pub mod recorder;
 pub mod retry;
+pub mod route53;
 pub mod s3;
 pub mod s3_logging;
 pub mod scaling;

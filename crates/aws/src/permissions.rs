@@ -35,6 +35,9 @@ pub enum Resource {
     LogObjects,
     /// The client secrets of the account's sign-in rules, by ARN.
     SignInSecrets,
+    /// The hosted zone of `spec.dns`: the one named, or (a private zone the operator makes, whose id
+    /// Route 53 picks) the account's zones.
+    DnsZones,
     /// The service-linked roles AWS makes the first time ECS, RDS or ELB is used in an account (one
     /// statement for all three keeps the account role's policy short).
     ServiceLinkedRoles,
@@ -343,6 +346,18 @@ operations! {
     // which the key's policy grants.)
     SECRETS_DESCRIBE_SECRET = "secretsmanager" "DescribeSecret" { SignInSecrets: ["secretsmanager:DescribeSecret"] }
     SECRETS_GET_SECRET_VALUE = "secretsmanager" "GetSecretValue" { SignInSecrets: ["secretsmanager:GetSecretValue"] }
+
+    // spec.dns: the records of exposed hosts in a zone the account has, or in a private zone the
+    // operator makes for the VPC (whose create needs the VPC actions Route 53's reference lists).
+    R53_GET_HOSTED_ZONE = "route53" "GetHostedZone" { DnsZones: ["route53:GetHostedZone"] }
+    R53_LIST_HOSTED_ZONES_BY_NAME = "route53" "ListHostedZonesByName" { Any: ["route53:ListHostedZonesByName"] }
+    R53_LIST_RESOURCE_RECORD_SETS = "route53" "ListResourceRecordSets" { DnsZones: ["route53:ListResourceRecordSets"] }
+    R53_CHANGE_RESOURCE_RECORD_SETS = "route53" "ChangeResourceRecordSets" { DnsZones: ["route53:ChangeResourceRecordSets"] }
+    R53_CREATE_HOSTED_ZONE = "route53" "CreateHostedZone" {
+        Any: ["route53:CreateHostedZone", "ec2:DescribeVpcs"],
+        DnsZones: ["route53:AssociateVPCWithHostedZone"],
+    }
+    R53_DELETE_HOSTED_ZONE = "route53" "DeleteHostedZone" { DnsZones: ["route53:DeleteHostedZone"] }
 
     KMS_DESCRIBE_KEY = "kms" "DescribeKey" { Keys: ["kms:DescribeKey"] }
     KMS_LIST_GRANTS = "kms" "ListGrants" { Keys: ["kms:ListGrants"] }

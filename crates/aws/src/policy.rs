@@ -31,6 +31,8 @@ pub struct PolicyScope {
     pub log_bucket: Option<Vec<String>>,
     /// The Secrets Manager ARNs of the account's sign-in client secrets.
     pub sign_in_secrets: Option<Vec<String>>,
+    /// The hosted zone ids of `spec.dns` (`*` for a private zone the operator makes).
+    pub dns_zones: Option<Vec<String>>,
     /// DB subnet group names.
     pub db_subnet_group: Option<Vec<String>>,
     /// Whether the account has a network the operator makes (`Some(false)`: none).
@@ -112,6 +114,7 @@ impl PolicyScope {
                 None => vec![format!("arn:aws:secretsmanager:{region}:{account}:secret:*")],
                 Some(arns) => arns.iter().map(|arn| format!("{arn}*")).collect(),
             },
+            Resource::DnsZones => self.named(&self.dns_zones, |id| format!("arn:aws:route53:::hostedzone/{id}")),
             Resource::LogObjects => self.named(&self.log_bucket, |b| format!("arn:aws:s3:::{b}/*")),
             Resource::ManagedKeys if none(&self.key_aliases) => vec![],
             Resource::ManagedKeys => vec![format!("arn:aws:kms:{region}:{account}:key/*")],
@@ -344,6 +347,7 @@ mod tests {
             keys: Some(vec![]),
             key_aliases: Some(vec![]),
             log_bucket: Some(vec![]),
+            dns_zones: Some(vec![]),
             sign_in_secrets: Some(vec![
                 "arn:aws:secretsmanager:eu-west-2:111111111111:secret:camden/dagster-sign-in-AbCdEf".into(),
             ]),

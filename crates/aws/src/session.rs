@@ -324,6 +324,7 @@ pub struct AccountSession {
     application_autoscaling: OnceLock<aws_sdk_applicationautoscaling::Client>,
     servicediscovery: OnceLock<aws_sdk_servicediscovery::Client>,
     secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
+    route53: OnceLock<aws_sdk_route53::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
     shared: AccountShared,
@@ -356,6 +357,7 @@ impl AccountSession {
             application_autoscaling: OnceLock::new(),
             servicediscovery: OnceLock::new(),
             secretsmanager: OnceLock::new(),
+            route53: OnceLock::new(),
             config: config.clone(),
             interceptors,
             shared,
@@ -389,6 +391,7 @@ impl AccountSession {
         application_autoscaling: application_autoscaling = aws_sdk_applicationautoscaling,
         servicediscovery: servicediscovery = aws_sdk_servicediscovery,
         secretsmanager: secretsmanager = aws_sdk_secretsmanager,
+        route53_client: route53 = aws_sdk_route53,
     }
 
     /// Held while a policy document several owners share (a bucket or repository policy) is read,

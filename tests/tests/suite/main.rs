@@ -8,6 +8,7 @@ mod engine_create;
 mod engine_dagster;
 mod engine_deletion;
 mod engine_discovery;
+mod engine_dns;
 mod engine_drift;
 mod engine_grants;
 mod engine_identity;

@@ -82,6 +82,71 @@ pub(super) fn validate_exposure(spec: &DataPlatformAccountSpec, p: &mut Problems
         }
     }
     validate_load_balancer(spec, p);
+    validate_dns(spec, p);
+}
+
+/// `spec.dns`: one zone; with a private zone the operator makes, every exposed host in it (a zone
+/// the account has is read to check that, by the engine); a host published for one load balancer.
+fn validate_dns(spec: &DataPlatformAccountSpec, p: &mut Problems) {
+    let Some(dns) = &spec.dns else { return };
+    if dns.hosted_zone_id.is_some() == dns.private_zone.is_some() {
+        p.add(
+            "spec.dns",
+            "takes hostedZoneId (a zone the account has) or privateZone (one the operator makes), not both",
+        );
+    }
+    if let Some(id) = &dns.hosted_zone_id {
+        p.check_format(
+            "spec.dns.hostedZoneId",
+            id,
+            patterns::HOSTED_ZONE_ID,
+            "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+        );
+    }
+    let mut published: BTreeMap<&str, Scheme> = BTreeMap::new();
+    for service in &spec.services {
+        let Some(expose) = &service.expose else { continue };
+        for (i, host) in expose.hosts.iter().enumerate() {
+            let field = format!("spec.services[{}].expose.hosts[{i}]", service.name);
+            if let Some(zone) = &dns.private_zone
+                && !in_zone(host, zone)
+            {
+                p.add(
+                    field.clone(),
+                    format!("{host} is not in spec.dns.privateZone {zone}: its record could not be written there"),
+                );
+            }
+            if published
+                .insert(host, expose.scheme)
+                .is_some_and(|other| other != expose.scheme)
+            {
+                p.add(
+                    field,
+                    format!("{host} is exposed on both load balancers; its one DNS record can point at only one"),
+                );
+            }
+        }
+    }
+    let Some(zone) = &dns.private_zone else { return };
+    if zone.len() > 253 || !matches(patterns::DNS_NAMESPACE, zone) {
+        p.add(
+            "spec.dns.privateZone",
+            format!("{zone:?} is not a domain name such as camden.example.org"),
+        );
+    }
+    if spec.network.is_none() {
+        p.add(
+            "spec.dns.privateZone",
+            "needs spec.network: the private zone is associated with the account's VPC",
+        );
+    }
+}
+
+/// Whether `host` (a name or `*.` a domain) is `zone` or under it.
+pub fn in_zone(host: &str, zone: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let zone = zone.trim_end_matches('.').to_ascii_lowercase();
+    host == zone || host.ends_with(&format!(".{zone}"))
 }
 
 /// An OIDC client's settings, and the secret: in the account and region, since the operator reads

@@ -4,6 +4,7 @@
 //! a grant to the grantor's own account. Every problem names the field and what is allowed.
 
 mod exposure;
+pub use exposure::in_zone;
 mod network;
 mod services;
 

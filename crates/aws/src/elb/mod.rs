@@ -3,13 +3,15 @@
 //! target groups) or by the load balancer they belong to (listeners, rules); and the writes that
 //! make and remove them (`writes`). Creates carry their tags in the same request.
 
+mod sign_in;
 mod writes;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, RuleCondition, Tag};
 
-pub use writes::{ClientSecret, ListenerSettings, TargetGroupSettings};
+pub use sign_in::{ClientSecret, OidcSettings};
+pub use writes::{ListenerSettings, TargetGroupSettings};
 
 use crate::error::AwsError;
 use crate::permissions as op;
@@ -25,6 +27,8 @@ pub struct LoadBalancerObservation {
     pub arn: String,
     pub name: String,
     pub dns_name: String,
+    /// The Route 53 zone of `dns_name`, for alias records.
+    pub canonical_zone_id: String,
     /// `internal` or `internet-facing`.
     pub scheme: String,
     /// provisioning, active, active_impaired, failed.
@@ -79,18 +83,6 @@ pub struct RuleObservation {
     pub sign_in: Option<OidcSettings>,
     /// Its tags, read only for rules that sign people in (the client secret's digest).
     pub tags: BTreeMap<String, String>,
-}
-
-/// An authenticate-oidc action but its client secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OidcSettings {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub user_info_endpoint: String,
-    pub client_id: String,
-    pub scope: String,
-    pub session_timeout: i64,
 }
 
 /// The health check of a target group.
@@ -189,6 +181,7 @@ impl Elb<'_> {
                         arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
                         name: name.to_owned(),
                         dns_name: lb.dns_name().unwrap_or_default().to_owned(),
+                        canonical_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
                         scheme: lb.scheme().map(|s| s.as_str().to_owned()).unwrap_or_default(),
                         state: lb
                             .state()
@@ -356,7 +349,7 @@ impl Elb<'_> {
                     priority: rule.priority().and_then(|p| p.parse().ok()),
                     conditions: conditions(rule.conditions()),
                     target_groups: forwards_to(rule.actions()),
-                    sign_in: oidc_of(rule.actions()),
+                    sign_in: sign_in::oidc_of(rule.actions()),
                     tags: BTreeMap::new(),
                 });
             }
@@ -388,23 +381,6 @@ fn default_action(actions: &[Action]) -> DefaultAction {
         }
         other => DefaultAction::Other(other.map(|t| t.as_str().to_owned()).unwrap_or_default()),
     }
-}
-
-/// The rule's authenticate-oidc settings; its `ClientSecret` is left where it is.
-fn oidc_of(actions: &[Action]) -> Option<OidcSettings> {
-    let config = actions
-        .iter()
-        .find(|a| a.r#type() == Some(&ActionTypeEnum::AuthenticateOidc))?
-        .authenticate_oidc_config()?;
-    Some(OidcSettings {
-        issuer: config.issuer().unwrap_or_default().to_owned(),
-        authorization_endpoint: config.authorization_endpoint().unwrap_or_default().to_owned(),
-        token_endpoint: config.token_endpoint().unwrap_or_default().to_owned(),
-        user_info_endpoint: config.user_info_endpoint().unwrap_or_default().to_owned(),
-        client_id: config.client_id().unwrap_or_default().to_owned(),
-        scope: config.scope().unwrap_or("openid").to_owned(),
-        session_timeout: config.session_timeout().unwrap_or(604_800),
-    })
 }
 
 fn forwards_to(actions: &[Action]) -> Vec<String> {

@@ -5,15 +5,14 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, AuthenticateOidcActionConditionalBehaviorEnum, AuthenticateOidcActionConfig, Certificate,
-    FixedResponseActionConfig, HostHeaderConditionConfig, LoadBalancerAttribute, LoadBalancerSchemeEnum,
-    LoadBalancerTypeEnum, Matcher, PathPatternConditionConfig, ProtocolEnum, RedirectActionConfig,
-    RedirectActionStatusCodeEnum, RuleCondition, RulePriorityPair, SourceIpConditionConfig, TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, HostHeaderConditionConfig, LoadBalancerAttribute,
+    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, PathPatternConditionConfig, ProtocolEnum,
+    RedirectActionConfig, RedirectActionStatusCodeEnum, RuleCondition, RulePriorityPair, SourceIpConditionConfig,
+    TargetTypeEnum,
 };
 
-use super::{
-    DefaultAction, Elb, HealthCheck, IDLE_TIMEOUT_ATTRIBUTE, OidcSettings, RuleConditions, SSL_POLICY, to_tags,
-};
+use super::sign_in::{ClientSecret, OidcSettings, rule_actions};
+use super::{DefaultAction, Elb, HealthCheck, IDLE_TIMEOUT_ATTRIBUTE, RuleConditions, SSL_POLICY, to_tags};
 use crate::error::AwsError;
 use crate::permissions as op;
 use crate::secrets::SecretValue;
@@ -107,46 +106,6 @@ fn rule_conditions(conditions: &RuleConditions) -> Vec<RuleCondition> {
         );
     }
     found
-}
-
-/// The client secret a sign-in rule is written with.
-pub enum ClientSecret<'a> {
-    /// Its value, read from Secrets Manager for this write.
-    New(&'a SecretValue),
-    /// The one the rule holds (`UseExistingClientSecret`): only a rule that has one.
-    Existing,
-}
-
-/// The rule's actions: sign in first when asked (ELB takes the actions by `Order`), then forward.
-fn rule_actions(target_group: &str, sign_in: Option<(&OidcSettings, ClientSecret<'_>)>) -> Vec<Action> {
-    let forward = Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .target_group_arn(target_group);
-    let Some((settings, secret)) = sign_in else {
-        return vec![forward.build()];
-    };
-    let config = AuthenticateOidcActionConfig::builder()
-        .issuer(&settings.issuer)
-        .authorization_endpoint(&settings.authorization_endpoint)
-        .token_endpoint(&settings.token_endpoint)
-        .user_info_endpoint(&settings.user_info_endpoint)
-        .client_id(&settings.client_id)
-        .scope(&settings.scope)
-        .session_timeout(settings.session_timeout)
-        .on_unauthenticated_request(AuthenticateOidcActionConditionalBehaviorEnum::Authenticate);
-    let config = match secret {
-        ClientSecret::New(value) => config.client_secret(value.expose()),
-        ClientSecret::Existing => config.use_existing_client_secret(true),
-    };
-    let config = config.build();
-    vec![
-        Action::builder()
-            .r#type(ActionTypeEnum::AuthenticateOidc)
-            .order(1)
-            .authenticate_oidc_config(config)
-            .build(),
-        forward.order(2).build(),
-    ]
 }
 
 impl Elb<'_> {

@@ -41,6 +41,7 @@ part_names! {
     Logging => "logging",
     Database => "database",
     LoadBalancer => "load-balancer",
+    Dns => "dns",
     Discovery => "discovery",
     Compute => "compute",
     Scaling => "scaling",

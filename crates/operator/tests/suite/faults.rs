@@ -197,6 +197,42 @@ async fn assert_one_of_everything(moto: &Moto) {
             .any(|a| a.r#type() == Some(&aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::AuthenticateOidc))
     });
     assert_eq!(signed_in.count(), 2, "both sign people in");
+    // One private zone, with an alias record and an owner record per host.
+    let route53 = aws_sdk_route53::Client::new(&config);
+    let zones = route53
+        .list_hosted_zones_by_name()
+        .dns_name("camden.example.org")
+        .send()
+        .await
+        .expect("zones");
+    let ours: Vec<_> = zones
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name() == "camden.example.org.")
+        .collect();
+    assert_eq!(ours.len(), 1, "one private zone: {ours:?}");
+    let records = route53
+        .list_resource_record_sets()
+        .hosted_zone_id(ours[0].id())
+        .send()
+        .await
+        .expect("records");
+    let mut kinds: Vec<(String, &str)> = records
+        .resource_record_sets()
+        .iter()
+        .filter(|r| matches!(r.r#type().as_str(), "A" | "TXT"))
+        .map(|r| {
+            (
+                r.name()
+                    .split_once('.')
+                    .map(|(first, _)| first.to_owned())
+                    .unwrap_or_default(),
+                r.r#type().as_str(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
     let ecs = aws_sdk_ecs::Client::new(&config);
     for service in ["daemon", "code-server", "frontend", "webserver"] {
         let active = ecs

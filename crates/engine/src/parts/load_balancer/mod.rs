@@ -68,6 +68,15 @@ impl AccountPart for LoadBalancing {
     }
 
     fn facts(desired: &DesiredLoadBalancing, observed: &ObservedLoadBalancing, facts: &mut Facts) {
+        for (scheme, balancer) in &desired.balancers {
+            if let Some(seen) = observed.balancer(&balancer.name).filter(|b| !b.dns_name.is_empty()) {
+                let alias = dataplatform_aws::route53::Alias {
+                    dns_name: dataplatform_aws::route53::normalized(&seen.dns_name),
+                    zone_id: seen.canonical_zone_id.clone(),
+                };
+                facts.balancer_aliases.insert(*scheme, alias);
+            }
+        }
         for target in &desired.targets {
             if let Some(group) = observed.target_group(&target.name).filter(|g| observed.in_use(g)) {
                 facts.target_groups.insert(target.service.clone(), group.arn.clone());
