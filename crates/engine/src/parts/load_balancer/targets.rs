@@ -136,6 +136,16 @@ fn rule_outcome(
         Ok(sign_in) => sign_in,
         Err(waiting) => {
             outcomes.push(*waiting);
+            // Fail closed: a rule that forwards without the sign-in the spec asks for goes until
+            // it can be written with it (requests meanwhile get the listener's 404).
+            if let Some(open) = seen.filter(|r| r.sign_in.is_none()) {
+                outcomes.push(Outcome::create(Action::delete(
+                    Part::LoadBalancer,
+                    resource.clone(),
+                    &target.service,
+                    vec![LoadBalancerWrite::DeleteRule { arn: open.arn.clone() }],
+                )));
+            }
             return;
         }
     };
@@ -194,7 +204,8 @@ fn rule_outcome(
 }
 
 /// The rule's sign-in as written: the secret is sent when the rule has none or holds an earlier
-/// version. A secret that does not exist holds the rule back (an existing rule is left as it is).
+/// version. A secret that does not exist holds the rule back (one that forwards without sign-in is
+/// removed; one that signs in keeps the secret ELB holds).
 fn sign_in_write(
     target: &DesiredTarget,
     seen: Option<&RuleObservation>,
