@@ -9,7 +9,11 @@ import logging
 import os
 import sys
 
-from moto.server import ThreadedMotoServer
+# A DNS-validated ACM certificate is issued a second after it is requested (moto's default: a
+# minute), so a test sees it pending, then issued. Read by moto when it is imported.
+os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "1")
+
+from moto.server import ThreadedMotoServer  # noqa: E402
 from werkzeug import serving
 
 # Keep-alive: under HTTP/1.0 (werkzeug's default) every request is a new connection, and under the

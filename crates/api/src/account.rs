@@ -68,11 +68,11 @@ const HALF_STEPS: &str = "double(int(self * 2.0)) == self * 2.0";
     validation = Rule::new("!has(self.services) || size(self.services) == 0 || has(self.network)")
         .message("spec.network is required when spec.services is not empty: Fargate tasks need a network; set spec.network.vpc (e.g. cidr: 10.20.0.0/16) or spec.network.subnetIds and securityGroupIds")
         .field_path(".network"),
-    validation = Rule::new("!has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.protocol) || s.expose.protocol != 'GRPC') || (has(self.loadBalancer) && has(self.loadBalancer.certificateArn))")
-        .message("spec.loadBalancer.certificateArn is required when a service is exposed with protocol GRPC: the load balancer speaks gRPC over HTTPS only")
+    validation = Rule::new("!has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.protocol) || s.expose.protocol != 'GRPC') || (has(self.loadBalancer) && has(self.loadBalancer.certificateArn)) || (has(self.dns) && has(self.dns.hostedZoneId))")
+        .message("spec.loadBalancer.certificateArn (or spec.dns.hostedZoneId, for a certificate the operator requests) is required when a service is exposed with protocol GRPC: the load balancer speaks gRPC over HTTPS only")
         .field_path(".loadBalancer"),
-    validation = Rule::new("!has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.signIn)) || (has(self.loadBalancer) && has(self.loadBalancer.certificateArn))")
-        .message("spec.loadBalancer.certificateArn is required when a service is exposed with signIn: the load balancer signs people in on HTTPS listeners only")
+    validation = Rule::new("!has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.signIn)) || (has(self.loadBalancer) && has(self.loadBalancer.certificateArn)) || (has(self.dns) && has(self.dns.hostedZoneId))")
+        .message("spec.loadBalancer.certificateArn (or spec.dns.hostedZoneId, for a certificate the operator requests) is required when a service is exposed with signIn: the load balancer signs people in on HTTPS listeners only")
         .field_path(".loadBalancer"),
     validation = Rule::new("!has(self.network) || has(self.network.vpc) || !has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.scheme) || s.expose.scheme != 'InternetFacing') || (has(self.loadBalancer) && has(self.loadBalancer.publicSubnetIds))")
         .message("spec.loadBalancer.publicSubnetIds is required when a service is exposed InternetFacing in the spec.network.subnetIds form: name public subnets (routed to an internet gateway) in two availability zones")

@@ -30,6 +30,9 @@ pub struct DataPlatformAccountStatus {
     /// The hosted zone of spec.dns and the hosts published in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<crate::dns::DnsStatus>,
+    /// The certificate the operator requested for the load balancers, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::dns::CertificateStatus>,
     /// The three buckets' names and ARNs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<BucketsStatus>,

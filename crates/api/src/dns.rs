@@ -49,3 +49,37 @@ pub struct DnsStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<String>,
 }
+
+/// The certificate the operator requested for the exposed hosts (spec.dns.hostedZoneId without
+/// spec.loadBalancer.certificateArn).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateStatus {
+    pub arn: String,
+    /// PENDING_VALIDATION, ISSUED, FAILED, ... as ACM reports it.
+    pub status: String,
+    /// The host names it is for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+impl crate::DataPlatformAccountSpec {
+    /// Whether the operator requests the load balancers' certificate: a zone the account has is
+    /// named (ACM validates by DNS records the operator writes there), no certificate is, and a
+    /// service is exposed with hosts.
+    pub fn requests_certificate(&self) -> bool {
+        let named = self.load_balancer.as_ref().is_some_and(|l| l.certificate_arn.is_some());
+        let zone = self.dns.as_ref().is_some_and(|d| d.hosted_zone_id.is_some());
+        let hosts = self
+            .services
+            .iter()
+            .filter_map(|s| s.expose.as_ref())
+            .any(|e| !e.hosts.is_empty());
+        zone && !named && hosts
+    }
+
+    /// Whether the load balancers have a certificate, named or requested (HTTPS listeners).
+    pub fn has_certificate(&self) -> bool {
+        self.load_balancer.as_ref().is_some_and(|l| l.certificate_arn.is_some()) || self.requests_certificate()
+    }
+}

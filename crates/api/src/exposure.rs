@@ -228,7 +228,8 @@ pub enum ExposeProtocol {
 pub struct LoadBalancerSpec {
     /// ACM certificate for HTTPS, in the account and spec.region, e.g.
     /// arn:aws:acm:eu-west-2:111111111111:certificate/0a1b2c3d-.... With it the listeners are HTTPS
-    /// on 443 (TLS 1.2 and 1.3) and HTTP on 80 redirecting there; without it, HTTP on 80.
+    /// on 443 (TLS 1.2 and 1.3) and HTTP on 80 redirecting there; without it, HTTP on 80, unless
+    /// spec.dns.hostedZoneId is given: then the operator requests one (status.certificate).
     #[x_kube(validation = Rule::new(cel_matches(patterns::CERTIFICATE_ARN))
         .message("spec.loadBalancer.certificateArn must be an ACM certificate ARN such as arn:aws:acm:eu-west-2:111111111111:certificate/0a1b2c3d"))]
     #[schemars(length(max = 2048))]

@@ -135,6 +135,7 @@ impl Intercept for CallCounter {
                 "Application Auto Scaling" => "application-autoscaling".to_owned(),
                 "Secrets Manager" => "secretsmanager".to_owned(),
                 "Route 53" => "route53".to_owned(),
+                "ACM" => "acm".to_owned(),
                 other => other.to_ascii_lowercase(),
             },
             operation: operation.to_owned(),

@@ -2,6 +2,7 @@
 //! each with observe/create/update/delete, and the one error type that classifies AWS errors. Knows
 //! nothing of Kubernetes; its only arrow into our code is `dataplatform-api` (names, spec types).
 
+pub mod acm;
 pub mod budget;
 pub mod calls;
 pub mod credentials;

@@ -38,6 +38,8 @@ pub enum Resource {
     /// The hosted zone of `spec.dns`: the one named, or (a private zone the operator makes, whose id
     /// Route 53 picks) the account's zones.
     DnsZones,
+    /// The certificates the operator requests (ACM picks the id): the account's certificates.
+    ManagedCertificates,
     /// The service-linked roles AWS makes the first time ECS, RDS or ELB is used in an account (one
     /// statement for all three keeps the account role's policy short).
     ServiceLinkedRoles,
@@ -358,6 +360,17 @@ operations! {
         DnsZones: ["route53:AssociateVPCWithHostedZone"],
     }
     R53_DELETE_HOSTED_ZONE = "route53" "DeleteHostedZone" { DnsZones: ["route53:DeleteHostedZone"] }
+
+    // A certificate the operator requests for the exposed hosts (spec.dns.hostedZoneId without
+    // spec.loadBalancer.certificateArn), validated by DNS records in that zone.
+    ACM_LIST_CERTIFICATES = "acm" "ListCertificates" { Any: ["acm:ListCertificates"] }
+    ACM_DESCRIBE_CERTIFICATE = "acm" "DescribeCertificate" { ManagedCertificates: ["acm:DescribeCertificate"] }
+    ACM_LIST_TAGS_FOR_CERTIFICATE = "acm" "ListTagsForCertificate" { ManagedCertificates: ["acm:ListTagsForCertificate"] }
+    ACM_REQUEST_CERTIFICATE = "acm" "RequestCertificate" {
+        Any: ["acm:RequestCertificate"],
+        ManagedCertificates: ["acm:AddTagsToCertificate"],
+    }
+    ACM_DELETE_CERTIFICATE = "acm" "DeleteCertificate" { ManagedCertificates: ["acm:DeleteCertificate"] }
 
     KMS_DESCRIBE_KEY = "kms" "DescribeKey" { Keys: ["kms:DescribeKey"] }
     KMS_LIST_GRANTS = "kms" "ListGrants" { Keys: ["kms:ListGrants"] }

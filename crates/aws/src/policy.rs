@@ -31,6 +31,8 @@ pub struct PolicyScope {
     pub log_bucket: Option<Vec<String>>,
     /// The Secrets Manager ARNs of the account's sign-in client secrets.
     pub sign_in_secrets: Option<Vec<String>>,
+    /// Whether the operator requests a certificate for the account (`Some(false)`: it does not).
+    pub managed_certificates: Option<bool>,
     /// The hosted zone ids of `spec.dns` (`*` for a private zone the operator makes).
     pub dns_zones: Option<Vec<String>>,
     /// DB subnet group names.
@@ -114,6 +116,8 @@ impl PolicyScope {
                 None => vec![format!("arn:aws:secretsmanager:{region}:{account}:secret:*")],
                 Some(arns) => arns.iter().map(|arn| format!("{arn}*")).collect(),
             },
+            Resource::ManagedCertificates if self.managed_certificates == Some(false) => vec![],
+            Resource::ManagedCertificates => vec![format!("arn:aws:acm:{region}:{account}:certificate/*")],
             Resource::DnsZones => self.named(&self.dns_zones, |id| format!("arn:aws:route53:::hostedzone/{id}")),
             Resource::LogObjects => self.named(&self.log_bucket, |b| format!("arn:aws:s3:::{b}/*")),
             Resource::ManagedKeys if none(&self.key_aliases) => vec![],
@@ -348,6 +352,7 @@ mod tests {
             key_aliases: Some(vec![]),
             log_bucket: Some(vec![]),
             dns_zones: Some(vec![]),
+            managed_certificates: Some(false),
             sign_in_secrets: Some(vec![
                 "arn:aws:secretsmanager:eu-west-2:111111111111:secret:camden/dagster-sign-in-AbCdEf".into(),
             ]),

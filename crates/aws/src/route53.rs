@@ -49,6 +49,8 @@ pub enum RecordChange {
     UpsertAlias { name: String, target: Alias },
     /// A TXT record (made or replaced), its one value unquoted.
     UpsertText { name: String, value: String },
+    /// A CNAME record (made or replaced): a certificate's validation record.
+    UpsertCname { name: String, value: String },
     /// A record set as observed (Route 53 deletes only an exact match).
     Delete(RecordObservation),
 }
@@ -254,6 +256,14 @@ fn change(change: &RecordChange) -> Change {
                         .build()
                         .expect("value set"),
                 ),
+        ),
+        RecordChange::UpsertCname { name, value } => (
+            ChangeAction::Upsert,
+            ResourceRecordSet::builder()
+                .name(name)
+                .r#type(RrType::Cname)
+                .ttl(OWNER_RECORD_TTL)
+                .resource_records(ResourceRecord::builder().value(value).build().expect("value set")),
         ),
         RecordChange::Delete(seen) => {
             let mut set = ResourceRecordSet::builder()

@@ -325,6 +325,7 @@ pub struct AccountSession {
     servicediscovery: OnceLock<aws_sdk_servicediscovery::Client>,
     secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
     route53: OnceLock<aws_sdk_route53::Client>,
+    acm: OnceLock<aws_sdk_acm::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
     shared: AccountShared,
@@ -358,6 +359,7 @@ impl AccountSession {
             servicediscovery: OnceLock::new(),
             secretsmanager: OnceLock::new(),
             route53: OnceLock::new(),
+            acm: OnceLock::new(),
             config: config.clone(),
             interceptors,
             shared,
@@ -392,6 +394,7 @@ impl AccountSession {
         servicediscovery: servicediscovery = aws_sdk_servicediscovery,
         secretsmanager: secretsmanager = aws_sdk_secretsmanager,
         route53_client: route53 = aws_sdk_route53,
+        acm_client: acm = aws_sdk_acm,
     }
 
     /// Held while a policy document several owners share (a bucket or repository policy) is read,

@@ -270,6 +270,8 @@ pub struct Facts {
     pub target_groups: BTreeMap<String, String>,
     /// Per exposed service, where it is reached.
     pub service_urls: BTreeMap<String, String>,
+    /// The certificate the operator requested for the load balancers, once issued.
+    pub certificate: Option<String>,
     /// Per exposed scheme, its load balancer as an alias record's target, once it exists.
     pub balancer_aliases: BTreeMap<Scheme, dataplatform_aws::route53::Alias>,
     /// Per service with sign-in, the callback URL the identity provider must allow.

@@ -3,6 +3,7 @@
 //! per build. nextest still runs each test in its own process, with its own moto.
 
 mod aws_calls_and_errors;
+mod engine_certificate;
 mod engine_compute;
 mod engine_create;
 mod engine_dagster;

@@ -222,16 +222,17 @@ fn validate_load_balancer(spec: &DataPlatformAccountSpec, p: &mut Problems) {
     let exposed = || spec.services.iter().filter_map(|s| s.expose.as_ref());
     let balancer = spec.load_balancer.clone().unwrap_or_default();
     let certificate = balancer.certificate_arn.as_deref();
-    if exposed().any(|e| e.protocol == ExposeProtocol::Grpc) && certificate.is_none() {
+    let https = spec.has_certificate();
+    if exposed().any(|e| e.protocol == ExposeProtocol::Grpc) && !https {
         p.add(
             "spec.loadBalancer.certificateArn",
-            "is required when a service is exposed with protocol GRPC: the load balancer speaks gRPC over HTTPS only",
+            "(or spec.dns.hostedZoneId, for a certificate the operator requests) is required when a service is exposed with protocol GRPC: the load balancer speaks gRPC over HTTPS only",
         );
     }
-    if exposed().any(|e| e.sign_in.is_some()) && certificate.is_none() {
+    if exposed().any(|e| e.sign_in.is_some()) && !https {
         p.add(
             "spec.loadBalancer.certificateArn",
-            "is required when a service is exposed with signIn: the load balancer signs people in on HTTPS listeners only",
+            "(or spec.dns.hostedZoneId, for a certificate the operator requests) is required when a service is exposed with signIn: the load balancer signs people in on HTTPS listeners only",
         );
     }
     if let Some(arn) = certificate {
@@ -311,6 +312,24 @@ mod tests {
             )
         ));
         assert!(signed_in.validate().is_ok(), "{:?}", signed_in.validate());
+        // A zone the account has brings a certificate the operator requests for the hosts.
+        let zone_certificate = spec(&format!(
+            "dns: {{hostedZoneId: Z0123456789ABCDEFGHIJ}}\nservices:\n{}",
+            service(
+                "a",
+                &sign_in("arn:aws:secretsmanager:eu-west-2:111111111111:secret:x-AbCdEf")
+                    .replace("{signIn", "{hosts: [a.example.org], signIn")
+            )
+        ));
+        assert!(zone_certificate.validate().is_ok(), "{:?}", zone_certificate.validate());
+        let no_hosts = spec(&format!(
+            "dns: {{hostedZoneId: Z0123456789ABCDEFGHIJ}}\nservices:\n{}",
+            service(
+                "a",
+                &sign_in("arn:aws:secretsmanager:eu-west-2:111111111111:secret:x-AbCdEf")
+            )
+        ));
+        assert!(no_hosts.validate().is_err(), "no host, no certificate to request");
         assert!(ok.validate().is_ok(), "{:?}", ok.validate());
         for (extra, field, says) in [
             (

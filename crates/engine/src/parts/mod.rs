@@ -83,6 +83,7 @@ account_parts! {
     identity::Identity,
     logging::Logging,
     database::Database,
+    certificate::Certificate,
     load_balancer::LoadBalancing,
     dns::Dns,
     discovery::Discovery,

@@ -38,6 +38,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
         bucket_key: Default::default(),
         network: Default::default(),
         load_balancer: Default::default(),
+        certificate: Default::default(),
         dns: Default::default(),
         discovery: Default::default(),
         logging: Default::default(),

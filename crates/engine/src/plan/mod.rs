@@ -40,6 +40,7 @@ part_names! {
     Identity => "identity",
     Logging => "logging",
     Database => "database",
+    Certificate => "certificate",
     LoadBalancer => "load-balancer",
     Dns => "dns",
     Discovery => "discovery",

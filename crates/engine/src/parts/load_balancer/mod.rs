@@ -42,6 +42,7 @@ impl AccountPart for LoadBalancing {
     fn complete(desired: &mut DesiredLoadBalancing, facts: &Facts) {
         desired.placement = facts.load_balancer_placement.clone();
         desired.vpc = facts.network_vpc.clone();
+        desired.use_requested_certificate(facts.certificate.as_deref());
     }
 
     async fn observe(
@@ -106,6 +107,11 @@ impl AccountPart for LoadBalancing {
         owner: &Owner<'_>,
     ) -> Vec<Outcome> {
         let mut outcomes = targets::unwanted_rules(desired, observed, &account.owner);
+        if desired.certificate_pending {
+            outcomes.push(Outcome::waiting(
+                "the HTTPS listeners wait for the certificate ACM is validating".to_owned(),
+            ));
+        }
         for (scheme, balancer) in &desired.balancers {
             let listener = balancers::balancer_outcomes(desired, balancer, observed, owner, &mut outcomes);
             for target in desired.targets.iter().filter(|t| t.scheme == *scheme) {

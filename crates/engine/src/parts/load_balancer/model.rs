@@ -36,6 +36,10 @@ pub struct DesiredLoadBalancing {
     /// Whether ELB is read at all: not when nothing is exposed and the last status lists no load
     /// balancer, so an account that never exposed a service pays no ELB read.
     pub observe: bool,
+    /// The certificate is the one the operator requests (the certificate part's facts).
+    pub requested_certificate: bool,
+    /// That certificate is not issued yet: the HTTPS listeners (and the rules on them) wait.
+    pub certificate_pending: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,6 +98,7 @@ impl DesiredLoadBalancing {
         let names = &account.names;
         let shared = spec.load_balancer.clone().unwrap_or_default();
         let certificate = shared.certificate_arn.clone();
+        let certificate = certificate.or_else(|| spec.requests_certificate().then(String::new));
         let mut targets = Vec::new();
         for service in &spec.services {
             let (Some(expose), Some(port)) = (&service.expose, service.port) else {
@@ -161,7 +166,24 @@ impl DesiredLoadBalancing {
             placement: BTreeMap::new(),
             vpc: None,
             observe: true,
+            requested_certificate: spec.requests_certificate(),
+            certificate_pending: false,
         }
+    }
+
+    /// With a certificate the operator requests: HTTPS with it once issued; until then no
+    /// listener (a plain-HTTP one would forward before sign-in and TLS are there).
+    pub(super) fn use_requested_certificate(&mut self, issued: Option<&str>) {
+        if !self.requested_certificate {
+            return;
+        }
+        for (scheme, desired) in self.balancers.iter_mut() {
+            *desired = balancer(desired.name.clone(), *scheme, Some(issued.unwrap_or_default()));
+            if issued.is_none() {
+                desired.listeners.clear();
+            }
+        }
+        self.certificate_pending = issued.is_none();
     }
 
     /// What the last status says (`None`, as for the CLI: look).

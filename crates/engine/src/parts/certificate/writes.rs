@@ -1,0 +1,42 @@
+//! The certificate part's AWS writes.
+
+use std::collections::BTreeMap;
+
+use dataplatform_aws::route53::RecordChange;
+use dataplatform_aws::{AccountSession, AwsError};
+
+use crate::plan::{Made, Write};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CertificateWrite {
+    /// A DNS-validated certificate; the idempotency token makes a repeat after a lost answer
+    /// return the same one.
+    Request {
+        domain: String,
+        alternatives: Vec<String>,
+        token: String,
+        tags: BTreeMap<String, String>,
+    },
+    /// The validation records ACM checks, in the zone.
+    ValidationRecords { zone: String, changes: Vec<RecordChange> },
+    Delete { arn: String },
+}
+
+impl Write for CertificateWrite {
+    async fn run(&self, session: &AccountSession, resource: &str, made: &mut Made) -> Result<(), AwsError> {
+        match self {
+            Self::Request {
+                domain,
+                alternatives,
+                token,
+                tags,
+            } => {
+                let arn = session.acm().request(domain, alternatives, token, tags).await?;
+                made.ids.insert(resource.to_owned(), arn);
+                Ok(())
+            }
+            Self::ValidationRecords { zone, changes } => session.route53().change(zone, changes).await,
+            Self::Delete { arn } => session.acm().delete(arn).await,
+        }
+    }
+}
