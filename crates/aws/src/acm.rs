@@ -8,6 +8,7 @@ use aws_sdk_acm::types::{CertificateStatus, DomainValidation, Tag, ValidationMet
 
 use crate::error::AwsError;
 use crate::permissions as op;
+use crate::quotas::ACM_NAMES_PER_CERTIFICATE;
 use crate::session::AccountSession;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,6 +136,10 @@ impl Acm<'_> {
         idempotency_token: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
+        let names = 1 + alternatives.len();
+        ACM_NAMES_PER_CERTIFICATE
+            .check_count(names, &format!("the certificate for {domain}"))
+            .map_err(|e| e.refused("acm", "RequestCertificate"))?;
         let client = self.session.acm_client();
         let tags: Vec<Tag> = tags
             .iter()

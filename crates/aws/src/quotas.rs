@@ -158,8 +158,18 @@ pub const KMS_KEY_POLICY: Quota = Quota {
     fix: "the operator's key policy names each task role of the account once; remove statements written by hand",
 };
 
+pub const ACM_NAMES_PER_CERTIFICATE: Quota = Quota {
+    name: "acm.names-per-certificate",
+    limits: "the host names of one ACM certificate",
+    default: 10,
+    counting: Counting::Items,
+    source: "https://docs.aws.amazon.com/acm/latest/userguide/acm-limits.html (domain names per ACM certificate: 10 by default, up to 100 on request)",
+    adjustable: true,
+    fix: "expose fewer distinct hosts (a wildcard such as *.camden.example.org covers many), name a certificate in spec.loadBalancer.certificateArn, or raise the quota",
+};
+
 /// Every quota the operator's writes can reach, for the bench and the docs.
-pub const ALL: [Quota; 10] = [
+pub const ALL: [Quota; 11] = [
     IAM_ROLE_INLINE_POLICIES,
     IAM_ROLE_TRUST_POLICY,
     S3_BUCKET_POLICY,
@@ -170,6 +180,7 @@ pub const ALL: [Quota; 10] = [
     ALB_TARGET_GROUPS,
     ECS_TASK_DEFINITION,
     KMS_KEY_POLICY,
+    ACM_NAMES_PER_CERTIFICATE,
 ];
 
 impl Quota {

@@ -381,6 +381,27 @@ async fn a_document_past_its_quota_is_never_sent_by_the_adapters() {
         .expect_err("one past");
     assert_eq!(refused.class, dataplatform_aws::ErrorClass::QuotaExceeded, "{refused}");
     assert_eq!(counter.snapshot().of("CreateKey"), 0, "CreateKey was sent");
+
+    // ACM: ten names a certificate by default; the eleventh is refused before the request.
+    let names = |n: usize| (1..n).map(|i| format!("h{i}.camden.example.org")).collect::<Vec<_>>();
+    counter.reset();
+    let refused = session
+        .acm()
+        .request("camden.example.org", &names(11), "eleven", &Default::default())
+        .await
+        .expect_err("one past");
+    assert_eq!(refused.class, dataplatform_aws::ErrorClass::QuotaExceeded, "{refused}");
+    assert_eq!(
+        counter.snapshot().of("RequestCertificate"),
+        0,
+        "RequestCertificate was sent"
+    );
+    session
+        .acm()
+        .request("camden.example.org", &names(10), "ten", &Default::default())
+        .await
+        .expect("the last that fits is sent");
+    assert_eq!(counter.snapshot().of("RequestCertificate"), 1);
 }
 
 /// A bucket policy already past S3's quota (moto takes one; AWS never holds one) is not rewritten

@@ -12,6 +12,7 @@ use dataplatform_api::dns::CertificateStatus;
 use dataplatform_api::{DataPlatformAccountSpec, OWNER_TAG, SpecProblem};
 use dataplatform_aws::acm::CertificateObservation;
 use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::quotas::ACM_NAMES_PER_CERTIFICATE;
 use dataplatform_aws::route53::{RecordChange, RecordObservation, ZoneObservation};
 use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 use sha2::Digest;
@@ -173,6 +174,11 @@ impl AccountPart for Certificate {
             return outcomes;
         };
         let Some(current) = current else {
+            // Said at plan time too; the adapter refuses the request before it is sent.
+            if let Err(exceeded) = ACM_NAMES_PER_CERTIFICATE.check_count(desired.names.len(), &format!("the certificate for {domain}")) {
+                outcomes.push(Outcome::quota_exceeded(exceeded));
+                return outcomes;
+            }
             outcomes.push(Outcome::create(Action::create(
                 Part::Certificate,
                 RESOURCE,
@@ -242,7 +248,13 @@ impl AccountPart for Certificate {
         });
     }
 
-    fn quota_use(_account: &AccountContext, _observed: &ObservedCertificate, _used: &mut QuotaUse) {}
+    fn quota_use(account: &AccountContext, observed: &ObservedCertificate, used: &mut QuotaUse) {
+        for certificate in &observed.certificates {
+            used.record(ACM_NAMES_PER_CERTIFICATE, certificate.names.len(), || {
+                format!("certificate {} of {}", certificate.arn, account.owner)
+            });
+        }
+    }
 
     fn policy_scope(_account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         scope.managed_certificates = Some(spec.requests_certificate());
