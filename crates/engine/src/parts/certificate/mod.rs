@@ -111,7 +111,11 @@ impl AccountPart for Certificate {
             Some(domain) => session.acm().certificates_for(domain).await?,
             None => vec![],
         };
-        if let Some(arn) = desired.remembered.as_ref().filter(|a| !certificates.iter().any(|c| &c.arn == *a)) {
+        if let Some(arn) = desired
+            .remembered
+            .as_ref()
+            .filter(|a| !certificates.iter().any(|c| &c.arn == *a))
+        {
             certificates.extend(session.acm().certificate(arn).await?);
         }
         certificates.retain(|c| c.tags.get(OWNER_TAG) == Some(&desired.owner));
@@ -160,22 +164,37 @@ impl AccountPart for Certificate {
         facts.certificate = issued.map(|c| c.arn.clone());
     }
 
-    fn diff(_account: &AccountContext, desired: &DesiredCertificate, observed: &ObservedCertificate, _owner: &Owner<'_>) -> Vec<Outcome> {
+    fn diff(
+        _account: &AccountContext,
+        desired: &DesiredCertificate,
+        observed: &ObservedCertificate,
+        _owner: &Owner<'_>,
+    ) -> Vec<Outcome> {
         let mut outcomes: Vec<Outcome> = Vec::new();
         let current = desired.current(observed).filter(|_| desired.wanted);
-        for old in observed.certificates.iter().filter(|c| Some(c.arn.as_str()) != current.map(|c| c.arn.as_str())) {
+        for old in observed
+            .certificates
+            .iter()
+            .filter(|c| Some(c.arn.as_str()) != current.map(|c| c.arn.as_str()))
+        {
             if old.in_use {
-                outcomes.push(Outcome::waiting(format!("{RESOURCE} {} is deleted once no listener uses it", old.arn)));
+                outcomes.push(Outcome::waiting(format!(
+                    "{RESOURCE} {} is deleted once no listener uses it",
+                    old.arn
+                )));
             } else {
                 outcomes.push(Outcome::create(delete(old)));
             }
         }
-        let (Some(zone), Some(domain)) = (observed.zone.as_ref().filter(|_| desired.wanted), desired.names.first()) else {
+        let (Some(zone), Some(domain)) = (observed.zone.as_ref().filter(|_| desired.wanted), desired.names.first())
+        else {
             return outcomes;
         };
         let Some(current) = current else {
             // Said at plan time too; the adapter refuses the request before it is sent.
-            if let Err(exceeded) = ACM_NAMES_PER_CERTIFICATE.check_count(desired.names.len(), &format!("the certificate for {domain}")) {
+            if let Err(exceeded) =
+                ACM_NAMES_PER_CERTIFICATE.check_count(desired.names.len(), &format!("the certificate for {domain}"))
+            {
                 outcomes.push(Outcome::quota_exceeded(exceeded));
                 return outcomes;
             }
@@ -216,11 +235,19 @@ impl AccountPart for Certificate {
         outcomes
     }
 
-    fn readiness(desired: &DesiredCertificate, observed: &ObservedCertificate, _applied: &Plan, readiness: &mut Readiness) {
+    fn readiness(
+        desired: &DesiredCertificate,
+        observed: &ObservedCertificate,
+        _applied: &Plan,
+        readiness: &mut Readiness,
+    ) {
         if !desired.wanted {
             return;
         }
-        let status = desired.current(observed).map(|c| c.status.as_str()).unwrap_or("being requested");
+        let status = desired
+            .current(observed)
+            .map(|c| c.status.as_str())
+            .unwrap_or("being requested");
         if status != "ISSUED" {
             readiness.wait(
                 crate::wait::WaitKind::LoadBalancer,
@@ -235,12 +262,25 @@ impl AccountPart for Certificate {
     /// After the load balancers (deletion goes up the list). `in_use` is not asked: moto never
     /// clears it when a load balancer goes, and AWS refuses (ResourceInUseException) while ELB still
     /// lets go, which ends the pass and the next one deletes it.
-    fn deletion(_account: &AccountContext, _desired: &DesiredCertificate, observed: &ObservedCertificate, _waiting: &mut Vec<String>) -> Vec<Action> {
+    fn deletion(
+        _account: &AccountContext,
+        _desired: &DesiredCertificate,
+        observed: &ObservedCertificate,
+        _waiting: &mut Vec<String>,
+    ) -> Vec<Action> {
         observed.certificates.iter().map(delete).collect()
     }
 
-    fn report(_account: &AccountContext, desired: &DesiredCertificate, observed: &ObservedCertificate, status: &mut DataPlatformAccountStatus) {
-        let shown = desired.current(observed).filter(|_| desired.wanted).or(observed.certificates.first());
+    fn report(
+        _account: &AccountContext,
+        desired: &DesiredCertificate,
+        observed: &ObservedCertificate,
+        status: &mut DataPlatformAccountStatus,
+    ) {
+        let shown = desired
+            .current(observed)
+            .filter(|_| desired.wanted)
+            .or(observed.certificates.first());
         status.certificate = shown.map(|c| CertificateStatus {
             arn: c.arn.clone(),
             status: c.status.clone(),

@@ -18,8 +18,13 @@ pub enum CertificateWrite {
         tags: BTreeMap<String, String>,
     },
     /// The validation records ACM checks, in the zone.
-    ValidationRecords { zone: String, changes: Vec<RecordChange> },
-    Delete { arn: String },
+    ValidationRecords {
+        zone: String,
+        changes: Vec<RecordChange>,
+    },
+    Delete {
+        arn: String,
+    },
 }
 
 impl Write for CertificateWrite {

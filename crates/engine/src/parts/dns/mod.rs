@@ -93,12 +93,20 @@ impl AccountPart for Dns {
         outside
             .map(|host| SpecProblem {
                 field: "spec.services[].expose.hosts".to_owned(),
-                message: format!("{host} is not in hosted zone {id} ({}): its record could not be written there", zone.name),
+                message: format!(
+                    "{host} is not in hosted zone {id} ({}): its record could not be written there",
+                    zone.name
+                ),
             })
             .collect()
     }
 
-    fn diff(_account: &AccountContext, desired: &DesiredDns, observed: &ObservedDns, _owner: &Owner<'_>) -> Vec<Outcome> {
+    fn diff(
+        _account: &AccountContext,
+        desired: &DesiredDns,
+        observed: &ObservedDns,
+        _owner: &Owner<'_>,
+    ) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         let Some(zone) = records::zone_outcome(desired, observed, &mut outcomes) else {
             return outcomes;
@@ -131,7 +139,12 @@ impl AccountPart for Dns {
     }
 
     /// Our records, then a private zone the operator made (kept while it holds others' records).
-    fn deletion(_account: &AccountContext, desired: &DesiredDns, observed: &ObservedDns, _waiting: &mut Vec<String>) -> Vec<Action> {
+    fn deletion(
+        _account: &AccountContext,
+        desired: &DesiredDns,
+        observed: &ObservedDns,
+        _waiting: &mut Vec<String>,
+    ) -> Vec<Action> {
         let Some(zone) = &observed.zone else {
             return vec![];
         };
@@ -147,7 +160,12 @@ impl AccountPart for Dns {
         actions
     }
 
-    fn report(_account: &AccountContext, desired: &DesiredDns, observed: &ObservedDns, status: &mut DataPlatformAccountStatus) {
+    fn report(
+        _account: &AccountContext,
+        desired: &DesiredDns,
+        observed: &ObservedDns,
+        status: &mut DataPlatformAccountStatus,
+    ) {
         let published = records::published(desired, observed);
         let leftover = matches!(desired.zone, ZoneChoice::Existing(_)) && desired.hosts.is_empty();
         let ours_left = observed.records.iter().any(|r| desired.our_host(r).is_some());
@@ -167,11 +185,16 @@ impl AccountPart for Dns {
 
     fn policy_scope(_account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         let dns = spec.dns.as_ref();
-        scope.dns_zones = Some(match (dns.and_then(|d| d.hosted_zone_id.clone()), dns.and_then(|d| d.private_zone.as_ref())) {
-            (Some(id), _) => vec![id],
-            // Route 53 picks a new zone's id.
-            (None, Some(_)) => vec!["*".to_owned()],
-            (None, None) => vec![],
-        });
+        scope.dns_zones = Some(
+            match (
+                dns.and_then(|d| d.hosted_zone_id.clone()),
+                dns.and_then(|d| d.private_zone.as_ref()),
+            ) {
+                (Some(id), _) => vec![id],
+                // Route 53 picks a new zone's id.
+                (None, Some(_)) => vec!["*".to_owned()],
+                (None, None) => vec![],
+            },
+        );
     }
 }

@@ -73,7 +73,10 @@ impl DesiredDns {
     pub fn new(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Self {
         let owner_value = format!("dataplatform-operator owner={}", account.owner);
         let digest = sha2::Sha256::digest(account.owner.as_bytes());
-        let owner_label = format!("_dataplatform-{}", digest[..4].iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let owner_label = format!(
+            "_dataplatform-{}",
+            digest[..4].iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
         let zone = match &spec.dns {
             None => ZoneChoice::None,
             Some(dns) => match (&dns.hosted_zone_id, &dns.private_zone) {

@@ -32,7 +32,9 @@ pub fn zone_outcome(desired: &DesiredDns, observed: &ObservedDns, outcomes: &mut
         return None;
     }
     let Some(vpc) = &desired.vpc else {
-        outcomes.push(Outcome::waiting(format!("{ZONE_RESOURCE} ({name}) waits for the network's VPC")));
+        outcomes.push(Outcome::waiting(format!(
+            "{ZONE_RESOURCE} ({name}) waits for the network's VPC"
+        )));
         return None;
     };
     outcomes.push(Outcome::create(Action::create(

@@ -16,8 +16,13 @@ pub enum DnsWrite {
         comment: String,
     },
     /// Record changes as one batch: a record and its owner record go together or not at all.
-    ChangeRecords { zone: Ec2Ref, changes: Vec<RecordChange> },
-    DeleteZone { id: String },
+    ChangeRecords {
+        zone: Ec2Ref,
+        changes: Vec<RecordChange>,
+    },
+    DeleteZone {
+        id: String,
+    },
 }
 
 impl Write for DnsWrite {
