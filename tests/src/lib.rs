@@ -466,6 +466,23 @@ pub async fn steady_pass(
     calls
 }
 
+/// Deletion passes, as the controller runs them, until one finishes; the last one, which must have
+/// finished.
+pub async fn delete_until_finished(
+    engine: &dataplatform_engine::Engine,
+    object: &dataplatform_engine::AccountObject,
+) -> dataplatform_engine::deletion::Deleted {
+    let mut deleted = engine.delete(object, &[]).await;
+    for _ in 0..8 {
+        if deleted.finished {
+            break;
+        }
+        deleted = engine.delete(object, &[]).await;
+    }
+    assert!(deleted.finished, "{:?} {:?}", deleted.waiting, deleted.error);
+    deleted
+}
+
 /// Every call the engine made is in the permission catalogue under the SDK's own service and
 /// operation names, so `iam-policy` (built from the catalogue) names what the calls really are.
 pub fn assert_every_call_is_catalogued(engine: &dataplatform_engine::Engine) {

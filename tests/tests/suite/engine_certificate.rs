@@ -7,7 +7,6 @@
 //! (tests/support/moto_server.py sets the wait to a second), so that the operator wrote the
 //! validation records is checked in the zone, not by the issue.
 
-use dataplatform_api::Scheme;
 use dataplatform_api::names::AccountNames;
 use dataplatform_engine::AccountObject;
 use dataplatform_tests::{Moto, account_object, engine, start_tasks, unique_account_id};
@@ -98,22 +97,8 @@ async fn a_zone_the_account_has_gets_a_certificate_the_https_listeners_wait_for(
     );
 
     // HTTPS with it, and HTTP redirecting there; the URL says https.
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-    let names = AccountNames::new(&object.id.namespace, &object.id.name, &account);
-    let balancer = elb
-        .describe_load_balancers()
-        .names(names.load_balancer(Scheme::Internal))
-        .send()
-        .await
-        .expect("balancer");
-    let listeners = elb
-        .describe_listeners()
-        .load_balancer_arn(balancer.load_balancers()[0].load_balancer_arn().unwrap_or_default())
-        .send()
-        .await
-        .expect("listeners");
+    let listeners = crate::engine_sign_in::internal_listeners(&object).await;
     let mut seen: Vec<(i32, Option<String>)> = listeners
-        .listeners()
         .iter()
         .map(|l| {
             (
@@ -135,14 +120,7 @@ async fn a_zone_the_account_has_gets_a_certificate_the_https_listeners_wait_for(
     dataplatform_tests::steady_pass(&engine, &object).await;
 
     // Deletion: the load balancer, then the certificate.
-    let mut deleted = engine.delete(&object, &[]).await;
-    for _ in 0..8 {
-        if deleted.finished {
-            break;
-        }
-        deleted = engine.delete(&object, &[]).await;
-    }
-    assert!(deleted.finished, "{:?} {:?}", deleted.waiting, deleted.error);
+    dataplatform_tests::delete_until_finished(&engine, &object).await;
     let gone = acm
         .describe_certificate()
         .certificate_arn(&certificate.arn)

@@ -294,14 +294,7 @@ async fn a_private_zone_is_made_for_the_vpc_and_goes_with_the_account() {
         ["*.dagster.camden.example.org", "files.camden.example.org"]
     );
 
-    let mut deleted = engine.delete(&object, &[]).await;
-    for _ in 0..8 {
-        if deleted.finished {
-            break;
-        }
-        deleted = engine.delete(&object, &[]).await;
-    }
-    assert!(deleted.finished, "{:?} {:?}", deleted.waiting, deleted.error);
+    dataplatform_tests::delete_until_finished(&engine, &object).await;
     let gone = route53(&account).await.get_hosted_zone().id(&zone).send().await;
     assert!(gone.is_err(), "the private zone is deleted: {gone:?}");
 }

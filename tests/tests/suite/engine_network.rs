@@ -307,16 +307,7 @@ async fn a_managed_network_holds_the_database_and_the_services() {
     assert_eq!(groups, std::slice::from_ref(&tasks_group));
 
     // Steady state: reads only.
-    engine.sessions().counter().reset();
-    let pass = engine.reconcile(&object, Default::default()).await;
-    assert!(
-        pass.error.is_none() && pass.applied.is_empty(),
-        "{:?} {:?}",
-        pass.error,
-        pass.applied
-    );
-    let calls = engine.sessions().counter().snapshot();
-    assert_eq!(calls.writes(), 0, "{:?}", calls.write_operations());
+    dataplatform_tests::steady_pass(&engine, &object).await;
 }
 
 #[tokio::test]

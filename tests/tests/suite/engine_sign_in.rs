@@ -7,7 +7,7 @@
 //! so we do first), and DescribeRules returns the client secret it was sent (AWS never does; the
 //! operator never reads it, and these tests read it only to see what was sent).
 
-use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Rule};
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Listener, Rule};
 use dataplatform_api::Scheme;
 use dataplatform_api::names::AccountNames;
 use dataplatform_engine::AccountObject;
@@ -53,8 +53,8 @@ async fn elb(account: &str) -> aws_sdk_elasticloadbalancingv2::Client {
     aws_sdk_elasticloadbalancingv2::Client::new(&dataplatform_tests::Moto::shared().account_config(account).await)
 }
 
-/// The rules (but the default ones) of the internal balancer's listener on `port`.
-async fn rules(object: &AccountObject, port: i32) -> Vec<Rule> {
+/// The listeners of the object's internal load balancer.
+pub(crate) async fn internal_listeners(object: &AccountObject) -> Vec<Listener> {
     let elb = elb(&object.spec.account_id).await;
     let names = AccountNames::new(&object.id.namespace, &object.id.name, &object.spec.account_id);
     let balancers = elb
@@ -69,10 +69,17 @@ async fn rules(object: &AccountObject, port: i32) -> Vec<Rule> {
         .send()
         .await
         .expect("listeners");
-    let Some(listener) = listeners.listeners().iter().find(|l| l.port() == Some(port)) else {
+    listeners.listeners().to_vec()
+}
+
+/// The rules (but the default ones) of the internal balancer's listener on `port`.
+async fn rules(object: &AccountObject, port: i32) -> Vec<Rule> {
+    let listeners = internal_listeners(object).await;
+    let Some(listener) = listeners.iter().find(|l| l.port() == Some(port)) else {
         return vec![];
     };
-    let found = elb
+    let found = elb(&object.spec.account_id)
+        .await
         .describe_rules()
         .listener_arn(listener.listener_arn().unwrap_or_default())
         .send()
