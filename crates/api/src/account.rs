@@ -74,6 +74,9 @@ const HALF_STEPS: &str = "double(int(self * 2.0)) == self * 2.0";
     validation = Rule::new("!has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.signIn)) || (has(self.loadBalancer) && has(self.loadBalancer.certificateArn)) || (has(self.dns) && has(self.dns.hostedZoneId))")
         .message("spec.loadBalancer.certificateArn (or spec.dns.hostedZoneId, for a certificate the operator requests) is required when a service is exposed with signIn: the load balancer signs people in on HTTPS listeners only")
         .field_path(".loadBalancer"),
+    validation = Rule::new("has(self.userPool) || !has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.signIn) || !has(s.expose.signIn.userPool) || !s.expose.signIn.userPool)")
+        .message("spec.userPool is required when a service is exposed with signIn.userPool: it is the Cognito user pool people sign in through")
+        .field_path(".userPool"),
     validation = Rule::new("!has(self.network) || has(self.network.vpc) || !has(self.services) || self.services.all(s, !has(s.expose) || !has(s.expose.scheme) || s.expose.scheme != 'InternetFacing') || (has(self.loadBalancer) && has(self.loadBalancer.publicSubnetIds))")
         .message("spec.loadBalancer.publicSubnetIds is required when a service is exposed InternetFacing in the spec.network.subnetIds form: name public subnets (routed to an internet gateway) in two availability zones")
         .field_path(".loadBalancer"),
@@ -200,6 +203,12 @@ pub struct DataPlatformAccountSpec {
     /// no record is written, and pointing the hosts at the load balancers is yours to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<crate::dns::DnsSpec>,
+
+    /// A Cognito user pool the operator makes for services that sign people in through it
+    /// (services[].expose.signIn.userPool), federated with the organisation's SAML identity
+    /// provider: see its fields. status.userPool says what to register at the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pool: Option<crate::user_pool::UserPoolSpec>,
 
     /// Organisation tier only: ECR repositories that every managed Child account may pull from.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -33,6 +33,9 @@ pub struct DataPlatformAccountStatus {
     /// The certificate the operator requested for the load balancers, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<crate::dns::CertificateStatus>,
+    /// The Cognito user pool of spec.userPool, and what to register at its identity provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pool: Option<crate::user_pool::UserPoolStatus>,
     /// The three buckets' names and ARNs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<BucketsStatus>,

@@ -18,9 +18,14 @@ use crate::patterns::{self, cel_all_match, cel_matches};
 /// rule. The service's port must be set. A service with replicas 0 keeps its target group and rule,
 /// so scaling it up is the one change needed to reach it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
-#[x_kube(validation = Rule::new("(has(self.hosts) ? size(self.hosts) : 0) + (has(self.allowedCidrs) ? size(self.allowedCidrs) : 0) <= 4")
-    .message("spec.services[].expose: hosts and allowedCidrs together take at most 4 entries (a listener rule matches at most 5 values, and the path takes one)")
-    .field_path(".hosts"))]
+#[x_kube(
+    validation = Rule::new("(has(self.hosts) ? size(self.hosts) : 0) + (has(self.allowedCidrs) ? size(self.allowedCidrs) : 0) <= 4")
+        .message("spec.services[].expose: hosts and allowedCidrs together take at most 4 entries (a listener rule matches at most 5 values, and the path takes one)")
+        .field_path(".hosts"),
+    validation = Rule::new("!has(self.signIn) || !has(self.signIn.userPool) || !self.signIn.userPool || (has(self.hosts) && self.hosts.exists(h, !h.startsWith('*')))")
+        .message("spec.services[].expose.hosts needs a host that is not a wildcard with signIn.userPool: the user pool's app client allows https://<host>/oauth2/idpresponse, and Cognito takes no wildcards there")
+        .field_path(".hosts")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ExposeSpec {
     /// Internal (default): a load balancer in the private subnets, reachable from the VPC and what
@@ -83,12 +88,22 @@ pub struct ExposeSpec {
     pub sign_in: Option<SignInSpec>,
 }
 
-/// How people sign in to an exposed service.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+/// How people sign in to an exposed service: through an OpenID Connect provider the load
+/// balancer talks to (`oidc`), or through the account's Cognito user pool (`userPool: true`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new("has(self.oidc) != (has(self.userPool) && self.userPool)")
+    .message("spec.services[].expose.signIn takes oidc (an OpenID Connect provider) or userPool: true (the account's spec.userPool), one of the two"))]
 #[serde(rename_all = "camelCase")]
 pub struct SignInSpec {
     /// An OpenID Connect identity provider, e.g. Microsoft Entra ID.
-    pub oidc: OidcSignIn,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcSignIn>,
+
+    /// Sign in through the account's Cognito user pool (spec.userPool, required then), and so
+    /// through its SAML identity provider. The service needs a host that is not a wildcard: the
+    /// pool's app client allows `https://<host>/oauth2/idpresponse` of each such host.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub user_pool: bool,
 
     /// Seconds a sign-in lasts before the load balancer asks the identity provider again (1 to
     /// 604800; default 604800, seven days, as the load balancer's own default).

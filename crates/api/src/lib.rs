@@ -14,6 +14,7 @@ pub mod names;
 pub mod patterns;
 pub mod scaling;
 pub mod service;
+pub mod user_pool;
 pub mod validation;
 
 pub use account::{

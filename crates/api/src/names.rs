@@ -150,6 +150,12 @@ impl AccountNames {
         )
     }
 
+    /// The Cognito user pool of spec.userPool (names need not be unique: it is found by this and
+    /// its owner tag).
+    pub fn user_pool(&self) -> String {
+        format!("{}-{}", self.slug, self.hash)
+    }
+
     /// Task-definition family: families are account-wide, so it carries the account's identity.
     pub fn task_family(&self, service: &str) -> String {
         format!("{}-{}-{}", self.slug, self.hash, service)

@@ -32,6 +32,8 @@ pub const HOSTED_ZONE_ID: &str = "^[A-Z0-9]{1,32}$";
 pub const HTTPS_URL: &str = "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~:/?#@!$&()*+,;=%-]*)?$";
 /// An OIDC client id: printable ASCII, no spaces.
 pub const OIDC_CLIENT_ID: &str = "^[!-~]{1,255}$";
+/// A Cognito identity provider's name (an ASCII subset of what Cognito takes).
+pub const IDENTITY_PROVIDER_NAME: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{1,30}[A-Za-z0-9]$";
 /// OIDC scopes separated by single spaces.
 pub const OIDC_SCOPE: &str = "^[!-~]+( [!-~]+)*$";
 pub const PARAMETER_ARN: &str = "^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$";

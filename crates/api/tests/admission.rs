@@ -353,3 +353,18 @@ fn a_tag_value_with_a_character_aws_refuses_is_refused_at_admission() {
     );
     assert_eq!(admission.create(&good), Vec::<String>::new());
 }
+
+#[test]
+fn sign_in_through_the_user_pool_is_admitted_and_valid() {
+    let object = json!({"apiVersion": "dataplatform.io/v1alpha1", "kind": "DataPlatformAccount", "metadata": {"name": "camden"},
+        "spec": {"accountId": "111111111111", "region": "eu-west-2",
+            "network": {"vpc": {"cidr": "10.20.0.0/16"}},
+            "loadBalancer": {"certificateArn": "arn:aws:acm:eu-west-2:111111111111:certificate/0a1b2c3d"},
+            "userPool": {"domainPrefix": "camden-dataplatform", "saml": {"providerName": "EntraID",
+                "metadataUrl": "https://login.microsoftonline.com/t/federationmetadata/2007-06/federationmetadata.xml?appid=a"}},
+            "services": [{"name": "webserver", "image": "dagster:1.9.0", "cpu": 256, "memory": 512, "port": 3000,
+                "expose": {"hosts": ["dagster.camden.example.org", "*.camden.example.org"], "signIn": {"userPool": true}}}]}});
+    assert_eq!(Admission::accounts().create(&object), Vec::<String>::new());
+    let spec: DataPlatformAccountSpec = serde_json::from_value(object["spec"].clone()).expect("spec");
+    assert_eq!(spec.validate(), Ok(()));
+}

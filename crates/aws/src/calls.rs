@@ -136,6 +136,7 @@ impl Intercept for CallCounter {
                 "Secrets Manager" => "secretsmanager".to_owned(),
                 "Route 53" => "route53".to_owned(),
                 "ACM" => "acm".to_owned(),
+                "Cognito Identity Provider" => "cognito-idp".to_owned(),
                 other => other.to_ascii_lowercase(),
             },
             operation: operation.to_owned(),

@@ -5,6 +5,7 @@
 pub mod acm;
 pub mod budget;
 pub mod calls;
+pub mod cognito;
 pub mod credentials;
 pub mod ecr;
 pub mod ecs;

@@ -40,6 +40,8 @@ pub enum Resource {
     DnsZones,
     /// The certificates the operator requests (ACM picks the id): the account's certificates.
     ManagedCertificates,
+    /// The user pool the operator makes (Cognito picks the id): the account's user pools.
+    UserPools,
     /// The service-linked roles AWS makes the first time ECS, RDS or ELB is used in an account (one
     /// statement for all three keeps the account role's policy short).
     ServiceLinkedRoles,
@@ -371,6 +373,26 @@ operations! {
         ManagedCertificates: ["acm:AddTagsToCertificate"],
     }
     ACM_DELETE_CERTIFICATE = "acm" "DeleteCertificate" { ManagedCertificates: ["acm:DeleteCertificate"] }
+
+    // spec.userPool: the Cognito user pool, its domain, SAML provider and app client. The pool's
+    // create, list and the domain lookup take no resource; the rest are on the account's pools.
+    COGNITO_LIST_USER_POOLS = "cognito-idp" "ListUserPools" { Any: ["cognito-idp:ListUserPools"] }
+    COGNITO_DESCRIBE_USER_POOL = "cognito-idp" "DescribeUserPool" { UserPools: ["cognito-idp:DescribeUserPool"] }
+    COGNITO_DESCRIBE_USER_POOL_DOMAIN = "cognito-idp" "DescribeUserPoolDomain" { Any: ["cognito-idp:DescribeUserPoolDomain"] }
+    COGNITO_LIST_USER_POOL_CLIENTS = "cognito-idp" "ListUserPoolClients" { UserPools: ["cognito-idp:ListUserPoolClients"] }
+    COGNITO_DESCRIBE_USER_POOL_CLIENT = "cognito-idp" "DescribeUserPoolClient" { UserPools: ["cognito-idp:DescribeUserPoolClient"] }
+    COGNITO_LIST_IDENTITY_PROVIDERS = "cognito-idp" "ListIdentityProviders" { UserPools: ["cognito-idp:ListIdentityProviders"] }
+    COGNITO_DESCRIBE_IDENTITY_PROVIDER = "cognito-idp" "DescribeIdentityProvider" { UserPools: ["cognito-idp:DescribeIdentityProvider"] }
+    COGNITO_CREATE_USER_POOL = "cognito-idp" "CreateUserPool" { Any: ["cognito-idp:CreateUserPool"] }
+    COGNITO_CREATE_USER_POOL_DOMAIN = "cognito-idp" "CreateUserPoolDomain" { UserPools: ["cognito-idp:CreateUserPoolDomain"] }
+    COGNITO_DELETE_USER_POOL_DOMAIN = "cognito-idp" "DeleteUserPoolDomain" { UserPools: ["cognito-idp:DeleteUserPoolDomain"] }
+    COGNITO_CREATE_IDENTITY_PROVIDER = "cognito-idp" "CreateIdentityProvider" { UserPools: ["cognito-idp:CreateIdentityProvider"] }
+    COGNITO_UPDATE_IDENTITY_PROVIDER = "cognito-idp" "UpdateIdentityProvider" { UserPools: ["cognito-idp:UpdateIdentityProvider"] }
+    COGNITO_DELETE_IDENTITY_PROVIDER = "cognito-idp" "DeleteIdentityProvider" { UserPools: ["cognito-idp:DeleteIdentityProvider"] }
+    COGNITO_CREATE_USER_POOL_CLIENT = "cognito-idp" "CreateUserPoolClient" { UserPools: ["cognito-idp:CreateUserPoolClient"] }
+    COGNITO_UPDATE_USER_POOL_CLIENT = "cognito-idp" "UpdateUserPoolClient" { UserPools: ["cognito-idp:UpdateUserPoolClient"] }
+    COGNITO_DELETE_USER_POOL_CLIENT = "cognito-idp" "DeleteUserPoolClient" { UserPools: ["cognito-idp:DeleteUserPoolClient"] }
+    COGNITO_DELETE_USER_POOL = "cognito-idp" "DeleteUserPool" { UserPools: ["cognito-idp:DeleteUserPool"] }
 
     KMS_DESCRIBE_KEY = "kms" "DescribeKey" { Keys: ["kms:DescribeKey"] }
     KMS_LIST_GRANTS = "kms" "ListGrants" { Keys: ["kms:ListGrants"] }

@@ -33,6 +33,8 @@ pub struct PolicyScope {
     pub sign_in_secrets: Option<Vec<String>>,
     /// Whether the operator requests a certificate for the account (`Some(false)`: it does not).
     pub managed_certificates: Option<bool>,
+    /// Whether the operator makes a user pool for the account (`Some(false)`: it does not).
+    pub user_pools: Option<bool>,
     /// The hosted zone ids of `spec.dns` (`*` for a private zone the operator makes).
     pub dns_zones: Option<Vec<String>>,
     /// DB subnet group names.
@@ -118,6 +120,8 @@ impl PolicyScope {
             },
             Resource::ManagedCertificates if self.managed_certificates == Some(false) => vec![],
             Resource::ManagedCertificates => vec![format!("arn:aws:acm:{region}:{account}:certificate/*")],
+            Resource::UserPools if self.user_pools == Some(false) => vec![],
+            Resource::UserPools => vec![format!("arn:aws:cognito-idp:{region}:{account}:userpool/*")],
             Resource::DnsZones => self.named(&self.dns_zones, |id| format!("arn:aws:route53:::hostedzone/{id}")),
             Resource::LogObjects => self.named(&self.log_bucket, |b| format!("arn:aws:s3:::{b}/*")),
             Resource::ManagedKeys if none(&self.key_aliases) => vec![],
@@ -353,6 +357,7 @@ mod tests {
             log_bucket: Some(vec![]),
             dns_zones: Some(vec![]),
             managed_certificates: Some(false),
+            user_pools: Some(false),
             sign_in_secrets: Some(vec![
                 "arn:aws:secretsmanager:eu-west-2:111111111111:secret:camden/dagster-sign-in-AbCdEf".into(),
             ]),
@@ -383,6 +388,10 @@ mod tests {
         );
         assert!(statement(&policy, "Keys").is_none());
         assert!(statement(&policy, "ManagedKeys").is_none() && statement(&policy, "KeyAliases").is_none());
+        assert!(
+            statement(&policy, "UserPools").is_none(),
+            "no spec.userPool: no user pool actions"
+        );
         let secrets = statement(&policy, "SignInSecrets").unwrap();
         assert_eq!(
             secrets["Resource"],

@@ -326,6 +326,7 @@ pub struct AccountSession {
     secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
     route53: OnceLock<aws_sdk_route53::Client>,
     acm: OnceLock<aws_sdk_acm::Client>,
+    cognito: OnceLock<aws_sdk_cognitoidentityprovider::Client>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
     shared: AccountShared,
@@ -360,6 +361,7 @@ impl AccountSession {
             secretsmanager: OnceLock::new(),
             route53: OnceLock::new(),
             acm: OnceLock::new(),
+            cognito: OnceLock::new(),
             config: config.clone(),
             interceptors,
             shared,
@@ -395,6 +397,7 @@ impl AccountSession {
         secretsmanager: secretsmanager = aws_sdk_secretsmanager,
         route53_client: route53 = aws_sdk_route53,
         acm_client: acm = aws_sdk_acm,
+        cognito_client: cognito = aws_sdk_cognitoidentityprovider,
     }
 
     /// Held while a policy document several owners share (a bucket or repository policy) is read,

@@ -272,6 +272,8 @@ pub struct Facts {
     pub service_urls: BTreeMap<String, String>,
     /// The certificate the operator requested for the load balancers, once issued.
     pub certificate: Option<String>,
+    /// The account's user pool, once it has its domain and app client.
+    pub user_pool: Option<UserPoolFact>,
     /// Per exposed scheme, its load balancer as an alias record's target, once it exists.
     pub balancer_aliases: BTreeMap<Scheme, dataplatform_aws::route53::Alias>,
     /// Per service with sign-in, the callback URL the identity provider must allow.
@@ -282,6 +284,14 @@ pub struct Facts {
     pub service_addresses: BTreeMap<String, String>,
     /// The ECS services of the spec that exist (ACTIVE).
     pub services: std::collections::BTreeSet<String>,
+}
+
+/// What a load balancer signs people in through: a user pool, its app client and domain prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPoolFact {
+    pub arn: String,
+    pub client_id: String,
+    pub domain: String,
 }
 
 /// Subnets and security group of one scheme's load balancer.

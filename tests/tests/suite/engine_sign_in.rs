@@ -73,7 +73,7 @@ pub(crate) async fn internal_listeners(object: &AccountObject) -> Vec<Listener> 
 }
 
 /// The rules (but the default ones) of the internal balancer's listener on `port`.
-async fn rules(object: &AccountObject, port: i32) -> Vec<Rule> {
+pub(crate) async fn rules_on(object: &AccountObject, port: i32) -> Vec<Rule> {
     let listeners = internal_listeners(object).await;
     let Some(listener) = listeners.iter().find(|l| l.port() == Some(port)) else {
         return vec![];
@@ -95,7 +95,7 @@ async fn rules(object: &AccountObject, port: i32) -> Vec<Rule> {
 
 /// The one rule that forwards to the webserver.
 async fn the_rule(object: &AccountObject) -> Rule {
-    let found = rules(object, 443).await;
+    let found = rules_on(object, 443).await;
     assert_eq!(found.len(), 1, "{found:#?}");
     found[0].clone()
 }
@@ -183,7 +183,7 @@ async fn a_signed_in_service_is_authenticated_before_it_is_forwarded_and_the_sec
     );
     assert!(!tags.values().any(|v| v.contains(&value)));
     // Nothing is on port 80 but the redirect: nobody reaches the service without signing in.
-    assert!(rules(&object, 80).await.is_empty());
+    assert!(rules_on(&object, 80).await.is_empty());
 
     // Status: the callback to register, and nowhere the secret.
     let status = object.status.clone().expect("status");
@@ -304,7 +304,7 @@ async fn a_missing_client_secret_holds_the_rule_back_and_says_which() {
     let open = open[..open.find("    signIn:").expect("signIn")].to_owned();
     let mut object = account_object(&account, &open);
     converge_running(&engine, &mut object).await;
-    assert_eq!(rules(&object, 443).await.len(), 1, "reached without sign-in");
+    assert_eq!(rules_on(&object, 443).await.len(), 1, "reached without sign-in");
     object.spec = account_object(&account, &spec(Some(&certificate), &missing, "openid")).spec;
     let mut last = None;
     for _ in 0..6 {
@@ -316,7 +316,7 @@ async fn a_missing_client_secret_holds_the_rule_back_and_says_which() {
     let pass = last.expect("passes");
     assert!(!pass.ready);
     assert!(
-        rules(&object, 443).await.is_empty(),
+        rules_on(&object, 443).await.is_empty(),
         "no rule forwards without its sign-in: the open one is gone"
     );
     let ready = pass

@@ -22,6 +22,7 @@ mod engine_runtime;
 mod engine_sign_in;
 mod engine_storage_keys;
 mod engine_tags;
+mod engine_user_pool;
 mod harness;
 mod layout;
 mod quotas;

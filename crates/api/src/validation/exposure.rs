@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::Problems;
 use crate::account::DataPlatformAccountSpec;
-use crate::exposure::{ExposeProtocol, Scheme, SignInSpec};
+use crate::exposure::{ExposeProtocol, OidcSignIn, Scheme, SignInSpec};
 use crate::patterns::{self, matches};
 
 pub(super) fn validate_exposure(spec: &DataPlatformAccountSpec, p: &mut Problems) {
@@ -68,7 +68,7 @@ pub(super) fn validate_exposure(spec: &DataPlatformAccountSpec, p: &mut Problems
             );
         }
         if let Some(sign_in) = &expose.sign_in {
-            validate_sign_in(spec, sign_in, &format!("{at}.expose.signIn"), p);
+            validate_sign_in(spec, sign_in, &expose.hosts, &format!("{at}.expose.signIn"), p);
         }
         let mut hosts = expose.hosts.clone();
         hosts.sort();
@@ -149,10 +149,33 @@ pub fn in_zone(host: &str, zone: &str) -> bool {
     host == zone || host.ends_with(&format!(".{zone}"))
 }
 
+/// One of the two ways to sign in, and how long a sign-in lasts.
+fn validate_sign_in(
+    spec: &DataPlatformAccountSpec,
+    sign_in: &SignInSpec,
+    hosts: &[String],
+    at: &str,
+    p: &mut Problems,
+) {
+    match (&sign_in.oidc, sign_in.user_pool) {
+        (Some(oidc), false) => validate_oidc(spec, oidc, at, p),
+        (None, true) => super::user_pool::validate_user_pool_sign_in(spec, hosts, at, p),
+        _ => p.add(
+            at,
+            "takes oidc (an OpenID Connect provider) or userPool: true (the account's spec.userPool), one of the two",
+        ),
+    }
+    if !(1..=604_800).contains(&sign_in.session_timeout_seconds) {
+        p.add(
+            format!("{at}.sessionTimeoutSeconds"),
+            "must be 1 to 604800 seconds (seven days)",
+        );
+    }
+}
+
 /// An OIDC client's settings, and the secret: in the account and region, since the operator reads
 /// it with the account's role when it writes the rule.
-fn validate_sign_in(spec: &DataPlatformAccountSpec, sign_in: &SignInSpec, at: &str, p: &mut Problems) {
-    let oidc = &sign_in.oidc;
+fn validate_oidc(spec: &DataPlatformAccountSpec, oidc: &OidcSignIn, at: &str, p: &mut Problems) {
     for (field, url) in [
         ("issuer", &oidc.issuer),
         ("authorizationEndpoint", &oidc.authorization_endpoint),
@@ -208,12 +231,6 @@ fn validate_sign_in(spec: &DataPlatformAccountSpec, sign_in: &SignInSpec, at: &s
             key,
             patterns::JSON_KEY,
             "a JSON key of letters, digits and '_', '.' or '-'",
-        );
-    }
-    if !(1..=604_800).contains(&sign_in.session_timeout_seconds) {
-        p.add(
-            format!("{at}.sessionTimeoutSeconds"),
-            "must be 1 to 604800 seconds (seven days)",
         );
     }
 }

@@ -7,6 +7,7 @@ mod exposure;
 pub use exposure::in_zone;
 mod network;
 mod services;
+mod user_pool;
 
 use crate::account::{DataPlatformAccountSpec, Tier};
 use crate::grant::SharedBucketGrantSpec;
@@ -234,6 +235,7 @@ impl DataPlatformAccountSpec {
         self.validate_database(p);
         self.validate_services(p);
         exposure::validate_exposure(self, p);
+        user_pool::validate_user_pool(self, p);
         self.validate_registry(p);
         if let Some(logging) = &self.logging {
             p.check_format(

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, RuleCondition, Tag};
 
-pub use sign_in::{ClientSecret, OidcSettings};
+pub use sign_in::{ClientSecret, CognitoSettings, OidcSettings, RuleSignIn, SignInObservation};
 pub use writes::{ListenerSettings, TargetGroupSettings};
 
 use crate::error::AwsError;
@@ -78,9 +78,9 @@ pub struct RuleObservation {
     pub conditions: RuleConditions,
     /// The target groups it forwards to (empty for any other action).
     pub target_groups: Vec<String>,
-    /// Its authenticate-oidc action, but the client secret (never read back: real ELB does not
-    /// return it, moto does).
-    pub sign_in: Option<OidcSettings>,
+    /// Its authenticate-oidc action but the client secret (never read back: real ELB does not
+    /// return it, moto does), or its authenticate-cognito action.
+    pub sign_in: Option<SignInObservation>,
     /// Its tags, read only for rules that sign people in (the client secret's digest).
     pub tags: BTreeMap<String, String>,
 }
@@ -349,7 +349,7 @@ impl Elb<'_> {
                     priority: rule.priority().and_then(|p| p.parse().ok()),
                     conditions: conditions(rule.conditions()),
                     target_groups: forwards_to(rule.actions()),
-                    sign_in: sign_in::oidc_of(rule.actions()),
+                    sign_in: sign_in::sign_in_of(rule.actions()),
                     tags: BTreeMap::new(),
                 });
             }

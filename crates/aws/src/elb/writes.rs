@@ -11,11 +11,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
     TargetTypeEnum,
 };
 
-use super::sign_in::{ClientSecret, OidcSettings, rule_actions};
+use super::sign_in::{RuleSignIn, rule_actions};
 use super::{DefaultAction, Elb, HealthCheck, IDLE_TIMEOUT_ATTRIBUTE, RuleConditions, SSL_POLICY, to_tags};
 use crate::error::AwsError;
 use crate::permissions as op;
-use crate::secrets::SecretValue;
 use crate::tags::TagUpdate;
 
 /// A listener as the spec wants it.
@@ -323,11 +322,11 @@ impl Elb<'_> {
         priority: i32,
         conditions: &RuleConditions,
         target_group: &str,
-        sign_in: Option<(&OidcSettings, &SecretValue)>,
+        sign_in: Option<RuleSignIn<'_>>,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
         let client = self.session.elbv2();
-        let actions = rule_actions(target_group, sign_in.map(|(s, v)| (s, ClientSecret::New(v))));
+        let actions = rule_actions(target_group, sign_in);
         let output = self
             .session
             .call_not_repeated(&op::ELB_CREATE_RULE, || {
@@ -354,7 +353,7 @@ impl Elb<'_> {
         arn: &str,
         conditions: &RuleConditions,
         target_group: &str,
-        sign_in: Option<(&OidcSettings, ClientSecret<'_>)>,
+        sign_in: Option<RuleSignIn<'_>>,
     ) -> Result<(), AwsError> {
         let client = self.session.elbv2();
         let actions = rule_actions(target_group, sign_in);

@@ -72,7 +72,7 @@ macro_rules! account_parts {
 // network before the database and the services in it, the bucket key before the buckets it
 // encrypts and the roles that use it, the roles before the services that run as
 // them, the log group before the services that write to it, the database before the services that
-// connect to it, the load balancers before the services registered in their target groups and the records
+// connect to it, the user pool before the load balancers that sign people in through it, the load balancers before the services registered in their target groups and the records
 // that point at them, the
 // Cloud Map names before the services registered in them, the services before their scaling).
 // Creation and updates go down the list, deletion up it. The one place the parts are listed.
@@ -84,6 +84,7 @@ account_parts! {
     logging::Logging,
     database::Database,
     certificate::Certificate,
+    user_pool::UserPool,
     load_balancer::LoadBalancing,
     dns::Dns,
     discovery::Discovery,

@@ -39,6 +39,7 @@ fn matching_with_extras(desired: &DesiredAccount, cluster_status: &str) -> Obser
         network: Default::default(),
         load_balancer: Default::default(),
         certificate: Default::default(),
+        user_pool: Default::default(),
         dns: Default::default(),
         discovery: Default::default(),
         logging: Default::default(),

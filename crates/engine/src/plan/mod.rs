@@ -41,6 +41,7 @@ part_names! {
     Logging => "logging",
     Database => "database",
     Certificate => "certificate",
+    UserPool => "user-pool",
     LoadBalancer => "load-balancer",
     Dns => "dns",
     Discovery => "discovery",

@@ -17,7 +17,7 @@ use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::quotas::{ALB_LISTENER_RULES, ALB_TARGET_GROUPS};
 use dataplatform_aws::{AccountSession, AwsError};
 
-pub use model::{DesiredLoadBalancing, ObservedLoadBalancing};
+pub use model::{DesiredLoadBalancing, ObservedLoadBalancing, USER_POOL_SCOPE};
 
 use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
@@ -43,6 +43,7 @@ impl AccountPart for LoadBalancing {
         desired.placement = facts.load_balancer_placement.clone();
         desired.vpc = facts.network_vpc.clone();
         desired.use_requested_certificate(facts.certificate.as_deref());
+        desired.use_user_pool(facts.user_pool.as_ref());
     }
 
     async fn observe(
@@ -139,17 +140,26 @@ impl AccountPart for LoadBalancing {
             .any(|a| a.part == Part::LoadBalancer && a.kind == crate::plan::ActionKind::Create);
         for balancer in desired.balancers.values() {
             match observed.balancer(&balancer.name) {
-                None => readiness.wait(crate::wait::WaitKind::LoadBalancer, format!("load balancer {} is being created", balancer.name)),
-                Some(seen) if seen.state != "active" => readiness.wait(crate::wait::WaitKind::LoadBalancer, format!("load balancer {} is {}", balancer.name, seen.state)),
+                None => readiness.wait(
+                    crate::wait::WaitKind::LoadBalancer,
+                    format!("load balancer {} is being created", balancer.name),
+                ),
+                Some(seen) if seen.state != "active" => readiness.wait(
+                    crate::wait::WaitKind::LoadBalancer,
+                    format!("load balancer {} is {}", balancer.name, seen.state),
+                ),
                 Some(_) => {}
             }
         }
         for target in &desired.targets {
             if observed.target_group(&target.name).is_none_or(|g| !observed.in_use(g)) && !made {
-                readiness.wait(crate::wait::WaitKind::LoadBalancer, format!(
-                    "target group {} of {} has no load balancer forwarding to it yet",
-                    target.name, target.service
-                ));
+                readiness.wait(
+                    crate::wait::WaitKind::LoadBalancer,
+                    format!(
+                        "target group {} of {} has no load balancer forwarding to it yet",
+                        target.name, target.service
+                    ),
+                );
             }
         }
     }
@@ -222,7 +232,9 @@ impl AccountPart for LoadBalancing {
         );
         scope.target_group_prefix = Some(account.names.target_group_prefix());
         let sign_ins = spec.services.iter().filter_map(|s| s.expose.as_ref()?.sign_in.as_ref());
-        let mut secrets: Vec<String> = sign_ins.map(|s| s.oidc.client_secret.secret_arn.clone()).collect();
+        let mut secrets: Vec<String> = sign_ins
+            .filter_map(|s| Some(s.oidc.as_ref()?.client_secret.secret_arn.clone()))
+            .collect();
         secrets.sort();
         secrets.dedup();
         scope.sign_in_secrets = Some(secrets);
@@ -245,7 +257,9 @@ impl AccountPart for LoadBalancing {
         over_http
             .map(|t| SpecProblem {
                 field: format!("spec.services[{}].expose.signIn", t.service),
-                message: "needs spec.loadBalancer.certificateArn: the load balancer signs people in on HTTPS listeners only".to_owned(),
+                message:
+                    "needs spec.loadBalancer.certificateArn: the load balancer signs people in on HTTPS listeners only"
+                        .to_owned(),
             })
             .collect()
     }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use dataplatform_api::{DataPlatformAccountSpec, ExposeProtocol, Scheme, SignInSpec};
 use dataplatform_aws::elb::{
-    DefaultAction, HealthCheck, ListenerSettings, LoadBalancerObservation, OidcSettings, RuleConditions,
-    TargetGroupObservation, TargetGroupSettings,
+    CognitoSettings, DefaultAction, HealthCheck, ListenerSettings, LoadBalancerObservation, OidcSettings,
+    RuleConditions, TargetGroupObservation, TargetGroupSettings,
 };
 use sha2::{Digest, Sha256};
 
@@ -69,14 +69,28 @@ pub struct DesiredTarget {
     pub sign_in: Option<DesiredSignIn>,
 }
 
-/// A rule's sign-in: the OIDC settings and where their client secret is.
+/// A rule's sign-in, and where the identity provider sends people back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredSignIn {
-    pub settings: OidcSettings,
-    pub secret_arn: String,
-    pub json_key: Option<String>,
+    pub method: SignInMethod,
     /// The first host that is not a wildcard: where the identity provider sends people back.
     pub callback_host: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SignInMethod {
+    /// The OIDC settings and where their client secret is.
+    Oidc {
+        settings: OidcSettings,
+        secret_arn: String,
+        json_key: Option<String>,
+    },
+    /// The account's user pool: its settings once the pool, its domain and its app client exist
+    /// (`complete`, from the user pool part's facts).
+    UserPool {
+        settings: Option<CognitoSettings>,
+        session_timeout: i64,
+    },
 }
 
 /// The rule tag that says which client secret a sign-in rule was written with: a digest of the
@@ -84,14 +98,15 @@ pub struct DesiredSignIn {
 /// to write the rule), so a rotated secret rewrites the rule.
 pub const SECRET_DIGEST_TAG: &str = "dataplatform.io/client-secret-digest";
 
-impl DesiredSignIn {
-    /// The digest for the secret's `version`.
-    pub fn digest(&self, version: &str) -> String {
-        let text = format!("{}\n{}\n{version}", self.secret_arn, self.json_key.as_deref().unwrap_or(""));
-        let digest = Sha256::digest(text.as_bytes());
-        digest[..12].iter().map(|b| format!("{b:02x}")).collect()
-    }
+/// The digest of a client secret's ARN, JSON key and `version`.
+pub fn secret_digest(secret_arn: &str, json_key: Option<&str>, version: &str) -> String {
+    let text = format!("{secret_arn}\n{}\n{version}", json_key.unwrap_or(""));
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// What the load balancers ask of the user pool's app client (its allowed scopes hold these).
+pub const USER_POOL_SCOPE: &str = "openid email";
 
 impl DesiredLoadBalancing {
     pub fn new(account: &AccountContext, spec: &DataPlatformAccountSpec) -> Self {
@@ -140,7 +155,10 @@ impl DesiredLoadBalancing {
                 priority: 0,
                 host: expose.hosts.first().cloned(),
                 path_prefix: expose.path.split(['*', '?']).next().unwrap_or("/").to_owned(),
-                sign_in: expose.sign_in.as_ref().map(|sign_in| desired_sign_in(sign_in, &expose.hosts)),
+                sign_in: expose
+                    .sign_in
+                    .as_ref()
+                    .map(|sign_in| desired_sign_in(sign_in, &expose.hosts)),
             });
         }
         assign_priorities(&mut targets);
@@ -194,7 +212,35 @@ impl DesiredLoadBalancing {
     /// The client secrets the rules sign in with.
     pub fn sign_in_secrets(&self) -> std::collections::BTreeSet<&str> {
         let sign_ins = self.targets.iter().filter_map(|t| t.sign_in.as_ref());
-        sign_ins.map(|s| s.secret_arn.as_str()).collect()
+        sign_ins
+            .filter_map(|s| match &s.method {
+                SignInMethod::Oidc { secret_arn, .. } => Some(secret_arn.as_str()),
+                SignInMethod::UserPool { .. } => None,
+            })
+            .collect()
+    }
+
+    /// The user pool's settings for the rules that sign in through it, once it has them.
+    pub(super) fn use_user_pool(&mut self, pool: Option<&crate::vocabulary::UserPoolFact>) {
+        for target in &mut self.targets {
+            if let Some(DesiredSignIn {
+                method:
+                    SignInMethod::UserPool {
+                        settings,
+                        session_timeout,
+                    },
+                ..
+            }) = &mut target.sign_in
+            {
+                *settings = pool.map(|pool| CognitoSettings {
+                    user_pool_arn: pool.arn.clone(),
+                    client_id: pool.client_id.clone(),
+                    domain: pool.domain.clone(),
+                    scope: USER_POOL_SCOPE.to_owned(),
+                    session_timeout: *session_timeout,
+                });
+            }
+        }
     }
 
     /// Whether the target's rule is on an HTTPS listener (the only kind that signs people in).
@@ -213,19 +259,27 @@ impl DesiredLoadBalancing {
 }
 
 fn desired_sign_in(sign_in: &SignInSpec, hosts: &[String]) -> DesiredSignIn {
-    let oidc = &sign_in.oidc;
-    DesiredSignIn {
-        settings: OidcSettings {
-            issuer: oidc.issuer.clone(),
-            authorization_endpoint: oidc.authorization_endpoint.clone(),
-            token_endpoint: oidc.token_endpoint.clone(),
-            user_info_endpoint: oidc.user_info_endpoint.clone(),
-            client_id: oidc.client_id.clone(),
-            scope: oidc.scope.clone(),
+    let method = match &sign_in.oidc {
+        Some(oidc) => SignInMethod::Oidc {
+            settings: OidcSettings {
+                issuer: oidc.issuer.clone(),
+                authorization_endpoint: oidc.authorization_endpoint.clone(),
+                token_endpoint: oidc.token_endpoint.clone(),
+                user_info_endpoint: oidc.user_info_endpoint.clone(),
+                client_id: oidc.client_id.clone(),
+                scope: oidc.scope.clone(),
+                session_timeout: sign_in.session_timeout_seconds,
+            },
+            secret_arn: oidc.client_secret.secret_arn.clone(),
+            json_key: oidc.client_secret.json_key.clone(),
+        },
+        None => SignInMethod::UserPool {
+            settings: None,
             session_timeout: sign_in.session_timeout_seconds,
         },
-        secret_arn: oidc.client_secret.secret_arn.clone(),
-        json_key: oidc.client_secret.json_key.clone(),
+    };
+    DesiredSignIn {
+        method,
         callback_host: hosts.iter().find(|h| !h.starts_with('*')).cloned(),
     }
 }

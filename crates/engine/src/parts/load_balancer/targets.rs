@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_aws::elb::{OidcSettings, RuleConditions, RuleObservation, TargetGroupObservation};
+use dataplatform_aws::elb::{OidcSettings, RuleConditions, RuleObservation, SignInObservation, TargetGroupObservation};
 
-use super::model::{DesiredLoadBalancing, DesiredTarget, ObservedLoadBalancing, SECRET_DIGEST_TAG};
+use super::model::{
+    DesiredLoadBalancing, DesiredTarget, ObservedLoadBalancing, SECRET_DIGEST_TAG, SignInMethod, secret_digest,
+};
 use super::writes::{LoadBalancerWrite, SignInWrite};
 use crate::plan::{Action, Ec2Ref, FieldChange, Part};
 use crate::vocabulary::{Outcome, Owner, list_text, tag_changes, tag_update};
@@ -203,9 +205,10 @@ fn rule_outcome(
     ));
 }
 
-/// The rule's sign-in as written: the secret is sent when the rule has none or holds an earlier
-/// version. A secret that does not exist holds the rule back (one that forwards without sign-in is
-/// removed; one that signs in keeps the secret ELB holds).
+/// The rule's sign-in as written. OIDC: the secret is sent when the rule has none or holds an
+/// earlier version, and a secret that does not exist holds the rule back. The user pool: the rule
+/// waits for the pool, its domain and its app client. A rule held back that forwards without
+/// sign-in is removed; one that signs in keeps what it has.
 fn sign_in_write(
     target: &DesiredTarget,
     seen: Option<&RuleObservation>,
@@ -214,55 +217,64 @@ fn sign_in_write(
     let Some(sign_in) = &target.sign_in else {
         return Ok(None);
     };
-    let Some(Some(version)) = observed.secret_versions.get(&sign_in.secret_arn) else {
-        return Err(Box::new(Outcome::waiting(format!(
-            "{} of {} waits for its client secret {}, which does not exist in the account: store the identity provider's client secret there",
+    let waiting = |what: String| {
+        Box::new(Outcome::waiting(format!(
+            "{} of {} waits for {what}",
             rule_resource(&target.service),
             target.service,
-            sign_in.secret_arn
-        ))));
+        )))
     };
-    let digest = sign_in.digest(version);
-    let written_with = seen.filter(|r| r.sign_in.is_some()).and_then(|r| r.tags.get(SECRET_DIGEST_TAG));
-    Ok(Some(SignInWrite {
-        settings: sign_in.settings.clone(),
-        secret_arn: sign_in.secret_arn.clone(),
-        json_key: sign_in.json_key.clone(),
+    let (settings, secret_arn, json_key) = match &sign_in.method {
+        SignInMethod::UserPool {
+            settings: Some(settings),
+            ..
+        } => {
+            return Ok(Some(SignInWrite::Cognito(settings.clone())));
+        }
+        SignInMethod::UserPool { settings: None, .. } => {
+            return Err(waiting(
+                "the account's user pool, its domain and its app client (spec.userPool)".to_owned(),
+            ));
+        }
+        SignInMethod::Oidc {
+            settings,
+            secret_arn,
+            json_key,
+        } => (settings, secret_arn, json_key),
+    };
+    let Some(Some(version)) = observed.secret_versions.get(secret_arn) else {
+        return Err(waiting(format!(
+            "its client secret {secret_arn}, which does not exist in the account: store the identity provider's client secret there"
+        )));
+    };
+    let digest = secret_digest(secret_arn, json_key.as_deref(), version);
+    let written_with = seen
+        .filter(|r| r.sign_in.is_some())
+        .and_then(|r| r.tags.get(SECRET_DIGEST_TAG));
+    Ok(Some(SignInWrite::Oidc {
+        settings: settings.clone(),
+        secret_arn: secret_arn.clone(),
+        json_key: json_key.clone(),
         send_secret: written_with != Some(&digest),
         digest,
     }))
 }
 
-/// What differs in a rule's sign-in, field by field; never the secret's value, which is not read
-/// back (only whether the rule was written with the current version).
+/// What differs in a rule's sign-in, field by field; never an OIDC secret's value, which is not
+/// read back (only whether the rule was written with the current version).
 fn sign_in_changes(seen: &RuleObservation, want: Option<&SignInWrite>) -> Vec<FieldChange> {
-    let text = |s: &OidcSettings| format!("oidc client {} of {}", s.client_id, s.issuer);
-    match (&seen.sign_in, want) {
+    let text = |s: &SignInObservation| match s {
+        SignInObservation::Oidc(s) => format!("oidc client {} of {}", s.client_id, s.issuer),
+        SignInObservation::Cognito(s) => format!("user pool client {} of {}", s.client_id, s.user_pool_arn),
+    };
+    let want_seen = want.map(SignInWrite::as_observed);
+    match (&seen.sign_in, want_seen) {
         (None, None) => vec![],
         (Some(seen), None) => vec![FieldChange::new("signIn", text(seen), "none")],
-        (None, Some(want)) => vec![FieldChange::new("signIn", "none", text(&want.settings))],
-        (Some(seen), Some(want)) => {
-            let w = &want.settings;
-            let mut changes: Vec<FieldChange> = [
-                ("issuer", &seen.issuer, &w.issuer),
-                ("authorizationEndpoint", &seen.authorization_endpoint, &w.authorization_endpoint),
-                ("tokenEndpoint", &seen.token_endpoint, &w.token_endpoint),
-                ("userInfoEndpoint", &seen.user_info_endpoint, &w.user_info_endpoint),
-                ("clientId", &seen.client_id, &w.client_id),
-                ("scope", &seen.scope, &w.scope),
-            ]
-            .into_iter()
-            .filter(|(_, a, b)| a != b)
-            .map(|(field, a, b)| FieldChange::new(format!("signIn.oidc.{field}"), a.clone(), b.clone()))
-            .collect();
-            if seen.session_timeout != w.session_timeout {
-                changes.push(FieldChange::new(
-                    "signIn.sessionTimeoutSeconds",
-                    seen.session_timeout.to_string(),
-                    w.session_timeout.to_string(),
-                ));
-            }
-            if want.send_secret {
+        (None, Some(want)) => vec![FieldChange::new("signIn", "none", text(&want))],
+        (Some(SignInObservation::Oidc(seen)), Some(SignInObservation::Oidc(w))) => {
+            let mut changes = oidc_changes(seen, &w);
+            if want.is_some_and(|w| matches!(w, SignInWrite::Oidc { send_secret: true, .. })) {
                 changes.push(FieldChange::new(
                     "signIn.oidc.clientSecret",
                     "an earlier version",
@@ -271,7 +283,47 @@ fn sign_in_changes(seen: &RuleObservation, want: Option<&SignInWrite>) -> Vec<Fi
             }
             changes
         }
+        (Some(SignInObservation::Cognito(seen)), Some(SignInObservation::Cognito(w))) => {
+            let mut changes: Vec<FieldChange> = [
+                ("userPoolArn", &seen.user_pool_arn, &w.user_pool_arn),
+                ("clientId", &seen.client_id, &w.client_id),
+                ("domain", &seen.domain, &w.domain),
+                ("scope", &seen.scope, &w.scope),
+            ]
+            .into_iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(field, a, b)| FieldChange::new(format!("signIn.userPool.{field}"), a.clone(), b.clone()))
+            .collect();
+            changes.extend(timeout_change(seen.session_timeout, w.session_timeout));
+            changes
+        }
+        (Some(seen), Some(want)) => vec![FieldChange::new("signIn", text(seen), text(&want))],
     }
+}
+
+fn oidc_changes(seen: &OidcSettings, w: &OidcSettings) -> Vec<FieldChange> {
+    let mut changes: Vec<FieldChange> = [
+        ("issuer", &seen.issuer, &w.issuer),
+        (
+            "authorizationEndpoint",
+            &seen.authorization_endpoint,
+            &w.authorization_endpoint,
+        ),
+        ("tokenEndpoint", &seen.token_endpoint, &w.token_endpoint),
+        ("userInfoEndpoint", &seen.user_info_endpoint, &w.user_info_endpoint),
+        ("clientId", &seen.client_id, &w.client_id),
+        ("scope", &seen.scope, &w.scope),
+    ]
+    .into_iter()
+    .filter(|(_, a, b)| a != b)
+    .map(|(field, a, b)| FieldChange::new(format!("signIn.oidc.{field}"), a.clone(), b.clone()))
+    .collect();
+    changes.extend(timeout_change(seen.session_timeout, w.session_timeout));
+    changes
+}
+
+fn timeout_change(seen: i64, want: i64) -> Option<FieldChange> {
+    (seen != want).then(|| FieldChange::new("signIn.sessionTimeoutSeconds", seen.to_string(), want.to_string()))
 }
 
 /// Rules of ours that forward where no desired rule does: a service no longer exposed, a rule left

@@ -255,7 +255,11 @@ fn an_exposed_service_with_nothing_in_aws_gets_a_balancer_then_its_target_group_
     let (Some(balancer_at), Some(group_at)) = (at(balancer_name), at(group_name)) else {
         panic!("the balancer and the target group are made: {}", diff.plan);
     };
-    assert!(balancer_at < group_at, "the balancer before what hangs off it: {}", diff.plan);
+    assert!(
+        balancer_at < group_at,
+        "the balancer before what hangs off it: {}",
+        diff.plan
+    );
 
     let mut readiness = Readiness::default();
     LoadBalancing::readiness(&wanted, &nothing, &diff.plan, &mut readiness);
@@ -278,7 +282,10 @@ fn a_balancer_no_service_exposes_any_more_is_deleted_and_one_not_ours_is_left() 
     };
     let ours_name = account.names.load_balancer(Scheme::Internal);
     let observed = ObservedLoadBalancing {
-        balancers: vec![balancer(&ours_name, Some(&account.owner)), balancer("someone-elses", None)],
+        balancers: vec![
+            balancer(&ours_name, Some(&account.owner)),
+            balancer("someone-elses", None),
+        ],
         target_groups: vec![],
         secret_versions: Default::default(),
     };
@@ -298,7 +305,10 @@ fn deletion_takes_our_balancers_and_target_groups_only_and_holds_the_network_bac
     let (account, wanted) = (account(), exposed_frontend());
     let ours_name = wanted.balancers[&Scheme::Internal].name.clone();
     let observed = ObservedLoadBalancing {
-        balancers: vec![balancer(&ours_name, Some(&account.owner)), balancer("someone-elses", None)],
+        balancers: vec![
+            balancer(&ours_name, Some(&account.owner)),
+            balancer("someone-elses", None),
+        ],
         target_groups: vec![
             target_group(&wanted.targets[0].name, Some(&account.owner)),
             target_group("their-group", Some("other/owner")),
@@ -314,7 +324,10 @@ fn deletion_takes_our_balancers_and_target_groups_only_and_holds_the_network_bac
 
     let mut none_waiting = vec![];
     let nothing = LoadBalancing::deletion(&account, &wanted, &ObservedLoadBalancing::default(), &mut none_waiting);
-    assert!(nothing.is_empty() && none_waiting.is_empty(), "nothing left: the network may go");
+    assert!(
+        nothing.is_empty() && none_waiting.is_empty(),
+        "nothing left: the network may go"
+    );
 }
 
 #[test]
@@ -347,10 +360,12 @@ fn status_lists_our_balancers_with_their_dns_names_and_states() {
 #[test]
 fn sign_in_on_an_http_listener_is_a_spec_problem_and_never_planned() {
     let account = account();
-    let mut wanted = desired(json!([{"name": "webserver", "image": "x", "cpu": 256, "memory": 512, "port": 80,
+    let mut wanted = desired(
+        json!([{"name": "webserver", "image": "x", "cpu": 256, "memory": 512, "port": 80,
         "expose": {"signIn": {"oidc": {"issuer": "https://id.example.org", "authorizationEndpoint": "https://id.example.org/a",
             "tokenEndpoint": "https://id.example.org/t", "userInfoEndpoint": "https://id.example.org/u", "clientId": "c",
-            "clientSecret": {"secretArn": "arn:aws:secretsmanager:eu-west-2:111111111111:secret:x-AbCdEf"}}}}}]));
+            "clientSecret": {"secretArn": "arn:aws:secretsmanager:eu-west-2:111111111111:secret:x-AbCdEf"}}}}}]),
+    );
     wanted.vpc = Some("vpc-1".into());
     let name = wanted.balancers[&Scheme::Internal].name.clone();
     let mut seen = balancer(&name, Some(&account.owner));

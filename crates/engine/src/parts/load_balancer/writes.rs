@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_aws::elb::{ClientSecret, ListenerSettings, OidcSettings, RuleConditions, TargetGroupSettings};
+use dataplatform_aws::elb::{
+    ClientSecret, CognitoSettings, ListenerSettings, OidcSettings, RuleConditions, RuleSignIn, SignInObservation,
+    TargetGroupSettings,
+};
 use dataplatform_aws::secrets::SecretValue;
 use dataplatform_aws::{AccountSession, AwsError, TagUpdate};
 
@@ -90,27 +93,91 @@ pub enum LoadBalancerWrite {
     },
 }
 
-/// A rule's sign-in as a write carries it: where the client secret is, never its value (plans are
-/// printed, kept and compared; the value is read by the write that sends it).
+/// A rule's sign-in as a write carries it: for OIDC, where the client secret is, never its value
+/// (plans are printed, kept and compared; the value is read by the write that sends it).
 #[derive(Clone, Debug, PartialEq)]
-pub struct SignInWrite {
-    pub settings: OidcSettings,
-    pub secret_arn: String,
-    pub json_key: Option<String>,
-    /// Read the secret and send it: a new rule, a rule without sign-in, or a secret whose current
-    /// version is not the one the rule was written with. Otherwise the rule keeps its own.
-    pub send_secret: bool,
-    /// The rule's [`SECRET_DIGEST_TAG`] once written.
-    pub digest: String,
+pub enum SignInWrite {
+    Oidc {
+        settings: OidcSettings,
+        secret_arn: String,
+        json_key: Option<String>,
+        /// Read the secret and send it: a new rule, a rule without sign-in, or a secret whose
+        /// current version is not the one the rule was written with. Otherwise the rule keeps its
+        /// own.
+        send_secret: bool,
+        /// The rule's [`SECRET_DIGEST_TAG`] once written.
+        digest: String,
+    },
+    /// The user pool's: ELB reads the app client's secret from Cognito.
+    Cognito(CognitoSettings),
 }
 
 impl SignInWrite {
-    async fn secret(&self, session: &AccountSession) -> Result<SecretValue, AwsError> {
-        session.secrets().value(&self.secret_arn, self.json_key.as_deref()).await
+    /// As a rule written with it reads back.
+    pub fn as_observed(&self) -> SignInObservation {
+        match self {
+            Self::Oidc { settings, .. } => SignInObservation::Oidc(settings.clone()),
+            Self::Cognito(settings) => SignInObservation::Cognito(settings.clone()),
+        }
     }
 
-    fn digest_tag(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([(SECRET_DIGEST_TAG.to_owned(), self.digest.clone())])
+    /// The rule's tags with this sign-in, and the action's settings (the secret read if sent).
+    async fn written(&self, session: &AccountSession) -> Result<Written<'_>, AwsError> {
+        Ok(match self {
+            Self::Oidc {
+                settings,
+                secret_arn,
+                json_key,
+                send_secret,
+                digest,
+            } => Written::Oidc {
+                settings,
+                secret: match send_secret {
+                    true => Some(session.secrets().value(secret_arn, json_key.as_deref()).await?),
+                    false => None,
+                },
+                digest_tag: BTreeMap::from([(SECRET_DIGEST_TAG.to_owned(), digest.clone())]),
+            },
+            Self::Cognito(settings) => Written::Cognito(settings),
+        })
+    }
+}
+
+/// A sign-in ready to send: the OIDC secret read when it is sent.
+enum Written<'a> {
+    Oidc {
+        settings: &'a OidcSettings,
+        secret: Option<SecretValue>,
+        digest_tag: BTreeMap<String, String>,
+    },
+    Cognito(&'a CognitoSettings),
+}
+
+impl Written<'_> {
+    fn action(&self) -> RuleSignIn<'_> {
+        match self {
+            Self::Oidc {
+                settings,
+                secret: Some(secret),
+                ..
+            } => RuleSignIn::Oidc(settings, ClientSecret::New(secret)),
+            Self::Oidc {
+                settings, secret: None, ..
+            } => RuleSignIn::Oidc(settings, ClientSecret::Existing),
+            Self::Cognito(settings) => RuleSignIn::Cognito(settings),
+        }
+    }
+
+    /// The digest tag to add once a new OIDC secret is written.
+    fn new_digest_tag(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Self::Oidc {
+                secret: Some(_),
+                digest_tag,
+                ..
+            } => Some(digest_tag),
+            _ => None,
+        }
     }
 }
 
@@ -206,10 +273,10 @@ impl LoadBalancerWrite {
                             .await?
                     }
                     Some(sign_in) => {
-                        let secret = sign_in.secret(session).await?;
+                        let written = sign_in.written(session).await?;
                         let mut tags = tags.clone();
-                        tags.extend(sign_in.digest_tag());
-                        let with = Some((&sign_in.settings, &secret));
+                        tags.extend(written.new_digest_tag().cloned().unwrap_or_default());
+                        let with = Some(written.action());
                         elb.create_rule(&listener, *priority, conditions, &target_group, with, &tags)
                             .await?
                     }
@@ -264,16 +331,17 @@ async fn modify_rule(
     let Some(sign_in) = sign_in else {
         return elb.modify_rule(arn, conditions, target_group, None).await;
     };
-    if !sign_in.send_secret {
-        let with = Some((&sign_in.settings, ClientSecret::Existing));
-        return elb.modify_rule(arn, conditions, target_group, with).await;
+    let written = sign_in.written(session).await?;
+    elb.modify_rule(arn, conditions, target_group, Some(written.action()))
+        .await?;
+    match written.new_digest_tag() {
+        Some(tag) => {
+            let tags = TagUpdate {
+                add: tag.clone(),
+                remove: vec![],
+            };
+            elb.retag(arn, &tags).await
+        }
+        None => Ok(()),
     }
-    let secret = sign_in.secret(session).await?;
-    let with = Some((&sign_in.settings, ClientSecret::New(&secret)));
-    elb.modify_rule(arn, conditions, target_group, with).await?;
-    let tags = TagUpdate {
-        add: sign_in.digest_tag(),
-        remove: vec![],
-    };
-    elb.retag(arn, &tags).await
 }

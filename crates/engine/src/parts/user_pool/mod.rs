@@ -1,0 +1,472 @@
+//! The account's Cognito user pool (`spec.userPool`): the pool, its sign-in domain, its SAML
+//! identity provider and the app client the load balancers sign people in with. Before the load
+//! balancers, whose rules name the pool, its client and its domain (`Facts::user_pool`), and wait
+//! for them; deleted after them. Removing spec.userPool deletes the pool (admission refuses that
+//! while a service still signs in through it).
+
+mod writes;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dataplatform_api::account::DataPlatformAccountStatus;
+use dataplatform_api::user_pool::UserPoolStatus;
+use dataplatform_api::{DataPlatformAccountSpec, OWNER_TAG, SpecProblem};
+use dataplatform_aws::cognito::{
+    AppClientObservation, AppClientSettings, IdentityProviderObservation, UserPoolObservation,
+};
+use dataplatform_aws::policy::PolicyScope;
+use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
+
+use crate::account::AccountContext;
+use crate::parts::contract::AccountPart;
+use crate::plan::{Action, Ec2Ref, FieldChange, Part, Plan};
+use crate::vocabulary::{Facts, Outcome, Owner, Readiness, UserPoolFact};
+use writes::UserPoolWrite;
+
+const POOL: &str = "cognito:user-pool";
+const DOMAIN: &str = "cognito:user-pool/domain";
+const PROVIDER: &str = "cognito:user-pool/identity-provider";
+const CLIENT: &str = "cognito:user-pool/client";
+/// The app client's name: one per pool, the load balancers'.
+const CLIENT_NAME: &str = "load-balancers";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredUserPool {
+    pub wanted: bool,
+    pub name: String,
+    pub domain_prefix: String,
+    /// The SAML provider's name and metadata URL.
+    pub provider: (String, String),
+    /// The app client's settings: the callback of every host that is not a wildcard of every
+    /// service signing in through the pool (at most 20 services of 4 hosts: 80, under Cognito's
+    /// 100 callback URLs per client).
+    pub client: AppClientSettings,
+    pub tags: BTreeMap<String, String>,
+    pub owner: String,
+    pub region: String,
+    /// The pool the last status named.
+    pub remembered: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedUserPool {
+    /// Ours (name and owner tag, or the one the status remembered), by id.
+    pub pools: Vec<UserPoolObservation>,
+    /// The pool the domain prefix belongs to, in any account.
+    pub domain_owner: Option<String>,
+    /// The kept pool's providers and clients (clients by id).
+    pub providers: Vec<IdentityProviderObservation>,
+    pub clients: Vec<AppClientObservation>,
+}
+
+impl DesiredUserPool {
+    /// The pool kept: the one holding the domain, else the one the status named, else the first.
+    fn kept<'a>(&self, observed: &'a ObservedUserPool) -> Option<&'a UserPoolObservation> {
+        let by = |id: Option<&String>| observed.pools.iter().find(|p| Some(&p.id) == id);
+        by(observed.domain_owner.as_ref())
+            .or_else(|| by(self.remembered.as_ref()))
+            .or(observed.pools.first())
+            .filter(|_| self.wanted)
+    }
+
+    fn client<'a>(&self, observed: &'a ObservedUserPool) -> Option<&'a AppClientObservation> {
+        observed.clients.iter().find(|c| c.name == CLIENT_NAME && c.has_secret)
+    }
+}
+
+pub struct UserPool;
+
+impl AccountPart for UserPool {
+    const PART: Part = Part::UserPool;
+    type Desired = DesiredUserPool;
+    type Observed = ObservedUserPool;
+
+    fn present(spec: &DataPlatformAccountSpec) -> bool {
+        spec.user_pool.is_some()
+    }
+
+    fn desired(account: &AccountContext, spec: &DataPlatformAccountSpec) -> DesiredUserPool {
+        let pool = spec.user_pool.as_ref();
+        let callback_urls: BTreeSet<String> = spec
+            .services
+            .iter()
+            .filter_map(|s| s.expose.as_ref())
+            .filter(|e| e.sign_in.as_ref().is_some_and(|s| s.user_pool))
+            .flat_map(|e| e.hosts.iter().filter(|h| !h.starts_with('*')))
+            .map(|host| format!("https://{}/oauth2/idpresponse", host.to_ascii_lowercase()))
+            .collect();
+        let provider = pool.map(|p| (p.saml.provider_name.clone(), p.saml.metadata_url.clone()));
+        let scopes = crate::parts::load_balancer::USER_POOL_SCOPE
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        DesiredUserPool {
+            wanted: pool.is_some(),
+            name: account.names.user_pool(),
+            domain_prefix: pool.map(|p| p.domain_prefix.clone()).unwrap_or_default(),
+            client: AppClientSettings {
+                callback_urls,
+                scopes,
+                identity_providers: provider.iter().map(|(name, _)| name.clone()).collect(),
+                code_grant: true,
+            },
+            provider: provider.unwrap_or_default(),
+            tags: account.tags.clone(),
+            owner: account.owner.clone(),
+            region: account.region.clone(),
+            remembered: None,
+        }
+    }
+
+    fn remember(desired: &mut DesiredUserPool, status: Option<&DataPlatformAccountStatus>) {
+        desired.remembered = status.and_then(|s| s.user_pool.as_ref()).map(|p| p.id.clone());
+    }
+
+    async fn observe(
+        session: &AccountSession,
+        _account: &AccountContext,
+        desired: &DesiredUserPool,
+    ) -> Result<ObservedUserPool, AwsError> {
+        if !desired.wanted && desired.remembered.is_none() {
+            return Ok(ObservedUserPool::default());
+        }
+        let cognito = session.cognito();
+        let mut pools = cognito.pools_named(&desired.name).await?;
+        if let Some(id) = desired
+            .remembered
+            .as_ref()
+            .filter(|id| !pools.iter().any(|p| &p.id == *id))
+        {
+            pools.extend(cognito.pool(id).await?);
+        }
+        pools.retain(|p| p.tags.get(OWNER_TAG) == Some(&desired.owner));
+        pools.sort_by(|a, b| a.id.cmp(&b.id));
+        let domain_owner = match desired.wanted {
+            true => cognito.domain_owner(&desired.domain_prefix).await?,
+            false => None,
+        };
+        let mut observed = ObservedUserPool {
+            pools,
+            domain_owner,
+            ..Default::default()
+        };
+        if let Some(kept) = desired.kept(&observed).map(|p| p.id.clone()) {
+            let (providers, mut clients) = tokio::try_join!(cognito.identity_providers(&kept), cognito.clients(&kept))?;
+            clients.sort_by(|a, b| a.id.cmp(&b.id));
+            observed.providers = providers;
+            observed.clients = clients;
+        }
+        Ok(observed)
+    }
+
+    fn spec_problems(
+        _spec: &DataPlatformAccountSpec,
+        _desired: &DesiredUserPool,
+        _observed: &ObservedUserPool,
+    ) -> Vec<SpecProblem> {
+        vec![]
+    }
+
+    /// The pool, once it has its domain and the load balancers' client.
+    fn facts(desired: &DesiredUserPool, observed: &ObservedUserPool, facts: &mut Facts) {
+        let Some(pool) = desired.kept(observed) else { return };
+        let (Some(domain), Some(client)) = (pool.domain.as_ref(), desired.client(observed)) else {
+            return;
+        };
+        if *domain == desired.domain_prefix {
+            facts.user_pool = Some(UserPoolFact {
+                arn: pool.arn.clone(),
+                client_id: client.id.clone(),
+                domain: domain.clone(),
+            });
+        }
+    }
+
+    fn diff(
+        _account: &AccountContext,
+        desired: &DesiredUserPool,
+        observed: &ObservedUserPool,
+        _owner: &Owner<'_>,
+    ) -> Vec<Outcome> {
+        let kept = desired.kept(observed);
+        // Pools of ours besides the kept one: a create repeated after a lost answer, or the pool of
+        // a spec.userPool since removed.
+        let mut outcomes: Vec<Outcome> = observed
+            .pools
+            .iter()
+            .filter(|p| Some(&p.id) != kept.map(|k| &k.id))
+            .map(|p| Outcome::create(delete(p)))
+            .collect();
+        if !desired.wanted {
+            return outcomes;
+        }
+        if let Some(owner) = observed
+            .domain_owner
+            .as_ref()
+            .filter(|id| !observed.pools.iter().any(|p| &p.id == *id))
+        {
+            outcomes.push(Outcome::conflict(format!(
+                "{DOMAIN} {}: the prefix belongs to user pool {owner}, which is not this account's (prefixes are unique in the region across every AWS account); choose another spec.userPool.domainPrefix",
+                desired.domain_prefix
+            )));
+            return outcomes;
+        }
+        let pool = match kept {
+            Some(pool) => Ec2Ref::Known(pool.id.clone()),
+            None => {
+                outcomes.push(Outcome::create(Action::create(
+                    Part::UserPool,
+                    POOL,
+                    &desired.name,
+                    vec![UserPoolWrite::CreatePool {
+                        name: desired.name.clone(),
+                        tags: desired.tags.clone(),
+                    }],
+                )));
+                Ec2Ref::Made(POOL.to_owned())
+            }
+        };
+        outcomes.extend(domain_outcomes(desired, kept, &pool));
+        outcomes.extend(provider_outcomes(desired, observed, kept.is_some(), &pool));
+        outcomes.extend(client_outcomes(desired, observed, &pool));
+        outcomes
+    }
+
+    fn readiness(desired: &DesiredUserPool, observed: &ObservedUserPool, applied: &Plan, readiness: &mut Readiness) {
+        let mut facts = Facts::default();
+        Self::facts(desired, observed, &mut facts);
+        if desired.wanted && facts.user_pool.is_none() {
+            // Made this pass: the load balancers can use it on the next. Otherwise (a conflict on
+            // the prefix) the usual poll, not a loop.
+            let made = applied.actions.iter().any(|a| a.part == Part::UserPool);
+            readiness.wait(
+                match made {
+                    true => crate::wait::WaitKind::NextStep,
+                    false => crate::wait::WaitKind::Other,
+                },
+                format!(
+                    "the user pool {} is being made (its domain {} and the load balancers' app client)",
+                    desired.name, desired.domain_prefix
+                ),
+            );
+        }
+    }
+
+    fn deletion(
+        _account: &AccountContext,
+        _desired: &DesiredUserPool,
+        observed: &ObservedUserPool,
+        _waiting: &mut Vec<String>,
+    ) -> Vec<Action> {
+        observed.pools.iter().map(delete).collect()
+    }
+
+    fn report(
+        _account: &AccountContext,
+        desired: &DesiredUserPool,
+        observed: &ObservedUserPool,
+        status: &mut DataPlatformAccountStatus,
+    ) {
+        let shown = desired.kept(observed).or(observed.pools.first());
+        status.user_pool = shown.map(|pool| {
+            let domain = pool
+                .domain
+                .as_ref()
+                .map(|d| format!("{d}.auth.{}.amazoncognito.com", desired.region));
+            UserPoolStatus {
+                id: pool.id.clone(),
+                arn: pool.arn.clone(),
+                client_id: desired.client(observed).map(|c| c.id.clone()),
+                saml_entity_id: format!("urn:amazon:cognito:sp:{}", pool.id),
+                saml_reply_url: domain.as_ref().map(|d| format!("https://{d}/saml2/idpresponse")),
+                domain,
+            }
+        });
+    }
+
+    fn quota_use(_account: &AccountContext, _observed: &ObservedUserPool, _used: &mut QuotaUse) {}
+
+    fn policy_scope(_account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
+        scope.user_pools = Some(spec.user_pool.is_some());
+    }
+}
+
+/// The pool's domain: made, or moved to a new prefix (a pool has one Cognito domain).
+fn domain_outcomes(desired: &DesiredUserPool, kept: Option<&UserPoolObservation>, pool: &Ec2Ref) -> Vec<Outcome> {
+    let current = kept.and_then(|p| p.domain.as_ref());
+    if current == Some(&desired.domain_prefix) {
+        return vec![];
+    }
+    let mut writes = Vec::new();
+    if let (Some(old), Some(kept)) = (current, kept) {
+        writes.push(UserPoolWrite::DeleteDomain {
+            pool: kept.id.clone(),
+            prefix: old.clone(),
+        });
+    }
+    writes.push(UserPoolWrite::CreateDomain {
+        pool: pool.clone(),
+        prefix: desired.domain_prefix.clone(),
+    });
+    let action = match current {
+        None => Action::create(Part::UserPool, DOMAIN, &desired.domain_prefix, writes),
+        Some(old) => {
+            let change = FieldChange::new("domainPrefix", old.clone(), desired.domain_prefix.clone());
+            return vec![Outcome::update(
+                Part::UserPool,
+                DOMAIN.to_owned(),
+                &desired.domain_prefix,
+                vec![change],
+                writes,
+            )];
+        }
+    };
+    vec![Outcome::create(action)]
+}
+
+/// The SAML provider: made, or its metadata URL put back; providers of ours no longer named go
+/// (after the client, which stops naming them first).
+fn provider_outcomes(
+    desired: &DesiredUserPool,
+    observed: &ObservedUserPool,
+    exists: bool,
+    pool: &Ec2Ref,
+) -> Vec<Outcome> {
+    let (name, url) = &desired.provider;
+    let seen = observed.providers.iter().find(|p| &p.name == name).filter(|_| exists);
+    let put = UserPoolWrite::PutSamlProvider {
+        pool: pool.clone(),
+        name: name.clone(),
+        metadata_url: url.clone(),
+        exists: seen.is_some(),
+    };
+    match seen {
+        None => vec![Outcome::create(Action::create(
+            Part::UserPool,
+            PROVIDER,
+            name,
+            vec![put],
+        ))],
+        Some(seen) if seen.saml_metadata_url.as_ref() != Some(url) => {
+            let from = seen.saml_metadata_url.clone().unwrap_or_else(|| "not SAML".to_owned());
+            vec![Outcome::update(
+                Part::UserPool,
+                PROVIDER.to_owned(),
+                name,
+                vec![FieldChange::new("saml.metadataUrl", from, url.clone())],
+                vec![put],
+            )]
+        }
+        Some(_) => vec![],
+    }
+}
+
+/// The load balancers' app client: made, or its settings put back; providers the spec no longer
+/// names, and extra clients of that name, then go.
+fn client_outcomes(desired: &DesiredUserPool, observed: &ObservedUserPool, pool: &Ec2Ref) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    let client = desired.client(observed).filter(|_| matches!(pool, Ec2Ref::Known(_)));
+    match (client, pool) {
+        (None, _) => outcomes.push(Outcome::create(Action::create(
+            Part::UserPool,
+            CLIENT,
+            CLIENT_NAME,
+            vec![UserPoolWrite::CreateClient {
+                pool: pool.clone(),
+                name: CLIENT_NAME.to_owned(),
+                settings: desired.client.clone(),
+            }],
+        ))),
+        (Some(client), Ec2Ref::Known(pool)) if client.settings != desired.client => {
+            outcomes.push(Outcome::update(
+                Part::UserPool,
+                CLIENT.to_owned(),
+                CLIENT_NAME,
+                client_changes(&client.settings, &desired.client),
+                vec![UserPoolWrite::UpdateClient {
+                    pool: pool.clone(),
+                    id: client.id.clone(),
+                    name: CLIENT_NAME.to_owned(),
+                    settings: desired.client.clone(),
+                }],
+            ));
+        }
+        _ => {}
+    }
+    let Ec2Ref::Known(pool) = pool else { return outcomes };
+    // Only clients of our name (a create repeated after a lost answer, one without a secret) and
+    // providers our client named: a client or provider added to the pool by hand is left alone.
+    let kept = client.map(|c| c.id.as_str());
+    let extras = observed
+        .clients
+        .iter()
+        .filter(|c| c.name == CLIENT_NAME && Some(c.id.as_str()) != kept);
+    for extra in extras {
+        outcomes.push(Outcome::create(Action::delete(
+            Part::UserPool,
+            CLIENT,
+            &extra.name,
+            vec![UserPoolWrite::DeleteClient {
+                pool: pool.clone(),
+                id: extra.id.clone(),
+            }],
+        )));
+    }
+    let named_by_ours = |name: &str| {
+        observed
+            .clients
+            .iter()
+            .any(|c| c.name == CLIENT_NAME && c.settings.identity_providers.contains(name))
+    };
+    let unwanted = observed
+        .providers
+        .iter()
+        .filter(|p| p.name != desired.provider.0 && named_by_ours(&p.name));
+    for old in unwanted {
+        outcomes.push(Outcome::create(Action::delete(
+            Part::UserPool,
+            PROVIDER,
+            &old.name,
+            vec![UserPoolWrite::DeleteProvider {
+                pool: pool.clone(),
+                name: old.name.clone(),
+            }],
+        )));
+    }
+    outcomes
+}
+
+fn client_changes(seen: &AppClientSettings, want: &AppClientSettings) -> Vec<FieldChange> {
+    let text = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(" ");
+    let mut changes: Vec<FieldChange> = [
+        ("callbackUrls", &seen.callback_urls, &want.callback_urls),
+        ("scopes", &seen.scopes, &want.scopes),
+        ("identityProviders", &seen.identity_providers, &want.identity_providers),
+    ]
+    .into_iter()
+    .filter(|(_, a, b)| a != b)
+    .map(|(field, a, b)| FieldChange::new(field, text(a), text(b)))
+    .collect();
+    if seen.code_grant != want.code_grant {
+        changes.push(FieldChange::new(
+            "codeGrant",
+            seen.code_grant.to_string(),
+            want.code_grant.to_string(),
+        ));
+    }
+    changes
+}
+
+/// A pool of ours, its domain first (Cognito refuses to delete a pool that has one).
+fn delete(pool: &UserPoolObservation) -> Action {
+    let mut writes: Vec<UserPoolWrite> = pool
+        .domain
+        .iter()
+        .map(|prefix| UserPoolWrite::DeleteDomain {
+            pool: pool.id.clone(),
+            prefix: prefix.clone(),
+        })
+        .collect();
+    writes.push(UserPoolWrite::DeletePool { id: pool.id.clone() });
+    Action::delete(Part::UserPool, POOL, &pool.id, writes)
+}

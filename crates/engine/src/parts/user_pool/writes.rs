@@ -1,0 +1,104 @@
+//! The user pool part's AWS writes.
+
+use std::collections::BTreeMap;
+
+use dataplatform_aws::cognito::AppClientSettings;
+use dataplatform_aws::{AccountSession, AwsError};
+
+use crate::plan::{Ec2Ref, Lookup, Made, Write};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum UserPoolWrite {
+    /// A pool named for the account, with its owner tag (found again by both).
+    CreatePool {
+        name: String,
+        tags: BTreeMap<String, String>,
+    },
+    CreateDomain {
+        pool: Ec2Ref,
+        prefix: String,
+    },
+    DeleteDomain {
+        pool: String,
+        prefix: String,
+    },
+    /// The SAML provider, made (`exists: false`) or set to the metadata URL.
+    PutSamlProvider {
+        pool: Ec2Ref,
+        name: String,
+        metadata_url: String,
+        exists: bool,
+    },
+    DeleteProvider {
+        pool: String,
+        name: String,
+    },
+    /// The app client the load balancers use, with a secret.
+    CreateClient {
+        pool: Ec2Ref,
+        name: String,
+        settings: AppClientSettings,
+    },
+    UpdateClient {
+        pool: String,
+        id: String,
+        name: String,
+        settings: AppClientSettings,
+    },
+    DeleteClient {
+        pool: String,
+        id: String,
+    },
+    /// The pool, its clients, providers and users (its domain goes first).
+    DeletePool {
+        id: String,
+    },
+}
+
+impl Write for UserPoolWrite {
+    async fn run(&self, session: &AccountSession, resource: &str, made: &mut Made) -> Result<(), AwsError> {
+        let cognito = session.cognito();
+        match self {
+            Self::CreatePool { name, tags } => {
+                let (id, _arn) = cognito.create_pool(name, tags).await?;
+                made.ids.insert(resource.to_owned(), id);
+                Ok(())
+            }
+            Self::CreateDomain { pool, prefix } => cognito.create_domain(&made.id(pool)?, prefix).await,
+            Self::DeleteDomain { pool, prefix } => cognito.delete_domain(pool, prefix).await,
+            Self::PutSamlProvider {
+                pool,
+                name,
+                metadata_url,
+                exists,
+            } => {
+                cognito
+                    .put_saml_provider(&made.id(pool)?, name, metadata_url, *exists)
+                    .await
+            }
+            Self::DeleteProvider { pool, name } => cognito.delete_identity_provider(pool, name).await,
+            Self::CreateClient { pool, name, settings } => {
+                let id = cognito.create_client(&made.id(pool)?, name, settings).await?;
+                made.ids.insert(resource.to_owned(), id);
+                Ok(())
+            }
+            Self::UpdateClient {
+                pool,
+                id,
+                name,
+                settings,
+            } => cognito.update_client(pool, id, name, settings).await,
+            Self::DeleteClient { pool, id } => cognito.delete_client(pool, id).await,
+            Self::DeletePool { id } => cognito.delete_pool(id).await,
+        }
+    }
+
+    /// A CreateUserPool whose answer was lost: the pool of that name with our owner tag.
+    async fn look_after_failure(&self, session: &AccountSession, _made: &Made) -> Result<Lookup, AwsError> {
+        let Self::CreatePool { name, tags } = self else {
+            return Ok(Lookup::CannotTell);
+        };
+        let pools = session.cognito().pools_named(name).await?;
+        Ok(Lookup::by_owner(pools.into_iter().map(|p| (p.id, p.tags)), tags))
+    }
+}
