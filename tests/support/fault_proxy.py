@@ -1,7 +1,7 @@
 """A proxy in front of moto that injects the faults AWS shows under load, for the tests' fault suite:
 
 - throttling, in each protocol's own error shape (S3's 503 SlowDown, the query protocols' Throttling,
-  EC2's RequestLimitExceeded, the JSON protocols' ThrottlingException), refused before moto sees it;
+  EC2's RequestLimitExceeded, the JSON protocols' ThrottlingException, Cognito's TooManyRequestsException), refused before moto sees it;
 - server errors (500 InternalError), refused before moto sees it;
 - lost answers: the request reaches moto and is carried out, then the connection is closed before the
   client hears back, as when a network path drops mid-response (one operation's first COUNT with
@@ -34,7 +34,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 # The JSON protocols' services, by the signing name their requests carry.
-JSON_SERVICES = {"ecs", "ecr", "kms", "logs", "application-autoscaling", "secretsmanager", "servicediscovery"}
+JSON_SERVICES = {
+    "ecs", "ecr", "kms", "logs", "application-autoscaling", "secretsmanager", "servicediscovery", "acm", "cognito-idp",
+}
 
 
 def operation_of(handler: BaseHTTPRequestHandler, body: bytes) -> str:
@@ -83,6 +85,8 @@ def throttling(service: str) -> tuple[int, dict, bytes]:
         return error_response(service, "SlowDown", 503)
     if service == "ec2":
         return error_response(service, "RequestLimitExceeded", 503)
+    if service == "cognito-idp":  # Cognito's own name for it
+        return error_response(service, "TooManyRequestsException", 400)
     if service in JSON_SERVICES:
         return error_response(service, "ThrottlingException", 400)
     return error_response(service, "Throttling", 400)

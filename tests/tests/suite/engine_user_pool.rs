@@ -296,7 +296,11 @@ async fn a_prefix_another_pool_holds_is_refused_and_deletion_takes_the_domain_be
 
     dataplatform_tests::delete_until_finished(&engine, &object).await;
     assert!(our_pools(&object).await.is_empty());
-    assert_eq!(domain_owner(&account, &free).await, None, "the domain is deleted with the pool");
+    assert_eq!(
+        domain_owner(&account, &free).await,
+        None,
+        "the domain is deleted with the pool"
+    );
     assert!(
         domain_owner(&account, &taken).await.is_some(),
         "someone else's domain is kept"

@@ -73,7 +73,7 @@ fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
         "{text}"
     );
     assert!(text.contains("+ create s3:access-logs (camden-logs-"), "{text}");
-    assert!(text.contains("Plan: 36 to create, 1 to update, 0 to delete."), "{text}");
+    assert!(text.contains("Plan: 40 to create, 1 to update, 0 to delete."), "{text}");
     assert!(
         text.contains("waiting: the shared bucket camden-shared-") && text.contains("does not exist yet"),
         "{text}"

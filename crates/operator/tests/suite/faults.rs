@@ -191,12 +191,47 @@ async fn assert_one_of_everything(moto: &Moto) {
         .await
         .expect("rules");
     assert_eq!(rules.rules().len(), 3, "two rules and the default");
-    let signed_in = rules.rules().iter().filter(|r| {
-        r.actions()
+    let signed_in_by = |kind: aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum| {
+        rules
+            .rules()
             .iter()
-            .any(|a| a.r#type() == Some(&aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::AuthenticateOidc))
-    });
-    assert_eq!(signed_in.count(), 2, "both sign people in");
+            .filter(|r| r.actions().iter().any(|a| a.r#type() == Some(&kind)))
+            .count()
+    };
+    assert_eq!(
+        (
+            signed_in_by(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::AuthenticateOidc),
+            signed_in_by(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::AuthenticateCognito)
+        ),
+        (1, 1),
+        "the frontend signs in by OIDC, the webserver through the user pool"
+    );
+    // One user pool, holding the domain, with one provider and one client.
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let pools = cognito.list_user_pools().max_results(60).send().await.expect("pools");
+    assert_eq!(pools.user_pools().len(), 1, "one user pool: {pools:?}");
+    let pool = pools.user_pools()[0].id().unwrap_or_default();
+    let domain = cognito
+        .describe_user_pool_domain()
+        .domain("camden-dataplatform")
+        .send()
+        .await
+        .expect("domain");
+    assert_eq!(domain.domain_description().and_then(|d| d.user_pool_id()), Some(pool));
+    let providers = cognito
+        .list_identity_providers()
+        .user_pool_id(pool)
+        .send()
+        .await
+        .expect("providers");
+    assert_eq!(providers.providers().len(), 1, "{providers:?}");
+    let clients = cognito
+        .list_user_pool_clients()
+        .user_pool_id(pool)
+        .send()
+        .await
+        .expect("clients");
+    assert_eq!(clients.user_pool_clients().len(), 1, "{clients:?}");
     // One private zone, with an alias record and an owner record per host.
     let route53 = aws_sdk_route53::Client::new(&config);
     let zones = route53

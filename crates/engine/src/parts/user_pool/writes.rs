@@ -93,12 +93,41 @@ impl Write for UserPoolWrite {
         }
     }
 
-    /// A CreateUserPool whose answer was lost: the pool of that name with our owner tag.
-    async fn look_after_failure(&self, session: &AccountSession, _made: &Made) -> Result<Lookup, AwsError> {
-        let Self::CreatePool { name, tags } = self else {
-            return Ok(Lookup::CannotTell);
-        };
-        let pools = session.cognito().pools_named(name).await?;
-        Ok(Lookup::by_owner(pools.into_iter().map(|p| (p.id, p.tags)), tags))
+    /// A create whose answer was lost (none is repeated: a second pool or client would be made, a
+    /// second domain or provider refused): what it would have made, looked for by its name.
+    async fn look_after_failure(&self, session: &AccountSession, made: &Made) -> Result<Lookup, AwsError> {
+        let cognito = session.cognito();
+        match self {
+            Self::CreatePool { name, tags } => {
+                let pools = cognito.pools_named(name).await?;
+                Ok(Lookup::by_owner(pools.into_iter().map(|p| (p.id, p.tags)), tags))
+            }
+            Self::CreateDomain { pool, prefix } => {
+                let owner = cognito.domain_owner(prefix).await?;
+                Ok(match owner {
+                    Some(owner) if owner == made.id(pool)? => Lookup::Made(prefix.clone()),
+                    Some(_) => Lookup::CannotTell,
+                    None => Lookup::NotMade,
+                })
+            }
+            Self::PutSamlProvider {
+                pool,
+                name,
+                exists: false,
+                ..
+            } => {
+                let providers = cognito.identity_providers(&made.id(pool)?).await?;
+                Ok(Lookup::only(
+                    providers.into_iter().map(|p| p.name).filter(|n| n == name),
+                ))
+            }
+            Self::CreateClient { pool, name, .. } => {
+                let clients = cognito.clients(&made.id(pool)?).await?;
+                Ok(Lookup::only(
+                    clients.into_iter().filter(|c| &c.name == name).map(|c| c.id),
+                ))
+            }
+            _ => Ok(Lookup::CannotTell),
+        }
     }
 }
