@@ -16,7 +16,8 @@ pub(crate) fn operator(args: &[&str], examples: &Path, endpoint_env: Option<&str
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "eu-west-2")
         .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE");
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG");
     if let Some(endpoint) = endpoint_env {
         command.env("AWS_ENDPOINT_URL", endpoint);
     }
@@ -87,6 +88,13 @@ fn plan_shows_changes_apply_makes_them_and_plan_then_finds_none() {
         "{text}"
     );
     assert!(text.contains("... done"), "{text}");
+    // Output for people: warnings at most, no SDK debug lines.
+    let stderr = String::from_utf8_lossy(&applied.stderr);
+    assert!(
+        !stderr.contains(" DEBUG ") && !stderr.contains(" TRACE "),
+        "{}",
+        stderr.lines().take(5).collect::<Vec<_>>().join("\n")
+    );
     let table = squeezed(text.split("ACCOUNT").nth(1).expect("a table at the end"));
     assert!(table.contains("PART") && table.contains("STATE"), "{text}");
     assert!(table.contains("la-camden/camden storage created"), "{text}");
