@@ -273,7 +273,11 @@ fn key_update(account: &AccountContext, desired: &DesiredKey, key: &KeyObservati
             .and_then(crate::policy::parse)
             .is_some_and(|seen| crate::policy::same_document(&seen, &desired.policy));
         if !same {
-            changes.push(FieldChange::new("policy", "changed by hand", "the operator's key policy"));
+            changes.push(FieldChange::new(
+                "policy",
+                "changed by hand",
+                "the operator's key policy",
+            ));
             ops.push(KeyWrite::PutKeyPolicy {
                 key: arn.clone(),
                 policy,

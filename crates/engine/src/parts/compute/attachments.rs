@@ -73,7 +73,11 @@ pub fn registry_changes(
     };
     if let Some(wanted) = wanted.filter(|w| *w != seen.registries) {
         let text = |all: &[String]| list_text(&all.iter().map(|arn| registry_text(arn).to_owned()).collect::<Vec<_>>());
-        changes.push(FieldChange::new("serviceRegistries", text(&seen.registries), text(&wanted)));
+        changes.push(FieldChange::new(
+            "serviceRegistries",
+            text(&seen.registries),
+            text(&wanted),
+        ));
         update.registries = Some(wanted);
     }
 }

@@ -53,11 +53,14 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
         } else if seen.running_count != seen.desired_count
             || seen.desired_count != service.wanted_count(seen.desired_count)
         {
-            readiness.wait(WaitKind::Tasks, format!(
-                "{resource}: {} of {} tasks running",
-                seen.running_count,
-                service.wanted_count(seen.desired_count)
-            ));
+            readiness.wait(
+                WaitKind::Tasks,
+                format!(
+                    "{resource}: {} of {} tasks running",
+                    seen.running_count,
+                    service.wanted_count(seen.desired_count)
+                ),
+            );
         } else if seen.deployments.len() > 1
             || seen
                 .deployments
@@ -65,10 +68,10 @@ pub fn readiness(desired: &DesiredCompute, observed: &ObservedCompute, applied: 
                 .any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
             || newest.is_some_and(|arn| seen.task_definition != arn)
         {
-            readiness.wait(WaitKind::Tasks, format!(
-                "{resource} is rolling out {}",
-                revision_text(&seen.task_definition)
-            ));
+            readiness.wait(
+                WaitKind::Tasks,
+                format!("{resource} is rolling out {}", revision_text(&seen.task_definition)),
+            );
         }
     }
 }

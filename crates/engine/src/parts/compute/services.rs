@@ -3,8 +3,8 @@
 //! differs from the newest one AWS holds (compared by equality), so restarts never add revisions.
 
 use dataplatform_aws::ecs::{
-    CLUSTER_CAPACITY_PROVIDERS, FamilyObservation, ServiceChanges, ServiceNetwork,
-    ServiceObservation, TaskDefinitionContent,
+    CLUSTER_CAPACITY_PROVIDERS, FamilyObservation, ServiceChanges, ServiceNetwork, ServiceObservation,
+    TaskDefinitionContent,
 };
 
 use super::attachments;

@@ -16,10 +16,7 @@ use dataplatform_aws::{AccountSession, AwsError};
 use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
 use crate::plan::{Action, ActionKind, Part, Plan};
-use crate::vocabulary::{
-    DatabaseEndpoint, DatabaseNetwork, Facts, Outcome, Owner, Readiness, ours,
-    tags_used,
-};
+use crate::vocabulary::{DatabaseEndpoint, DatabaseNetwork, Facts, Outcome, Owner, Readiness, ours, tags_used};
 use outcomes::{cluster_outcome, delete_instance, instance_outcome, misplaced};
 use writes::DatabaseWrite;
 
@@ -141,10 +138,15 @@ impl AccountPart for Database {
         ];
         for (resource, status) in statuses {
             match (status, created_now(resource)) {
-                (_, true) | (None, _) => readiness.wait(crate::wait::WaitKind::Database, format!("{resource} is being created")),
+                (_, true) | (None, _) => {
+                    readiness.wait(crate::wait::WaitKind::Database, format!("{resource} is being created"))
+                }
                 (Some(status), false) if status != "available" => {
                     readiness.creating |= status == "creating";
-                    readiness.wait(crate::wait::WaitKind::Database, format!("{resource} is {status} (waiting for available)"));
+                    readiness.wait(
+                        crate::wait::WaitKind::Database,
+                        format!("{resource} is {status} (waiting for available)"),
+                    );
                 }
                 _ => {}
             }

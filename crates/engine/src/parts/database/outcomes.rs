@@ -2,8 +2,8 @@
 
 use dataplatform_aws::rds::{ClusterChanges, ClusterObservation, ClusterSettings, InstanceObservation};
 
-use super::writes::DatabaseWrite;
 use super::model::{CLUSTER, DesiredDatabase, INSTANCE, ObservedDatabase};
+use super::writes::DatabaseWrite;
 use crate::account::AccountContext;
 use crate::plan::{Action, FieldChange, Part};
 use crate::vocabulary::{DatabaseNetwork, Outcome, Owner, list_text, tag_changes, tag_update};
@@ -16,7 +16,11 @@ pub(super) fn groups_correctable(database: &DesiredDatabase, foreign_vpc: Option
 
 /// A cluster outside the subnet group the network would put it in: reported, never moved (it holds
 /// data; moving it means a snapshot and a restore, which is the owner's call).
-pub(super) fn misplaced(database: &DesiredDatabase, cluster: &ClusterObservation, foreign_vpc: Option<&str>) -> Option<String> {
+pub(super) fn misplaced(
+    database: &DesiredDatabase,
+    cluster: &ClusterObservation,
+    foreign_vpc: Option<&str>,
+) -> Option<String> {
     let DatabaseNetwork::In(placement) = &database.network else {
         return None;
     };

@@ -99,7 +99,10 @@ impl AccountPart for Discovery {
             namespaces: discovery.namespaces_named(&desired.namespace).await?,
             services: vec![],
         };
-        if let Some(namespace) = observed.namespace(&account.owner).filter(|n| ours(&n.tags, &account.owner)) {
+        if let Some(namespace) = observed
+            .namespace(&account.owner)
+            .filter(|n| ours(&n.tags, &account.owner))
+        {
             observed.services = discovery.services_in(&namespace.id).await?;
         }
         Ok(observed)
@@ -152,7 +155,13 @@ impl AccountPart for Discovery {
             return vec![Outcome::conflict(conflict)];
         }
         let (changes, ops) = tag_writes(account, &namespace.arn, &namespace.tags);
-        let mut outcomes = vec![Outcome::update(Part::Discovery, NAMESPACE.to_owned(), &namespace.name, changes, ops)];
+        let mut outcomes = vec![Outcome::update(
+            Part::Discovery,
+            NAMESPACE.to_owned(),
+            &namespace.name,
+            changes,
+            ops,
+        )];
         for name in desired.services.keys() {
             outcomes.push(service_outcome(account, namespace, observed.service(name), name, owner));
         }
@@ -162,7 +171,12 @@ impl AccountPart for Discovery {
 
     /// Names exist once the namespace holds a service per service with a port; Cloud Map makes the
     /// namespace in the background, so a pass that asked for it comes back.
-    fn readiness(desired: &Option<DesiredDiscovery>, observed: &ObservedDiscovery, _: &Plan, readiness: &mut Readiness) {
+    fn readiness(
+        desired: &Option<DesiredDiscovery>,
+        observed: &ObservedDiscovery,
+        _: &Plan,
+        readiness: &mut Readiness,
+    ) {
         let Some(desired) = desired else {
             return;
         };
@@ -172,11 +186,14 @@ impl AccountPart for Discovery {
             .filter(|name| observed.service(name).is_none())
             .collect();
         if !missing.is_empty() {
-            readiness.wait(crate::wait::WaitKind::Names, format!(
-                "{NAMESPACE} ({}) has no name yet for {}",
-                desired.namespace,
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            ));
+            readiness.wait(
+                crate::wait::WaitKind::Names,
+                format!(
+                    "{NAMESPACE} ({}) has no name yet for {}",
+                    desired.namespace,
+                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            );
         }
     }
 
@@ -188,7 +205,10 @@ impl AccountPart for Discovery {
         observed: &ObservedDiscovery,
         waiting: &mut Vec<String>,
     ) -> Vec<Action> {
-        let Some(namespace) = observed.namespace(&account.owner).filter(|n| ours(&n.tags, &account.owner)) else {
+        let Some(namespace) = observed
+            .namespace(&account.owner)
+            .filter(|n| ours(&n.tags, &account.owner))
+        else {
             return vec![];
         };
         let mut actions = Vec::new();
@@ -209,7 +229,13 @@ impl AccountPart for Discovery {
     }
 
     /// Each service's address is reported by compute (`status.services[].address`).
-    fn report(_: &AccountContext, _: &Option<DesiredDiscovery>, _: &ObservedDiscovery, _: &mut DataPlatformAccountStatus) {}
+    fn report(
+        _: &AccountContext,
+        _: &Option<DesiredDiscovery>,
+        _: &ObservedDiscovery,
+        _: &mut DataPlatformAccountStatus,
+    ) {
+    }
 
     fn quota_use(account: &AccountContext, observed: &ObservedDiscovery, used: &mut QuotaUse) {
         for namespace in &observed.namespaces {

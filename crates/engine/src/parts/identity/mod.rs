@@ -33,7 +33,9 @@ use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
 use crate::plan::{Action, FieldChange, Part, Plan};
 use crate::policy::{self, Statement};
-use crate::vocabulary::{Facts, NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used};
+use crate::vocabulary::{
+    Facts, NONE, Outcome, Owner, Readiness, observe_each, ours, tag_changes, tag_update, tags_used,
+};
 use statements::{execution_statements, run_launcher_statements, task_statements};
 use writes::RoleWrite;
 

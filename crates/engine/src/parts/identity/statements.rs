@@ -1,7 +1,7 @@
 //! The statements of the roles' inline policies: least privilege, each naming its source.
 
-use dataplatform_api::{DataPlatformAccountSpec, Tier};
 use dataplatform_api::names::BucketPurpose;
+use dataplatform_api::{DataPlatformAccountSpec, Tier};
 use serde_json::Value;
 
 use crate::account::AccountContext;
@@ -168,7 +168,6 @@ pub fn granted_shared_bucket_statements(account: &AccountContext) -> Vec<Value> 
     ]
 }
 
-
 /// What launching Dagster runs as ECS tasks takes (dagster-aws's `EcsRunLauncher`: it registers a
 /// run's task definition, runs it in the launcher's cluster, tags, describes, lists and stops it,
 /// reads the network interfaces of its own task for the run's network, the secrets tagged
@@ -215,7 +214,11 @@ pub(super) fn run_launcher_statements(account: &AccountContext, spec: &DataPlatf
                 account.role_arn(&account.names.task_role()),
                 account.role_arn(&account.names.task_execution_role()),
             ])
-            .condition("StringEquals", "iam:PassedToService", "ecs-tasks.amazonaws.com".to_owned())
+            .condition(
+                "StringEquals",
+                "iam:PassedToService",
+                "ecs-tasks.amazonaws.com".to_owned(),
+            )
             .build(),
     ];
     if let Some(logging) = &spec.logging {

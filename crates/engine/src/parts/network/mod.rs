@@ -184,22 +184,37 @@ impl AccountPart for Network {
             .map(|a| a.resource.as_str())
             .collect();
         if !made.is_empty() {
-            readiness.wait(crate::wait::WaitKind::Network, format!("network: {} is being created", made.join(", ")));
+            readiness.wait(
+                crate::wait::WaitKind::Network,
+                format!("network: {} is being created", made.join(", ")),
+            );
             return;
         }
         let mut facts = Facts::default();
         Self::facts(desired, observed, &mut facts);
         if facts.tasks_network.is_none() && desired.groups().contains(&GroupRole::Tasks) {
-            readiness.wait(crate::wait::WaitKind::Network, "network: the VPC's subnets and security groups are not all there".into());
+            readiness.wait(
+                crate::wait::WaitKind::Network,
+                "network: the VPC's subnets and security groups are not all there".into(),
+            );
         }
         if desired.database && facts.database_network == DatabaseNetwork::Waiting {
-            readiness.wait(crate::wait::WaitKind::Network, "network: the database's security group and DB subnet group are not both there".into());
+            readiness.wait(
+                crate::wait::WaitKind::Network,
+                "network: the database's security group and DB subnet group are not both there".into(),
+            );
         }
         for nat in observed.nat_gateways.iter().filter(|n| n.state != "available") {
-            readiness.wait(crate::wait::WaitKind::Network, format!("ec2:nat-gateway ({}) is {}", nat.id, nat.state));
+            readiness.wait(
+                crate::wait::WaitKind::Network,
+                format!("ec2:nat-gateway ({}) is {}", nat.id, nat.state),
+            );
         }
         for endpoint in observed.endpoints.iter().filter(|e| e.state != "available") {
-            readiness.wait(crate::wait::WaitKind::Network, format!("ec2:endpoint ({}) is {}", endpoint.id, endpoint.state));
+            readiness.wait(
+                crate::wait::WaitKind::Network,
+                format!("ec2:endpoint ({}) is {}", endpoint.id, endpoint.state),
+            );
         }
     }
 
@@ -248,7 +263,6 @@ impl AccountPart for Network {
         problems::spec_problems(spec, desired, observed)
     }
 }
-
 
 async fn observe_existing(
     session: &AccountSession,

@@ -117,7 +117,11 @@ fn foreign_interfaces_wait(observed: &ObservedNetwork, vpc: &str, owner: &str) -
         .iter()
         .take(5)
         .map(|i| {
-            let what = if i.description.is_empty() { &i.kind } else { &i.description };
+            let what = if i.description.is_empty() {
+                &i.kind
+            } else {
+                &i.description
+            };
             format!("{} ({what})", i.id)
         })
         .collect();

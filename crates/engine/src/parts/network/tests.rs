@@ -26,11 +26,16 @@ fn desired_from(spec: Value) -> (AccountContext, DataPlatformAccountSpec, Desire
 }
 
 fn managed(zones: usize) -> (AccountContext, DataPlatformAccountSpec, DesiredNetwork) {
-    account_and_desired(json!({"vpc": {"cidr": "10.20.0.0/16", "availabilityZones": zones, "natGateway": "None", "endpoints": []}}))
+    account_and_desired(
+        json!({"vpc": {"cidr": "10.20.0.0/16", "availabilityZones": zones, "natGateway": "None", "endpoints": []}}),
+    )
 }
 
 fn tagged(owner: Option<&str>) -> BTreeMap<String, String> {
-    owner.map(|o| (OWNER_TAG.to_owned(), o.to_owned())).into_iter().collect()
+    owner
+        .map(|o| (OWNER_TAG.to_owned(), o.to_owned()))
+        .into_iter()
+        .collect()
 }
 
 fn vpc(owner: Option<&str>) -> VpcObservation {
@@ -85,7 +90,10 @@ fn a_managed_network_with_nothing_in_aws_is_made_vpc_first_with_a_subnet_per_zon
     let mut readiness = Readiness::default();
     Network::readiness(&desired, &observed, &plan, &mut readiness);
     assert!(
-        readiness.pending.iter().any(|p| p.starts_with("network: ") && p.contains("being created")),
+        readiness
+            .pending
+            .iter()
+            .any(|p| p.starts_with("network: ") && p.contains("being created")),
         "{:?}",
         readiness.pending
     );
@@ -101,7 +109,11 @@ fn more_zones_than_the_region_has_is_a_spec_problem_naming_the_field() {
     let problems = Network::spec_problems(&spec, &desired, &observed);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].field, "spec.network.vpc.availabilityZones");
-    assert!(problems[0].message.contains("2 available zone(s)"), "{}", problems[0].message);
+    assert!(
+        problems[0].message.contains("2 available zone(s)"),
+        "{}",
+        problems[0].message
+    );
 
     let enough = ObservedNetwork {
         zones: vec!["eu-west-2a".into(), "eu-west-2b".into(), "eu-west-2c".into()],
@@ -112,7 +124,8 @@ fn more_zones_than_the_region_has_is_a_spec_problem_naming_the_field() {
 
 #[test]
 fn an_existing_subnet_that_is_not_there_is_a_spec_problem_naming_its_index() {
-    let (_, spec, desired) = account_and_desired(json!({"subnetIds": ["subnet-a", "subnet-b"], "securityGroupIds": ["sg-1"]}));
+    let (_, spec, desired) =
+        account_and_desired(json!({"subnetIds": ["subnet-a", "subnet-b"], "securityGroupIds": ["sg-1"]}));
     let observed = ObservedNetwork {
         subnets: vec![subnet("subnet-a", "eu-west-2a", None)],
         ..Default::default()
@@ -124,7 +137,10 @@ fn an_existing_subnet_that_is_not_there_is_a_spec_problem_naming_its_index() {
             .any(|p| p.field == "spec.network.subnetIds[1]" && p.message.contains("subnet-b does not exist")),
         "{problems:?}"
     );
-    assert!(!problems.iter().any(|p| p.field == "spec.network.subnetIds[0]"), "{problems:?}");
+    assert!(
+        !problems.iter().any(|p| p.field == "spec.network.subnetIds[0]"),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -166,10 +182,7 @@ fn deletion_takes_our_subnets_before_our_vpc_and_leaves_what_is_not_ours() {
     };
     let mut waiting = vec![];
     let actions = Network::deletion(&account, &desired, &observed, &mut waiting);
-    let deleted: Vec<(&str, &str)> = actions
-        .iter()
-        .map(|a| (a.resource.as_str(), a.name.as_str()))
-        .collect();
+    let deleted: Vec<(&str, &str)> = actions.iter().map(|a| (a.resource.as_str(), a.name.as_str())).collect();
     assert_eq!(deleted, [("ec2:subnet", "subnet-a"), ("ec2:vpc", "vpc-1")]);
     assert!(waiting.is_empty(), "{waiting:?}");
 

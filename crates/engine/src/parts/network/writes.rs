@@ -156,12 +156,16 @@ impl Write for NetworkWrite {
             }
             Self::CreateRouteTable { vpc, tags } => {
                 let tables = session.network().route_tables_in(&made.id(vpc)?).await?;
-                let named = tables.into_iter().filter(|t| t.tags.get(NAME_TAG) == tags.get(NAME_TAG));
+                let named = tables
+                    .into_iter()
+                    .filter(|t| t.tags.get(NAME_TAG) == tags.get(NAME_TAG));
                 Ok(Lookup::by_owner(named.map(|t| (t.id, t.tags)), tags))
             }
             Self::CreateVpcEndpoint { vpc, tags, .. } => {
                 let endpoints = session.network().endpoints_in(&made.id(vpc)?).await?;
-                let named = endpoints.into_iter().filter(|e| e.tags.get(NAME_TAG) == tags.get(NAME_TAG));
+                let named = endpoints
+                    .into_iter()
+                    .filter(|e| e.tags.get(NAME_TAG) == tags.get(NAME_TAG));
                 Ok(Lookup::by_owner(named.map(|e| (e.id, e.tags)), tags))
             }
             Self::CreateSubnet { vpc, cidr, tags, .. } => {
@@ -187,7 +191,10 @@ impl Write for NetworkWrite {
             }
             Self::AllocateAddress { tags } => {
                 let found = session.network().addresses_named(&[name_tag(tags).to_owned()]).await?;
-                Ok(Lookup::by_owner(found.into_iter().map(|a| (a.allocation_id, a.tags)), tags))
+                Ok(Lookup::by_owner(
+                    found.into_iter().map(|a| (a.allocation_id, a.tags)),
+                    tags,
+                ))
             }
             _ => Ok(Lookup::CannotTell),
         }

@@ -77,13 +77,10 @@ pub(super) fn switch_problems(desired: &DesiredBuckets, observed: &ObservedBucke
     if !desired.managed_key {
         return vec![];
     }
-    let managed = desired
-        .buckets
-        .values()
-        .find_map(|b| match &b.encryption {
-            Some(Encryption::Kms { key_id }) => Some(key_id.as_str()),
-            _ => None,
-        });
+    let managed = desired.buckets.values().find_map(|b| match &b.encryption {
+        Some(Encryption::Kms { key_id }) => Some(key_id.as_str()),
+        _ => None,
+    });
     observed
         .buckets
         .values()

@@ -19,9 +19,7 @@ use dataplatform_api::{DataPlatformAccountSpec, DataPlatformAccountStatus, OWNER
 use dataplatform_aws::QuotaUse;
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::quotas::S3_BUCKET_POLICY;
-use dataplatform_aws::s3::{
-    BucketObservation, Encryption, ExpirationRule,
-};
+use dataplatform_aws::s3::{BucketObservation, Encryption, ExpirationRule};
 use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::account::AccountContext;
@@ -152,7 +150,13 @@ impl AccountPart for Storage {
                 value: owner.value,
                 adopt: owner.adopt || observed.unfinished.contains(purpose),
             };
-            bucket_outcome(account, &resource(*purpose), bucket, observed.buckets.get(purpose), &owner)
+            bucket_outcome(
+                account,
+                &resource(*purpose),
+                bucket,
+                observed.buckets.get(purpose),
+                &owner,
+            )
         });
         log_bucket.into_iter().chain(buckets).collect()
     }
@@ -194,7 +198,10 @@ impl AccountPart for Storage {
                     Part::Storage,
                     LOG_BUCKET,
                     &seen.name,
-                    vec![BucketWrite::EmptyLogBucket { bucket: bucket.clone() }, BucketWrite::DeleteBucket { bucket }],
+                    vec![
+                        BucketWrite::EmptyLogBucket { bucket: bucket.clone() },
+                        BucketWrite::DeleteBucket { bucket },
+                    ],
                 )
             });
         deletions.chain(log_bucket).collect()
@@ -233,7 +240,12 @@ impl AccountPart for Storage {
 
     fn policy_scope(account: &AccountContext, spec: &DataPlatformAccountSpec, scope: &mut PolicyScope) {
         let mut buckets: Vec<String> = BucketPurpose::ALL.iter().map(|p| account.names.bucket(*p)).collect();
-        let log_bucket: Vec<String> = spec.storage.access_logs.iter().map(|_| account.names.access_log_bucket()).collect();
+        let log_bucket: Vec<String> = spec
+            .storage
+            .access_logs
+            .iter()
+            .map(|_| account.names.access_log_bucket())
+            .collect();
         buckets.extend(log_bucket.iter().cloned());
         scope.buckets = Some(buckets);
         scope.log_bucket = Some(log_bucket);
@@ -331,4 +343,3 @@ fn bucket_outcome(
     }
     Outcome::update(Part::Storage, resource, &name, changes, ops)
 }
-

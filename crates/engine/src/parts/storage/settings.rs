@@ -1,10 +1,9 @@
 //! A bucket's settings: how a new one is made, and the diff of what the spec owns of one that exists.
 
-
-use dataplatform_aws::s3_logging::LoggingTarget;
 use dataplatform_aws::s3::{
     BUCKET_OWNER_ENFORCED, BucketObservation, Encryption, ExpirationRule, Lifecycle, PublicAccessBlock, Versioning,
 };
+use dataplatform_aws::s3_logging::LoggingTarget;
 
 use crate::account::AccountContext;
 use crate::plan::MergePolicyStatements;
