@@ -272,6 +272,9 @@ pub struct Facts {
     pub service_urls: BTreeMap<String, String>,
     /// The certificate the operator requested for the load balancers, once issued.
     pub certificate: Option<String>,
+    /// The CNAME records (name, value) ACM validates that certificate by, for the dns part to
+    /// write in the zone.
+    pub validation_records: Vec<(String, String)>,
     /// The account's user pool, once it has its domain and app client.
     pub user_pool: Option<UserPoolFact>,
     /// Per exposed scheme, its load balancer as an alias record's target, once it exists.

@@ -1,7 +1,8 @@
 //! The load balancers' certificate when the operator requests it (`spec.dns.hostedZoneId` without
 //! `spec.loadBalancer.certificateArn`): an ACM certificate for the exposed hosts, validated by the
-//! CNAME records ACM names, which the operator writes in the zone. Before the load balancers, whose
-//! HTTPS listeners wait for it to be issued; deleted after them.
+//! CNAME records ACM names, which the dns part writes in the zone it reads anyway
+//! (`Facts::validation_records`). Before the load balancers, whose HTTPS listeners wait for it to
+//! be issued; deleted after them.
 
 mod writes;
 
@@ -13,7 +14,6 @@ use dataplatform_api::{DataPlatformAccountSpec, OWNER_TAG, SpecProblem};
 use dataplatform_aws::acm::CertificateObservation;
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::quotas::ACM_NAMES_PER_CERTIFICATE;
-use dataplatform_aws::route53::{RecordChange, RecordObservation, ZoneObservation};
 use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 use sha2::Digest;
 
@@ -30,7 +30,6 @@ pub struct DesiredCertificate {
     pub wanted: bool,
     /// The exposed hosts, sorted: the first is the domain name, the others alternative names.
     pub names: Vec<String>,
-    pub zone: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub owner: String,
     /// The certificate the last status named (found by it after the hosts changed).
@@ -39,11 +38,8 @@ pub struct DesiredCertificate {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObservedCertificate {
-    pub zone: Option<ZoneObservation>,
     /// Ours (owner tag), by the domain name wanted or the one the status remembered.
     pub certificates: Vec<CertificateObservation>,
-    /// The zone's CNAME records.
-    pub records: Vec<RecordObservation>,
 }
 
 impl DesiredCertificate {
@@ -88,7 +84,6 @@ impl AccountPart for Certificate {
         DesiredCertificate {
             wanted: spec.requests_certificate(),
             names,
-            zone: spec.dns.as_ref().and_then(|d| d.hosted_zone_id.clone()),
             tags: account.tags.clone(),
             owner: account.owner.clone(),
             remembered: None,
@@ -119,37 +114,16 @@ impl AccountPart for Certificate {
             certificates.extend(session.acm().certificate(arn).await?);
         }
         certificates.retain(|c| c.tags.get(OWNER_TAG) == Some(&desired.owner));
-        let zone = match &desired.zone {
-            Some(id) if desired.wanted => session.route53().zone(id).await?,
-            _ => None,
-        };
-        let records = match &zone {
-            Some(zone) => session.route53().records(&zone.id, |r| r.kind == "CNAME").await?,
-            None => vec![],
-        };
-        Ok(ObservedCertificate {
-            zone,
-            certificates,
-            records,
-        })
+        Ok(ObservedCertificate { certificates })
     }
 
-    /// ACM validates public names only: a private zone cannot issue a certificate.
+    /// A private zone, where ACM cannot validate, is the dns part's to say: it reads the zone.
     fn spec_problems(
         _spec: &DataPlatformAccountSpec,
-        desired: &DesiredCertificate,
-        observed: &ObservedCertificate,
+        _desired: &DesiredCertificate,
+        _observed: &ObservedCertificate,
     ) -> Vec<SpecProblem> {
-        match &observed.zone {
-            Some(zone) if desired.wanted && zone.private => vec![SpecProblem {
-                field: "spec.loadBalancer.certificateArn".to_owned(),
-                message: format!(
-                    "is required: spec.dns.hostedZoneId {} is a private zone, where ACM cannot validate a certificate; name a certificate (a private CA's, or one validated elsewhere)",
-                    zone.id
-                ),
-            }],
-            _ => vec![],
-        }
+        vec![]
     }
 
     fn facts(desired: &DesiredCertificate, observed: &ObservedCertificate, facts: &mut Facts) {
@@ -162,6 +136,11 @@ impl AccountPart for Certificate {
             .filter(|c| c.status == "ISSUED")
             .or_else(|| observed.certificates.iter().find(|c| c.status == "ISSUED"));
         facts.certificate = issued.map(|c| c.arn.clone());
+        // Kept after issue too: ACM renews by the same records.
+        facts.validation_records = desired
+            .current(observed)
+            .map(|c| c.validation.iter().cloned().collect())
+            .unwrap_or_default();
     }
 
     fn diff(
@@ -186,11 +165,10 @@ impl AccountPart for Certificate {
                 outcomes.push(Outcome::create(delete(old)));
             }
         }
-        let (Some(zone), Some(domain)) = (observed.zone.as_ref().filter(|_| desired.wanted), desired.names.first())
-        else {
+        let Some(domain) = desired.names.first().filter(|_| desired.wanted) else {
             return outcomes;
         };
-        let Some(current) = current else {
+        if current.is_none() {
             // Said at plan time too; the adapter refuses the request before it is sent.
             if let Err(exceeded) =
                 ACM_NAMES_PER_CERTIFICATE.check_count(desired.names.len(), &format!("the certificate for {domain}"))
@@ -207,28 +185,6 @@ impl AccountPart for Certificate {
                     alternatives: desired.names[1..].to_vec(),
                     token: desired.token(),
                     tags: desired.tags.clone(),
-                }],
-            )));
-            return outcomes;
-        };
-        // Kept after issue too: ACM renews by the same records.
-        let missing: Vec<RecordChange> = current
-            .validation
-            .iter()
-            .filter(|(name, _)| !observed.records.iter().any(|r| &r.name == name))
-            .map(|(name, value)| RecordChange::UpsertCname {
-                name: name.clone(),
-                value: value.clone(),
-            })
-            .collect();
-        if !missing.is_empty() {
-            outcomes.push(Outcome::create(Action::create(
-                Part::Certificate,
-                format!("{RESOURCE}/validation"),
-                domain,
-                vec![CertificateWrite::ValidationRecords {
-                    zone: zone.id.clone(),
-                    changes: missing,
                 }],
             )));
         }

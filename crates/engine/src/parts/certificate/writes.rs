@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use dataplatform_aws::route53::RecordChange;
 use dataplatform_aws::{AccountSession, AwsError};
 
 use crate::plan::{Made, Write};
@@ -16,11 +15,6 @@ pub enum CertificateWrite {
         alternatives: Vec<String>,
         token: String,
         tags: BTreeMap<String, String>,
-    },
-    /// The validation records ACM checks, in the zone.
-    ValidationRecords {
-        zone: String,
-        changes: Vec<RecordChange>,
     },
     Delete {
         arn: String,
@@ -40,7 +34,6 @@ impl Write for CertificateWrite {
                 made.ids.insert(resource.to_owned(), arn);
                 Ok(())
             }
-            Self::ValidationRecords { zone, changes } => session.route53().change(zone, changes).await,
             Self::Delete { arn } => session.acm().delete(arn).await,
         }
     }

@@ -47,6 +47,7 @@ impl AccountPart for Dns {
     fn complete(desired: &mut DesiredDns, facts: &Facts) {
         desired.targets = facts.balancer_aliases.clone();
         desired.vpc = facts.network_vpc.clone();
+        desired.validation = facts.validation_records.clone();
     }
 
     async fn observe(
@@ -75,7 +76,8 @@ impl AccountPart for Dns {
         Ok(ObservedDns { zone, others, records })
     }
 
-    /// A zone that is not there, or hosts outside the zone the account has.
+    /// A zone that is not there, hosts outside the zone the account has, or a private zone where
+    /// the operator would request a certificate (ACM validates public names only).
     fn spec_problems(spec: &DataPlatformAccountSpec, desired: &DesiredDns, observed: &ObservedDns) -> Vec<SpecProblem> {
         let Some(id) = spec.dns.as_ref().and_then(|d| d.hosted_zone_id.as_ref()) else {
             return vec![];
@@ -86,6 +88,14 @@ impl AccountPart for Dns {
                 message: format!("no hosted zone {id} in the account: name one of its zones, or use privateZone"),
             }];
         };
+        if zone.private && spec.requests_certificate() {
+            return vec![SpecProblem {
+                field: "spec.loadBalancer.certificateArn".to_owned(),
+                message: format!(
+                    "is required: spec.dns.hostedZoneId {id} is a private zone, where ACM cannot validate a certificate; name a certificate (a private CA's, or one validated elsewhere)"
+                ),
+            }];
+        }
         let outside = desired
             .hosts
             .keys()
@@ -114,6 +124,7 @@ impl AccountPart for Dns {
         if let Some(zone) = &observed.zone {
             let gone = records::unwanted_records(desired, observed, &zone.id, false);
             outcomes.extend(gone.into_iter().map(Outcome::create));
+            outcomes.extend(records::validation_outcome(desired, observed, &zone.id));
         }
         for (host, scheme) in &desired.hosts {
             match desired.targets.get(scheme) {

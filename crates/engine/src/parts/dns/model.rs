@@ -35,6 +35,9 @@ pub struct DesiredDns {
     pub targets: BTreeMap<Scheme, Alias>,
     /// From the network part's facts: the VPC a private zone is made for.
     pub vpc: Option<String>,
+    /// From the certificate part's facts: the validation records of the certificate the operator
+    /// requested (name, value).
+    pub validation: Vec<(String, String)>,
 }
 
 /// What the zone holds (record sets but its SOA and NS).
@@ -104,6 +107,7 @@ impl DesiredDns {
             region: spec.region.clone(),
             targets: BTreeMap::new(),
             vpc: None,
+            validation: vec![],
         }
     }
 

@@ -10,6 +10,8 @@ use crate::plan::{Action, Ec2Ref, FieldChange, Part};
 use crate::vocabulary::Outcome;
 
 pub const ZONE_RESOURCE: &str = "route53:private-zone";
+/// The CNAME records that validate the certificate the operator requested.
+pub const VALIDATION_RESOURCE: &str = "route53:certificate-validation";
 
 pub fn record_resource(host: &str) -> String {
     format!("route53:record/{host}")
@@ -139,6 +141,30 @@ pub fn unwanted_records(desired: &DesiredDns, observed: &ObservedDns, zone: &str
             )
         })
         .collect()
+}
+
+/// The requested certificate's validation records that are not in the zone. Never removed: ACM
+/// renews by them, and a new certificate for the same names is validated by the very same records.
+pub fn validation_outcome(desired: &DesiredDns, observed: &ObservedDns, zone: &str) -> Option<Outcome> {
+    let missing: Vec<RecordChange> = desired
+        .validation
+        .iter()
+        .filter(|(name, _)| observed.record(name, &["CNAME"]).is_none())
+        .map(|(name, value)| RecordChange::UpsertCname {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .collect();
+    let first = missing.iter().find_map(|c| match c {
+        RecordChange::UpsertCname { name, .. } => Some(name.clone()),
+        _ => None,
+    })?;
+    Some(Outcome::create(Action::create(
+        Part::Dns,
+        VALIDATION_RESOURCE,
+        &first,
+        vec![records(&Ec2Ref::Known(zone.to_owned()), missing)],
+    )))
 }
 
 /// The hosts whose records are in place: our owner record, and an alias to `target`.
