@@ -4,17 +4,16 @@
 //! for them; deleted after them. Removing spec.userPool deletes the pool (admission refuses that
 //! while a service still signs in through it).
 
+mod model;
 mod outcomes;
 mod writes;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use dataplatform_api::account::DataPlatformAccountStatus;
 use dataplatform_api::user_pool::UserPoolStatus;
 use dataplatform_api::{DataPlatformAccountSpec, OWNER_TAG, SpecProblem};
-use dataplatform_aws::cognito::{
-    AppClientObservation, AppClientSettings, IdentityProviderObservation, UserPoolObservation,
-};
+use dataplatform_aws::cognito::{AppClientSettings, UserPoolObservation};
 use dataplatform_aws::policy::PolicyScope;
 use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 
@@ -22,59 +21,10 @@ use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
 use crate::plan::{Action, Ec2Ref, Part, Plan};
 use crate::vocabulary::{Facts, Outcome, Owner, Readiness, UserPoolFact};
+use model::{DOMAIN, POOL};
+pub use model::{DesiredUserPool, ObservedUserPool};
 use outcomes::{client_outcomes, domain_outcomes, provider_outcomes};
 use writes::UserPoolWrite;
-
-pub(super) const POOL: &str = "cognito:user-pool";
-pub(super) const DOMAIN: &str = "cognito:user-pool/domain";
-pub(super) const PROVIDER: &str = "cognito:user-pool/identity-provider";
-pub(super) const CLIENT: &str = "cognito:user-pool/client";
-/// The app client's name: one per pool, the load balancers'.
-pub(super) const CLIENT_NAME: &str = "load-balancers";
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct DesiredUserPool {
-    pub wanted: bool,
-    pub name: String,
-    pub domain_prefix: String,
-    /// The SAML provider's name and metadata URL.
-    pub provider: (String, String),
-    /// The app client's settings: the callback of every host that is not a wildcard of every
-    /// service signing in through the pool (at most 20 services of 4 hosts: 80, under Cognito's
-    /// 100 callback URLs per client).
-    pub client: AppClientSettings,
-    pub tags: BTreeMap<String, String>,
-    pub owner: String,
-    pub region: String,
-    /// The pool the last status named.
-    pub remembered: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ObservedUserPool {
-    /// Ours (name and owner tag, or the one the status remembered), by id.
-    pub pools: Vec<UserPoolObservation>,
-    /// The pool the domain prefix belongs to, in any account.
-    pub domain_owner: Option<String>,
-    /// The kept pool's providers and clients (clients by id).
-    pub providers: Vec<IdentityProviderObservation>,
-    pub clients: Vec<AppClientObservation>,
-}
-
-impl DesiredUserPool {
-    /// The pool kept: the one holding the domain, else the one the status named, else the first.
-    fn kept<'a>(&self, observed: &'a ObservedUserPool) -> Option<&'a UserPoolObservation> {
-        let by = |id: Option<&String>| observed.pools.iter().find(|p| Some(&p.id) == id);
-        by(observed.domain_owner.as_ref())
-            .or_else(|| by(self.remembered.as_ref()))
-            .or(observed.pools.first())
-            .filter(|_| self.wanted)
-    }
-
-    fn client<'a>(&self, observed: &'a ObservedUserPool) -> Option<&'a AppClientObservation> {
-        observed.clients.iter().find(|c| c.name == CLIENT_NAME && c.has_secret)
-    }
-}
 
 pub struct UserPool;
 

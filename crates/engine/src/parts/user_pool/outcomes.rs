@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use dataplatform_aws::cognito::{AppClientSettings, UserPoolObservation};
 
+use super::model::{CLIENT, CLIENT_NAME, DOMAIN, DesiredUserPool, ObservedUserPool, PROVIDER};
 use super::writes::UserPoolWrite;
-use super::{CLIENT, CLIENT_NAME, DOMAIN, DesiredUserPool, ObservedUserPool, PROVIDER};
 use crate::plan::{Action, Ec2Ref, FieldChange, Part};
 use crate::vocabulary::Outcome;
 
