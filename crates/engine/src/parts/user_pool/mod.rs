@@ -20,7 +20,7 @@ use dataplatform_aws::{AccountSession, AwsError, QuotaUse};
 use crate::account::AccountContext;
 use crate::parts::contract::AccountPart;
 use crate::plan::{Action, Ec2Ref, Part, Plan};
-use crate::vocabulary::{Facts, Outcome, Owner, Readiness, UserPoolFact};
+use crate::vocabulary::{Facts, Outcome, Owner, Readiness};
 use model::{DOMAIN, POOL};
 pub use model::{DesiredUserPool, ObservedUserPool};
 use outcomes::{client_outcomes, domain_outcomes, provider_outcomes};
@@ -121,17 +121,7 @@ impl AccountPart for UserPool {
 
     /// The pool, once it has its domain and the load balancers' client.
     fn facts(desired: &DesiredUserPool, observed: &ObservedUserPool, facts: &mut Facts) {
-        let Some(pool) = desired.kept(observed) else { return };
-        let (Some(domain), Some(client)) = (pool.domain.as_ref(), desired.client(observed)) else {
-            return;
-        };
-        if *domain == desired.domain_prefix {
-            facts.user_pool = Some(UserPoolFact {
-                arn: pool.arn.clone(),
-                client_id: client.id.clone(),
-                domain: domain.clone(),
-            });
-        }
+        facts.user_pool = desired.fact(observed);
     }
 
     fn diff(
@@ -185,9 +175,7 @@ impl AccountPart for UserPool {
     }
 
     fn readiness(desired: &DesiredUserPool, observed: &ObservedUserPool, applied: &Plan, readiness: &mut Readiness) {
-        let mut facts = Facts::default();
-        Self::facts(desired, observed, &mut facts);
-        if desired.wanted && facts.user_pool.is_none() {
+        if desired.wanted && desired.fact(observed).is_none() {
             // Made this pass: the load balancers can use it on the next. Otherwise (a conflict on
             // the prefix) the usual poll, not a loop.
             let made = applied.actions.iter().any(|a| a.part == Part::UserPool);

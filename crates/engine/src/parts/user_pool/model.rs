@@ -6,6 +6,8 @@ use dataplatform_aws::cognito::{
     AppClientObservation, AppClientSettings, IdentityProviderObservation, UserPoolObservation,
 };
 
+use crate::vocabulary::UserPoolFact;
+
 pub(super) const POOL: &str = "cognito:user-pool";
 pub(super) const DOMAIN: &str = "cognito:user-pool/domain";
 pub(super) const PROVIDER: &str = "cognito:user-pool/identity-provider";
@@ -50,6 +52,19 @@ impl DesiredUserPool {
             .or_else(|| by(self.remembered.as_ref()))
             .or(observed.pools.first())
             .filter(|_| self.wanted)
+    }
+
+    /// What the load balancers sign in through: the kept pool, once it has its domain and the
+    /// load balancers' client.
+    pub(super) fn fact(&self, observed: &ObservedUserPool) -> Option<UserPoolFact> {
+        let pool = self.kept(observed)?;
+        let domain = pool.domain.as_ref().filter(|d| **d == self.domain_prefix)?;
+        let client = self.client(observed)?;
+        Some(UserPoolFact {
+            arn: pool.arn.clone(),
+            client_id: client.id.clone(),
+            domain: domain.clone(),
+        })
     }
 
     pub(super) fn client<'a>(&self, observed: &'a ObservedUserPool) -> Option<&'a AppClientObservation> {
